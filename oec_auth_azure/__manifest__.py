@@ -1,0 +1,19 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+{
+    "name": "Microsoft Entra ID Sign-in",
+    "summary": "Sign in to Odoo with Microsoft Entra ID (Azure AD), hardened beyond auth_oauth",
+    "version": "17.0.1.0.0",
+    "category": "Hidden/Tools",
+    "website": "https://github.com/oec-sh/odoo-azure",
+    "author": "OEC Azure contributors",
+    "license": "LGPL-3",
+    "depends": ["auth_oauth", "auth_signup"],
+    "external_dependencies": {"python": ["PyJWT", "cryptography"]},
+    "data": [],
+    "assets": {
+        "web.assets_tests": [
+            "oec_auth_azure/static/tests/tours/*.js",
+        ],
+    },
+    "installable": True,
+}

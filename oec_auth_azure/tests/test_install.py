@@ -1,0 +1,11 @@
+from odoo.tests import TransactionCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestInstall(TransactionCase):
+    def test_installed_with_dependencies(self):
+        modules = self.env["ir.module.module"].search(
+            [("name", "in", ("oec_auth_azure", "auth_oauth", "auth_signup"))]
+        )
+        self.assertEqual(set(modules.mapped("state")), {"installed"})
+        self.assertEqual(len(modules), 3)

@@ -1,0 +1,27 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+{
+    "name": "Cloud Accounts: Microsoft Azure",
+    "summary": "Connect Azure accounts by OAuth; provision VMs, back up to Blob Storage, manage DNS",
+    "version": "17.0.1.0.0",
+    "category": "Productivity",
+    "website": "https://github.com/oec-sh/odoo-azure",
+    "author": "OEC Azure contributors",
+    "license": "LGPL-3",
+    "depends": ["base_setup", "mail"],
+    "external_dependencies": {
+        "python": [
+            "msal",
+            "azure-mgmt-compute",
+            "azure-mgmt-network",
+            "azure-mgmt-storage",
+            "azure-mgmt-dns",
+            "azure-mgmt-resource",
+            "azure-mgmt-subscription",
+            "azure-storage-blob",
+            "cryptography",
+        ]
+    },
+    "data": [],
+    "installable": True,
+    "application": True,
+}

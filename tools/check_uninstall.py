@@ -1,0 +1,26 @@
+# Run by `make test` through `odoo-bin shell` (``env`` is given): uninstall both
+# addons, check that they leave nothing behind, then install them again.
+# Prints UNINSTALL-OK on success; any failure raises.
+
+ADDONS = ("oec_auth_azure", "oec_cloud_accounts")
+Module = env["ir.module.module"]  # noqa: F821 (provided by odoo-bin shell)
+
+
+def leftovers(cr):
+    cr.execute("SELECT module, model, count(*) FROM ir_model_data WHERE module IN %s GROUP BY 1, 2", [ADDONS])
+    found = cr.fetchall()
+    cr.execute("SELECT model FROM ir_model WHERE model LIKE 'cloud.%%' OR model LIKE 'oec.%%'")
+    found += cr.fetchall()
+    return found
+
+
+Module.search([("name", "in", ADDONS)]).button_immediate_uninstall()
+states = dict(Module.search([("name", "in", ADDONS)]).mapped(lambda m: (m.name, m.state)))
+assert set(states.values()) == {"uninstalled"}, states
+left = leftovers(env.cr)  # noqa: F821
+assert not left, f"left behind after uninstall: {left}"
+
+Module.search([("name", "in", ADDONS)]).button_immediate_install()
+states = dict(Module.search([("name", "in", ADDONS)]).mapped(lambda m: (m.name, m.state)))
+assert set(states.values()) == {"installed"}, states
+print("UNINSTALL-OK")

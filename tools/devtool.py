@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""Set up, serve and test the project: the engine behind `make run` / `make test`.
+
+Standard library only, so it runs with any Python 3.10+ before the virtual
+environment exists. Every step is idempotent and skips work already done
+(stamps hold a hash of the inputs they were made from).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+ADDONS = ("oec_auth_azure", "oec_cloud_accounts")
+EMULATOR_DIR = ROOT / "tools" / "azure_emulator"
+ODOO_GIT = "https://github.com/odoo/odoo.git"
+# Odoo's requirements.txt also lists python-ldap (auth_ldap only), which needs
+# the OpenLDAP headers to build; none of our addons uses it.
+SKIPPED_ODOO_REQUIREMENTS = ("python-ldap",)
+RUN_DB = os.environ.get("OEC_DB", "oec_azure")
+PORT = int(os.environ.get("OEC_PORT", "8069"))
+
+
+def say(msg):
+    print(f"[oec] {msg}", flush=True)
+
+
+def die(msg):
+    print(f"[oec] ERROR: {msg}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def run(cmd, **kw):
+    check = kw.pop("check", True)
+    return subprocess.run([str(c) for c in cmd], check=check, **kw)
+
+
+def digest(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            part = part.read_bytes() if part.is_file() else str(part).encode()
+        h.update(part if isinstance(part, bytes) else str(part).encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Odoo source
+# --------------------------------------------------------------------------
+def _is_odoo_src(path):
+    return path and (Path(path) / "odoo-bin").is_file() and (Path(path) / "odoo" / "release.py").is_file()
+
+
+def find_odoo_src():
+    """ODOO_SRC, else an importable `odoo` (found without importing it), else a
+    checkout of the official 17.0 branch in .cache/odoo when the network allows."""
+    env_src = os.environ.get("ODOO_SRC")
+    if env_src:
+        if not _is_odoo_src(env_src):
+            die(f"ODOO_SRC={env_src} is not an Odoo source checkout (no odoo-bin / odoo/release.py).")
+        return Path(env_src).resolve()
+    candidates = [sys.executable]
+    if PY.exists():
+        candidates.insert(0, str(PY))
+    probe = (
+        "import importlib.util as u; s = u.find_spec('odoo'); "
+        "print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')"
+    )
+    for python in dict.fromkeys(candidates):
+        out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
+        pkg = out.stdout.strip()
+        if pkg and _is_odoo_src(Path(pkg).parent):
+            return Path(pkg).parent.resolve()
+    cached = CACHE / "odoo"
+    if _is_odoo_src(cached):
+        return cached
+    if shutil.which("git"):
+        say("Odoo 17 not found: cloning the official 17.0 branch into .cache/odoo ...")
+        res = run(["git", "clone", "--depth", "1", "--branch", "17.0", ODOO_GIT, cached], check=False)
+        if res.returncode == 0 and _is_odoo_src(cached):
+            return cached
+        shutil.rmtree(cached, ignore_errors=True)
+    die(
+        "Odoo 17 was not found and could not be downloaded.\n"
+        "  Provide it in one of these ways, then re-run the command:\n"
+        "  * export ODOO_SRC=/path/to/odoo-17.0   (a source checkout with odoo-bin)\n"
+        "  * make `import odoo` work for python3 (e.g. pip install -e /path/to/odoo-17.0)\n"
+        f"  * git clone --depth 1 -b 17.0 {ODOO_GIT} {cached}"
+    )
+    return None
+
+
+def odoo_version(src):
+    text = (src / "odoo" / "release.py").read_text()
+    match = re.search(r"version_info\s*=\s*\((\d+),", text)
+    return int(match.group(1)) if match else 0
+
+
+# --------------------------------------------------------------------------
+# Virtual environment
+# --------------------------------------------------------------------------
+def bootstrap():
+    """Create .venv with Odoo's and our requirements; link the Odoo source."""
+    src = find_odoo_src()
+    if odoo_version(src) != 17:
+        die(f"{src} is not Odoo 17 (release.py says {odoo_version(src)}).")
+    reqs = [ROOT / "requirements.txt", ROOT / "test-requirements.txt", src / "requirements.txt"]
+    emulator_inputs = [EMULATOR_DIR / "pyproject.toml", EMULATOR_DIR / "package-lock.json"]
+    stamp = VENV / ".oec-stamp"
+    want = digest(str(src), sys.version, *reqs, *emulator_inputs)
+    if stamp.is_file() and stamp.read_text() == want and PY.exists():
+        return src
+    say(f"preparing the virtual environment .venv (Odoo from {src}) ...")
+    if not PY.exists():
+        run([sys.executable, "-m", "venv", VENV])
+    CACHE.mkdir(exist_ok=True)
+    odoo_reqs = CACHE / "odoo-requirements.txt"
+    lines = (src / "requirements.txt").read_text().splitlines()
+    odoo_reqs.write_text(
+        "\n".join(line for line in lines if not line.strip().startswith(SKIPPED_ODOO_REQUIREMENTS)) + "\n"
+    )
+    pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    # Odoo 17 imports pkg_resources, which setuptools 70+ no longer guarantees.
+    run([*pip, "setuptools<70", "wheel"])
+    run([*pip, "-r", odoo_reqs, "-r", ROOT / "requirements.txt", "-r", ROOT / "test-requirements.txt"])
+    if (EMULATOR_DIR / "pyproject.toml").is_file():
+        run([*pip, "--no-deps", "-e", EMULATOR_DIR])
+    site = subprocess.run(
+        [PY, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "oec-odoo-src.pth").write_text(f"{src}\n")
+    if (EMULATOR_DIR / "package-lock.json").is_file():
+        if not shutil.which("npm"):
+            die("npm is needed to install Azurite (the local Blob Storage): apt-get install npm")
+        run(["npm", "ci", "--silent", "--no-audit", "--no-fund", "--prefix", EMULATOR_DIR])
+    stamp.write_text(want)
+    return src
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------
+def _pg_answers(env):
+    res = subprocess.run(
+        [PY, "-c", "import psycopg2; psycopg2.connect(dbname='postgres').close()"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    return res.returncode == 0
+
+
+def _pg_bin(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    for bindir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (bindir / name).is_file():
+            return str(bindir / name)
+    return None
+
+
+def ensure_postgres():
+    """Return the environment in which libpq reaches a server: the standard
+    PG* variables / local socket, else a private cluster in .cache/pg."""
+    env = dict(os.environ)
+    if _pg_answers(env):
+        return env
+    pgdata, sock = CACHE / "pg" / "data", CACHE / "pg" / "run"
+    env.update(PGHOST=str(sock), PGPORT=env.get("OEC_PGPORT", "54329"))
+    if _pg_answers(env):
+        return env
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        die(
+            "No PostgreSQL server answers (PGHOST/PGPORT/PGUSER or the local socket) and no\n"
+            "  PostgreSQL binaries were found to start a private one. Install PostgreSQL\n"
+            "  (apt-get install postgresql) or point PG* variables at a server."
+        )
+    sock.mkdir(parents=True, exist_ok=True)
+    as_user = []
+    if os.geteuid() == 0:
+        # PostgreSQL refuses to run as root: run the private cluster as nobody.
+        shutil.chown(sock, "nobody")
+        shutil.chown(pgdata.parent, "nobody")
+        as_user = ["runuser", "-u", "nobody", "--"]
+    if not (pgdata / "PG_VERSION").is_file():
+        say("starting a private PostgreSQL cluster in .cache/pg ...")
+        user = env.get("PGUSER") or ("root" if os.geteuid() == 0 else os.environ.get("USER", "odoo"))
+        run(
+            [*as_user, initdb, "-D", pgdata, "-U", user, "--auth=trust", "-E", "UTF8"],
+            stdout=subprocess.DEVNULL,
+        )
+        env["PGUSER"] = user
+    opts = f"-k {sock} -p {env['PGPORT']} -c listen_addresses=''"
+    run([*as_user, pg_ctl, "-D", pgdata, "-l", pgdata.parent / "server.log", "-o", opts, "-w", "start"])
+    if not _pg_answers(env):
+        die(f"the private PostgreSQL cluster did not answer; see {pgdata.parent / 'server.log'}")
+    return env
+
+
+_DB_SCRIPT = """
+import sys, psycopg2
+from psycopg2 import sql
+conn = psycopg2.connect(dbname="postgres")
+conn.autocommit = True
+cr = conn.cursor()
+if sys.argv[1] == "exists":
+    cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (sys.argv[2],))
+    sys.exit(0 if cr.fetchone() else 1)
+cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(sys.argv[2])))
+"""
+
+
+def db_exists(env, name):
+    return subprocess.run([PY, "-c", _DB_SCRIPT, "exists", name], env=env, check=False).returncode == 0
+
+
+def drop_db(env, name):
+    run([PY, "-c", _DB_SCRIPT, "drop", name], env=env)
+
+
+# --------------------------------------------------------------------------
+# Odoo configuration
+# --------------------------------------------------------------------------
+def odoo_config(src, path, **extra):
+    lines = [
+        "[options]",
+        f"addons_path = {src / 'odoo' / 'addons'},{ROOT}",
+        "admin_passwd = admin",
+        "without_demo = all",
+        "max_cron_threads = 1",
+        # key for the encryption of refresh tokens / client secrets at rest
+        # (read from the server configuration, never from the database)
+        f"oec_cloud_secret_key = {local_secret_key()}",
+    ]
+    lines += [f"{key} = {value}" for key, value in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def local_secret_key():
+    """A random key for this checkout's local use, made once and kept in .cache."""
+    key_file = CACHE / "secret_key"
+    if not key_file.is_file():
+        CACHE.mkdir(exist_ok=True)
+        key_file.write_text(os.urandom(32).hex())
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def odoo_cmd(src, conf, *args, command=None):
+    return [PY, src / "odoo-bin", *([command] if command else []), "-c", conf, *args]
+
+
+# --------------------------------------------------------------------------
+# make run
+# --------------------------------------------------------------------------
+def cmd_run(args):
+    src = bootstrap()
+    env = ensure_postgres()
+    conf = odoo_config(src, CACHE / "odoo-run.conf", http_port=PORT, db_name=RUN_DB, dbfilter=f"^{RUN_DB}$")
+    emulator = None
+    if os.environ.get("OEC_SANDBOX", "1") != "0" and (EMULATOR_DIR / "pyproject.toml").is_file():
+        emulator = start_sandbox(env)
+    else:
+        say("the local Azure sandbox is off (OEC_SANDBOX=0).")
+    stamp = CACHE / f"db-{RUN_DB}.stamp"
+    want = digest(str(src), *(ROOT / a / "__manifest__.py" for a in ADDONS))
+    if not (db_exists(env, RUN_DB) and stamp.is_file() and stamp.read_text() == want):
+        say(f"creating database {RUN_DB} with {', '.join(ADDONS)} installed ...")
+        args_init = ["-i", ",".join(ADDONS)] if not db_exists(env, RUN_DB) else ["-u", ",".join(ADDONS)]
+        run(odoo_cmd(src, conf, "-d", RUN_DB, *args_init, "--stop-after-init", "--log-level=warn"), env=env)
+        run(
+            odoo_cmd(src, conf, "-d", RUN_DB, "--log-level=warn", command="shell"),
+            env=env,
+            input=b"env['res.users'].browse(2).password = 'admin'; env.cr.commit()\n",
+            stdout=subprocess.DEVNULL,
+        )
+        stamp.write_text(want)
+    if emulator:
+        register_sandbox(src, conf, env, emulator)
+    say(f"Odoo is starting on http://localhost:{PORT}  (database {RUN_DB}, login: admin / password: admin)")
+    say("stop it with Ctrl+C")
+    proc = subprocess.Popen([str(c) for c in odoo_cmd(src, conf, "-d", RUN_DB)], env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        return proc.wait()
+    finally:
+        if emulator:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+
+
+def start_sandbox(env):
+    """Start the local Azure emulator beside Odoo (see tools/azure_emulator)."""
+    say("starting the local Azure sandbox (turn it off with OEC_SANDBOX=0) ...")
+    proc = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "azure_emulator",
+            "--host",
+            "127.0.0.1",
+            "--sandbox",
+            "--redirect-base",
+            f"http://localhost:{PORT}",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    try:
+        proc.info = json.loads(line)
+    except ValueError:
+        proc.terminate()
+        die(f"the local Azure sandbox did not start: {line!r}")
+    say(f"local Azure sandbox: {proc.info.get('http_url') or proc.info.get('url')}")
+    return proc
+
+
+def register_sandbox(src, conf, env, emulator):
+    """Point the database's "Local sandbox" cloud at the emulator just started."""
+    script = ROOT / "tools" / "register_sandbox.py"
+    if not script.is_file():
+        return
+    env = dict(env, OEC_SANDBOX_INFO=json.dumps(emulator.info))
+    run(
+        odoo_cmd(src, conf, "-d", RUN_DB, "--log-level=warn", command="shell"),
+        env=env,
+        stdin=script.open("rb"),
+        stdout=subprocess.DEVNULL,
+    )
+
+
+# --------------------------------------------------------------------------
+# make test
+# --------------------------------------------------------------------------
+def check_browser():
+    """Tours must run, never be skipped: make sure Chromium and websocket-client exist."""
+    if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            say("installing Debian's chromium for the browser tours ...")
+            run(["apt-get", "update", "-qq"], check=False)
+            run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, stdout=subprocess.DEVNULL)
+        if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
+            die(
+                "Chromium is needed for the browser tests: install it (Debian: apt-get install chromium)\n"
+                "  and re-run `make test`."
+            )
+    res = subprocess.run([PY, "-c", "import websocket"], capture_output=True, check=False)
+    if res.returncode:
+        die(
+            "the Python package websocket-client is missing from .venv: run "
+            "`.venv/bin/pip install -r test-requirements.txt`."
+        )
+
+
+def pytest_counts(junit):
+    root = ET.parse(junit).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    total = failed = skipped = 0
+    for suite in suites:
+        total += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return total - failed - skipped, failed, skipped
+
+
+REPORT_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+SKIP_RE = re.compile(r" INFO \S+ \S+: skipped (.*)")
+LOG_ERROR_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
+
+
+def odoo_counts(log_path):
+    """Read Odoo's closing report; a skipped test and an ERROR log line count as failures."""
+    text = log_path.read_text(errors="replace")
+    reports = REPORT_RE.findall(text)
+    skips = SKIP_RE.findall(text)
+    errors = [line for line in text.splitlines() if LOG_ERROR_RE.match(line)]
+    if not reports:
+        return 0, 1, skips, errors
+    failed, errored, total = (int(x) for x in reports[-1])
+    bad = failed + errored
+    return total - bad - len(skips), bad, skips, errors
+
+
+def cmd_test(args):
+    src = bootstrap()
+    check_browser()
+    env = ensure_postgres()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tools"), env.get("PYTHONPATH")]))
+    out = CACHE / "test"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    passed = failed = 0
+    problems = []
+    started = time.time()
+
+    # 1. the emulator's own tests (plain pytest, real SDK clients)
+    if (EMULATOR_DIR / "tests").is_dir() and not args.test_tags:
+        say("running the local Azure emulator's tests ...")
+        junit = out / "emulator.xml"
+        run(
+            [
+                PY,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={junit}",
+                EMULATOR_DIR / "tests",
+            ],
+            env=env,
+            check=False,
+        )
+        p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
+        passed, failed = passed + p, failed + f + s
+        if f or s or not junit.is_file():
+            problems.append(f"emulator tests: {f} failed, {s} skipped")
+
+    # 2. the addons' tests in a fresh database, under coverage
+    db = args.db
+    drop_db(env, db)
+    conf = odoo_config(src, out / "odoo-test.conf", http_port=args.port, db_name=db)
+    tags = args.test_tags or ",".join(f"/{a}" for a in ADDONS)
+    log = out / "odoo.log"
+    say(f"installing {', '.join(ADDONS)} in a fresh database {db!r} and running their tests ({tags}) ...")
+    cov = [PY, "-m", "coverage", "run", "--rcfile", ROOT / ".coveragerc", "--data-file", out / ".coverage"]
+    cmd = [
+        *cov,
+        src / "odoo-bin",
+        "-c",
+        conf,
+        "-d",
+        db,
+        "-i",
+        ",".join(ADDONS),
+        "--test-enable",
+        "--test-tags",
+        tags,
+        "--stop-after-init",
+        "--log-level=test",
+        "--logfile",
+        log,
+    ]
+    rc = run(cmd, env=env, check=False, cwd=ROOT).returncode
+    p, f, skips, errors = odoo_counts(log) if log.is_file() else (0, 1, [], [])
+    passed, failed = passed + p, failed + f + len(skips)
+    if rc or f or skips or errors:
+        problems.append(
+            f"odoo tests: exit code {rc}, {f} failed/errored, {len(skips)} skipped, "
+            f"{len(errors)} ERROR log lines (see {log.relative_to(ROOT)})"
+        )
+        for line in (errors + [f"skipped {s}" for s in skips])[:20]:
+            print("   ", line[:300])
+        failed += 1 if (rc or errors) and not f and not skips else 0
+
+    # 3. both addons uninstall cleanly, then install again
+    if not args.test_tags:
+        say("checking that both addons uninstall and reinstall cleanly ...")
+        res = run(
+            odoo_cmd(src, conf, "-d", db, "--log-level=warn", command="shell"),
+            env=env,
+            check=False,
+            stdin=(ROOT / "tools" / "check_uninstall.py").open("rb"),
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode == 0 and "UNINSTALL-OK" in res.stdout:
+            passed += 1
+        else:
+            failed += 1
+            problems.append("uninstall/reinstall check failed:\n" + res.stdout[-2000:] + res.stderr[-3000:])
+
+    run(
+        [*cov[:3], "combine", "--rcfile", ROOT / ".coveragerc", "--data-file", out / ".coverage"],
+        env=env,
+        check=False,
+        capture_output=True,
+    )
+    run(
+        [*cov[:3], "report", "--rcfile", ROOT / ".coveragerc", "--data-file", out / ".coverage"],
+        env=env,
+        check=False,
+    )
+    say(f"tests took {time.time() - started:.0f} s")
+    for problem in problems:
+        print(f"[oec] FAILED: {problem}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if (failed or problems) else 0
+
+
+# --------------------------------------------------------------------------
+# make lint
+# --------------------------------------------------------------------------
+def cmd_lint(args):
+    bootstrap()
+    bin_dir = VENV / "bin"
+    paths = [*ADDONS, "tools", "setup"]
+    rc = run([bin_dir / "ruff", "check", *paths], cwd=ROOT, check=False).returncode
+    rc |= run([bin_dir / "ruff", "format", "--check", *paths], cwd=ROOT, check=False).returncode
+    rc |= run([bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *ADDONS], cwd=ROOT, check=False).returncode
+    print("lint: OK" if rc == 0 else "lint: FAILED")
+    return 1 if rc else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("bootstrap", help="prepare .venv (Odoo, dependencies, Azurite)")
+    sub.add_parser("run", help="prepare everything and serve Odoo on :8069")
+    test = sub.add_parser("test", help="fresh database, install both addons, run every test")
+    test.add_argument(
+        "--test-tags",
+        default=os.environ.get("TEST_TAGS", ""),
+        help="Odoo --test-tags to run only some tests (skips the emulator and uninstall checks)",
+    )
+    test.add_argument("--db", default=os.environ.get("OEC_TEST_DB", "oec_azure_test"))
+    test.add_argument("--port", type=int, default=int(os.environ.get("OEC_TEST_PORT", "8169")))
+    sub.add_parser("lint", help="ruff and pylint-odoo")
+    args = parser.parse_args(argv)
+    if args.command == "bootstrap":
+        bootstrap()
+        return 0
+    return {"run": cmd_run, "test": cmd_test, "lint": cmd_lint}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
