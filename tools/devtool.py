@@ -7,6 +7,8 @@ environment exists. Every step is idempotent and skips work already done
 """
 
 import argparse
+import ast
+import fcntl
 import hashlib
 import json
 import os
@@ -223,6 +225,14 @@ cr = conn.cursor()
 if sys.argv[1] == "exists":
     cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (sys.argv[2],))
     sys.exit(0 if cr.fetchone() else 1)
+if sys.argv[1] == "copy":
+    cr.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(sys.argv[3]), sql.Identifier(sys.argv[2])))
+    sys.exit(0)
+if sys.argv[1] == "rename":
+    cr.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+        sql.Identifier(sys.argv[2]), sql.Identifier(sys.argv[3])))
+    sys.exit(0)
 cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(sys.argv[2])))
 """
 
@@ -233,6 +243,41 @@ def db_exists(env, name):
 
 def drop_db(env, name):
     run([PY, "-c", _DB_SCRIPT, "drop", name], env=env)
+
+
+def filestore(name):
+    return Path(os.path.expanduser("~/.local/share/Odoo/filestore")) / name
+
+
+def template_db(src, conf, env, addons, db):
+    """Create `db` as a copy of a cached database holding the addons' Odoo
+    dependencies (not the addons), made once per Odoo source and dependency
+    list: installing mail & co. is most of the time of a test run."""
+    depends = sorted(
+        {dep for a in addons for dep in eval_manifest(ROOT / a / "__manifest__.py").get("depends", [])}
+    )
+    tpl = "oec_tpl_" + digest(str(src), (src / "odoo" / "release.py"), ",".join(depends))[:12]
+    lock = CACHE / "template.lock"
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # parallel runs share one template
+        if not db_exists(env, tpl):
+            say(f"caching a template database {tpl} with {', '.join(depends)} (once) ...")
+            drop_db(env, tpl + "_tmp")
+            shutil.rmtree(filestore(tpl + "_tmp"), ignore_errors=True)
+            cmd = odoo_cmd(src, conf, "-d", tpl + "_tmp", "-i", ",".join(depends), "--stop-after-init")
+            run([*cmd, "--log-level=warn", "--db-filter=.*"], env=env)
+            run([PY, "-c", _DB_SCRIPT, "rename", tpl + "_tmp", tpl], env=env)
+            shutil.rmtree(filestore(tpl), ignore_errors=True)
+            if filestore(tpl + "_tmp").is_dir():
+                filestore(tpl + "_tmp").rename(filestore(tpl))
+        run([PY, "-c", _DB_SCRIPT, "copy", tpl, db], env=env)
+    shutil.rmtree(filestore(db), ignore_errors=True)
+    if filestore(tpl).is_dir():
+        shutil.copytree(filestore(tpl), filestore(db))
+
+
+def eval_manifest(path):
+    return ast.literal_eval(path.read_text())
 
 
 # --------------------------------------------------------------------------
@@ -408,7 +453,7 @@ def cmd_test(args):
     check_browser()
     env = ensure_postgres()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tools"), env.get("PYTHONPATH")]))
-    out = CACHE / "test"
+    out = CACHE / f"test-{args.db}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     passed = failed = 0
@@ -440,8 +485,10 @@ def cmd_test(args):
 
     # 2. the addons' tests in a fresh database, under coverage
     db = args.db
-    drop_db(env, db)
+    addons = [a for a in args.addons.split(",") if a] or list(ADDONS)
     conf = odoo_config(src, out / "odoo-test.conf", http_port=args.port, db_name=db)
+    drop_db(env, db)
+    template_db(src, conf, env, addons, db)
     tags = args.test_tags or ",".join(f"/{a}" for a in ADDONS)
     log = out / "odoo.log"
     say(f"installing {', '.join(ADDONS)} in a fresh database {db!r} and running their tests ({tags}) ...")
@@ -536,6 +583,11 @@ def main(argv=None):
         help="Odoo --test-tags to run only some tests (skips the emulator and uninstall checks)",
     )
     test.add_argument("--db", default=os.environ.get("OEC_TEST_DB", "oec_azure_test"))
+    test.add_argument(
+        "--addons",
+        default=os.environ.get("OEC_TEST_ADDONS", ""),
+        help="comma-separated addons to install (default: both)",
+    )
     test.add_argument("--port", type=int, default=int(os.environ.get("OEC_TEST_PORT", "8169")))
     sub.add_parser("lint", help="ruff and pylint-odoo")
     args = parser.parse_args(argv)
