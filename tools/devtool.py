@@ -319,39 +319,50 @@ def odoo_cmd(src, conf, *args, command=None):
 def cmd_run(args):
     src = bootstrap()
     env = ensure_postgres()
-    conf = odoo_config(src, CACHE / "odoo-run.conf", http_port=PORT, db_name=RUN_DB, dbfilter=f"^{RUN_DB}$")
     emulator = None
-    if os.environ.get("OEC_SANDBOX", "1") != "0" and (EMULATOR_DIR / "pyproject.toml").is_file():
-        emulator = start_sandbox(env)
-    else:
+    extra = {"http_port": PORT, "db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$"}
+    if os.environ.get("OEC_SANDBOX", "1") == "0":
         say("the local Azure sandbox is off (OEC_SANDBOX=0).")
-    stamp = CACHE / f"db-{RUN_DB}.stamp"
-    want = digest(str(src), *(ROOT / a / "__manifest__.py" for a in ADDONS))
-    if not (db_exists(env, RUN_DB) and stamp.is_file() and stamp.read_text() == want):
-        say(f"creating database {RUN_DB} with {', '.join(ADDONS)} installed ...")
-        args_init = ["-i", ",".join(ADDONS)] if not db_exists(env, RUN_DB) else ["-u", ",".join(ADDONS)]
-        run(odoo_cmd(src, conf, "-d", RUN_DB, *args_init, "--stop-after-init", "--log-level=warn"), env=env)
-        run(
-            odoo_cmd(src, conf, "-d", RUN_DB, "--log-level=warn", command="shell"),
-            env=env,
-            input=b"env['res.users'].browse(2).password = 'admin'; env.cr.commit()\n",
-            stdout=subprocess.DEVNULL,
-        )
-        stamp.write_text(want)
-    if emulator:
-        register_sandbox(src, conf, env, emulator)
-    say(f"Odoo is starting on http://localhost:{PORT}  (database {RUN_DB}, login: admin / password: admin)")
-    say("stop it with Ctrl+C")
-    proc = subprocess.Popen([str(c) for c in odoo_cmd(src, conf, "-d", RUN_DB)], env=env)
+    elif (EMULATOR_DIR / "pyproject.toml").is_file():
+        emulator = start_sandbox(env)
+        # the sandbox's TLS certificates come from a CA it makes at start
+        extra["oec_azure_ca_bundle"] = emulator.info["ca_path"]
+    conf = odoo_config(src, CACHE / "odoo-run.conf", **extra)
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        return proc.wait()
+        stamp = CACHE / f"db-{RUN_DB}.stamp"
+        want = digest(str(src), *(ROOT / a / "__manifest__.py" for a in ADDONS))
+        if not (db_exists(env, RUN_DB) and stamp.is_file() and stamp.read_text() == want):
+            say(f"creating database {RUN_DB} with {', '.join(ADDONS)} installed ...")
+            init = ["-u" if db_exists(env, RUN_DB) else "-i", ",".join(ADDONS)]
+            run(odoo_cmd(src, conf, "-d", RUN_DB, *init, "--stop-after-init", "--log-level=warn"), env=env)
+            shell(src, conf, env, b"env['res.users'].browse(2).password = 'admin'\nenv.cr.commit()\n")
+            stamp.write_text(want)
+        if emulator:
+            # each addon registers the sandbox in the database its own way
+            sandbox_env = dict(env, OEC_SANDBOX_INFO=json.dumps(emulator.info))
+            for script in sorted((ROOT / "tools" / "sandbox").glob("*.py")):
+                shell(src, conf, sandbox_env, script.read_bytes())
+        say(f"Odoo is starting on http://localhost:{PORT} (database {RUN_DB}, login: admin, password: admin)")
+        say("stop it with Ctrl+C")
+        proc = subprocess.Popen([str(c) for c in odoo_cmd(src, conf, "-d", RUN_DB)], env=env)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            return proc.wait()
     finally:
         if emulator:
             emulator.terminate()
             emulator.wait(timeout=10)
+
+
+def shell(src, conf, env, code):
+    run(
+        odoo_cmd(src, conf, "-d", RUN_DB, "--log-level=warn", command="shell"),
+        env=env,
+        input=code,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def start_sandbox(env):
@@ -364,9 +375,9 @@ def start_sandbox(env):
             "azure_emulator",
             "--host",
             "127.0.0.1",
-            "--sandbox",
-            "--redirect-base",
-            f"http://localhost:{PORT}",
+            # slow enough for a person to watch long operations progress
+            "--lro-seconds",
+            "5",
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -380,20 +391,6 @@ def start_sandbox(env):
         die(f"the local Azure sandbox did not start: {line!r}")
     say(f"local Azure sandbox: {proc.info.get('http_url') or proc.info.get('url')}")
     return proc
-
-
-def register_sandbox(src, conf, env, emulator):
-    """Point the database's "Local sandbox" cloud at the emulator just started."""
-    script = ROOT / "tools" / "register_sandbox.py"
-    if not script.is_file():
-        return
-    env = dict(env, OEC_SANDBOX_INFO=json.dumps(emulator.info))
-    run(
-        odoo_cmd(src, conf, "-d", RUN_DB, "--log-level=warn", command="shell"),
-        env=env,
-        stdin=script.open("rb"),
-        stdout=subprocess.DEVNULL,
-    )
 
 
 # --------------------------------------------------------------------------
