@@ -1,0 +1,249 @@
+"""The emulator process: listeners, routing, fault injection, lifecycle."""
+
+import collections
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+
+from . import arm_compute, arm_core, arm_dns, arm_network, arm_storage, control, entra, graph, prices
+from .blob import BlobService
+from .certs import write_tls_material
+from .http import HttpError, Listener, Request, Response, Router, server_ssl_context
+from .state import State
+from .tokens import KeyRing
+
+_logger = logging.getLogger(__name__)
+
+
+def classify(req):
+    if req.listener == "blob":
+        return "blob"
+    path = req.path.lower()
+    if path.startswith("/_emulator"):
+        return "control"
+    if path.startswith(("/subscriptions", "/tenants", "/providers")):
+        return "arm"
+    if path.startswith("/api/retail"):
+        return "prices"
+    if path.startswith(("/oidc/", "/v1.0/")):
+        return "graph"
+    return "entra"
+
+
+class Emulator:
+    """One emulator instance. ``options`` seed the sandbox (see state.seed):
+    signin/cloud client ids and secrets, redirect_uris, config overrides."""
+
+    def __init__(self, host="127.0.0.1", port=0, http_port=0, blob_port=0, azurite=True, options=None):
+        self.host = host
+        self.ports = {"https": port, "http": http_port, "blob": blob_port}
+        self.use_azurite = azurite
+        self.instance_id = str(uuid.uuid4())
+        self.state = State(options)
+        self.lock = threading.RLock()
+        self.op_callbacks = {}
+        # Resource type -> callable(resource) run when a resource group delete
+        # removes it (e.g. unregister a storage account from Azurite).
+        self.delete_hooks = {}
+        self.request_log = collections.deque(maxlen=2000)
+        self.router = Router()
+        for module in (entra, graph, arm_core, arm_compute, arm_network, arm_storage, arm_dns, prices):
+            module.register(self.router)
+        arm_storage.setup(self)
+        self.control_router = Router()
+        control.register(self.control_router)
+        self.listeners = {}
+        self.keys = None
+        self.blob = None
+        self.workdir = None
+        self.ca_path = None
+        self.started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self):
+        t0 = time.monotonic()
+        self.workdir = tempfile.mkdtemp(prefix="azure-emulator-")
+        try:
+            if self.use_azurite:
+                # Node needs ~1.3 s to load Azurite: start it first and make
+                # our keys meanwhile (the proxy, not Azurite, speaks TLS).
+                self.blob = BlobService(self, self.workdir)
+                self.blob.spawn()
+            self.ca_path, cert, key = write_tls_material(self.workdir)
+            context = server_ssl_context(cert, key)
+            self.keys = KeyRing()
+            self.listeners["https"] = Listener(self, "https", self.host, self.ports["https"], context)
+            self.listeners["http"] = Listener(self, "http", self.host, self.ports["http"])
+            if self.blob:
+                self.listeners["blob"] = Listener(self, "blob", self.host, self.ports["blob"], context)
+            for listener in self.listeners.values():
+                listener.start()
+            if self.blob:
+                self.blob.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.started = True
+        _logger.info("Azure emulator started in %.2fs at %s", time.monotonic() - t0, self.url)
+        return self
+
+    def stop(self):
+        for listener in self.listeners.values():
+            listener.stop()
+        self.listeners = {}
+        if self.blob:
+            self.blob.stop()
+            self.blob = None
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        self.started = False
+
+    def reset(self):
+        with self.lock:
+            self.state.reset()
+            self.op_callbacks.clear()
+            self.keys.reset()
+            self.request_log.clear()
+            if self.blob:
+                self.blob.set_accounts({})
+
+    # -- addresses ---------------------------------------------------------------------------------
+
+    def _base(self, name, scheme):
+        return "%s://%s:%s" % (scheme, self.host, self.listeners[name].port)
+
+    @property
+    def url(self):
+        return self._base("https", "https")
+
+    @property
+    def http_url(self):
+        return self._base("http", "http")
+
+    @property
+    def blob_url(self):
+        return self._base("blob", "https") if "blob" in self.listeners else None
+
+    def endpoints(self):
+        from . import defaults as d
+
+        return {
+            "authority_host": self.url,
+            "interactive_authority_host": self.http_url,
+            "arm": self.url,
+            "arm_scope": d.ARM_SCOPE,
+            "arm_user_impersonation": d.ARM_USER_IMPERSONATION,
+            "graph": self.url,
+            "userinfo": self.url + "/oidc/userinfo",
+            "userinfo_http": self.http_url + "/oidc/userinfo",
+            "blob": self.blob_url,
+            "blob_endpoint_template": (self.blob_url + "/{account}/") if self.blob_url else None,
+            # Path-style blob URLs: no DNS suffix exists; use primaryEndpoints.blob.
+            "storage_suffix": None,
+            "prices": self.url + "/api/retail/prices",
+            "control": self.url + "/_emulator",
+        }
+
+    def describe(self):
+        from . import defaults as d
+
+        return {
+            "url": self.url,
+            "http_url": self.http_url,
+            "blob_url": self.blob_url,
+            "ca_path": self.ca_path,
+            "endpoints": self.endpoints(),
+            "tenant_id": d.TENANT_ID,
+            "subscription_id": d.SUBSCRIPTION_ID,
+            "signin_client_id": self._app_id("signin"),
+            "cloud_client_id": self._app_id("cloud"),
+        }
+
+    def _app_id(self, kind):
+        from . import defaults as d
+
+        name = d.SIGNIN_APP_NAME if kind == "signin" else d.CLOUD_APP_NAME
+        for app in self.state["apps"].values():
+            if app["name"] == name:
+                return app["client_id"]
+        return None
+
+    # -- request handling --------------------------------------------------------------------------
+
+    def handle(self, handler):
+        body = handler.read_body()
+        req = Request(self, handler.server.name, handler.command, handler.path, handler.headers, body)
+        service = classify(req)
+        started = time.monotonic()
+        try:
+            response = self._respond(req, service)
+        except HttpError as exc:
+            response = exc.response
+        except Exception:
+            _logger.exception("Azure emulator failed on %s %s", req.method, req.target)
+            response = Response.arm_error(500, "InternalServerError", "The emulator failed; see its log.")
+        self.request_log.append(
+            {
+                "time": time.time(),
+                "listener": req.listener,
+                "service": service,
+                "method": req.method,
+                "path": req.path,
+                "query": req.query_string,
+                "status": None if response.drop else response.status,
+                "duration": round(time.monotonic() - started, 4),
+            }
+        )
+        handler.send(response)
+
+    def _respond(self, req, service):
+        if service == "control":
+            handler, groups = self.control_router.match(req.method, req.path)
+            if handler is None:
+                return Response.json(404, {"error": "no such control endpoint"})
+            return handler(req, *groups)
+        with self.lock:
+            fault = control.take_fault(self, req, service)
+        if fault is not None:
+            if fault.get("delay"):
+                time.sleep(float(fault["delay"]))
+            if fault.get("drop"):
+                response = Response()
+                response.drop = True
+                return response
+            if fault.get("status"):
+                return control.fault_response(fault, service)
+        if service == "blob":
+            return self.blob.proxy(req)
+        with self.lock:
+            handler, groups = self.router.match(req.method, req.path)
+            if handler is None:
+                return self._no_route(req, service, groups)
+            if service == "arm":
+                req.claims = arm_core.authenticate(req)
+            return handler(req, *groups)
+
+    def _no_route(self, req, service, allowed):
+        if service == "arm":
+            if allowed:
+                return Response.arm_error(
+                    405,
+                    "MethodNotAllowed",
+                    "The requested resource does not support http method '%s'." % req.method,
+                )
+            if "/providers/" in req.path.lower():
+                return Response.arm_error(
+                    404,
+                    "InvalidResourceType",
+                    "The resource type could not be found in the "
+                    "namespace for api version '%s'." % req.query.get("api-version"),
+                )
+            return Response.arm_error(
+                404, "NotFound", "The requested resource '%s' was not found." % req.path
+            )
+        return Response.html(404, "<html><body><h1>404</h1><p>Not found: %s</p></body></html>" % req.path)

@@ -1,0 +1,363 @@
+"""Microsoft.Network: virtual networks and subnets, NSGs and rules, Standard
+public IPs (Basic is retired), network interfaces. DNS lives in arm_dns."""
+
+import ipaddress
+import uuid
+
+from . import arm_core as core
+from .http import Response
+
+NS = "Microsoft.Network"
+DEFAULT_RULES = [
+    ("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwork", "VirtualNetwork"),
+    ("AllowAzureLoadBalancerInBound", 65001, "Inbound", "Allow", "AzureLoadBalancer", "*"),
+    ("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*"),
+    ("AllowVnetOutBound", 65000, "Outbound", "Allow", "VirtualNetwork", "VirtualNetwork"),
+    ("AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "Internet"),
+    ("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "*"),
+]
+
+
+def _rid(sub_id, rg, kind, name):
+    return "%s/providers/%s/%s/%s" % (core.group_id(sub_id, rg), NS, kind, name)
+
+
+def _etag():
+    return 'W/"%s"' % uuid.uuid4()
+
+
+def _base(req, sub_id, rg, kind, name, body, existing):
+    res = existing or {"id": _rid(sub_id, rg, kind, name), "name": name, "type": "%s/%s" % (NS, kind)}
+    res["location"] = core.location_of(body, existing and existing["location"])
+    res["tags"] = body.get("tags", res.get("tags") or {})
+    res["etag"] = _etag()
+    props = res.setdefault("properties", {})
+    props["resourceGuid"] = props.get("resourceGuid") or str(uuid.uuid4())
+    return res
+
+
+def _subnet(vnet_id, name, props):
+    props = dict(props or {})
+    props["provisioningState"] = "Succeeded"
+    # New VNets get private subnets by default (no default outbound access).
+    props.setdefault("defaultOutboundAccess", False)
+    return {
+        "id": "%s/subnets/%s" % (vnet_id, name),
+        "name": name,
+        "etag": _etag(),
+        "type": NS + "/virtualNetworks/subnets",
+        "properties": props,
+    }
+
+
+def put_vnet(req, sub_id, rg, name):
+    core.scope_for(req, sub_id, rg, NS)
+    body = req.json()
+    rid = _rid(sub_id, rg, "virtualNetworks", name)
+    existing = core.get_res(req.emu, rid)
+    res = _base(req, sub_id, rg, "virtualNetworks", name, body, existing)
+    props = body.get("properties") or {}
+    prefixes = (props.get("addressSpace") or {}).get("addressPrefixes") or []
+    if not prefixes:
+        core.fail(
+            400, "InvalidAddressSpace", "Address space of virtual network %s is invalid or empty." % rid
+        )
+    res["properties"]["addressSpace"] = {"addressPrefixes": prefixes}
+    res["properties"]["subnets"] = [
+        _subnet(rid, s["name"], s.get("properties")) for s in props.get("subnets") or []
+    ]
+    res["properties"]["enableDdosProtection"] = props.get("enableDdosProtection", False)
+    return core.lro_write(req, sub_id, NS, res, existing is None)
+
+
+def _get(req, sub_id, rg, kind, name):
+    core.scope_for(req, sub_id, rg, NS)
+    res = core.require_res(req, _rid(sub_id, rg, kind, name), "%s/%s" % (NS, kind), name, rg)
+    return Response.json(200, core.public(res))
+
+
+def _delete(req, sub_id, rg, kind, name):
+    core.scope_for(req, sub_id, rg, NS)
+    rid = _rid(sub_id, rg, kind, name)
+    res = core.get_res(req.emu, rid)
+    if res is not None and kind in ("publicIPAddresses", "networkSecurityGroups"):
+        users = res["properties"].get("ipConfiguration") or res["properties"].get("networkInterfaces")
+        if users:
+            core.fail(
+                400,
+                "InUseResource" if kind == "networkSecurityGroups" else "PublicIPAddressInUse",
+                "Resource %s is in use and cannot be deleted." % rid,
+            )
+    if res is not None and kind == "networkInterfaces" and res["properties"].get("virtualMachine"):
+        core.fail(
+            400,
+            "NicInUse",
+            "Network Interface %s is used by existing resource %s. In order to delete the "
+            "network interface, it must be dissociated from the resource."
+            % (rid, res["properties"]["virtualMachine"]["id"]),
+        )
+
+    def released(gone):
+        _release_nic(req.emu, gone)
+
+    return core.lro_delete(req, sub_id, NS, rid, released if kind == "networkInterfaces" else None)
+
+
+def _list(req, sub_id, rg, kind):
+    core.scope_for(req, sub_id, rg, NS)
+    prefix = core.group_id(sub_id, rg) if rg else "/subscriptions/%s" % sub_id
+    rtype = ("%s/%s" % (NS, kind)).lower()
+    return Response.json(
+        200, {"value": [core.public(r) for r in core.children(req.emu, prefix) if r["type"].lower() == rtype]}
+    )
+
+
+def _vnet_or_404(req, sub_id, rg, vnet):
+    return core.require_res(req, _rid(sub_id, rg, "virtualNetworks", vnet), NS + "/virtualNetworks", vnet, rg)
+
+
+def put_subnet(req, sub_id, rg, vnet, name):
+    core.scope_for(req, sub_id, rg, NS)
+    res = _vnet_or_404(req, sub_id, rg, vnet)
+    subnet = _subnet(res["id"], name, (req.json().get("properties")))
+    subnets = res["properties"]["subnets"]
+    created = not any(s["name"].lower() == name.lower() for s in subnets)
+    res["properties"]["subnets"] = [s for s in subnets if s["name"].lower() != name.lower()] + [subnet]
+    op = core.start_op(req, sub_id, NS, res["location"], subnet["id"], None)
+    return Response.json(201 if created else 200, subnet, core.op_headers(req, op, location_header=False))
+
+
+def get_subnet(req, sub_id, rg, vnet, name):
+    core.scope_for(req, sub_id, rg, NS)
+    res = _vnet_or_404(req, sub_id, rg, vnet)
+    for subnet in res["properties"]["subnets"]:
+        if subnet["name"].lower() == name.lower():
+            return Response.json(200, subnet)
+    return core.not_found(NS + "/virtualNetworks/subnets", "%s/%s" % (vnet, name), rg)
+
+
+def put_nsg(req, sub_id, rg, name):
+    core.scope_for(req, sub_id, rg, NS)
+    body = req.json()
+    rid = _rid(sub_id, rg, "networkSecurityGroups", name)
+    existing = core.get_res(req.emu, rid)
+    res = _base(req, sub_id, rg, "networkSecurityGroups", name, body, existing)
+    rules = []
+    for rule in (body.get("properties") or {}).get("securityRules") or []:
+        props = dict(rule.get("properties") or {}, provisioningState="Succeeded")
+        rules.append(
+            {
+                "id": "%s/securityRules/%s" % (rid, rule["name"]),
+                "name": rule["name"],
+                "etag": res["etag"],
+                "type": NS + "/networkSecurityGroups/securityRules",
+                "properties": props,
+            }
+        )
+    res["properties"]["securityRules"] = rules
+    res["properties"]["defaultSecurityRules"] = [
+        {
+            "id": "%s/defaultSecurityRules/%s" % (rid, n),
+            "name": n,
+            "properties": {
+                "priority": p,
+                "direction": di,
+                "access": a,
+                "protocol": "*",
+                "sourcePortRange": "*",
+                "destinationPortRange": "*",
+                "sourceAddressPrefix": src,
+                "destinationAddressPrefix": dst,
+                "provisioningState": "Succeeded",
+            },
+        }
+        for n, p, di, a, src, dst in DEFAULT_RULES
+    ]
+    return core.lro_write(req, sub_id, NS, res, existing is None)
+
+
+def put_rule(req, sub_id, rg, nsg, name):
+    core.scope_for(req, sub_id, rg, NS)
+    res = core.require_res(
+        req, _rid(sub_id, rg, "networkSecurityGroups", nsg), NS + "/networkSecurityGroups", nsg, rg
+    )
+    rule = {
+        "id": "%s/securityRules/%s" % (res["id"], name),
+        "name": name,
+        "etag": _etag(),
+        "type": NS + "/networkSecurityGroups/securityRules",
+        "properties": dict(req.json().get("properties") or {}, provisioningState="Succeeded"),
+    }
+    rules = res["properties"]["securityRules"]
+    created = not any(r["name"].lower() == name.lower() for r in rules)
+    res["properties"]["securityRules"] = [r for r in rules if r["name"].lower() != name.lower()] + [rule]
+    op = core.start_op(req, sub_id, NS, res["location"], rule["id"], None)
+    return Response.json(201 if created else 200, rule, core.op_headers(req, op, location_header=False))
+
+
+def put_public_ip(req, sub_id, rg, name):
+    core.scope_for(req, sub_id, rg, NS)
+    emu = req.emu
+    body = req.json()
+    rid = _rid(sub_id, rg, "publicIPAddresses", name)
+    existing = core.get_res(emu, rid)
+    sku = (body.get("sku") or {}).get("name") or "Standard"
+    props = body.get("properties") or {}
+    method = props.get("publicIPAllocationMethod") or "Static"
+    if sku.lower() == "basic":
+        core.fail(
+            400,
+            "BasicSkuPublicIpCreationNotAllowed",
+            "Basic SKU public IP addresses have been retired and "
+            "can no longer be created. Use a Standard SKU public IP address.",
+        )
+    if method.lower() != "static":
+        core.fail(
+            400,
+            "StandardSkuPublicIPAddressesMustBeStatic",
+            "Standard sku publicIp %s must have AllocationMethod set to Static." % rid,
+        )
+    res = _base(req, sub_id, rg, "publicIPAddresses", name, body, existing)
+    res["sku"] = {"name": "Standard", "tier": (body.get("sku") or {}).get("tier") or "Regional"}
+    if body.get("zones"):
+        res["zones"] = body["zones"]
+    if "ipAddress" not in res["properties"]:
+        emu.state["ip_counter"] += 1
+        n = emu.state["ip_counter"]
+        # 20.0.0.0/8 is Azure-owned space: addresses look real but never route here.
+        res["properties"]["ipAddress"] = "20.%d.%d.%d" % (100 + n // 65536 % 100, n // 256 % 256, n % 256)
+    res["properties"].update(
+        publicIPAllocationMethod="Static",
+        publicIPAddressVersion="IPv4",
+        idleTimeoutInMinutes=props.get("idleTimeoutInMinutes", 4),
+    )
+    if props.get("dnsSettings"):
+        label = props["dnsSettings"].get("domainNameLabel")
+        res["properties"]["dnsSettings"] = dict(
+            props["dnsSettings"], fqdn="%s.%s.cloudapp.azure.com" % (label, res["location"])
+        )
+    return core.lro_write(req, sub_id, NS, res, existing is None)
+
+
+def put_nic(req, sub_id, rg, name):
+    core.scope_for(req, sub_id, rg, NS)
+    emu = req.emu
+    body = req.json()
+    rid = _rid(sub_id, rg, "networkInterfaces", name)
+    existing = core.get_res(emu, rid)
+    props = body.get("properties") or {}
+    configs = props.get("ipConfigurations") or []
+    if not configs:
+        core.fail(
+            400, "InvalidRequestFormat", "Network interface %s must have at least one IP configuration." % rid
+        )
+    res = _base(req, sub_id, rg, "networkInterfaces", name, body, existing)
+    out = []
+    for index, config in enumerate(configs):
+        cprops = dict(config.get("properties") or {})
+        subnet_ref = (cprops.get("subnet") or {}).get("id", "")
+        vnet_id, _, subnet_name = subnet_ref.rpartition("/subnets/")
+        vnet = core.get_res(emu, vnet_id) if vnet_id else None
+        subnet = next(
+            (
+                s
+                for s in (vnet or {}).get("properties", {}).get("subnets", [])
+                if s["name"].lower() == subnet_name.lower()
+            ),
+            None,
+        )
+        if subnet is None:
+            core.fail(
+                400,
+                "InvalidResourceReference",
+                "Resource %s referenced by resource %s was not found." % (subnet_ref, rid),
+            )
+        network = ipaddress.ip_network(subnet["properties"].get("addressPrefix", "10.0.0.0/24"), strict=False)
+        cprops["privateIPAddress"] = cprops.get("privateIPAddress") or str(
+            network.network_address + 4 + index + len(core.children(emu, vnet_id))
+        )
+        cprops.setdefault("privateIPAllocationMethod", "Dynamic")
+        cprops["provisioningState"] = "Succeeded"
+        cprops["primary"] = index == 0
+        if cprops.get("publicIPAddress"):
+            pip = core.referenced(req, cprops["publicIPAddress"], rid)
+            pip["properties"]["ipConfiguration"] = {"id": "%s/ipConfigurations/%s" % (rid, config["name"])}
+        out.append(
+            {
+                "id": "%s/ipConfigurations/%s" % (rid, config["name"]),
+                "name": config["name"],
+                "etag": res["etag"],
+                "type": NS + "/networkInterfaces/ipConfigurations",
+                "properties": cprops,
+            }
+        )
+    res["properties"]["ipConfigurations"] = out
+    if props.get("networkSecurityGroup"):
+        nsg = core.referenced(req, props["networkSecurityGroup"], rid)
+        res["properties"]["networkSecurityGroup"] = {"id": nsg["id"]}
+        nsg["properties"].setdefault("networkInterfaces", []).append({"id": rid})
+    res["properties"].update(
+        enableAcceleratedNetworking=props.get("enableAcceleratedNetworking", False),
+        enableIPForwarding=False,
+        nicType="Standard",
+        macAddress="00-0D-3A-%02X-%02X-%02X" % tuple(uuid.uuid4().bytes[:3]),
+    )
+    return core.lro_write(req, sub_id, NS, res, existing is None)
+
+
+def _release_nic(emu, nic):
+    for config in nic["properties"].get("ipConfigurations", []):
+        pip = core.get_res(emu, (config["properties"].get("publicIPAddress") or {}).get("id", ""))
+        if pip is not None:
+            pip["properties"].pop("ipConfiguration", None)
+    nsg = core.get_res(emu, (nic["properties"].get("networkSecurityGroup") or {}).get("id", ""))
+    if nsg is not None:
+        nsg["properties"]["networkInterfaces"] = [
+            n for n in nsg["properties"].get("networkInterfaces", []) if n["id"].lower() != nic["id"].lower()
+        ]
+
+
+def link_vm(emu, vm):
+    """Called by compute: NICs know the VM they serve (NicInUse on delete)."""
+    for ref in vm["properties"]["networkProfile"].get("networkInterfaces", []):
+        nic = core.get_res(emu, ref["id"])
+        if nic is not None:
+            nic["properties"]["virtualMachine"] = {"id": vm["id"]}
+
+
+def unlink_vm(emu, vm):
+    for ref in vm["properties"]["networkProfile"].get("networkInterfaces", []):
+        nic = core.get_res(emu, ref["id"])
+        if nic is not None:
+            nic["properties"].pop("virtualMachine", None)
+
+
+def register(router):
+    s = r"/subscriptions/([^/]+)"
+    g = s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Network"
+    for kind, put in (
+        ("virtualNetworks", put_vnet),
+        ("networkSecurityGroups", put_nsg),
+        ("publicIPAddresses", put_public_ip),
+        ("networkInterfaces", put_nic),
+    ):
+        router.add("PUT", g + r"/%s/([^/]+)" % kind, put)
+        router.add(
+            "GET",
+            g + r"/%s/([^/]+)" % kind,
+            lambda req, sub_id, rg, name, kind=kind: _get(req, sub_id, rg, kind, name),
+        )
+        router.add(
+            "DELETE",
+            g + r"/%s/([^/]+)" % kind,
+            lambda req, sub_id, rg, name, kind=kind: _delete(req, sub_id, rg, kind, name),
+        )
+        router.add("GET", g + r"/%s" % kind, lambda req, sub_id, rg, kind=kind: _list(req, sub_id, rg, kind))
+        router.add(
+            "GET",
+            s + r"/providers/Microsoft\.Network/%s" % kind,
+            lambda req, sub_id, kind=kind: _list(req, sub_id, None, kind),
+        )
+    router.add("PUT", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", put_subnet)
+    router.add("GET", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", get_subnet)
+    router.add("PUT", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", put_rule)

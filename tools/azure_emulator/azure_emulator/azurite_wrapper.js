@@ -1,0 +1,30 @@
+// Runs Azurite's blob service and lets the emulator change its accounts live.
+// Azurite reads AZURITE_ACCOUNTS only at start and once a minute; this wrapper
+// reads "ACCOUNTS <seq> <value>" lines on stdin, updates the variable, refreshes
+// every account store at once and answers "EMU-ACK <seq>" on stdout.
+// When stdin closes (the Python parent is gone, however it died) we exit, so
+// no Azurite is ever left behind.
+"use strict";
+const readline = require("readline");
+const AccountDataStore = require("azurite/dist/src/common/AccountDataStore").default;
+
+const stores = [];
+const originalInit = AccountDataStore.prototype.init;
+AccountDataStore.prototype.init = function () {
+  stores.push(this);
+  return originalInit.call(this);
+};
+
+const lines = readline.createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  const match = /^ACCOUNTS (\d+) ?(.*)$/.exec(line);
+  if (!match) {
+    return;
+  }
+  process.env.AZURITE_ACCOUNTS = match[2];
+  stores.forEach((store) => store.refresh());
+  process.stdout.write(`EMU-ACK ${match[1]}\n`);
+});
+lines.on("close", () => process.exit(0));
+
+require("azurite/dist/src/blob/main.js");

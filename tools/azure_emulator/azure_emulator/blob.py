@@ -1,0 +1,276 @@
+"""Blob Storage: an Azurite child process behind a TLS proxy of ours.
+
+Why a proxy: it gives the blob endpoint our CA-signed HTTPS, lets fault
+injection and account settings (allowSharedKeyAccess, network rules) apply to
+data-plane calls, and keeps Azurite on a loopback port nobody else uses.
+Accounts created through ARM are pushed to Azurite live through the wrapper
+script (stdin), so the key ARM's listKeys returns is the key Azurite checks.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from email.utils import formatdate
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from .http import HOP_HEADERS, Response
+
+NPM_HINT = "npm ci --prefix tools/azure_emulator"
+API_VERSION = "2021-08-06"
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def node_modules_dir():
+    env = os.environ.get("AZURE_EMULATOR_NODE_MODULES")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "node_modules"
+
+
+class BlobService:
+    def __init__(self, emu, workdir):
+        self.emu = emu
+        self.workdir = workdir
+        self.port = None
+        self.process = None
+        self.accounts = {}
+        self._ever_registered = set()
+        self._ready = threading.Event()
+        self._acks = {}
+        self._ack_cond = threading.Condition()
+        self._seq = 0
+        self._output = []
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+
+    # -- process ---------------------------------------------------------------------------------
+
+    def spawn(self):
+        node = shutil.which("node")
+        modules = node_modules_dir()
+        if node is None or not (modules / "azurite").is_dir():
+            raise RuntimeError("Azurite is not installed (need node and %s): run `%s`" % (modules, NPM_HINT))
+        self.port = free_port()
+        env = dict(os.environ, NODE_PATH=str(modules), AZURITE_ACCOUNTS="")
+        cmd = [
+            node,
+            str(Path(__file__).with_name("azurite_wrapper.js")),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+            "--loose",
+        ]
+        self.process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
+        )
+        threading.Thread(target=self._read_output, name="emu-azurite-out", daemon=True).start()
+
+    def _read_output(self):
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self._output = (self._output + [line])[-50:]
+            if "successfully listens on" in line:
+                self._ready.set()
+            elif line.startswith("EMU-ACK "):
+                with self._ack_cond:
+                    self._acks[int(line.split()[1])] = True
+                    self._ack_cond.notify_all()
+        self._ready.set()
+
+    def wait_ready(self, timeout=20):
+        self._ready.wait(timeout)
+        if self.process.poll() is not None or not self._ready.is_set():
+            raise RuntimeError("Azurite did not start: %s" % "\n".join(self._output))
+        # The HTTP server may still be binding right after the log line.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("Azurite port %s never opened" % self.port)
+
+    def stop(self):
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()  # the wrapper exits on EOF
+        except OSError:
+            pass  # Already exited.
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=3)
+        if proc.stdout:
+            proc.stdout.close()
+
+    # -- accounts --------------------------------------------------------------------------------
+
+    def set_accounts(self, accounts):
+        """Replace Azurite's account list with ``{name: [key1, key2]}``."""
+        self.accounts = {name: list(keys) for name, keys in accounts.items()}
+        value = ";".join("%s:%s" % (name, ":".join(keys)) for name, keys in self.accounts.items())
+        with self._write_lock:
+            self._seq += 1
+            seq = self._seq
+            self.process.stdin.write(("ACCOUNTS %d %s\n" % (seq, value)).encode())
+            self.process.stdin.flush()
+        with self._ack_cond:
+            if not self._ack_cond.wait_for(lambda: seq in self._acks, timeout=10):
+                raise RuntimeError("Azurite did not take the new account list")
+            self._acks.pop(seq, None)
+
+    def register(self, name, keys):
+        accounts = dict(self.accounts)
+        accounts[name] = keys
+        self.set_accounts(accounts)
+        if name in self._ever_registered:
+            # Azurite keeps data per account name: a re-created account starts empty.
+            for container in self.list_containers(name):
+                self.request(name, "DELETE", "/" + container, {"restype": "container"})
+        self._ever_registered.add(name)
+
+    def unregister(self, name):
+        if name in self.accounts:
+            accounts = dict(self.accounts)
+            accounts.pop(name)
+            self.set_accounts(accounts)
+
+    # -- direct calls (ARM blob container operations) -------------------------------------------
+
+    def request(self, account, method, path, query=None, headers=None, body=b""):
+        """A SharedKey-signed call straight to Azurite (no proxy, no faults)."""
+        key = self.accounts[account][0]
+        query = dict(query or {})
+        headers = dict(headers or {})
+        headers.update({"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION})
+        full_path = "/%s%s" % (account, quote(path))
+        canonical_headers = "".join(
+            "%s:%s\n" % (k.lower(), v.strip())
+            for k, v in sorted(headers.items(), key=lambda kv: kv[0].lower())
+            if k.lower().startswith("x-ms-")
+        )
+        canonical_resource = "/%s%s" % (account, full_path) + "".join(
+            "\n%s:%s" % (k.lower(), v) for k, v in sorted(query.items(), key=lambda kv: kv[0].lower())
+        )
+        length = str(len(body)) if body else ""
+        to_sign = (
+            "\n".join([method, "", "", length, "", headers.get("Content-Type", ""), "", "", "", "", "", ""])
+            + "\n"
+            + canonical_headers
+            + canonical_resource
+        )
+        signature = base64.b64encode(
+            hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest()
+        )
+        headers["Authorization"] = "SharedKey %s:%s" % (account, signature.decode())
+        target = full_path + (
+            "?" + "&".join("%s=%s" % (k, quote(str(v), safe="")) for k, v in query.items()) if query else ""
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, target, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def list_containers(self, account):
+        status, body = self.request(account, "GET", "/", {"comp": "list"})
+        if status != 200:
+            return []
+        import xml.etree.ElementTree as ET
+
+        root = ET.fromstring(body)
+        return [el.text for el in root.iter("Name") if el.text]
+
+    # -- proxy -----------------------------------------------------------------------------------
+
+    def _connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        return conn
+
+    def proxy(self, req):
+        account = urlsplit(req.target).path.lstrip("/").split("/", 1)[0]
+        refusal = self._refusal(req, account)
+        if refusal:
+            return refusal
+        headers = {
+            k: v for k, v in req.headers.items() if k.lower() not in HOP_HEADERS and k.lower() != "host"
+        }
+        headers["Host"] = "127.0.0.1:%s" % self.port
+        if req.body or req.method in ("PUT", "POST"):
+            headers["Content-Length"] = str(len(req.body))
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request(req.method, req.target, body=req.body or None, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                break
+            except (http.client.HTTPException, OSError):
+                # A pooled keep-alive connection Azurite closed: retry once fresh.
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        out = Response(resp.status, body)
+        for name, value in resp.getheaders():
+            if name.lower() not in HOP_HEADERS:
+                out.headers[name] = value
+        return out
+
+    def _refusal(self, req, account):
+        from . import arm_storage  # late: arm_storage imports nothing from here
+
+        with self.emu.lock:
+            settings = arm_storage.data_plane_settings(self.emu, account)
+        if settings is None:
+            return None
+        query = dict(parse_qsl(req.query_string))
+        uses_key = req.header("Authorization", "").startswith("SharedKey") or "sig" in query
+        if uses_key and not settings["allow_shared_key"]:
+            return _storage_error(
+                403,
+                "KeyBasedAuthenticationNotPermitted",
+                "Key based authentication is not permitted on this storage account.",
+            )
+        if settings["deny_network"]:
+            return _storage_error(
+                403, "AuthorizationFailure", "This request is not authorized to perform this operation."
+            )
+        return None
+
+
+def _storage_error(status, code, message):
+    body = '<?xml version="1.0" encoding="utf-8"?><Error><Code>%s</Code><Message>%s</Message></Error>' % (
+        code,
+        message,
+    )
+    return Response(status, body, {"x-ms-error-code": code}, "application/xml")

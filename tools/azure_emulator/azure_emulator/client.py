@@ -1,0 +1,202 @@
+"""Thin Python client for the control API (stdlib only, trusts the emulator CA)."""
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+
+class ControlError(Exception):
+    pass
+
+
+class ControlClient:
+    def __init__(self, base_url, ca_path=None, timeout=10):
+        self.base_url = base_url.rstrip("/") + "/_emulator"
+        self.timeout = timeout
+        self._context = ssl.create_default_context(cafile=ca_path) if base_url.startswith("https") else None
+        # Never through a proxy: the emulator is on loopback.
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self._context)
+        )
+
+    def call(self, method, path, payload=None):
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise ControlError("%s %s -> %s: %s" % (method, path, exc.code, exc.read()[:500])) from exc
+
+    # -- inspection ------------------------------------------------------------------------------
+    def state(self):
+        return self.call("GET", "/state")
+
+    def requests(self):
+        return self.call("GET", "/requests")["requests"]
+
+    def operations(self):
+        return self.call("GET", "/operations")["operations"]
+
+    def reset(self):
+        return self.call("POST", "/reset")
+
+    # -- directory -------------------------------------------------------------------------------
+    def add_tenant(self, id=None, domain=None, name=None):
+        return self.call("POST", "/tenants", {"id": id, "domain": domain, "name": name})
+
+    def add_user(self, email=None, name=None, tenant=None, oid=None, **extra):
+        """``extra``: e.g. ``claims={...}`` merged into every id_token, ``sub``."""
+        return self.call("POST", "/users", dict(extra, email=email, name=name, tenant=tenant, oid=oid))
+
+    def update_user(self, user, **changes):
+        """``password_changed=True`` invalidates the user's refresh tokens (AADSTS50173)."""
+        return self.call("PATCH", "/users/" + quote(user, safe=""), changes)
+
+    def add_app(
+        self,
+        client_id=None,
+        secret=None,
+        redirect_uris=None,
+        implicit_id_token=False,
+        implicit_access_token=False,
+        consent="granted",
+        multi_tenant=True,
+        name=None,
+        home_tenant=None,
+    ):
+        payload = {
+            "client_id": client_id,
+            "secret": secret,
+            "redirect_uris": redirect_uris,
+            "implicit_id_token": implicit_id_token,
+            "implicit_access_token": implicit_access_token,
+            "consent": consent,
+            "multi_tenant": multi_tenant,
+            "name": name,
+        }
+        if home_tenant:
+            payload["home_tenant"] = home_tenant
+        return self.call("POST", "/apps", payload)
+
+    def update_app(self, client_id, **changes):
+        """e.g. ``redirect_uris=[...]``, ``implicit_id_token=False``,
+        ``consent="admin_required"``, ``secret=``."""
+        return self.call("PATCH", "/apps/" + quote(client_id, safe=""), changes)
+
+    def add_subscription(self, id=None, tenant=None, name=None, providers=None, state="Enabled", users=None):
+        payload = {"id": id, "tenant": tenant, "name": name, "providers": providers, "state": state}
+        if users is not None:
+            payload["users"] = users
+        return self.call("POST", "/subscriptions", payload)
+
+    def update_subscription(self, subscription_id, **changes):
+        """``quotas={"westeurope": {"standardBSFamily": 2}}``,
+        ``sku_restrictions={"westeurope": ["Standard_B2s"]}``, ``state="Disabled"``."""
+        return self.call("PATCH", "/subscriptions/" + subscription_id, changes)
+
+    def set_provider_state(self, namespace, state="Registered", subscription=None):
+        return self.call(
+            "POST", "/providers", {"namespace": namespace, "state": state, "subscription": subscription}
+        )
+
+    # -- tokens ----------------------------------------------------------------------------------
+    def revoke_refresh_tokens(self, user=None, client_id=None, token=None):
+        return self.call(
+            "POST", "/refresh_tokens/revoke", {"user": user, "client_id": client_id, "token": token}
+        )
+
+    def expire_refresh_tokens(self, user=None, client_id=None, token=None):
+        return self.call(
+            "POST", "/refresh_tokens/expire", {"user": user, "client_id": client_id, "token": token}
+        )
+
+    def expire_codes(self):
+        return self.call("POST", "/codes/expire")
+
+    def next_id_token_claims(self, claims=None, remove=None, preset=None, count=1):
+        """Override the next ``count`` id_tokens. Presets: expired, not_yet_valid,
+        wrong_aud, wrong_iss, wrong_tid, bad_signature, unknown_kid, no_nonce, wrong_nonce."""
+        return self.call(
+            "POST",
+            "/id_token_overrides",
+            {"claims": claims, "remove": remove, "preset": preset, "count": count},
+        )
+
+    def rotate_keys(self, mode="swap"):
+        """``swap``: sign with the other published key; ``new``: publish and use a new kid."""
+        return self.call("POST", "/keys/rotate", {"mode": mode})
+
+    def set_auto_consent(self, user=None, action="accept"):
+        """Answer the authorize page at once as ``user`` (None: show the page);
+        ``action="cancel"`` answers access_denied/AADSTS65004."""
+        return self.call("POST", "/auto_consent", {"user": user, "action": action})
+
+    def issue_token(self, user=None, scope=None, client_id=None, offset=0, claims=None):
+        """An access token minted directly (``offset=-7200`` gives an expired one)."""
+        return self.call(
+            "POST",
+            "/tokens",
+            {"user": user, "scope": scope, "client_id": client_id, "offset": offset, "claims": claims},
+        )
+
+    # -- faults and timing -----------------------------------------------------------------------
+    def inject_fault(
+        self,
+        path=".*",
+        method=".*",
+        status=None,
+        code=None,
+        message=None,
+        count=1,
+        service="any",
+        headers=None,
+        delay=None,
+        drop=False,
+        aadsts=None,
+        details=None,
+    ):
+        """The next ``count`` requests (None: all) whose method matches and whose
+        path (+query) matches the regex get ``status``/``code``, or are delayed
+        (``delay`` seconds) or dropped. ``service``: any, arm, entra, graph, blob, prices."""
+        return self.call(
+            "POST",
+            "/faults",
+            {
+                "path": path,
+                "method": method,
+                "status": status,
+                "code": code,
+                "message": message,
+                "count": count,
+                "service": service,
+                "headers": headers,
+                "delay": delay,
+                "drop": drop,
+                "aadsts": aadsts,
+                "details": details,
+            },
+        )
+
+    def clear_faults(self):
+        return self.call("DELETE", "/faults")
+
+    def lro_fail(self, path=".*", code="InternalServerError", message=None, method="*", count=1):
+        """The next LRO started by a matching request ends Failed with ``code``."""
+        return self.call(
+            "POST",
+            "/lro_failures",
+            {"path": path, "code": code, "message": message, "method": method, "count": count},
+        )
+
+    def configure(self, **config):
+        """e.g. ``lro_polls=3``, ``lro_seconds=1.5``, ``retry_after=0``, ``code_ttl``,
+        ``prices_page_size``."""
+        return self.call("POST", "/config", config)
+
+    def complete_operations(self):
+        return self.call("POST", "/operations/complete")

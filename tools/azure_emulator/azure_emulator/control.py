@@ -1,0 +1,379 @@
+"""Control API under /_emulator/: inspect, reset, seed, and inject faults.
+
+Loopback only and unauthenticated: it exists for tests and the sandbox.
+"""
+
+import copy
+import re
+import time
+import uuid
+from xml.sax.saxutils import escape
+
+from . import arm_core, entra, tokens
+from . import defaults as d
+from . import state as st
+from .http import Response
+
+DEFAULT_CODES = {
+    400: "BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "AuthorizationFailed",
+    404: "NotFound",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+
+
+def take_fault(emu, req, service):
+    for fault in list(emu.state["faults"]):
+        if fault["service"] not in ("any", service):
+            continue
+        if not re.fullmatch(fault["method"], req.method, re.IGNORECASE):
+            continue
+        target = req.path + ("?" + req.query_string if req.query_string else "")
+        if not re.search(fault["path"], target, re.IGNORECASE):
+            continue
+        fault["hits"] += 1
+        if fault["count"] is not None:
+            fault["count"] -= 1
+            if fault["count"] <= 0:
+                emu.state["faults"].remove(fault)
+        return fault
+    return None
+
+
+def fault_response(fault, service):
+    status = int(fault["status"])
+    code = fault.get("code") or DEFAULT_CODES.get(status, "Error")
+    message = fault.get("message") or "Injected fault %s." % code
+    headers = dict(fault.get("headers") or {})
+    if status in (429, 503) and not any(h.lower() == "retry-after" for h in headers):
+        headers["Retry-After"] = "1"
+    if service == "blob":
+        headers["x-ms-error-code"] = code
+        headers["x-ms-request-id"] = str(uuid.uuid4())
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><Error><Code>%s</Code><Message>%s\nRequestId:%s\nTime:%s'
+            "</Message></Error>"
+            % (
+                escape(code),
+                escape(message),
+                headers["x-ms-request-id"],
+                time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime()),
+            )
+        )
+        return Response(status, body, headers, "application/xml")
+    if service == "entra":
+        aadsts = str(fault.get("aadsts") or "90033")
+        response = entra.token_error(code, aadsts, message, status=status)
+        response.headers.update(headers)
+        return response
+    return Response.arm_error(status, code, message, fault.get("details"), headers)
+
+
+def _ok(payload=None):
+    return Response.json(200, payload if payload is not None else {"ok": True})
+
+
+def get_state(req):
+    emu = req.emu
+    with emu.lock:
+        data = copy.deepcopy(emu.state.data)
+    data["keys"] = {"active": emu.keys.active.kid, "published": [k.kid for k in emu.keys.published]}
+    data["azurite_accounts"] = sorted(emu.blob.accounts) if emu.blob else []
+    return _ok(data)
+
+
+def get_requests(req):
+    return _ok({"requests": list(req.emu.request_log)})
+
+
+def reset(req):
+    req.emu.reset()
+    return _ok()
+
+
+def add_tenant(req):
+    body = req.json()
+    tid = (body.get("id") or str(uuid.uuid4())).lower()
+    domain = body.get("domain") or "tenant-%s.onmicrosoft.test" % tid[:8]
+    tenant = st.tenant(tid, domain, body.get("name") or domain)
+    with req.emu.lock:
+        req.emu.state["tenants"][tid] = tenant
+    return _ok(tenant)
+
+
+def add_user(req):
+    body = dict(req.json())
+    tenant = req.emu.state.find_tenant(body.pop("tenant", None) or d.TENANT_ID)
+    if tenant is None:
+        return Response.json(400, {"error": "unknown tenant"})
+    email = body.pop("email", None) or "user-%s@%s" % (uuid.uuid4().hex[:6], tenant["domain"])
+    name = body.pop("name", None) or email.split("@")[0]
+    user = st.user(tenant["id"], email, name, body.pop("oid", None), **body)
+    with req.emu.lock:
+        req.emu.state["users"][user["oid"]] = user
+    return _ok(user)
+
+
+def update_user(req, key):
+    with req.emu.lock:
+        user = req.emu.state.find_user(key)
+        if user is None:
+            return Response.json(404, {"error": "unknown user"})
+        body = req.json()
+        if body.pop("password_changed", False):
+            user["password_changed"] = time.time()
+        user.update(body)
+        return _ok(user)
+
+
+def add_app(req):
+    body = dict(req.json())
+    client_id = body.pop("client_id", None) or str(uuid.uuid4())
+    secret = body.pop("secret", None)
+    app = st.app(client_id, body.pop("name", None) or "App " + client_id[:8], secret, **body)
+    with req.emu.lock:
+        req.emu.state["apps"][client_id] = app
+    return _ok(app)
+
+
+def update_app(req, client_id):
+    with req.emu.lock:
+        app = req.emu.state["apps"].get(client_id)
+        if app is None:
+            return Response.json(404, {"error": "unknown app"})
+        body = dict(req.json())
+        if "secret" in body:
+            app["secrets"] = [body.pop("secret")] if body.get("secret") is not None else []
+        app.update(body)
+        return _ok(app)
+
+
+def add_subscription(req):
+    body = req.json()
+    sid = (body.get("id") or str(uuid.uuid4())).lower()
+    sub = st.subscription(
+        sid,
+        body.get("tenant") or d.TENANT_ID,
+        body.get("name") or "Subscription " + sid[:8],
+        body.get("providers"),
+        body.get("state", "Enabled"),
+    )
+    if "users" in body:
+        sub["users"] = body["users"]
+    with req.emu.lock:
+        req.emu.state["subscriptions"][sid] = sub
+    return _ok(sub)
+
+
+def update_subscription(req, sid):
+    with req.emu.lock:
+        sub = req.emu.state["subscriptions"].get(sid.lower())
+        if sub is None:
+            return Response.json(404, {"error": "unknown subscription"})
+        body = req.json()
+        for key in ("name", "state", "users"):
+            if key in body:
+                sub[key] = body[key]
+        for key in ("providers", "quotas", "sku_restrictions"):
+            sub[key].update(body.get(key) or {})
+        return _ok(sub)
+
+
+def set_provider(req):
+    body = req.json()
+    with req.emu.lock:
+        sub = req.emu.state["subscriptions"][(body.get("subscription") or d.SUBSCRIPTION_ID).lower()]
+        sub["providers"][body["namespace"]] = body.get("state", "Registered")
+        return _ok(sub["providers"])
+
+
+def _matching_tokens(req):
+    body = req.json()
+    user = req.emu.state.find_user(body.get("user")) if body.get("user") else None
+    for token, rt in req.emu.state["refresh_tokens"].items():
+        if user is not None and rt["user"] != user["oid"]:
+            continue
+        if body.get("client_id") and rt["client_id"] != body["client_id"]:
+            continue
+        if body.get("token") and token != body["token"]:
+            continue
+        yield rt
+
+
+def revoke_refresh_tokens(req):
+    with req.emu.lock:
+        count = 0
+        for rt in _matching_tokens(req):
+            rt["revoked"] = True
+            rt["revoked_at"] = time.time()
+            count += 1
+    return _ok({"count": count})
+
+
+def expire_refresh_tokens(req):
+    with req.emu.lock:
+        count = 0
+        for rt in _matching_tokens(req):
+            rt["expires"] = time.time() - 1
+            count += 1
+    return _ok({"count": count})
+
+
+def expire_codes(req):
+    with req.emu.lock:
+        for code in req.emu.state["codes"].values():
+            code["expires"] = time.time() - 1
+    return _ok()
+
+
+def add_fault(req):
+    body = req.json()
+    fault = {
+        "id": str(uuid.uuid4()),
+        "service": body.get("service", "any"),
+        "method": body.get("method") or ".*",
+        "path": body.get("path") or ".*",
+        "status": body.get("status"),
+        "code": body.get("code"),
+        "message": body.get("message"),
+        "aadsts": body.get("aadsts"),
+        "details": body.get("details"),
+        "headers": body.get("headers") or {},
+        "delay": body.get("delay"),
+        "drop": bool(body.get("drop")),
+        "count": body.get("count", 1),
+        "hits": 0,
+    }
+    if fault["method"] == "*":
+        fault["method"] = ".*"
+    with req.emu.lock:
+        req.emu.state["faults"].append(fault)
+    return _ok(fault)
+
+
+def clear_faults(req):
+    with req.emu.lock:
+        req.emu.state["faults"] = []
+        req.emu.state["lro_failures"] = []
+    return _ok()
+
+
+def add_lro_failure(req):
+    body = req.json()
+    rule = {
+        "method": (body.get("method") or "*").upper(),
+        "path": body.get("path") or ".*",
+        "code": body.get("code") or "InternalServerError",
+        "message": body.get("message") or "The operation failed (injected).",
+        "count": body.get("count", 1),
+    }
+    with req.emu.lock:
+        req.emu.state["lro_failures"].append(rule)
+    return _ok(rule)
+
+
+def set_config(req):
+    body = req.json()
+    with req.emu.lock:
+        req.emu.state.config.update(body)
+        return _ok(dict(req.emu.state.config))
+
+
+def set_auto_consent(req):
+    body = req.json()
+    with req.emu.lock:
+        if body.get("user") is None and body.get("action", "accept") == "accept":
+            req.emu.state["auto_consent"] = None
+        else:
+            req.emu.state["auto_consent"] = {"user": body.get("user"), "action": body.get("action", "accept")}
+    return _ok({"auto_consent": req.emu.state["auto_consent"]})
+
+
+def id_token_override(req):
+    body = req.json()
+    preset = body.get("preset")
+    if preset and preset not in tokens.ID_TOKEN_PRESETS:
+        return Response.json(400, {"error": "unknown preset", "presets": list(tokens.ID_TOKEN_PRESETS)})
+    with req.emu.lock:
+        req.emu.state["id_token_overrides"].append(
+            {
+                "preset": preset,
+                "claims": body.get("claims") or {},
+                "remove": body.get("remove") or [],
+                "count": int(body.get("count", 1)),
+            }
+        )
+    return _ok()
+
+
+def rotate_keys(req):
+    with req.emu.lock:
+        kid = req.emu.keys.rotate(req.json().get("mode", "swap"))
+    return _ok({"active": kid, "published": [k.kid for k in req.emu.keys.published]})
+
+
+def issue_token(req):
+    """Mint an access token without the browser dance (for ARM-only tests)."""
+    body = req.json()
+    emu = req.emu
+    with emu.lock:
+        user = emu.state.find_user(body.get("user") or d.USER_EMAIL)
+        app = emu.state["apps"].get(body.get("client_id") or emu._app_id("cloud"))
+        scope = body.get("scope") or d.ARM_SCOPE
+        scopes, resources = tokens.split_scopes(scope)
+        now = int(time.time()) + int(body.get("offset", 0))
+        claims, _ttl = tokens.access_token_claims(
+            emu, user, app, user["tenant"], next(iter(resources), None), scopes, now
+        )
+        claims.update(body.get("claims") or {})
+        return _ok({"access_token": emu.keys.sign(claims), "expires_on": claims["exp"], "claims": claims})
+
+
+def lro_operations(req):
+    return _ok({"operations": list(req.emu.state["operations"].values())})
+
+
+def complete_lros(req):
+    """Finish every pending LRO now (sandbox convenience)."""
+    emu = req.emu
+    with emu.lock:
+        saved = dict(emu.state.config)
+        emu.state.config.update(lro_polls=0, lro_seconds=0)
+        for op in list(emu.state["operations"].values()):
+            arm_core.advance(emu, op)
+        emu.state.config.clear()
+        emu.state.config.update(saved)
+    return _ok()
+
+
+def register(router):
+    c = r"/_emulator"
+    router.add("GET", c + r"/state", get_state)
+    router.add("GET", c + r"/requests", get_requests)
+    router.add("POST", c + r"/reset", reset)
+    router.add("POST", c + r"/tenants", add_tenant)
+    router.add("POST", c + r"/users", add_user)
+    router.add("PATCH", c + r"/users/([^/]+)", update_user)
+    router.add("POST", c + r"/apps", add_app)
+    router.add("PATCH", c + r"/apps/([^/]+)", update_app)
+    router.add("POST", c + r"/subscriptions", add_subscription)
+    router.add("PATCH", c + r"/subscriptions/([^/]+)", update_subscription)
+    router.add("POST", c + r"/providers", set_provider)
+    router.add("POST", c + r"/refresh_tokens/revoke", revoke_refresh_tokens)
+    router.add("POST", c + r"/refresh_tokens/expire", expire_refresh_tokens)
+    router.add("POST", c + r"/codes/expire", expire_codes)
+    router.add("POST", c + r"/faults", add_fault)
+    router.add("DELETE", c + r"/faults", clear_faults)
+    router.add("POST", c + r"/lro_failures", add_lro_failure)
+    router.add("GET", c + r"/operations", lro_operations)
+    router.add("POST", c + r"/operations/complete", complete_lros)
+    router.add("POST", c + r"/config", set_config)
+    router.add("POST", c + r"/auto_consent", set_auto_consent)
+    router.add("POST", c + r"/id_token_overrides", id_token_override)
+    router.add("POST", c + r"/keys/rotate", rotate_keys)
+    router.add("POST", c + r"/tokens", issue_token)

@@ -1,0 +1,190 @@
+"""In-memory state of one emulator instance and the seeded sandbox.
+
+Plain dicts on purpose: the control API dumps them as JSON and `reset()`
+rebuilds them from the seed in microseconds.
+"""
+
+import copy
+import uuid
+
+from . import defaults as d
+
+DEFAULT_CONFIG = {
+    # An LRO reports InProgress to this many status polls (or resource GETs)
+    # before it ends, and not before `lro_seconds` have passed.
+    "lro_polls": 1,
+    "lro_seconds": 0.0,
+    # azure-core prefers Retry-After over its polling_interval: keep it 0.
+    "retry_after": 0,
+    "code_ttl": 600,
+    "access_token_ttl": 3600,
+    "id_token_ttl": 3600,
+    "refresh_token_ttl": 90 * 24 * 3600,
+    "prices_page_size": 100,
+    # Accept any http(s)://localhost|127.0.0.1:* redirect for apps without
+    # exact redirect URIs.
+    "loopback_redirects": True,
+}
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def tenant(tid, domain, name):
+    return {"id": tid, "domain": domain, "name": name, "domains": [domain]}
+
+
+def user(tid, email, name, oid=None, **extra):
+    given, _, family = name.partition(" ")
+    record = {
+        "oid": oid or new_id(),
+        "tenant": tid,
+        "email": email,
+        "upn": email,
+        "name": name,
+        "given_name": given,
+        "family_name": family,
+        "password_changed": None,
+        "claims": {},
+    }
+    record.update(extra)
+    return record
+
+
+def app(client_id, name, secret=None, home_tenant=d.TENANT_ID, **extra):
+    record = {
+        "client_id": client_id,
+        "name": name,
+        "secrets": [secret] if secret else [],
+        "home_tenant": home_tenant,
+        # None: any loopback redirect (see config); a list: exact matches only.
+        "redirect_uris": None,
+        "implicit_id_token": False,
+        "implicit_access_token": False,
+        "multi_tenant": True,
+        # "granted", "required" (the user is asked) or "admin_required".
+        "consent": "granted",
+    }
+    record.update(extra)
+    return record
+
+
+def subscription(sid, tid, name, providers=None, state="Enabled"):
+    regs = {ns: "Registered" for ns in d.DEFAULT_PROVIDERS}
+    regs.update(providers or {})
+    return {
+        "id": sid,
+        "tenant": tid,
+        "name": name,
+        "state": state,
+        "providers": regs,
+        # family -> limit, per location; missing uses defaults.FAMILY_QUOTA.
+        "quotas": {},
+        "sku_restrictions": {},
+    }
+
+
+def seed(options=None):
+    """The default sandbox; ``options`` are CLI/helper overrides."""
+    options = options or {}
+    redirect_uris = options.get("redirect_uris") or None
+    tenants = {
+        d.TENANT_ID: tenant(d.TENANT_ID, d.TENANT_DOMAIN, d.TENANT_NAME),
+        d.OTHER_TENANT_ID: tenant(d.OTHER_TENANT_ID, d.OTHER_TENANT_DOMAIN, d.OTHER_TENANT_NAME),
+    }
+    users = [
+        user(d.TENANT_ID, d.USER_EMAIL, d.USER_NAME, d.USER_OID),
+        user(d.TENANT_ID, d.SECOND_USER_EMAIL, d.SECOND_USER_NAME, d.SECOND_USER_OID),
+        user(d.OTHER_TENANT_ID, d.OTHER_USER_EMAIL, d.OTHER_USER_NAME, d.OTHER_USER_OID),
+    ]
+    signin_id = options.get("signin_client_id") or d.SIGNIN_CLIENT_ID
+    cloud_id = options.get("cloud_client_id") or d.CLOUD_CLIENT_ID
+    apps = {
+        signin_id: app(
+            signin_id,
+            d.SIGNIN_APP_NAME,
+            options.get("signin_client_secret") or d.SIGNIN_CLIENT_SECRET,
+            implicit_id_token=True,
+            implicit_access_token=True,
+            redirect_uris=redirect_uris,
+        ),
+        cloud_id: app(
+            cloud_id,
+            d.CLOUD_APP_NAME,
+            options.get("cloud_client_secret") or d.CLOUD_CLIENT_SECRET,
+            redirect_uris=redirect_uris,
+        ),
+    }
+    subs = {
+        d.SUBSCRIPTION_ID: subscription(d.SUBSCRIPTION_ID, d.TENANT_ID, d.SUBSCRIPTION_NAME),
+        d.UNREGISTERED_SUBSCRIPTION_ID: subscription(
+            d.UNREGISTERED_SUBSCRIPTION_ID,
+            d.TENANT_ID,
+            d.UNREGISTERED_SUBSCRIPTION_NAME,
+            providers={"Microsoft.Compute": "NotRegistered", "Microsoft.Network": "NotRegistered"},
+        ),
+    }
+    config = dict(DEFAULT_CONFIG)
+    config.update(options.get("config") or {})
+    return {
+        "config": config,
+        "tenants": tenants,
+        "users": {u["oid"]: u for u in users},
+        "apps": apps,
+        "subscriptions": subs,
+        # The user auto-consent answers as (None: show the consent page).
+        "auto_consent": None,
+        # Emulated resources by lower-cased id; LRO operations by id.
+        "resources": {},
+        "operations": {},
+        "codes": {},
+        "refresh_tokens": {},
+        "pending_authorizations": {},
+        "faults": [],
+        "lro_failures": [],
+        "id_token_overrides": [],
+        "storage_names": {},
+        "ip_counter": 10,
+    }
+
+
+class State:
+    """Holds the live dict and the seed it can be reset to."""
+
+    def __init__(self, options=None):
+        self._seed = seed(options)
+        self.data = copy.deepcopy(self._seed)
+
+    def reset(self):
+        self.data = copy.deepcopy(self._seed)
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def __setitem__(self, key, value):
+        self.data[key] = value
+
+    @property
+    def config(self):
+        return self.data["config"]
+
+    def find_tenant(self, key):
+        """A tenant by GUID or any of its domains (case-insensitive)."""
+        if not key:
+            return None
+        key = key.lower()
+        for t in self.data["tenants"].values():
+            if t["id"] == key or key in (dom.lower() for dom in t["domains"]):
+                return t
+        return None
+
+    def find_user(self, key):
+        """A user by object id, email or UPN (case-insensitive)."""
+        if not key:
+            return None
+        key = key.lower()
+        for u in self.data["users"].values():
+            if key in (u["oid"], u["email"].lower(), u["upn"].lower()):
+                return u
+        return None

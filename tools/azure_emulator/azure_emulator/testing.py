@@ -1,0 +1,69 @@
+"""Test helpers: an emulator running in this process, shared or independent.
+
+from azure_emulator.testing import shared_emulator
+emu = shared_emulator()          # started once per process
+emu.control.reset()              # back to the seeded sandbox
+emu.endpoints["authority_host"]  # f"{...}/{tenant}" is the MSAL authority
+"""
+
+import atexit
+import threading
+
+from . import defaults
+from .app import Emulator
+from .client import ControlClient
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+class EmulatorHandle:
+    """What tests use: URLs, the CA path, the control client, stop()."""
+
+    defaults = defaults
+
+    def __init__(self, emulator):
+        self._emulator = emulator
+        self.url = emulator.url
+        self.http_url = emulator.http_url
+        self.blob_url = emulator.blob_url
+        self.ca_path = emulator.ca_path
+        self.endpoints = emulator.endpoints()
+        self.control = ControlClient(self.url, self.ca_path)
+        self.tenant_id = defaults.TENANT_ID
+        self.subscription_id = defaults.SUBSCRIPTION_ID
+
+    def authority(self, tenant=defaults.TENANT_ID, interactive=False):
+        host = self.endpoints["interactive_authority_host" if interactive else "authority_host"]
+        return "%s/%s" % (host, tenant)
+
+    def describe(self):
+        return self._emulator.describe()
+
+    @property
+    def running(self):
+        return self._emulator.started
+
+    def stop(self):
+        self._emulator.stop()
+
+
+def start_emulator(azurite=True, host="127.0.0.1", port=0, http_port=0, blob_port=0, **options):
+    """Start an independent emulator; ``options`` as in ``state.seed`` (e.g.
+    ``redirect_uris=[...]``, ``signin_client_id=...``, ``config={"lro_polls": 0}``).
+    The caller stops it; it is also stopped at interpreter exit."""
+    emulator = Emulator(
+        host=host, port=port, http_port=http_port, blob_port=blob_port, azurite=azurite, options=options
+    ).start()
+    handle = EmulatorHandle(emulator)
+    atexit.register(emulator.stop)
+    return handle
+
+
+def shared_emulator():
+    """The process-wide emulator, started on first use (Azurite included)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = start_emulator()
+        return _shared

@@ -1,0 +1,66 @@
+"""Fixtures: one emulator per test session, reset before each test."""
+
+import msal
+import pytest
+import requests
+from azure.core.credentials import AccessToken
+from azure_emulator import defaults as d
+from azure_emulator.testing import shared_emulator
+
+
+@pytest.fixture(scope="session")
+def emu():
+    return shared_emulator()
+
+
+@pytest.fixture(autouse=True)
+def _reset(emu):
+    emu.control.reset()
+    yield
+
+
+@pytest.fixture
+def http(emu):
+    # trust_env=False: this machine's REQUESTS_CA_BUNDLE would override verify.
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = emu.ca_path
+    yield session
+    session.close()
+
+
+def make_msal_app(emu, http, client_id=d.CLOUD_CLIENT_ID, secret=d.CLOUD_CLIENT_SECRET, tenant=d.TENANT_ID):
+    return msal.ConfidentialClientApplication(
+        client_id,
+        client_credential=secret,
+        authority="%s/%s" % (emu.endpoints["authority_host"], tenant),
+        instance_discovery=False,
+        http_client=http,
+    )
+
+
+class StaticCredential:
+    """A TokenCredential around one access token, like the addon's services."""
+
+    def __init__(self, token, expires_on):
+        self._token = AccessToken(token, int(expires_on))
+
+    def get_token(self, *scopes, **kwargs):
+        return self._token
+
+
+@pytest.fixture
+def credential(emu):
+    minted = emu.control.issue_token(user=d.USER_EMAIL, scope=d.ARM_SCOPE)
+    return StaticCredential(minted["access_token"], minted["expires_on"])
+
+
+@pytest.fixture
+def mgmt_kwargs(emu):
+    """Keyword arguments every azure-mgmt client needs to reach the emulator."""
+    return {
+        "base_url": emu.endpoints["arm"],
+        "connection_verify": emu.ca_path,
+        "credential_scopes": [emu.endpoints["arm_scope"]],
+        "polling_interval": 0,
+    }

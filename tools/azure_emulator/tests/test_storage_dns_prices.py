@@ -1,0 +1,220 @@
+"""Storage (ARM + Azurite data plane), DNS record sets and retail prices."""
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.mgmt.dns import DnsManagementClient
+from azure.mgmt.dns.models import ARecord, RecordSet, Zone
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure.mgmt.storage.models import (
+    BlobContainer,
+    Sku,
+    StorageAccountCheckNameAvailabilityParameters,
+    StorageAccountCreateParameters,
+)
+from azure.storage.blob import BlobServiceClient
+from azure_emulator import defaults as d
+
+RG = "oec-data"
+LOC = "westeurope"
+
+
+@pytest.fixture
+def resources(credential, mgmt_kwargs):
+    client = ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    client.resource_groups.create_or_update(RG, {"location": LOC})
+    return client
+
+
+def _account(storage, name="oecbackups1"):
+    check = storage.storage_accounts.check_name_availability(
+        StorageAccountCheckNameAvailabilityParameters(name=name)
+    )
+    assert check.name_available
+    account = storage.storage_accounts.begin_create(
+        RG, name, StorageAccountCreateParameters(sku=Sku(name="Standard_LRS"), kind="StorageV2", location=LOC)
+    ).result()
+    assert account.provisioning_state == "Succeeded"
+    key = storage.storage_accounts.list_keys(RG, name)["keys"][0]["value"]
+    return account, key
+
+
+def test_storage_account_and_blobs(emu, resources, credential, mgmt_kwargs):
+    storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    account, key = _account(storage)
+    assert account.primary_endpoints.blob.startswith(emu.endpoints["blob"])
+    taken = storage.storage_accounts.check_name_availability(
+        StorageAccountCheckNameAvailabilityParameters(name="oecbackups1")
+    )
+    assert not taken.name_available and taken.reason == "AlreadyExists"
+    storage.blob_containers.create(RG, "oecbackups1", "backups", BlobContainer())
+    storage.management_policies.create_or_update(
+        RG,
+        "oecbackups1",
+        "default",
+        {
+            "properties": {
+                "policy": {
+                    "rules": [
+                        {
+                            "name": "expire",
+                            "enabled": True,
+                            "type": "Lifecycle",
+                            "definition": {
+                                "filters": {"blobTypes": ["blockBlob"], "prefixMatch": ["backups/"]},
+                                "actions": {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": 30}}},
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    assert storage.management_policies.get(RG, "oecbackups1", "default").policy.rules[0].name == "expire"
+
+    blobs = BlobServiceClient(account.primary_endpoints.blob, credential=key, connection_verify=emu.ca_path)
+    blob = blobs.get_blob_client("backups", "db/2024-01-01.zip")
+    blob.upload_blob(b"x" * 70000, overwrite=True)
+    assert blob.download_blob().readall() == b"x" * 70000
+    assert blob.get_blob_properties().size == 70000
+    assert [b.name for b in blobs.get_container_client("backups").list_blobs()] == ["db/2024-01-01.zip"]
+    assert [c.name for c in storage.blob_containers.list(RG, "oecbackups1")] == ["backups"]
+
+    wrong = BlobServiceClient(
+        account.primary_endpoints.blob, credential=key[:-8] + "AAAAAAA=", connection_verify=emu.ca_path
+    )
+    with pytest.raises(HttpResponseError) as exc:
+        wrong.get_blob_client("backups", "db/2024-01-01.zip").download_blob()
+    assert exc.value.error_code == "AuthorizationFailure"
+
+    emu.control.inject_fault(
+        service="blob",
+        path="/backups/",
+        status=403,
+        code="AuthorizationFailure",
+        message="This request is not authorized to perform this operation.",
+    )
+    with pytest.raises(HttpResponseError) as exc:
+        blob.download_blob()
+    assert exc.value.error_code == "AuthorizationFailure"
+
+    storage.storage_accounts.update(RG, "oecbackups1", {"properties": {"allowSharedKeyAccess": False}})
+    with pytest.raises(HttpResponseError) as exc:
+        blob.download_blob()
+    assert exc.value.error_code == "KeyBasedAuthenticationNotPermitted"
+
+    new_key = storage.storage_accounts.regenerate_key(RG, "oecbackups1", {"keyName": "key1"})["keys"][0][
+        "value"
+    ]
+    assert new_key != key
+
+
+def test_storage_lro_failure_and_recreate(emu, resources, credential, mgmt_kwargs):
+    storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    emu.control.lro_fail(path="storageAccounts/oecfails", code="StorageAccountOperationInProgress")
+    with pytest.raises(HttpResponseError) as exc:
+        storage.storage_accounts.begin_create(
+            RG,
+            "oecfails",
+            StorageAccountCreateParameters(sku=Sku(name="Standard_LRS"), kind="StorageV2", location=LOC),
+        ).result()
+    assert exc.value.error.code == "StorageAccountOperationInProgress"
+    account, key = _account(storage, "oecfails")
+    blobs = BlobServiceClient(account.primary_endpoints.blob, credential=key, connection_verify=emu.ca_path)
+    blobs.create_container("cont1")
+    storage.storage_accounts.delete(RG, "oecfails")
+    account, key = _account(storage, "oecfails")
+    blobs = BlobServiceClient(account.primary_endpoints.blob, credential=key, connection_verify=emu.ca_path)
+    assert list(blobs.list_containers()) == []
+
+
+def test_dns_records_with_etags(emu, resources, credential, mgmt_kwargs):
+    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    zone = dns.zones.create_or_update(RG, "example.test", Zone(location="global"))
+    assert zone.name_servers
+    created = dns.record_sets.create_or_update(
+        RG,
+        "example.test",
+        "odoo",
+        "A",
+        RecordSet(ttl=300, a_records=[ARecord(ipv4_address="20.1.2.3")]),
+        if_none_match="*",
+    )
+    assert created.fqdn == "odoo.example.test." and created.etag
+    with pytest.raises(HttpResponseError) as exc:
+        dns.record_sets.create_or_update(
+            RG,
+            "example.test",
+            "odoo",
+            "A",
+            RecordSet(ttl=300, a_records=[ARecord(ipv4_address="20.1.2.4")]),
+            if_none_match="*",
+        )
+    assert exc.value.status_code == 412 and exc.value.error.code == "PreconditionFailed"
+    updated = dns.record_sets.create_or_update(
+        RG,
+        "example.test",
+        "odoo",
+        "A",
+        RecordSet(ttl=300, a_records=[ARecord(ipv4_address="20.1.2.4")]),
+        if_match=created.etag,
+    )
+    assert updated.etag != created.etag
+    with pytest.raises(HttpResponseError):
+        dns.record_sets.delete(RG, "example.test", "odoo", "A", if_match=created.etag)
+    got = dns.record_sets.get(RG, "example.test", "odoo", "A")
+    assert got.a_records[0].ipv4_address == "20.1.2.4"
+    names = sorted(r.name for r in dns.record_sets.list_by_dns_zone(RG, "example.test"))
+    assert names == ["@", "@", "odoo"]
+    dns.record_sets.delete(RG, "example.test", "odoo", "A", if_match=got.etag)
+    assert [r.name for r in dns.record_sets.list_by_type(RG, "example.test", "A")] == []
+
+
+def test_retail_prices(emu, http):
+    emu.control.configure(prices_page_size=5)
+    flt = (
+        "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope' and priceType eq 'Consumption' "
+        "and (armSkuName eq 'Standard_B2s' or armSkuName eq 'Standard_D2s_v5')"
+    )
+    url, items = emu.endpoints["prices"], []
+    params = {"$filter": flt.replace("priceType", "type")}
+    while url:
+        page = http.get(url, params=params, timeout=5).json()
+        items += page["Items"]
+        url, params = page["NextPageLink"], None
+    assert len(items) == 8 and {i["armSkuName"] for i in items} == {"Standard_B2s", "Standard_D2s_v5"}
+    bad = http.get(emu.endpoints["prices"], params={"$filter": "serviceName eq"}, timeout=5)
+    assert bad.status_code == 400
+
+
+def test_faults_throttle_delay_drop(emu, http, resources):
+    headers = {"Authorization": "Bearer " + emu.control.issue_token()["access_token"]}
+    url = "%s/subscriptions/%s/resourcegroups/%s?api-version=2024-03-01" % (
+        emu.endpoints["arm"],
+        d.SUBSCRIPTION_ID,
+        RG,
+    )
+    emu.control.inject_fault(
+        path="/resourcegroups/", status=429, code="TooManyRequests", headers={"Retry-After": "0"}, count=1
+    )
+    throttled = http.get(url, headers=headers, timeout=5)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "0"
+    assert http.get(url, headers=headers, timeout=5).status_code == 200
+    emu.control.inject_fault(path="/resourcegroups/", status=500, code="InternalServerError")
+    assert http.get(url, headers=headers, timeout=5).json()["error"]["code"] == "InternalServerError"
+    emu.control.inject_fault(path="/resourcegroups/", delay=0.3)
+    assert http.get(url, headers=headers, timeout=5).elapsed.total_seconds() >= 0.3
+    emu.control.inject_fault(path="/resourcegroups/", drop=True)
+    import requests
+
+    with pytest.raises(requests.exceptions.ConnectionError):
+        http.get(url, headers=headers, timeout=5)
+    emu.control.inject_fault(
+        service="entra", path="/oauth2/v2.0/token", status=503, code="temporarily_unavailable"
+    )
+    token = http.post(
+        "%s/%s/oauth2/v2.0/token" % (emu.endpoints["authority_host"], d.TENANT_ID),
+        data={"grant_type": "refresh_token"},
+        timeout=5,
+    )
+    assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
