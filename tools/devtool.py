@@ -591,7 +591,10 @@ def main(argv=None):
     if args.command == "bootstrap":
         bootstrap()
         return 0
-    return {"run": cmd_run, "test": cmd_test, "lint": cmd_lint}[args.command](args)
+    try:
+        return {"run": cmd_run, "test": cmd_test, "lint": cmd_lint}[args.command](args)
+    except subprocess.CalledProcessError as exc:
+        die(f"this step failed (exit code {exc.returncode}): {' '.join(map(str, exc.cmd))}")
 
 
 if __name__ == "__main__":
