@@ -8,8 +8,12 @@
     "author": "OEC Azure contributors",
     "license": "LGPL-3",
     "depends": ["auth_oauth", "auth_signup"],
-    "external_dependencies": {"python": ["PyJWT", "cryptography"]},
-    "data": [],
+    "external_dependencies": {"python": ["PyJWT", "cryptography", "requests"]},
+    "data": [
+        "data/auth_oauth_data.xml",
+        "views/auth_oauth_provider_views.xml",
+        "views/res_config_settings_views.xml",
+    ],
     "assets": {
         "web.assets_tests": [
             "oec_auth_azure/static/tests/tours/*.js",

@@ -1,1 +1,3 @@
-
+from . import auth_oauth_provider
+from . import res_config_settings
+from . import res_users

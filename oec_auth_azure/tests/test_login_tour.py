@@ -1,8 +1,31 @@
-from odoo.tests import HttpCase, tagged
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from urllib.parse import urlsplit
+
+from azure_emulator import defaults
+from azure_emulator.odoo_browser import consent_in_browser
+
+from odoo.tests import new_test_user, tagged
+
+from .common import AzureSigninCase
 
 
 @tagged("post_install", "-at_install")
-class TestLoginTour(HttpCase):
+class TestLoginTour(AzureSigninCase):
     def test_login_page_in_browser(self):
         """A real Chromium opens /web/login, fills the form and reaches the web client."""
         self.start_tour("/web/login", "oec_auth_azure_login_form")
+
+    def test_invitation_in_browser(self):
+        """Chromium clicks Microsoft Azure on the invitation page, accepts on the
+        emulator's consent page and lands in /web as the invited user."""
+        invited = new_test_user(
+            self.env, login="invited.person", name="Invited Person", groups="base.group_user"
+        )
+        invited.with_context(create_user=True).action_reset_password()
+        url = urlsplit(invited.partner_id.signup_url)
+        self.assertEqual(url.path, "/web/reset_password")
+        with consent_in_browser(user=defaults.SECOND_USER_EMAIL):
+            self.start_tour("%s?%s" % (url.path, url.query), "oec_auth_azure_invitation")
+        self.assertEqual(invited.oauth_provider_id, self.provider)
+        self.assertEqual(invited.login, "invited.person")
+        self.assertTrue(invited.login_date)

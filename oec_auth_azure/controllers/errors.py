@@ -1,0 +1,143 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Microsoft's ``error`` / ``error_description`` (AADSTS codes) turned into
+messages that say what to do. Codes: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+"""
+
+import re
+
+from odoo import _
+
+AADSTS_RE = re.compile(r"AADSTS(\d+)")
+PORTAL_AUTH_PAGE = "App registrations > (your app) > Authentication"
+
+
+def aadsts_code(description):
+    match = AADSTS_RE.search(description or "")
+    return match.group(1) if match else None
+
+
+def azure_error_message(provider, error, description):
+    """A dict (text, and optionally url + url_label) for the login page."""
+    code = aadsts_code(description)
+    ref = "AADSTS%s" % code if code else (error or "error")
+    if code in ("65001", "90094", "90008", "90099") or error == "consent_required":
+        return {
+            "text": _(
+                "Your organisation has not allowed Odoo to sign you in yet (%(ref)s). Ask an "
+                "administrator of your Microsoft Entra tenant to open this link and grant consent "
+                "for the organisation, then sign in again.",
+                ref=ref,
+            ),
+            "url": provider._oec_azure_admin_consent_url(),
+            "url_label": _("Admin consent link"),
+        }
+    if code in ("50011", "500117", "500113"):
+        return {
+            "text": _(
+                "The redirect URI of Odoo is not registered in Azure (%(ref)s). An administrator "
+                "must open %(page)s in the Azure portal and add this Web redirect URI, exactly: "
+                "%(uri)s",
+                ref=ref,
+                page=PORTAL_AUTH_PAGE,
+                uri=provider._oec_azure_redirect_uri(),
+            )
+        }
+    if code in ("50020", "500200", "50177"):
+        return {
+            "text": _(
+                "Your Microsoft account belongs to another organisation (%(ref)s). Sign in with an "
+                "account of this company's directory, or ask an administrator to invite your "
+                "account as a guest or to allow your tenant in Odoo.",
+                ref=ref,
+            )
+        }
+    if code in ("700054", "700051") or error == "unsupported_response_type":
+        box = (
+            _("Access tokens (used for implicit flows)")
+            if code == "700051"
+            else _("ID tokens (used for implicit and hybrid flows)")
+        )
+        return {
+            "text": _(
+                "The Azure app registration does not allow this sign-in (%(ref)s). An administrator "
+                "must open %(page)s in the Azure portal, tick '%(box)s' under 'Implicit grant and "
+                "hybrid flows' and save; or set a client secret in Odoo's Settings to use the "
+                "authorization-code flow instead.",
+                ref=ref,
+                page=PORTAL_AUTH_PAGE,
+                box=box,
+            )
+        }
+    if code in ("65004", "50126") or (error == "access_denied" and code in (None, "65004")):
+        return {
+            "text": _(
+                "The Microsoft sign-in was cancelled (%(ref)s). Click Microsoft Azure again to sign in.",
+                ref=ref,
+            )
+        }
+    if code in ("7000215", "7000222", "7000218") or error == "invalid_client":
+        return {
+            "text": _(
+                "Odoo's client secret for Microsoft Azure is wrong or has expired (%(ref)s). An "
+                "administrator must create a new one in the Azure portal (App registrations > "
+                "(your app) > Certificates & secrets) and paste its Value in Odoo's Settings.",
+                ref=ref,
+            )
+        }
+    if code == "50194":
+        return {
+            "text": _(
+                "The Azure app registration is single-tenant (%(ref)s): an administrator must set "
+                "the directory (tenant) ID in Odoo's Settings instead of organizations or common.",
+                ref=ref,
+            )
+        }
+    if code in ("700016", "90002", "900023"):
+        return {
+            "text": _(
+                "Microsoft does not know the application (client) ID or the tenant set in Odoo "
+                "(%(ref)s). An administrator must check them in Odoo's Settings against the app "
+                "registration's Overview page.",
+                ref=ref,
+            )
+        }
+    if code == "50105":
+        return {
+            "text": _(
+                "You are not assigned to the Odoo application in Microsoft Entra ID (%(ref)s). Ask "
+                "an administrator to add you under Enterprise applications > (the app) > Users and "
+                "groups.",
+                ref=ref,
+            )
+        }
+    if code == "53003":
+        return {
+            "text": _(
+                "A Conditional Access policy of your organisation blocked this sign-in (%(ref)s). "
+                "Contact your IT administrator.",
+                ref=ref,
+            )
+        }
+    if code in ("50058", "50076", "50079") or error in ("login_required", "interaction_required"):
+        return {
+            "text": _(
+                "Microsoft needs you to sign in interactively (%(ref)s). Click Microsoft Azure again.",
+                ref=ref,
+            )
+        }
+    if code in ("70008", "54005", "70000"):
+        return {
+            "text": _(
+                "The Microsoft sign-in took too long or was already used (%(ref)s). Click Microsoft "
+                "Azure again.",
+                ref=ref,
+            )
+        }
+    first_line = (description or "").splitlines()[0][:200] if description else ""
+    return {
+        "text": _(
+            "Microsoft refused the sign-in (%(ref)s): %(detail)s",
+            ref=ref,
+            detail=first_line or error or _("no details"),
+        )
+    }

@@ -1,0 +1,300 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import time
+from urllib.parse import urlencode
+
+import requests
+import werkzeug.urls
+from markupsafe import Markup, escape
+from werkzeug.exceptions import BadRequest
+
+from odoo import SUPERUSER_ID, _, http, tools
+from odoo.exceptions import AccessDenied
+from odoo.http import request
+from odoo.tools.misc import hmac as hmac_tool
+
+from odoo.addons.auth_oauth.controllers.main import OAuthController, OAuthLogin
+from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
+
+from .errors import azure_error_message
+
+_logger = logging.getLogger(__name__)
+
+FLOWS_KEY = "oec_azure_flows"
+ERROR_KEY = "oec_azure_error"
+FLOW_TTL = 15 * 60
+MAX_FLOWS = 5
+STATE_SCOPE = "oec_auth_azure.state"
+
+# The implicit flow returns the tokens in the URL fragment, which only the
+# browser sees. Core turns it into a query string (tokens then land in access
+# logs and history); this page posts them to the same URL instead and clears
+# the address bar.
+FRAGMENT_PAGE = """<!DOCTYPE html><html><head><title>Signing in...</title></head><body><script>
+(function () {
+    var fragment = window.location.hash.substring(1);
+    if (!fragment) { window.location = "/web/login"; return; }
+    var form = document.createElement("form");
+    form.method = "POST";
+    form.action = window.location.pathname;
+    new URLSearchParams(fragment).forEach(function (value, name) {
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = name; input.value = value;
+        form.appendChild(input);
+    });
+    window.history.replaceState(null, "", window.location.pathname);
+    document.body.appendChild(form);
+    form.submit();
+})();
+</script></body></html>"""
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_state(env, payload):
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    return "%s.%s" % (body, hmac_tool(env(su=True), STATE_SCOPE, body))
+
+
+def read_state(state):
+    """The payload of one of our states, unverified (None: not ours)."""
+    body, _dot, _signature = (state or "").partition(".")
+    if not _signature:
+        return None
+    try:
+        payload = json.loads(_unb64(body))
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) and "i" in payload else None
+
+
+def state_signature_ok(env, state):
+    body, _dot, signature = state.partition(".")
+    return tools.consteq(signature, hmac_tool(env(su=True), STATE_SCOPE, body))
+
+
+def _local_path(url):
+    """Only same-site paths may be redirected to after sign-in."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/web"
+    return url
+
+
+class OecAzureLogin(OAuthLogin):
+    def list_providers(self):
+        providers = super().list_providers()
+        azure = request.env["auth.oauth.provider"].sudo().search([("oec_azure", "=", True)])
+        for provider in providers:
+            # search_read(sudo) returned every field: keep secrets out of page contexts.
+            provider.pop("oec_azure_client_secret", None)
+            if provider["id"] in azure.ids:
+                query = {"redirect": request.params.get("redirect"), "token": request.params.get("token")}
+                provider["auth_link"] = "/oec_auth_azure/authorize/%s?%s" % (
+                    provider["id"],
+                    urlencode({k: v for k, v in query.items() if v}),
+                )
+        return providers
+
+    @http.route()
+    def web_login(self, *args, **kw):
+        response = super().web_login(*args, **kw)
+        if response.is_qweb and request.params.get("oauth_error") == "oec":
+            message = request.session.pop(ERROR_KEY, None)
+            if message:
+                response.qcontext["error"] = _message_markup(message)
+        return response
+
+    @http.route("/oec_auth_azure/authorize/<int:provider_id>", type="http", auth="none", methods=["GET"])
+    def oec_azure_authorize(self, provider_id, redirect=None, token=None, **kw):
+        """Start a Microsoft sign-in: a state signed and kept in this browser
+        session, a nonce, and PKCE when the code flow is used."""
+        ensure_db()
+        provider = request.env["auth.oauth.provider"].sudo().browse(provider_id).exists()
+        if not provider or not provider.oec_azure or not provider.enabled:
+            return request.not_found()
+        flow_id = secrets.token_urlsafe(16)
+        flow = {
+            "provider": provider.id,
+            "nonce": secrets.token_urlsafe(24),
+            "redirect": _local_path(redirect),
+            "token": token or None,
+            "expires": int(time.time()) + FLOW_TTL,
+        }
+        params = {
+            "client_id": provider.client_id,
+            "redirect_uri": provider._oec_azure_redirect_uri(),
+            "scope": provider.scope or "openid profile email",
+            "nonce": flow["nonce"],
+            "state": sign_state(request.env, {"i": flow_id, "d": request.db, "p": provider.id}),
+        }
+        if provider.oec_azure_client_secret:
+            flow["verifier"] = secrets.token_urlsafe(48)
+            challenge = _b64(hashlib.sha256(flow["verifier"].encode()).digest())
+            params.update(
+                response_type="code",
+                response_mode="query",
+                code_challenge=challenge,
+                code_challenge_method="S256",
+            )
+        else:
+            params.update(response_type="id_token token", response_mode="fragment")
+        flows = {
+            key: value
+            for key, value in (request.session.get(FLOWS_KEY) or {}).items()
+            if value.get("expires", 0) > time.time()
+        }
+        # A few sign-ins may be under way in several tabs; never more.
+        for key in sorted(flows, key=lambda k: flows[k]["expires"])[: max(0, len(flows) - MAX_FLOWS + 1)]:
+            del flows[key]
+        flows[flow_id] = flow
+        request.session[FLOWS_KEY] = flows
+        return request.redirect("%s?%s" % (provider.auth_endpoint, urlencode(params)), local=False)
+
+
+class OecAzureOAuthController(OAuthController):
+    @http.route("/auth_oauth/signin", type="http", auth="none", methods=["GET", "POST"], csrf=False)
+    def signin(self, **kw):
+        # No CSRF token: Microsoft's redirect carries none; the signed,
+        # session-bound state is what protects this route.
+        kw.pop("debug", None)
+        if not kw:
+            return request.make_response(FRAGMENT_PAGE, headers=[("Cache-Control", "no-store")])
+        if kw.get("admin_consent"):
+            return self._oec_azure_fail(
+                {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}
+            )
+        payload = read_state(kw.get("state"))
+        if payload is None:
+            if self._oec_azure_core_state_provider(kw.get("state")):
+                _logger.warning("Microsoft Entra ID: refused a sign-in without a signed state")
+                return self._oec_azure_fail({"text": _("This sign-in link is not valid. Sign in again.")})
+            return super().signin(**kw)
+        return self._oec_azure_signin(payload, kw)
+
+    def _oec_azure_signin(self, payload, kw):
+        dbname = payload.get("d")
+        if not isinstance(dbname, str) or not http.db_filter([dbname]):
+            return BadRequest()
+        ensure_db(db=dbname)
+        env = request.env
+        retry = _("Click Microsoft Azure again to sign in.")
+        if not state_signature_ok(env, kw["state"]):
+            _logger.warning("Microsoft Entra ID: refused a sign-in with a tampered state")
+            return self._oec_azure_fail({"text": _("The sign-in answer was altered. %s", retry)})
+        flow = (request.session.get(FLOWS_KEY) or {}).get(payload["i"])
+        if flow:
+            # Single use: a replayed answer finds nothing.
+            flows = dict(request.session[FLOWS_KEY])
+            flows.pop(payload["i"], None)
+            request.session[FLOWS_KEY] = flows
+        if not flow or flow["expires"] < time.time() or flow["provider"] != payload.get("p"):
+            _logger.warning("Microsoft Entra ID: refused a state unknown to this browser session")
+            return self._oec_azure_fail(
+                {
+                    "text": _(
+                        "This sign-in was started in another browser or tab, took too long, or "
+                        "was already used. %s",
+                        retry,
+                    )
+                }
+            )
+        provider = env["auth.oauth.provider"].sudo().browse(flow["provider"]).exists()
+        if not provider or not provider.enabled:
+            return self._oec_azure_fail({"text": _("Microsoft Azure sign-in is disabled.")})
+        if kw.get("error"):
+            _logger.info(
+                "Microsoft Entra ID: sign-in answered %s (%s)",
+                kw["error"],
+                (kw.get("error_description") or "").split(":")[0][:20],
+            )
+            return self._oec_azure_fail(
+                azure_error_message(provider, kw["error"], kw.get("error_description"))
+            )
+        if flow.get("verifier"):
+            tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
+            if "error" in tokens:
+                return self._oec_azure_fail(
+                    azure_error_message(provider, tokens["error"], tokens.get("error_description"))
+                )
+        else:
+            tokens = {"id_token": kw.get("id_token"), "access_token": kw.get("access_token")}
+        try:
+            _db, login, key = (
+                env["res.users"]
+                .with_user(SUPERUSER_ID)
+                ._oec_azure_auth(provider.id, tokens, flow["nonce"], flow.get("token"))
+            )
+            # the user may have just been linked or created: authenticate()
+            # reads it through its own cursor
+            env.cr.commit()
+            pre_uid = request.session.authenticate(dbname, login, key)
+        except AccessDenied as exc:
+            env.cr.rollback()
+            reason = exc.args[0] if exc.args else ""
+            _logger.warning("Microsoft Entra ID: sign-in refused: %s", reason)
+            return self._oec_azure_fail({"text": reason or _("Access Denied")})
+        response = request.redirect(_get_login_redirect_url(pre_uid, flow["redirect"]), 303)
+        response.autocorrect_location_header = False
+        if werkzeug.urls.url_parse(response.location).path == "/web" and not request.env.user._is_internal():
+            response.location = "/"
+        return response
+
+    def _oec_azure_redeem(self, provider, flow, code):
+        if not code:
+            return {"error": "invalid_request", "error_description": "no code"}
+        data = {
+            "client_id": provider.client_id,
+            "client_secret": provider.oec_azure_client_secret,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": provider._oec_azure_redirect_uri(),
+            "code_verifier": flow["verifier"],
+            "scope": provider.scope or "openid profile email",
+        }
+        try:
+            _status, payload = provider._oec_azure_post(provider._oec_azure_token_endpoint(), data)
+        except requests.RequestException as exc:
+            _logger.warning("Microsoft Entra ID: the token endpoint failed: %s", type(exc).__name__)
+            return {
+                "error": "temporarily_unavailable",
+                "error_description": _("Microsoft's token endpoint could not be reached."),
+            }
+        return payload if isinstance(payload, dict) else {"error": "invalid_response"}
+
+    def _oec_azure_core_state_provider(self, state):
+        """Core's unsigned JSON state naming one of our providers."""
+        try:
+            provider_id = int(json.loads(state or "").get("p"))
+        except (ValueError, TypeError, AttributeError):
+            return False
+        if not request.db:
+            return False
+        provider = request.env["auth.oauth.provider"].sudo().browse(provider_id).exists()
+        return bool(provider.oec_azure)
+
+    def _oec_azure_fail(self, message):
+        request.session[ERROR_KEY] = message
+        response = request.redirect("/web/login?oauth_error=oec", 303)
+        response.autocorrect_location_header = False
+        return response
+
+
+def _message_markup(message):
+    text = escape(message.get("text") or "")
+    if message.get("url"):
+        return Markup('%s <a class="alert-link" href="%s" target="_blank" rel="noopener">%s</a>') % (
+            text,
+            message["url"],
+            message.get("url_label") or message["url"],
+        )
+    return Markup(text)

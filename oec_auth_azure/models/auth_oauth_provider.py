@@ -1,0 +1,389 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+import re
+import threading
+import time
+from urllib.parse import urlencode, urlsplit
+
+import jwt
+import requests
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import AccessDenied, ValidationError
+from odoo.http import request
+
+_logger = logging.getLogger(__name__)
+
+GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
+TENANT_ALIASES = ("organizations", "common", "consumers")
+# The tenant of personal Microsoft accounts (what /consumers signs in to).
+MSA_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+TIMEOUT = 10
+# Clock skew tolerated on exp/iat/nbf, in seconds.
+LEEWAY = 120
+JWKS_TTL = 24 * 3600
+# At most this many JWKS downloads per key set and minute: an unknown `kid`
+# triggers one, and the id_token of the implicit flow comes from the browser.
+JWKS_REFRESH_BUDGET = 6
+
+# Process-wide caches: signing keys and domain -> tenant id are public data
+# that every worker may share; nothing here is per user.
+_jwks_cache = {}
+_tenant_cache = {}
+_cache_lock = threading.Lock()
+
+
+class AuthOAuthProvider(models.Model):
+    _inherit = "auth.oauth.provider"
+
+    oec_azure = fields.Boolean(
+        string="Microsoft Entra ID",
+        help="Sign in through Microsoft Entra ID (Azure AD) with the hardened flow of this module: "
+        "signed state bound to the browser session, nonce, verified id_token, code flow with PKCE "
+        "when a client secret is set.",
+    )
+    oec_azure_tenant = fields.Char(
+        string="Tenant",
+        default="organizations",
+        help="Directory (tenant) ID of your organisation, one of its verified domains "
+        "(e.g. contoso.onmicrosoft.com), or organizations / common / consumers for multi-tenant "
+        "app registrations.",
+    )
+    oec_azure_authority = fields.Char(
+        string="Login host",
+        default=DEFAULT_AUTHORITY,
+        help="Host Odoo's server calls for the token endpoint and the signing keys "
+        "(https://login.microsoftonline.com for Azure public cloud, "
+        "https://login.microsoftonline.us for US Government, https://login.chinacloudapi.cn "
+        "for Azure China). The browser goes to the Authorization URL instead.",
+    )
+    oec_azure_client_secret = fields.Char(
+        string="Client Secret",
+        groups="base.group_system",
+        copy=False,
+        help="Optional. With a secret Odoo uses the authorization-code flow with PKCE: no token "
+        "ever passes through the browser. Without one, the implicit flow of the Odoo "
+        "documentation is used (tick 'ID tokens' and 'Access tokens' in Azure).",
+    )
+    oec_azure_allowed_tenants = fields.Char(
+        string="Allowed Tenants",
+        help="Only for the tenants organizations / common / consumers: directory (tenant) IDs "
+        "whose users may sign in, separated by commas or spaces. Empty: any tenant.",
+    )
+    oec_azure_link_by_email = fields.Boolean(
+        string="Link by Email",
+        help="Link a Microsoft account to the Odoo user whose login or email equals its email on "
+        "first sign-in, without a reset-password or invitation link. Only allowed for a single "
+        "tenant you control: anybody can put any email on an account of another tenant.",
+    )
+    oec_azure_redirect_uri = fields.Char(
+        string="Redirect URI",
+        compute="_compute_oec_azure_redirect_uri",
+        help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
+    )
+
+    def _compute_oec_azure_redirect_uri(self):
+        uri = self._oec_azure_redirect_uri()
+        for provider in self:
+            provider.oec_azure_redirect_uri = uri if provider.oec_azure else False
+
+    @api.constrains(
+        "oec_azure",
+        "oec_azure_tenant",
+        "oec_azure_authority",
+        "oec_azure_allowed_tenants",
+        "oec_azure_link_by_email",
+        "client_id",
+        "enabled",
+        "auth_endpoint",
+        "validation_endpoint",
+    )
+    def _check_oec_azure(self):
+        for provider in self.filtered("oec_azure"):
+            tenant = (provider.oec_azure_tenant or "").strip()
+            if not tenant or not (
+                tenant.lower() in TENANT_ALIASES or GUID_RE.match(tenant) or DOMAIN_RE.match(tenant)
+            ):
+                raise ValidationError(
+                    _(
+                        "%(provider)s: the tenant must be a directory (tenant) ID such as "
+                        "00000000-0000-0000-0000-000000000000, a verified domain such as "
+                        "contoso.onmicrosoft.com, or one of organizations, common, consumers "
+                        "(got %(value)r).",
+                        provider=provider.name,
+                        value=tenant,
+                    )
+                )
+            if provider.client_id and not GUID_RE.match(provider.client_id.strip()):
+                raise ValidationError(
+                    _(
+                        "%(provider)s: the application (client) ID is a GUID such as "
+                        "00000000-0000-0000-0000-000000000000, shown on the app registration's "
+                        "Overview page (got %(value)r).",
+                        provider=provider.name,
+                        value=provider.client_id,
+                    )
+                )
+            if provider.enabled and not provider.client_id:
+                raise ValidationError(
+                    _("%s: set the application (client) ID before enabling the provider.", provider.name)
+                )
+            for label, url in (
+                (_("login host"), provider.oec_azure_authority),
+                (_("authorization URL"), provider.auth_endpoint),
+                (_("UserInfo URL"), provider.validation_endpoint),
+            ):
+                if not _is_secure_url(url):
+                    raise ValidationError(
+                        _(
+                            "%(provider)s: the %(label)s must be an https:// URL (got %(value)r).",
+                            provider=provider.name,
+                            label=label,
+                            value=url or "",
+                        )
+                    )
+            allowed = provider._oec_azure_allowed_tenant_ids()
+            bad = [t for t in allowed if not GUID_RE.match(t)]
+            if bad:
+                raise ValidationError(
+                    _(
+                        "%(provider)s: allowed tenants are directory (tenant) IDs (GUIDs); not: %(values)s.",
+                        provider=provider.name,
+                        values=", ".join(bad),
+                    )
+                )
+            if allowed and tenant.lower() not in TENANT_ALIASES:
+                raise ValidationError(
+                    _(
+                        "%s: the allowed tenants list only applies when the tenant is "
+                        "organizations, common or consumers; a single tenant already limits "
+                        "sign-in to that tenant.",
+                        provider.name,
+                    )
+                )
+            if provider.oec_azure_link_by_email and tenant.lower() in TENANT_ALIASES:
+                raise ValidationError(
+                    _(
+                        "%s: linking by email is only allowed for a single tenant (a directory "
+                        "ID or domain): in a multi-tenant setup, anybody can create an account "
+                        "with your users' email in another tenant.",
+                        provider.name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("oec_azure") and vals.get("oec_azure_tenant") and not vals.get("auth_endpoint"):
+                vals["auth_endpoint"] = _authorize_url(None, vals["oec_azure_tenant"])
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "oec_azure_tenant" in vals and "auth_endpoint" not in vals:
+            for provider in self.filtered("oec_azure"):
+                # Keep the browser host (Azure public cloud, a sovereign cloud
+                # or the sandbox) and put the new tenant in its path.
+                super(AuthOAuthProvider, provider).write(
+                    dict(
+                        vals,
+                        auth_endpoint=_authorize_url(provider.auth_endpoint, vals["oec_azure_tenant"]),
+                    )
+                )
+            others = self.filtered(lambda p: not p.oec_azure)
+            return super(AuthOAuthProvider, others).write(vals) if others else True
+        return super().write(vals)
+
+    # -- business methods -------------------------------------------------------------------------
+
+    @api.model
+    def _oec_azure_redirect_uri(self):
+        """The redirect URI, built from web.base.url (never from the request's
+        Host header) so that it is the same in Azure, in the authorize request
+        and in the token request. https when the site is served over https."""
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        if base.startswith("http://") and request and request.httprequest.scheme == "https":
+            base = "https://" + base[len("http://") :]
+        return base + "/auth_oauth/signin"
+
+    def _oec_azure_allowed_tenant_ids(self):
+        self.ensure_one()
+        return [t.lower() for t in re.split(r"[\s,;]+", self.oec_azure_allowed_tenants or "") if t]
+
+    def _oec_azure_authority(self):
+        self.ensure_one()
+        return (self.oec_azure_authority or DEFAULT_AUTHORITY).rstrip("/")
+
+    def _oec_azure_segment(self):
+        self.ensure_one()
+        return (self.oec_azure_tenant or "organizations").strip()
+
+    def _oec_azure_token_endpoint(self):
+        return "%s/%s/oauth2/v2.0/token" % (self._oec_azure_authority(), self._oec_azure_segment())
+
+    def _oec_azure_jwks_uri(self):
+        return "%s/%s/discovery/v2.0/keys" % (self._oec_azure_authority(), self._oec_azure_segment())
+
+    def _oec_azure_admin_consent_url(self):
+        """Microsoft's admin-consent page for this app (opened in the browser)."""
+        self.ensure_one()
+        parts = urlsplit(self.auth_endpoint or DEFAULT_AUTHORITY)
+        tenant = self._oec_azure_segment()
+        if tenant.lower() in ("common", "consumers"):
+            tenant = "organizations"
+        return "%s://%s/%s/v2.0/adminconsent?%s" % (
+            parts.scheme,
+            parts.netloc,
+            tenant,
+            urlencode(
+                {
+                    "client_id": self.client_id or "",
+                    "scope": "https://graph.microsoft.com/.default",
+                    "redirect_uri": self._oec_azure_redirect_uri(),
+                }
+            ),
+        )
+
+    def _oec_azure_post(self, url, data):
+        """POST to Microsoft's token endpoint: (status, json)."""
+        response = requests.post(url, data=data, timeout=TIMEOUT, verify=_ca_bundle())
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {"error": "invalid_response", "error_description": response.text[:200]}
+        return response.status_code, payload
+
+    def _oec_azure_get_json(self, url, access_token=None):
+        headers = {"Authorization": "Bearer %s" % access_token} if access_token else {}
+        response = requests.get(url, headers=headers, timeout=TIMEOUT, verify=_ca_bundle())
+        response.raise_for_status()
+        return response.json()
+
+    def _oec_azure_tenant_ids(self):
+        """The tenant ids an id_token may come from; None means any tenant."""
+        self.ensure_one()
+        allowed = self._oec_azure_allowed_tenant_ids()
+        tenant = self._oec_azure_segment().lower()
+        if allowed:
+            return set(allowed)
+        if tenant == "consumers":
+            return {MSA_TENANT_ID}
+        if tenant in TENANT_ALIASES:
+            return None
+        if GUID_RE.match(tenant):
+            return {tenant}
+        return {self._oec_azure_resolve_domain(tenant)}
+
+    def _oec_azure_resolve_domain(self, domain):
+        """A verified domain's tenant id, from the issuer of its OpenID configuration."""
+        key = (self._oec_azure_authority(), domain)
+        with _cache_lock:
+            if key in _tenant_cache:
+                return _tenant_cache[key]
+        url = "%s/%s/v2.0/.well-known/openid-configuration" % key
+        try:
+            issuer = self._oec_azure_get_json(url).get("issuer", "")
+        except (requests.RequestException, ValueError) as exc:
+            _logger.warning("Microsoft Entra ID: cannot resolve tenant %s: %s", domain, exc)
+            raise AccessDenied(_("Microsoft's directory could not be reached.")) from exc
+        tid = issuer.rstrip("/").split("/")[-2].lower() if issuer.count("/") >= 4 else ""
+        if not GUID_RE.match(tid):
+            raise AccessDenied(_("Microsoft did not recognise the tenant %s.", domain))
+        with _cache_lock:
+            _tenant_cache[key] = tid
+        return tid
+
+    def _oec_azure_signing_key(self, kid):
+        """The public key for `kid` from the tenant's JWKS, downloaded again
+        when the kid is unknown (Microsoft rotates its keys) or the cache is old."""
+        url = self._oec_azure_jwks_uri()
+        now = time.monotonic()
+        with _cache_lock:
+            entry = _jwks_cache.setdefault(url, {"keys": {}, "fetched": 0.0, "refreshes": []})
+            key = entry["keys"].get(kid)
+            fresh = now - entry["fetched"] < JWKS_TTL
+            entry["refreshes"] = [t for t in entry["refreshes"] if now - t < 60]
+            may_refresh = len(entry["refreshes"]) < JWKS_REFRESH_BUDGET
+            if (key is None or not fresh) and may_refresh:
+                entry["refreshes"].append(now)
+            else:
+                may_refresh = False
+        if key is not None and fresh or not may_refresh:
+            return key
+        try:
+            keys = {
+                jwk["kid"]: jwt.PyJWK(jwk, algorithm="RS256").key
+                for jwk in self._oec_azure_get_json(url).get("keys", [])
+                if jwk.get("kid") and jwk.get("kty") == "RSA"
+            }
+        except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
+            _logger.warning("Microsoft Entra ID: cannot download the signing keys from %s: %s", url, exc)
+            return key
+        with _cache_lock:
+            entry.update(keys=keys, fetched=now)
+        return keys.get(kid)
+
+    def _oec_azure_verify_id_token(self, id_token, nonce):
+        """The claims of a valid id_token, else AccessDenied with the reason."""
+        self.ensure_one()
+        if not id_token:
+            raise AccessDenied(_("Microsoft sent no id_token."))
+        try:
+            header = jwt.get_unverified_header(id_token)
+        except jwt.PyJWTError as exc:
+            raise AccessDenied(_("The id_token is malformed.")) from exc
+        if header.get("alg") != "RS256":
+            raise AccessDenied(_("The id_token is not signed with RS256."))
+        key = self._oec_azure_signing_key(header.get("kid"))
+        if key is None:
+            raise AccessDenied(_("The id_token is signed with an unknown key."))
+        try:
+            claims = jwt.decode(
+                id_token,
+                key,
+                algorithms=["RS256"],
+                audience=self.client_id,
+                leeway=LEEWAY,
+                options={"require": ["exp", "iat", "aud", "iss", "sub", "tid"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AccessDenied(_("The id_token has expired.")) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise AccessDenied(_("The id_token was issued to another application.")) from exc
+        except jwt.PyJWTError as exc:
+            raise AccessDenied(_("The id_token is invalid: %s", exc)) from exc
+        tid = str(claims["tid"]).lower()
+        allowed = self._oec_azure_tenant_ids()
+        if allowed is not None and tid not in allowed:
+            raise AccessDenied(_("The id_token comes from a tenant that may not sign in here."))
+        if self._oec_azure_segment().lower() == "organizations" and tid == MSA_TENANT_ID:
+            raise AccessDenied(_("Personal Microsoft accounts may not sign in here."))
+        if claims["iss"] != "%s/%s/v2.0" % (self._oec_azure_authority(), claims["tid"]):
+            raise AccessDenied(_("The id_token has an unexpected issuer."))
+        if not nonce or not tools.consteq(str(claims.get("nonce", "")), nonce):
+            raise AccessDenied(_("The id_token does not answer this sign-in (nonce mismatch)."))
+        return claims
+
+
+def _is_secure_url(url):
+    """https, or http on the loopback interface (as Azure itself allows)."""
+    parts = urlsplit(url or "")
+    if not parts.netloc:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+
+
+def _authorize_url(current, tenant):
+    parts = urlsplit(current or DEFAULT_AUTHORITY)
+    base = "%s://%s" % (parts.scheme, parts.netloc) if parts.netloc else DEFAULT_AUTHORITY
+    return "%s/%s/oauth2/v2.0/authorize" % (base, (tenant or "organizations").strip())
+
+
+def _ca_bundle():
+    """`verify=` for every call to Microsoft: the server option
+    oec_azure_ca_bundle (private clouds, Azure Stack, the local sandbox), else
+    the default trust store. Passed per request on purpose: REQUESTS_CA_BUNDLE
+    in the environment would override a session's setting."""
+    return tools.config.get("oec_azure_ca_bundle") or True

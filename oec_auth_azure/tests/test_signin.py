@@ -1,0 +1,78 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from azure_emulator import defaults
+
+from odoo.tests import new_test_user, tagged
+
+from .common import AzureSigninCase
+
+
+@tagged("post_install", "-at_install")
+class TestSignin(AzureSigninCase):
+    def test_reset_password_link_then_login_implicit(self):
+        """The documented path: implicit flow, link from the reset page, later sign-ins."""
+        self.link(self.user)
+        self.assertEqual(self.user.oauth_provider_id, self.provider)
+        self.assertTrue(self.user.oauth_uid)
+        # linking keeps the user's own login and email, and stores no token
+        self.assertEqual(self.user.login, "sandbox.admin")
+        self.assertEqual(self.user.email, "admin.private@example.com")
+        self.assertFalse(self.user.sudo().oauth_access_token)
+        self.assertFalse(self.user.partner_id.sudo().signup_token)
+        self.assertSignedIn(self.sign_in(), self.user)
+
+    def test_code_flow_with_pkce(self):
+        """With a client secret: authorization code + PKCE, no token in any URL."""
+        self.use_secret()
+        authorize = self.click_button(self.reset_url(self.user))
+        self.assertIn("response_type=code", authorize)
+        self.assertIn("code_challenge_method=S256", authorize)
+        callback = self.microsoft(authorize)
+        self.assertNotIn("token", callback.split("?", 1)[1].replace("state=", ""))
+        self.assertSignedIn(self.answer(callback), self.user)
+        self.new_browser()
+        self.assertSignedIn(self.sign_in(), self.user)
+        redeemed = [
+            r for r in self.emu.control.requests() if r.get("path", "").endswith("/oauth2/v2.0/token")
+        ]
+        self.assertEqual(len(redeemed), 2)
+
+    def test_invitation_creates_the_link(self):
+        invited = new_test_user(self.env, login="invited@example.com", groups="base.group_user")
+        invited.partner_id.signup_prepare(signup_type="signup")
+        url = "/web/signup?token=%s" % invited.partner_id.signup_token
+        self.assertSignedIn(self.sign_in(url, defaults.SECOND_USER_EMAIL), invited)
+        self.assertEqual(invited.login, "invited@example.com")
+        self.new_browser()
+        self.assertSignedIn(self.sign_in(user=defaults.SECOND_USER_EMAIL), invited)
+
+    def test_second_device_keeps_first_session(self):
+        self.link(self.user)
+        self.assertSignedIn(self.sign_in(), self.user)
+        first_cookie = self.opener.cookies["session_id"]
+        self.new_browser()
+        self.assertSignedIn(self.sign_in(), self.user)
+        self.new_browser()
+        self.opener.cookies.set("session_id", first_cookie)
+        info = self.url_open(
+            "/web/session/get_session_info", data="{}", headers={"Content-Type": "application/json"}
+        )
+        self.assertEqual(info.json()["result"]["uid"], self.user.id)
+
+    def test_unknown_user_refused_by_default(self):
+        text = self.assertRefused(self.sign_in())
+        self.assertIn("You do not have access to this database", text)
+
+    def test_unknown_user_portal_signup_under_b2c(self):
+        self.env["ir.config_parameter"].sudo().set_param("auth_signup.invitation_scope", "b2c")
+        response = self.sign_in(user=defaults.SECOND_USER_EMAIL)
+        created = self.env["res.users"].search([("login", "=", defaults.SECOND_USER_EMAIL)])
+        self.assertTrue(created)
+        self.assertFalse(created._is_internal())
+        self.assertSignedIn(response, created, landing="/")
+
+    def test_button_on_login_signup_and_reset_pages(self):
+        self.env["ir.config_parameter"].sudo().set_param("auth_signup.invitation_scope", "b2c")
+        for page in ("/web/login", "/web/signup", self.reset_url(self.user)):
+            authorize = self.click_button(page)
+            self.assertTrue(authorize.startswith(self.provider.auth_endpoint + "?"))
+        self.assertNotIn(defaults.SIGNIN_CLIENT_SECRET, self.url_open("/web/login").text)
