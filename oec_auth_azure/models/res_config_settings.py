@@ -39,18 +39,14 @@ class ResConfigSettings(models.TransientModel):
     )
     oec_azure_redirect_uri = fields.Char(
         string="Redirect URI",
-        compute="_compute_oec_azure_redirect_uri",
+        readonly=True,
         help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
     )
-
-    def _compute_oec_azure_redirect_uri(self):
-        uri = self.env["auth.oauth.provider"]._oec_azure_redirect_uri()
-        for settings in self:
-            settings.oec_azure_redirect_uri = uri
 
     @api.model
     def get_values(self):
         res = super().get_values()
+        res["oec_azure_redirect_uri"] = self.env["auth.oauth.provider"]._oec_azure_redirect_uri()
         provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
         if provider:
             provider = provider.sudo()

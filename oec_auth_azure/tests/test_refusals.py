@@ -120,3 +120,19 @@ class TestRefusals(AzureSigninCase):
         self.assertRefused(self.sign_in(), "tenant that may not sign in")
         self.provider.oec_azure_allowed_tenants = "%s, %s" % (defaults.OTHER_TENANT_ID, defaults.TENANT_ID)
         self.assertSignedIn(self.sign_in(), self.user)
+
+    def test_signing_keys_are_cached(self):
+        """One JWKS download for many sign-ins; a rotation (new kid) triggers exactly one more."""
+
+        def downloads():
+            return [r for r in self.emu.control.requests() if "/discovery/v2.0/keys" in r.get("path", "")]
+
+        self.link(self.user)
+        self.assertSignedIn(self.sign_in(), self.user)
+        self.assertLessEqual(len(downloads()), 1)
+        before = len(downloads())
+        self.emu.control.rotate_keys(mode="new")
+        for _i in range(2):
+            self.new_browser()
+            self.assertSignedIn(self.sign_in(), self.user)
+        self.assertEqual(len(downloads()), before + 1)

@@ -1,6 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from unittest.mock import patch
+from urllib.parse import parse_qsl, urlsplit
+
 from azure_emulator import defaults
 
+import odoo
 from odoo.tests import new_test_user, tagged
 
 from .common import AzureSigninCase
@@ -71,8 +75,23 @@ class TestSignin(AzureSigninCase):
         self.assertSignedIn(response, created, landing="/")
 
     def test_button_on_login_signup_and_reset_pages(self):
+        self.use_secret()
         self.env["ir.config_parameter"].sudo().set_param("auth_signup.invitation_scope", "b2c")
         for page in ("/web/login", "/web/signup", self.reset_url(self.user)):
             authorize = self.click_button(page)
             self.assertTrue(authorize.startswith(self.provider.auth_endpoint + "?"))
         self.assertNotIn(defaults.SIGNIN_CLIENT_SECRET, self.url_open("/web/login").text)
+
+    def test_redirect_uri_is_https_behind_an_https_proxy(self):
+        with patch.dict(odoo.tools.config.options, {"proxy_mode": True}):
+            response = self.url_open(
+                "/oec_auth_azure/authorize/%s" % self.provider.id,
+                allow_redirects=False,
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": urlsplit(self.base_url()).netloc},
+            )
+        query = dict(parse_qsl(urlsplit(response.headers["Location"]).query))
+        self.assertEqual(
+            query["redirect_uri"], "https://%s/auth_oauth/signin" % urlsplit(self.base_url()).netloc
+        )
+        self.assertEqual(query["response_type"], "id_token token")
+        self.assertTrue(query["nonce"])

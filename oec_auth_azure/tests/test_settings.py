@@ -1,0 +1,88 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import re
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
+
+GUID = "6c1f4e2a-3b5d-4f7a-9c8e-0d1e2f3a4b5c"
+TENANT = "5e3d6a2c-7f1b-4c8e-9a0d-1b2c3d4e5f60"
+
+
+@tagged("post_install", "-at_install")
+class TestSettings(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.provider = cls.env.ref("oec_auth_azure.provider_azure")
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", "https://odoo.example.com")
+
+    def settings(self, **values):
+        form = Form(self.env["res.config.settings"])
+        for name, value in values.items():
+            setattr(form, name, value)
+        return form
+
+    def test_configure_from_settings(self):
+        form = self.settings(
+            oec_azure_tenant="contoso.onmicrosoft.com", oec_azure_client_id=GUID, oec_azure_enabled=True
+        )
+        self.assertEqual(form.oec_azure_redirect_uri, "https://odoo.example.com/auth_oauth/signin")
+        form.save().execute()
+        self.assertTrue(self.provider.enabled)
+        self.assertEqual(self.provider.client_id, GUID)
+        self.assertEqual(
+            self.provider.auth_endpoint,
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+        )
+        # the settings show what is saved
+        form = Form(self.env["res.config.settings"])
+        self.assertEqual(form.oec_azure_tenant, "contoso.onmicrosoft.com")
+        self.assertTrue(form.oec_azure_enabled)
+
+    def test_tenant_keeps_the_browser_host(self):
+        """A sovereign cloud or the sandbox: changing the tenant keeps the authorization host."""
+        self.provider.auth_endpoint = "https://login.microsoftonline.us/common/oauth2/v2.0/authorize"
+        self.settings(oec_azure_tenant=TENANT).save().execute()
+        self.assertEqual(
+            self.provider.auth_endpoint, "https://login.microsoftonline.us/%s/oauth2/v2.0/authorize" % TENANT
+        )
+
+    def test_invalid_values_are_refused(self):
+        cases = [
+            ({"oec_azure_tenant": "not a tenant!"}, "tenant must be"),
+            ({"oec_azure_client_id": "my-app"}, "GUID"),
+            ({"oec_azure_enabled": True}, "client) ID before enabling"),
+            ({"oec_azure_allowed_tenants": "contoso"}, "allowed tenants are directory"),
+            ({"oec_azure_tenant": TENANT, "oec_azure_allowed_tenants": GUID}, "only applies"),
+            ({"oec_azure_link_by_email": True}, "single tenant"),
+        ]
+        for values, message in cases:
+            with self.subTest(values=values):
+                settings = self.settings(**values).save()
+                with self.assertRaisesRegex(ValidationError, re.escape(message)), self.env.cr.savepoint():
+                    settings.execute()
+        self.assertFalse(self.provider.enabled)
+        self.assertEqual(self.provider.oec_azure_tenant, "organizations")
+
+    def test_endpoints_must_be_https(self):
+        with self.assertRaisesRegex(ValidationError, "https"), self.env.cr.savepoint():
+            self.provider.oec_azure_authority = "http://login.example.com"
+        with self.assertRaisesRegex(ValidationError, "https"), self.env.cr.savepoint():
+            self.provider.validation_endpoint = "http://graph.example.com/oidc/userinfo"
+        # the loopback interface may use http, as in Azure (the local sandbox)
+        self.provider.auth_endpoint = "http://127.0.0.1:1234/%s/oauth2/v2.0/authorize" % TENANT
+
+    def test_redirect_uri_from_base_url(self):
+        self.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://odoo.example.com/")
+        form = self.settings()
+        self.assertEqual(form.oec_azure_redirect_uri, "http://odoo.example.com/auth_oauth/signin")
+
+    def test_secret_is_for_administrators_only(self):
+        self.settings(oec_azure_client_id=GUID, oec_azure_client_secret="s3cr3t~value").save().execute()
+        self.assertEqual(self.provider.oec_azure_client_secret, "s3cr3t~value")
+        manager = new_test_user(self.env, login="erp.manager", groups="base.group_erp_manager")
+        with self.assertRaises(AccessError):
+            self.provider.with_user(manager).read(["oec_azure_client_secret"])
+        self.assertNotIn(
+            "oec_azure_client_secret", self.env["auth.oauth.provider"].with_user(manager).fields_get()
+        )
