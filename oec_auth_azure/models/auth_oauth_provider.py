@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import hashlib
 import logging
 import re
 import threading
@@ -365,6 +367,16 @@ class AuthOAuthProvider(models.Model):
         if not nonce or not tools.consteq(str(claims.get("nonce", "")), nonce):
             raise AccessDenied(_("The id_token does not answer this sign-in (nonce mismatch)."))
         return claims
+
+    def _oec_azure_check_at_hash(self, claims, access_token):
+        """An access token that came with the id_token (implicit flow) must be
+        the one the id_token names, when it names one (at_hash)."""
+        if "at_hash" not in claims or not access_token:
+            return
+        digest = hashlib.sha256(access_token.encode()).digest()[:16]
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        if not tools.consteq(str(claims["at_hash"]), expected):
+            raise AccessDenied(_("The access token does not belong to the id_token (at_hash)."))
 
 
 def _is_secure_url(url):

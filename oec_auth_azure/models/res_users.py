@@ -87,6 +87,7 @@ class ResUsers(models.Model):
         """
         provider = self.env["auth.oauth.provider"].browse(provider_id)
         claims = provider._oec_azure_verify_id_token(tokens.get("id_token"), nonce)
+        provider._oec_azure_check_at_hash(claims, tokens.get("access_token"))
         validation = {
             "user_id": claims["sub"],
             "tid": claims["tid"],

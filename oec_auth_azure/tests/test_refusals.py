@@ -38,6 +38,11 @@ class TestRefusals(AzureSigninCase):
         self.emu.control.next_id_token_claims(preset="wrong_nonce")
         self.assertRefused(self.sign_in(), "nonce")
 
+    def test_access_token_of_another_id_token(self):
+        self.link(self.user)
+        self.emu.control.next_id_token_claims(claims={"at_hash": "bm90LXRoZS1yaWdodC1oYXNo"})
+        self.assertRefused(self.sign_in(), "at_hash")
+
     def test_code_flow_checks_the_id_token_too(self):
         self.use_secret()
         self.refused_with_preset("wrong_aud", "issued to another application")
