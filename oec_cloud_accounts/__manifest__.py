@@ -21,7 +21,22 @@
             "cryptography",
         ]
     },
-    "data": [],
+    "data": [
+        "security/cloud_accounts_security.xml",
+        "security/ir.model.access.csv",
+        "data/cloud_azure_environment_data.xml",
+        "data/ir_cron_data.xml",
+        "views/cloud_account_views.xml",
+        "views/cloud_account_subscription_views.xml",
+        "views/cloud_azure_environment_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/connect_templates.xml",
+        "wizards/cloud_account_connect_views.xml",
+        "views/menus.xml",
+    ],
+    "assets": {
+        "web.assets_tests": ["oec_cloud_accounts/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": True,
 }

@@ -1,0 +1,129 @@
+from odoo import _, api, fields, models
+
+STATES = [
+    ("active", "Active"),
+    ("expired", "Expired"),
+    ("error", "Error"),
+    ("disconnected", "Disconnected"),
+]
+
+
+class CloudAccount(models.Model):
+    """A cloud provider account connected by OAuth (Microsoft Azure).
+
+    Tokens live encrypted in columns the ORM does not know (see
+    cloud.secret.mixin); the token logic is in cloud_account_tokens.py.
+    """
+
+    _name = "cloud.account"
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.secret.mixin")
+    _description = "Cloud Account"
+    _order = "sequence, name, id"
+    _secret_columns = ("refresh_token_enc", "access_token_enc")
+
+    name = fields.Char(required=True, tracking=True, default=lambda self: _("Microsoft Azure"))
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+    provider = fields.Selection([("azure", "Microsoft Azure")], required=True, default="azure", readonly=True)
+    environment_id = fields.Many2one(
+        "cloud.azure.environment",
+        string="Azure Cloud",
+        required=True,
+        readonly=True,
+        ondelete="restrict",
+        help="The Azure cloud (public, US Government, China, private or sandbox) the account lives in.",
+    )
+    is_sandbox = fields.Boolean(related="environment_id.is_sandbox", string="Sandbox")
+    state = fields.Selection(
+        STATES,
+        string="Status",
+        default="active",
+        required=True,
+        readonly=True,
+        tracking=True,
+        help="Active: tokens work. Expired: Microsoft refused the stored sign-in, click Reconnect. "
+        "Error: Azure refused a check, see Last Error. Disconnected: tokens were deleted.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+        help="Who gets an activity when the account needs a reconnection.",
+    )
+    # the signed-in Microsoft account
+    ms_username = fields.Char(
+        string="Microsoft Account", readonly=True, help="The email / UPN that signed in."
+    )
+    ms_display_name = fields.Char(string="Signed-in Name", readonly=True)
+    ms_object_id = fields.Char(string="User Object ID", readonly=True)
+    tenant_id = fields.Char(
+        string="Tenant ID", readonly=True, help="The Microsoft Entra directory of the account."
+    )
+    # subscriptions and capabilities
+    subscription_ids = fields.One2many("cloud.account.subscription", "account_id", string="Subscriptions")
+    subscription_count = fields.Integer(compute="_compute_subscription_info")
+    default_subscription_name = fields.Char(compute="_compute_subscription_info", string="Subscription")
+    can_compute = fields.Boolean(string="Compute", readonly=True, help="Microsoft.Compute is registered.")
+    can_storage = fields.Boolean(string="Storage", readonly=True, help="Microsoft.Storage is registered.")
+    can_dns = fields.Boolean(
+        string="DNS", readonly=True, help="Microsoft.Network is registered with DNS zones available."
+    )
+    # token bookkeeping (the tokens themselves are not fields)
+    access_expires_at = fields.Datetime(string="Access Token Expiry", readonly=True)
+    last_refresh_at = fields.Datetime(string="Last Refresh", readonly=True)
+    next_refresh_at = fields.Datetime(
+        string="Next Refresh",
+        readonly=True,
+        index=True,
+        help="When the scheduled action next renews the tokens (sooner after a transient failure).",
+    )
+    retry_count = fields.Integer(readonly=True, help="Transient failures in a row (timeouts, 429, 5xx).")
+    last_error = fields.Text(readonly=True)
+    last_error_code = fields.Char(readonly=True)
+    has_tokens = fields.Boolean(compute="_compute_has_tokens")
+
+    @api.depends("subscription_ids.is_default", "subscription_ids.name")
+    def _compute_subscription_info(self):
+        for account in self:
+            subs = account.subscription_ids
+            account.subscription_count = len(subs)
+            default = subs.filtered("is_default")[:1]
+            account.default_subscription_name = default.name or False
+
+    def _compute_has_tokens(self):
+        for account in self:
+            account.has_tokens = bool(account.id) and account._has_secret("refresh_token_enc")
+
+    def action_add_account(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Add Account"),
+            "res_model": "cloud.account.connect",
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_reconnect(self):
+        self.ensure_one()
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/cloud_accounts/azure/connect?account_id=%d" % self.id,
+            "target": "self",
+        }
+
+    def action_view_subscriptions(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Subscriptions"),
+            "res_model": "cloud.account.subscription",
+            "view_mode": "tree,form",
+            "domain": [("account_id", "=", self.id)],
+        }

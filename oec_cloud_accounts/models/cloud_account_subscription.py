@@ -1,0 +1,95 @@
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from ..services import AzureError
+
+PROVIDER_STATES = [
+    ("Registered", "Registered"),
+    ("Registering", "Registering"),
+    ("NotRegistered", "Not Registered"),
+    ("Unregistered", "Unregistered"),
+    ("Unregistering", "Unregistering"),
+]
+NAMESPACE_FIELDS = {
+    "Microsoft.Compute": "compute_state",
+    "Microsoft.Storage": "storage_state",
+    "Microsoft.Network": "network_state",
+}
+
+
+class CloudAccountSubscription(models.Model):
+    """An Azure subscription found for a connected account, with the state of
+    the resource providers our features need."""
+
+    _name = "cloud.account.subscription"
+    _description = "Azure Subscription"
+    _order = "is_default desc, name, id"
+
+    account_id = fields.Many2one("cloud.account", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True)
+    name = fields.Char(required=True)
+    subscription_id = fields.Char(string="Subscription ID", required=True)
+    state = fields.Char(help="The subscription's state in Azure: Enabled, Disabled, Warned, PastDue...")
+    is_default = fields.Boolean(
+        string="Default", help="The subscription the account's capabilities are computed from."
+    )
+    compute_state = fields.Selection(PROVIDER_STATES, string="Microsoft.Compute")
+    storage_state = fields.Selection(PROVIDER_STATES, string="Microsoft.Storage")
+    network_state = fields.Selection(PROVIDER_STATES, string="Microsoft.Network")
+    can_compute = fields.Boolean(string="Compute")
+    can_storage = fields.Boolean(string="Storage")
+    can_dns = fields.Boolean(
+        string="DNS", help="Microsoft.Network registered with its dnszones resource type."
+    )
+
+    _sql_constraints = (
+        (
+            "subscription_unique",
+            "unique(account_id, subscription_id)",
+            "A subscription appears once per account.",
+        ),
+    )
+
+    def action_set_default(self):
+        self.ensure_one()
+        self.account_id.subscription_ids.write({"is_default": False})
+        self.is_default = True
+        self.account_id._sync_capabilities()
+
+    def action_register_provider(self):
+        """Register the resource provider named in the context on this subscription."""
+        self.ensure_one()
+        namespace = self.env.context.get("namespace")
+        if namespace not in NAMESPACE_FIELDS:
+            raise UserError(_("Unknown resource provider %s.", namespace))
+        account = self.account_id
+        try:
+            arm = account._arm()
+            provider = arm.register_provider(self.subscription_id, namespace)
+        except AzureError as error:
+            account._record_failure(error)
+            raise UserError(
+                _("Azure did not register %(ns)s: %(error)s", ns=namespace, error=error)
+            ) from error
+        self[NAMESPACE_FIELDS[namespace]] = provider["state"]
+        account.message_post(
+            body=_(
+                "Registration of %(ns)s requested on subscription %(sub)s (state: %(state)s).",
+                ns=namespace,
+                sub=self.name,
+                state=provider["state"],
+            )
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": _(
+                    "Azure is registering %s: this takes a few minutes. Use the refresh icon to "
+                    "update the capabilities.",
+                    namespace,
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

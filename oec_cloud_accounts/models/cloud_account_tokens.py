@@ -1,0 +1,326 @@
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+from odoo import _, api, fields, models
+from odoo.modules import module
+from odoo.tools import config
+
+from ..services import AzureError
+from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT
+
+_logger = logging.getLogger(__name__)
+
+# renew the access token when it has less than this left
+ACCESS_MARGIN = timedelta(minutes=5)
+# keep refresh tokens alive: Entra ID expires them after 90 days unused
+KEEPALIVE = timedelta(days=1)
+BACKOFF_BASE = 60  # seconds, doubled at each transient failure
+BACKOFF_MAX = 3600
+# capabilities are read for at most this many subscriptions per account
+MAX_SUBSCRIPTIONS_CHECKED = 10
+NO_SUBSCRIPTION = (
+    "No subscriptions found: the Microsoft account has no Azure subscription, or no role on one. "
+    "Check you have Owner or Contributor on a subscription, or connect another account."
+)
+
+
+class CloudAccount(models.Model):
+    _inherit = "cloud.account"
+
+    # -- user actions ------------------------------------------------------------------------------
+
+    def action_refresh(self):
+        """The refresh icon: renew the tokens and re-read subscriptions and capabilities."""
+        failures = []
+        for account in self:
+            try:
+                token, expires_at = account._access_token(force=True)
+                subscriptions = self._discover(account.environment_id, token, expires_at)
+                account._apply_subscriptions(subscriptions)
+            except AzureError as error:
+                account._record_failure(error)
+                failures.append("%s: %s" % (account.name, error))
+        if failures:
+            return self._notify("warning", "\n".join(failures))
+        return self._notify("success", _("The account is active; its capabilities are up to date."))
+
+    def action_disconnect(self):
+        """Delete the stored tokens; access stays granted in Azure until revoked there."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        self._clear_secrets()
+        self.write(
+            {"state": "disconnected", "access_expires_at": False, "next_refresh_at": False, "retry_count": 0}
+        )
+        hint = _(
+            "The tokens were deleted from Odoo. To revoke the access in Azure too: Azure portal > "
+            "Microsoft Entra ID > Enterprise applications > %s > Properties > Delete (or Users and "
+            "groups to remove a single user).",
+            self.environment_id[:1].client_id or _("your application"),
+        )
+        for account in self:
+            account.message_post(body=hint)
+        return self._notify("info", hint, sticky=True)
+
+    # -- tokens ------------------------------------------------------------------------------------
+
+    def _access_token(self, force=False):
+        """(access token, expiry timestamp), refreshed when close to expiry."""
+        self.ensure_one()
+        account = self.sudo()
+        if (
+            not force
+            and account.access_expires_at
+            and account.access_expires_at - ACCESS_MARGIN > fields.Datetime.now()
+        ):
+            token = account._get_secret("access_token_enc")
+            if token:
+                return token, account.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
+        refresh_token = account._get_secret("refresh_token_enc")
+        if not refresh_token:
+            raise AzureError(
+                "No stored sign-in for this account: click Reconnect.", code="no_token", kind=KIND_GRANT
+            )
+        environment = account.environment_id
+        result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
+        account._store_tokens(result)
+        return result.access_token, result.expires_at
+
+    def _arm(self):
+        """An ARM client with a fresh access token (services.ArmClient)."""
+        token, expires_at = self._access_token()
+        return self.environment_id._arm(token, expires_at)
+
+    def _store_tokens(self, result):
+        """Keep a token answer: secrets encrypted, the rest as plain fields."""
+        self.ensure_one()
+        account = self.sudo()
+        if result.refresh_token:
+            account._set_secret("refresh_token_enc", result.refresh_token)
+        account._set_secret("access_token_enc", result.access_token)
+        now = fields.Datetime.now()
+        account.write(
+            {
+                "state": "active",
+                "access_expires_at": datetime.fromtimestamp(int(result.expires_at), tz=timezone.utc).replace(
+                    tzinfo=None
+                ),
+                "last_refresh_at": now,
+                "next_refresh_at": now + KEEPALIVE,
+                "retry_count": 0,
+                "last_error": False,
+                "last_error_code": False,
+            }
+        )
+
+    # -- subscriptions and capabilities ------------------------------------------------------------
+
+    @api.model
+    def _discover(self, environment, access_token, expires_at):
+        """Subscriptions visible to the token, with provider states; raises
+        AzureError when there is none."""
+        arm = environment._arm(access_token, expires_at)
+        subscriptions = arm.list_subscriptions()
+        if not subscriptions:
+            raise AzureError(NO_SUBSCRIPTION, code="NoSubscriptionsFound", kind=KIND_ACCESS)
+        for sub in subscriptions[:MAX_SUBSCRIPTIONS_CHECKED]:
+            sub.update(arm.capabilities(sub["id"]))
+        return subscriptions
+
+    def _apply_subscriptions(self, subscriptions):
+        """Write what _discover found: subscription lines, then capabilities."""
+        self.ensure_one()
+        lines = {line.subscription_id: line for line in self.subscription_ids}
+        previous_default = self.subscription_ids.filtered("is_default").subscription_id
+        seen = set()
+        for sub in subscriptions:
+            providers = sub.get("providers", {})
+            caps = sub.get("capabilities", {})
+            values = {
+                "name": sub["name"],
+                "state": sub["state"],
+                "compute_state": providers.get("Microsoft.Compute"),
+                "storage_state": providers.get("Microsoft.Storage"),
+                "network_state": providers.get("Microsoft.Network"),
+                "can_compute": caps.get("compute", False),
+                "can_storage": caps.get("storage", False),
+                "can_dns": caps.get("dns", False),
+            }
+            if sub["id"] in lines:
+                lines[sub["id"]].write(values)
+            else:
+                values.update(account_id=self.id, subscription_id=sub["id"])
+                lines[sub["id"]] = self.env["cloud.account.subscription"].create(values)
+            seen.add(sub["id"])
+        for sub_id, line in lines.items():
+            if sub_id not in seen:
+                line.unlink()
+        default_id = previous_default if previous_default in seen else None
+        if not default_id:
+            enabled = [s["id"] for s in subscriptions if s["state"] == "Enabled"]
+            default_id = (enabled or [subscriptions[0]["id"]])[0]
+        for sub_id in seen:
+            lines[sub_id].is_default = sub_id == default_id
+        self._sync_capabilities()
+
+    def _sync_capabilities(self):
+        for account in self:
+            default = account.subscription_ids.filtered("is_default")[:1]
+            account.write(
+                {
+                    "can_compute": default.can_compute,
+                    "can_storage": default.can_storage,
+                    "can_dns": default.can_dns,
+                }
+            )
+
+    # -- failures ----------------------------------------------------------------------------------
+
+    def _record_failure(self, error):
+        """Turn an AzureError into state, chatter and retry time.
+
+        Transient failures never expire an account: they only push the next
+        try back. A dead refresh token expires it and asks the responsible
+        user, by an activity, to reconnect.
+        """
+        self.ensure_one()
+        account = self.sudo()
+        values = {"last_error": str(error), "last_error_code": error.aadsts or error.code}
+        if error.kind == KIND_TRANSIENT:
+            delay = min(BACKOFF_BASE * 2**account.retry_count, BACKOFF_MAX)
+            delay = max(delay, error.retry_after or 0)
+            values.update(
+                retry_count=account.retry_count + 1,
+                next_refresh_at=fields.Datetime.now() + timedelta(seconds=delay),
+            )
+            account.write(values)
+            return
+        values["state"] = "expired" if error.kind == KIND_GRANT else "error"
+        values["next_refresh_at"] = False
+        was = account.state
+        account.write(values)
+        if values["state"] == "expired":
+            account._clear_secrets()
+        if was != values["state"]:
+            account.message_post(
+                body=_("%(status)s: %(error)s", status=values["state"].title(), error=str(error))
+            )
+        if values["state"] == "expired" and was != "expired":
+            account.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=_("Reconnect the Azure account"),
+                note=_(
+                    "Microsoft refused the stored sign-in: %s Click Reconnect on the account.", str(error)
+                ),
+                user_id=(account.user_id or account.create_uid).id,
+            )
+
+    # -- scheduled action --------------------------------------------------------------------------
+
+    @api.model
+    def _cron_refresh_tokens(self, batch_size=50):
+        """Renew the tokens of due accounts, one short transaction each.
+
+        Each account is picked with FOR UPDATE SKIP LOCKED, so several cron
+        workers (several Odoo servers) share the work without waiting on each
+        other or refreshing one token twice; its lock ends with its commit.
+        """
+        done = []
+        for _index in range(batch_size):
+            # the selection is SQL: pending ORM writes must reach the table first
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                SELECT id FROM cloud_account
+                 WHERE active AND state = 'active' AND refresh_token_enc IS NOT NULL
+                   AND (next_refresh_at IS NULL OR next_refresh_at <= (now() at time zone 'UTC'))
+                   AND NOT (id = ANY(%s))
+                 ORDER BY next_refresh_at NULLS FIRST, id
+                 LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+                """,
+                (done,),
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                return len(done)
+            done.append(row[0])
+            self.browse(row[0])._cron_refresh_one()
+            self._commit_step()
+        # more may be due: run again soon rather than hold one worker long
+        self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
+        return len(done)
+
+    def _cron_refresh_one(self):
+        started = time.monotonic()
+        try:
+            with self.env.cr.savepoint():
+                self._access_token(force=True)
+        except AzureError as error:
+            _logger.info("cloud.account %s: token refresh failed: %s", self.id, error.code)
+            self._record_failure(error)
+        _logger.debug("cloud.account %s refreshed in %.2fs", self.id, time.monotonic() - started)
+
+    def _commit_step(self):
+        # Commit per account so its row lock is released and its result kept
+        # even if a later account fails; never during tests, whose transaction
+        # must stay open to be rolled back.
+        if not (config["test_enable"] or module.current_test):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _notify(self, kind, message, sticky=False):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "message": message,
+                "sticky": sticky,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    # -- connect (called by the OAuth callback) ----------------------------------------------------
+
+    @api.model
+    def _connect(self, environment, result, account=None):
+        """Create (or, on Reconnect, update) an account from a token answer.
+
+        Everything remote is checked before anything is written, so a failure
+        leaves no half-created account.
+        """
+        if account and account.tenant_id and result.tenant_id != account.tenant_id:
+            raise AzureError(
+                "Wrong tenant: this account belongs to tenant %s but you signed in with an account of "
+                "tenant %s. Sign in with an account of the original tenant, or add a new account."
+                % (account.tenant_id, result.tenant_id),
+                code="tenant_mismatch",
+                kind=KIND_TENANT,
+            )
+        subscriptions = self._discover(environment, result.access_token, result.expires_at)
+        values = {
+            "ms_username": result.username,
+            "ms_display_name": result.display_name,
+            "ms_object_id": result.object_id,
+            "tenant_id": result.tenant_id,
+        }
+        if account:
+            account.write(values)
+        else:
+            values.update(environment_id=environment.id, name=_("Microsoft Azure"))
+            account = self.create(values)
+        account._store_tokens(result)
+        account._apply_subscriptions(subscriptions)
+        # a reconnection answers the "Reconnect" activity of the expiry
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        pending = account.activity_ids.filtered(lambda activity: activity.activity_type_id == todo)
+        if pending:
+            pending.action_feedback(feedback=_("Reconnected."))
+        account.message_post(
+            body=_(
+                "Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id
+            )
+        )
+        return account

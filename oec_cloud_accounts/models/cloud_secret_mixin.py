@@ -1,0 +1,118 @@
+import logging
+
+from psycopg2 import sql
+
+from odoo import _, api, models
+from odoo.exceptions import UserError
+from odoo.tools import config
+from odoo.tools.sql import column_exists
+
+from ..services import SecretBox
+
+_logger = logging.getLogger(__name__)
+
+KEY_OPTION = "oec_cloud_secret_key"
+
+
+class CloudSecretMixin(models.AbstractModel):
+    """Encrypted secrets in columns the ORM does not know.
+
+    Like auth_totp's secret, the columns are created by SQL and have no ORM
+    field: no ``read``, ``search_read``, export or RPC can return them, for any
+    user. Values are AES-GCM encrypted with the key ``oec_cloud_secret_key``
+    of the server configuration, bound to table, column and row id.
+    """
+
+    _name = "cloud.secret.mixin"
+    _description = "Encrypted secret columns"
+
+    # column names, a fixed allow-list: never built from user input
+    _secret_columns = ()
+
+    def init(self):
+        res = super().init()
+        for column in self._secret_columns:
+            if not column_exists(self.env.cr, self._table, column):
+                self.env.cr.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {} varchar").format(
+                        sql.Identifier(self._table), sql.Identifier(column)
+                    )
+                )
+        return res
+
+    @api.model
+    def _secret_box(self):
+        key = config.get(KEY_OPTION)
+        if not key:
+            raise UserError(
+                _(
+                    "No encryption key is configured: add %(option)s = <64 hexadecimal characters> "
+                    "to the Odoo server configuration file and restart Odoo (see the module's README).",
+                    option=KEY_OPTION,
+                )
+            )
+        try:
+            return SecretBox(key)
+        except ValueError as exc:
+            raise UserError(
+                _("The server option %(option)s must be 64 hexadecimal characters.", option=KEY_OPTION)
+            ) from exc
+
+    def _secret_context(self, column):
+        return "%s:%s:%s" % (self._table, self.id, column)
+
+    def _set_secret(self, column, value):
+        """Encrypt and store ``value`` (None/False clears it)."""
+        self.ensure_one()
+        assert column in self._secret_columns, column
+        stored = self._secret_box().encrypt(value, self._secret_context(column)) if value else None
+        self.env.cr.execute(
+            sql.SQL("UPDATE {} SET {} = %s WHERE id = %s").format(
+                sql.Identifier(self._table), sql.Identifier(column)
+            ),
+            (stored, self.id),
+        )
+
+    def _clear_secrets(self):
+        if not self.ids:
+            return
+        self.env.cr.execute(
+            sql.SQL("UPDATE {} SET {} WHERE id = ANY(%s)").format(
+                sql.Identifier(self._table),
+                sql.SQL(", ").join(
+                    sql.SQL("{} = NULL").format(sql.Identifier(column)) for column in self._secret_columns
+                ),
+            ),
+            (list(self.ids),),
+        )
+
+    def _get_secret(self, column):
+        """The plaintext, or None when unset or unreadable (key changed)."""
+        self.ensure_one()
+        assert column in self._secret_columns, column
+        self.env.cr.execute(
+            sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+                sql.Identifier(column), sql.Identifier(self._table)
+            ),
+            (self.id,),
+        )
+        row = self.env.cr.fetchone()
+        if not row or not row[0]:
+            return None
+        value = self._secret_box().decrypt(row[0], self._secret_context(column))
+        if value is None:
+            _logger.warning(
+                "%s(%s).%s cannot be decrypted: was %s changed?", self._name, self.id, column, KEY_OPTION
+            )
+        return value
+
+    def _has_secret(self, column):
+        self.ensure_one()
+        self.env.cr.execute(
+            sql.SQL("SELECT {} IS NOT NULL FROM {} WHERE id = %s").format(
+                sql.Identifier(column), sql.Identifier(self._table)
+            ),
+            (self.id,),
+        )
+        row = self.env.cr.fetchone()
+        return bool(row and row[0])

@@ -1,0 +1,13 @@
+"""Plain Python, no ``odoo`` import: the only code of the addon that talks to Azure.
+
+Everything takes plain values (endpoints, tokens, names) and returns plain
+values, or raises :class:`AzureError` carrying the Azure/AADSTS code and a
+message a person can act on. Models turn that error into state + chatter.
+"""
+
+from .errors import AzureError
+from .crypto import SecretBox
+from .identity import AzureIdentity, TokenResult
+from .arm import ArmClient, StaticTokenCredential
+
+__all__ = ["ArmClient", "AzureError", "AzureIdentity", "SecretBox", "StaticTokenCredential", "TokenResult"]

@@ -1,0 +1,147 @@
+"""Azure Resource Manager through the official SDK clients.
+
+The SDK gets a static credential built from an access token we refreshed
+ourselves: the clients never see refresh tokens or client secrets, and no
+background thread of theirs can trigger a token request.
+"""
+
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.subscription import SubscriptionClient
+
+from .errors import AzureError
+from .http import DEFAULT_TIMEOUT
+
+# What each capability needs registered on the subscription.
+CAPABILITY_PROVIDERS = {
+    "compute": ("Microsoft.Compute", None),
+    "storage": ("Microsoft.Storage", None),
+    "dns": ("Microsoft.Network", "dnszones"),
+}
+PROVIDER_NAMESPACES = ("Microsoft.Compute", "Microsoft.Storage", "Microsoft.Network")
+
+
+class StaticTokenCredential:
+    """An azure-core ``TokenCredential`` answering with one known access token."""
+
+    def __init__(self, access_token, expires_on):
+        self._token = AccessToken(access_token, int(expires_on))
+
+    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
+        return self._token
+
+
+class ArmClient:
+    """ARM calls for one signed-in account in one cloud.
+
+    ``endpoint``: e.g. ``https://management.azure.com``; ``scope``: the ARM
+    audience + ``/.default``; ``ca_bundle``: a PEM bundle for private clouds.
+    ``retries``: azure-core's own retries (our cron retries with backoff, so
+    keep it low to keep transactions short).
+    """
+
+    def __init__(
+        self, endpoint, scope, access_token, expires_on, ca_bundle=None, timeout=DEFAULT_TIMEOUT, retries=1
+    ):
+        self.endpoint = endpoint.rstrip("/")
+        self.scope = scope
+        self.credential = StaticTokenCredential(access_token, expires_on)
+        self.options = {
+            "base_url": self.endpoint,
+            "credential_scopes": [scope],
+            "connection_timeout": timeout,
+            "read_timeout": timeout,
+            "retry_total": retries,
+            "retry_backoff_factor": 0.5,
+            "retry_backoff_max": 5,
+        }
+        if ca_bundle:
+            self.options["connection_verify"] = ca_bundle
+
+    # -- remote calls, one method each ----------------------------------------------------------
+
+    def list_subscriptions(self):
+        """[{"id", "name", "state", "tenant_id"}] the account can see."""
+        with self._errors(), SubscriptionClient(self.credential, **self.options) as client:
+            return [
+                {
+                    "id": sub.subscription_id,
+                    "name": sub.display_name,
+                    "state": str(sub.state.value if hasattr(sub.state, "value") else sub.state),
+                    "tenant_id": getattr(sub, "tenant_id", None),
+                }
+                for sub in client.subscriptions.list()
+            ]
+
+    def get_provider(self, subscription_id, namespace):
+        """{"namespace", "state", "resource_types"} of one resource provider."""
+        with self._errors(), self._resources(subscription_id) as client:
+            return self._provider(client.providers.get(namespace))
+
+    def register_provider(self, subscription_id, namespace):
+        """Ask Azure to register a provider; returns its new state (often Registering)."""
+        with self._errors(), self._resources(subscription_id) as client:
+            return self._provider(client.providers.register(namespace))
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def capabilities(self, subscription_id):
+        """Provider states and the capabilities they allow, for one subscription."""
+        providers = {ns: self.get_provider(subscription_id, ns) for ns in PROVIDER_NAMESPACES}
+        caps = {}
+        for cap, (namespace, resource_type) in CAPABILITY_PROVIDERS.items():
+            provider = providers[namespace]
+            caps[cap] = provider["state"] == "Registered" and (
+                resource_type is None or resource_type in provider["resource_types"]
+            )
+        return {"providers": {ns: p["state"] for ns, p in providers.items()}, "capabilities": caps}
+
+    def _resources(self, subscription_id):
+        return ResourceManagementClient(self.credential, subscription_id, **self.options)
+
+    @staticmethod
+    def _provider(provider):
+        return {
+            "namespace": provider.namespace,
+            "state": provider.registration_state,
+            "resource_types": [(t.resource_type or "").lower() for t in provider.resource_types or []],
+        }
+
+    @staticmethod
+    def _errors():
+        return _ArmErrors()
+
+
+class _ArmErrors:
+    """Turns azure-core exceptions into AzureError."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, AzureError):
+            return False
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            raise AzureError.network(exc) from exc
+        if isinstance(exc, (ClientAuthenticationError, HttpResponseError)):
+            status = exc.status_code or (exc.response.status_code if exc.response is not None else None)
+            code = getattr(exc.error, "code", None) if exc.error else None
+            detail = getattr(exc.error, "message", None) if exc.error else None
+            error = AzureError.from_arm(status, code or "HttpError", detail or exc.message)
+            if exc.response is not None:
+                error.retry_after = _retry_after(exc.response.headers.get("Retry-After"))
+            raise error from exc
+        return False
+
+
+def _retry_after(value):
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

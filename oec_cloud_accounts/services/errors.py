@@ -1,0 +1,251 @@
+"""One typed error for every Azure / Entra ID failure, with a message to act on."""
+
+import re
+
+# error kinds, so callers decide without parsing messages
+KIND_DENIED = "denied"  # the user cancelled or declined consent
+KIND_CONSENT = "admin_consent"  # an administrator must consent first
+KIND_TENANT = "wrong_tenant"
+KIND_CLIENT = "client"  # the application's configuration is wrong
+KIND_GRANT = "invalid_grant"  # the refresh token is dead: reconnect
+KIND_TRANSIENT = "transient"  # timeouts, 5xx, 429: retry later
+KIND_ACCESS = "access"  # the signed-in account lacks a role or subscription
+KIND_REQUEST = "request"  # anything else Azure refused
+
+# AADSTS code -> (kind, what to do). Texts follow Microsoft's documentation
+# of the codes, rewritten as instructions.
+AADSTS = {
+    "65001": (
+        KIND_CONSENT,
+        (
+            "Admin consent required: an administrator of your Microsoft Entra tenant must approve "
+            "this application (Enterprise applications) before you can connect."
+        ),
+    ),
+    "90094": (
+        KIND_CONSENT,
+        (
+            "Admin consent required: your organisation only lets administrators approve new "
+            "applications. Ask a Global Administrator to grant consent, then connect again."
+        ),
+    ),
+    "90095": (
+        KIND_CONSENT,
+        "Admin consent required: ask a Global Administrator to grant consent, then connect again.",
+    ),
+    "65004": (
+        KIND_DENIED,
+        (
+            "Authorization denied: the consent was cancelled or declined. Click Add Account again "
+            "and choose Accept."
+        ),
+    ),
+    "50020": (
+        KIND_TENANT,
+        (
+            "Wrong tenant: the Microsoft account you signed in with does not belong to the "
+            "directory (tenant) configured for this connection. Sign in with an account of that "
+            "tenant, or change the tenant in Settings > Cloud Accounts."
+        ),
+    ),
+    "90002": (
+        KIND_TENANT,
+        "Tenant not found: check the tenant in Settings > Cloud Accounts and the Azure cloud chosen.",
+    ),
+    "700016": (
+        KIND_CLIENT,
+        (
+            "Application not found: the client id in Settings > Cloud Accounts does not exist in this "
+            "Azure cloud or tenant. Check the client id and the Azure cloud selected."
+        ),
+    ),
+    "7000215": (
+        KIND_CLIENT,
+        (
+            "Invalid client secret: set the secret's Value (not its Secret ID) from the application's "
+            "Certificates & secrets page in Settings > Cloud Accounts."
+        ),
+    ),
+    "7000222": (
+        KIND_CLIENT,
+        (
+            "The client secret has expired: create a new one in the application's Certificates & "
+            "secrets page and set it in Settings > Cloud Accounts."
+        ),
+    ),
+    "7000218": (
+        KIND_CLIENT,
+        "No client secret is configured: set it in Settings > Cloud Accounts.",
+    ),
+    "50011": (
+        KIND_CLIENT,
+        (
+            "Redirect URI mismatch: register the redirect URI shown in Settings > Cloud Accounts "
+            "on the Azure application (Authentication > Web)."
+        ),
+    ),
+    "500113": (
+        KIND_CLIENT,
+        (
+            "No redirect URI is registered: add the one shown in Settings > Cloud Accounts to the "
+            "Azure application (Authentication > Web)."
+        ),
+    ),
+    "700082": (
+        KIND_GRANT,
+        "The sign-in expired after a long inactivity: click Reconnect and sign in again.",
+    ),
+    "50173": (
+        KIND_GRANT,
+        (
+            "The sign-in was revoked (password changed, MFA reset or sessions revoked): click "
+            "Reconnect and sign in again."
+        ),
+    ),
+    "70008": (
+        KIND_GRANT,
+        "The authorization expired: click Reconnect and sign in again.",
+    ),
+    "54005": (
+        KIND_DENIED,
+        "This sign-in answer was already used: click Add Account again.",
+    ),
+    "50076": (
+        KIND_GRANT,
+        "Multi-factor authentication is now required: click Reconnect and sign in again.",
+    ),
+    "50079": (
+        KIND_GRANT,
+        "Multi-factor authentication registration is required: click Reconnect and sign in again.",
+    ),
+    "90033": (KIND_TRANSIENT, "Microsoft Entra ID had a transient error: it will be retried."),
+    "53003": (
+        KIND_ACCESS,
+        "Blocked by a Conditional Access policy of your organisation: ask your administrator.",
+    ),
+    "50105": (
+        KIND_ACCESS,
+        (
+            "Your account is not assigned to this application: ask an administrator to assign you in "
+            "Enterprise applications."
+        ),
+    ),
+}
+
+# ARM error code -> (kind, what to do)
+ARM = {
+    "AuthorizationFailed": (
+        KIND_ACCESS,
+        "The Microsoft account lacks a role on the subscription: give it Owner or Contributor.",
+    ),
+    "SubscriptionNotFound": (
+        KIND_ACCESS,
+        "The subscription was not found or the account has no access to it.",
+    ),
+    "InvalidAuthenticationTokenTenant": (
+        KIND_TENANT,
+        "The subscription belongs to another tenant than the account signed in.",
+    ),
+    "ExpiredAuthenticationToken": (KIND_TRANSIENT, "The access token expired; it is renewed on retry."),
+    "MissingSubscriptionRegistration": (
+        KIND_ACCESS,
+        "A resource provider is not registered on the subscription: register it from the account.",
+    ),
+    "ReadOnlyDisabledSubscription": (
+        KIND_ACCESS,
+        "The subscription is disabled: re-enable it in the Azure portal.",
+    ),
+}
+
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+TRANSIENT_ERRORS = {
+    "temporarily_unavailable",
+    "server_error",
+    "TooManyRequests",
+    "ServiceUnavailable",
+    "InternalServerError",
+}
+_AADSTS_RE = re.compile(r"AADSTS(\d+)")
+
+
+class AzureError(Exception):
+    """A failure reported by Azure (or on the way to it).
+
+    ``code``: the Azure / OAuth code (e.g. ``invalid_grant``, ``AuthorizationFailed``),
+    ``aadsts``: the AADSTS number when Entra ID gave one, ``kind``: one of the
+    ``KIND_*`` constants, ``message``: what the user should do, ``detail``: Azure's
+    own text (no secrets), ``status``: HTTP status when there was one,
+    ``retry_after``: seconds Azure asked to wait.
+    """
+
+    def __init__(self, message, code=None, aadsts=None, kind=KIND_REQUEST, detail=None, status=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.aadsts = aadsts
+        self.kind = kind
+        self.detail = detail
+        self.status = status
+        self.retry_after = None
+
+    @property
+    def transient(self):
+        return self.kind == KIND_TRANSIENT
+
+    def __str__(self):
+        ref = self.aadsts and "AADSTS%s" % self.aadsts or self.code
+        return "%s (%s)" % (self.message, ref) if ref else self.message
+
+    @classmethod
+    def from_oauth(cls, error, description=None, error_codes=None, status=None):
+        """From an OAuth error (authorize redirect or token endpoint answer)."""
+        description = description or ""
+        match = _AADSTS_RE.search(description)
+        aadsts = match.group(1) if match else None
+        if not aadsts and error_codes:
+            aadsts = str(error_codes[0])
+        first_line = description.splitlines()[0] if description else error
+        if aadsts in AADSTS:
+            kind, message = AADSTS[aadsts]
+        elif error == "access_denied":
+            kind, message = AADSTS["65004"]
+        elif error in TRANSIENT_ERRORS or (status or 0) in TRANSIENT_STATUS:
+            kind = KIND_TRANSIENT
+            message = "Microsoft Entra ID is temporarily unavailable: it will be retried."
+        elif error == "invalid_grant":
+            kind = KIND_GRANT
+            message = "The sign-in is no longer valid: click Reconnect and sign in again."
+        elif error == "interaction_required" or error == "consent_required":
+            kind = KIND_GRANT
+            message = "Microsoft asks you to sign in again: click Reconnect."
+        elif error in ("invalid_client", "unauthorized_client"):
+            kind = KIND_CLIENT
+            message = "The Azure application is misconfigured: check Settings > Cloud Accounts."
+        else:
+            kind = KIND_REQUEST
+            message = "Microsoft Entra ID refused the request: %s" % first_line
+        return cls(message, code=error, aadsts=aadsts, kind=kind, detail=first_line, status=status)
+
+    @classmethod
+    def from_arm(cls, status, code, detail):
+        if code in ARM:
+            kind, message = ARM[code]
+        elif status in TRANSIENT_STATUS:
+            kind = KIND_TRANSIENT
+            message = "Azure is busy or unavailable (HTTP %s): it will be retried." % status
+        elif status == 401:
+            kind = KIND_GRANT
+            message = "Azure refused the access token: click Reconnect."
+        else:
+            kind = KIND_REQUEST
+            message = "Azure refused the request: %s" % (detail or code)
+        return cls(message, code=code, kind=kind, detail=detail, status=status)
+
+    @classmethod
+    def network(cls, exc):
+        return cls(
+            "Azure could not be reached (%s): it will be retried." % type(exc).__name__,
+            code="NetworkError",
+            kind=KIND_TRANSIENT,
+            detail=str(exc)[:300],
+        )

@@ -1,0 +1,210 @@
+"""Microsoft Entra ID through MSAL: authorization code + PKCE, refresh tokens.
+
+A fresh ``ConfidentialClientApplication`` is built for every operation: MSAL
+caches HTTP 400 token answers for 60 s per instance (a retry after fixing the
+configuration would see the old error) and its token cache must not outlive
+the call (tokens live encrypted in the database, not in memory).
+"""
+
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import msal
+import requests
+from msal.exceptions import MsalServiceError
+
+from .errors import KIND_TRANSIENT, AzureError
+from .http import DEFAULT_TIMEOUT, TimeoutSession
+
+# Authorities MSAL knows: only these may use instance discovery / validation.
+MICROSOFT_AUTHORITY_HOSTS = (
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+    "login.partner.microsoftonline.cn",
+    "login.microsoft.com",
+    "login.windows.net",
+)
+# MSAL adds these itself and refuses them in the scope list.
+RESERVED_SCOPES = {"openid", "profile", "offline_access"}
+
+
+@dataclass
+class TokenResult:
+    """What a token answer gives us; ``refresh_token`` may be None on refresh."""
+
+    access_token: str
+    expires_at: float
+    refresh_token: str = None
+    tenant_id: str = None
+    object_id: str = None
+    username: str = None
+    display_name: str = None
+    scope: str = None
+    claims: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_msal(cls, result):
+        claims = result.get("id_token_claims") or {}
+        return cls(
+            access_token=result["access_token"],
+            expires_at=time.time() + int(result.get("expires_in") or 0),
+            refresh_token=result.get("refresh_token"),
+            tenant_id=claims.get("tid"),
+            object_id=claims.get("oid"),
+            username=claims.get("preferred_username") or claims.get("email") or claims.get("upn"),
+            display_name=claims.get("name"),
+            scope=result.get("scope"),
+            claims=claims,
+        )
+
+
+class AzureIdentity:
+    """One Azure application (client id + secret) in one cloud and tenant.
+
+    ``authority_host``: e.g. ``https://login.microsoftonline.com``;
+    ``interactive_authority_host``: where browsers are sent (equal on real
+    clouds; the sandbox serves its pages over plain http);
+    ``tenant``: a tenant id/domain or ``organizations``.
+    """
+
+    def __init__(
+        self,
+        authority_host,
+        client_id,
+        client_secret,
+        tenant="organizations",
+        interactive_authority_host=None,
+        ca_bundle=None,
+        timeout=DEFAULT_TIMEOUT,
+    ):
+        self.authority_host = authority_host.rstrip("/")
+        self.interactive_authority_host = (interactive_authority_host or authority_host).rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.tenant = tenant or "organizations"
+        self.ca_bundle = ca_bundle
+        self.timeout = timeout
+
+    @property
+    def authority(self):
+        return "%s/%s" % (self.authority_host, self.tenant)
+
+    @property
+    def is_microsoft(self):
+        return urlsplit(self.authority_host).hostname in MICROSOFT_AUTHORITY_HOSTS
+
+    # -- remote calls, one method each ----------------------------------------------------------
+
+    def start_flow(self, scopes, redirect_uri, state, login_hint=None, prompt="select_account"):
+        """The MSAL auth-code flow (PKCE S256, nonce, our ``state``): keep it
+        server side and send the browser to ``flow["auth_uri"]``."""
+        app = self._app()
+        with warnings.catch_warnings():
+            # MSAL recommends response_mode=form_post, but a cross-site POST does
+            # not carry Odoo's SameSite=Lax session cookie, to which the state is
+            # bound: the answer must come back as a top-level GET (query).
+            warnings.simplefilter("ignore", UserWarning)
+            flow = app.initiate_auth_code_flow(
+                self._scopes(scopes),
+                redirect_uri=redirect_uri,
+                state=state,
+                prompt=prompt,
+                login_hint=login_hint,
+            )
+        if "error" in flow:
+            raise AzureError.from_oauth(flow.get("error"), flow.get("error_description"))
+        return flow
+
+    def redeem(self, flow, auth_response, scopes):
+        """Exchange the authorization code; raises AzureError for every failure,
+        including the error the browser came back with (e.g. access_denied)."""
+        if auth_response.get("error"):
+            raise AzureError.from_oauth(auth_response.get("error"), auth_response.get("error_description"))
+        app = self._app()
+        try:
+            result = app.acquire_token_by_auth_code_flow(flow, auth_response, scopes=self._scopes(scopes))
+        except requests.RequestException as exc:
+            raise AzureError.network(exc) from exc
+        except MsalServiceError as exc:
+            raise _http_error(exc) from exc
+        except ValueError as exc:  # MSAL: state mismatch or flow reused
+            raise AzureError(
+                "This sign-in answer does not match the request that was sent: start again.",
+                code="state_mismatch",
+                detail=str(exc),
+            ) from exc
+        return self._result(result)
+
+    def refresh(self, refresh_token, scopes):
+        """A new access token (and usually a new refresh token)."""
+        app = self._app()
+        try:
+            result = app.acquire_token_by_refresh_token(refresh_token, scopes=self._scopes(scopes))
+        except requests.RequestException as exc:
+            raise AzureError.network(exc) from exc
+        except MsalServiceError as exc:
+            raise _http_error(exc) from exc
+        return self._result(result)
+
+    def admin_consent_url(self, redirect_uri, tenant=None):
+        """Where an administrator grants consent for the whole tenant."""
+        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri})
+        return "%s/%s/v2.0/adminconsent?%s" % (
+            self.interactive_authority_host,
+            tenant or self.tenant,
+            query,
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _app(self):
+        custom = not self.is_microsoft
+        try:
+            return msal.ConfidentialClientApplication(
+                self.client_id,
+                client_credential=self.client_secret,
+                authority=self.authority,
+                validate_authority=not custom,
+                instance_discovery=False if custom else None,
+                http_client=TimeoutSession(self.ca_bundle, self.timeout),
+                timeout=self.timeout,
+                token_cache=msal.TokenCache(),
+            )
+        except requests.RequestException as exc:
+            raise AzureError.network(exc) from exc
+        except ValueError as exc:  # MSAL: the authority's metadata could not be read
+            raise AzureError(
+                "The Azure cloud's sign-in authority %s did not answer as expected: check the "
+                "Azure cloud and tenant in Settings > Cloud Accounts." % self.authority,
+                code="invalid_authority",
+                kind=KIND_TRANSIENT if "status" not in str(exc).lower() else "client",
+                detail=str(exc)[:300],
+            ) from exc
+
+    @staticmethod
+    def _scopes(scopes):
+        return [s for s in scopes if s not in RESERVED_SCOPES]
+
+    @staticmethod
+    def _result(result):
+        if not result or "access_token" not in result:
+            result = result or {}
+            error = AzureError.from_oauth(
+                result.get("error") or "unknown_error",
+                result.get("error_description"),
+                result.get("error_codes"),
+            )
+            raise error
+        return TokenResult.from_msal(result)
+
+
+def _http_error(exc):
+    """MSAL raises (instead of answering a dict) when the token endpoint gives
+    an error status without a usable body: 5xx, 429, a proxy's page."""
+    match = re.search(r"(\d{3})", str(exc))
+    status = int(match.group(1)) if match else None
+    return AzureError.from_oauth("http_error", "HTTP Error %s" % status, status=status or 503)
