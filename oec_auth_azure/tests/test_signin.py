@@ -95,3 +95,13 @@ class TestSignin(AzureSigninCase):
         )
         self.assertEqual(query["response_type"], "id_token token")
         self.assertTrue(query["nonce"])
+
+    def test_tenant_given_as_a_verified_domain(self):
+        """The tenant id comes from the domain's OpenID configuration; other tenants are refused."""
+        self.link(self.user)
+        self.provider.oec_azure_tenant = defaults.TENANT_DOMAIN
+        self.assertIn("/%s/oauth2/v2.0/authorize" % defaults.TENANT_DOMAIN, self.provider.auth_endpoint)
+        self.assertSignedIn(self.sign_in(), self.user)
+        self.new_browser()
+        self.emu.control.next_id_token_claims(preset="wrong_tid")
+        self.assertRefused(self.sign_in(), "tenant that may not sign in")
