@@ -89,7 +89,9 @@ class CloudAzureEnvironment(models.Model):
     @api.depends("name", "is_sandbox")
     def _compute_display_name(self):
         for cloud in self:
-            cloud.display_name = _("%s (sandbox)", cloud.name) if cloud.is_sandbox else cloud.name
+            # the sandbox must be recognisable wherever a cloud is shown
+            labeled = cloud.is_sandbox and "sandbox" not in (cloud.name or "").lower()
+            cloud.display_name = _("%s (sandbox)", cloud.name) if labeled else cloud.name
 
     def set_client_secret(self, secret):
         """Store a new client secret (encrypted); only administrators get here."""

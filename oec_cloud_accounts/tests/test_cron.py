@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from azure_emulator import defaults
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import TransactionCase, tagged
 
 from .common import EmulatorMixin
@@ -84,3 +84,44 @@ class TestCron(EmulatorMixin, TransactionCase):
         self.emu.control.expire_refresh_tokens(user=defaults.SECOND_USER_EMAIL)
         self._run()
         self.assertEqual((self.second.state, self.second.last_error_code), ("expired", "700082"))
+
+
+@tagged("post_install", "-at_install")
+class TestCronConcurrency(TransactionCase):
+    """Two cron workers: an account locked by one is skipped by the other,
+    without waiting. Needs committed rows, cleaned up afterwards."""
+
+    def test_skip_locked(self):
+        with self.registry.cursor() as cr0:
+            env0 = api.Environment(cr0, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            cloud = env0["cloud.azure.environment"].create(
+                {
+                    "name": "Concurrency test",
+                    "authority_host": "https://127.0.0.1:9",
+                    "arm_endpoint": "https://127.0.0.1:9",
+                    "arm_audience": "https://management.azure.com/",
+                }
+            )
+            account = env0["cloud.account"].create({"environment_id": cloud.id, "name": "Locked"})
+            account._set_secret("refresh_token_enc", "never used")
+            ids = (account.id, cloud.id)
+        try:
+            with self.registry.cursor() as worker1, self.registry.cursor() as worker2:
+                worker1.execute("SELECT id FROM cloud_account WHERE id = %s FOR UPDATE", (ids[0],))
+                # a wait for the lock would be an error here, not a hang
+                worker2.execute("SET LOCAL lock_timeout = '2s'")
+                env2 = api.Environment(worker2, SUPERUSER_ID, {})
+                worker2.execute(
+                    "SELECT count(*) FROM cloud_account WHERE active AND state = 'active' "
+                    "AND refresh_token_enc IS NOT NULL AND id != %s",
+                    (ids[0],),
+                )
+                others = worker2.fetchone()[0]
+                self.assertEqual(env2["cloud.account"]._cron_refresh_tokens(batch_size=others + 1), others)
+                self.assertEqual(env2["cloud.account"].browse(ids[0]).last_refresh_at, False)
+                worker2.rollback()
+                worker1.rollback()
+        finally:
+            with self.registry.cursor() as cr3:
+                cr3.execute("DELETE FROM cloud_account WHERE id = %s", (ids[0],))
+                cr3.execute("DELETE FROM cloud_azure_environment WHERE id = %s", (ids[1],))
