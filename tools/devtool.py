@@ -488,7 +488,7 @@ def cmd_test(args):
     template_db(src, conf, env, addons, db)
     tags = args.test_tags or ",".join(f"/{a}" for a in ADDONS)
     log = out / "odoo.log"
-    say(f"installing {', '.join(ADDONS)} in a fresh database {db!r} and running their tests ({tags}) ...")
+    say(f"installing {', '.join(addons)} in a fresh database {db!r} and running their tests ({tags}) ...")
     cov = [PY, "-m", "coverage", "run", "--rcfile", ROOT / ".coveragerc", "--data-file", out / ".coverage"]
     cmd = [
         *cov,
@@ -498,7 +498,7 @@ def cmd_test(args):
         "-d",
         db,
         "-i",
-        ",".join(ADDONS),
+        ",".join(addons),
         "--test-enable",
         "--test-tags",
         tags,
