@@ -30,10 +30,9 @@ FLOW_TTL = 15 * 60
 MAX_FLOWS = 5
 STATE_SCOPE = "oec_auth_azure.state"
 
-# The implicit flow returns the tokens in the URL fragment, which only the
-# browser sees. Core turns it into a query string (tokens then land in access
-# logs and history); this page posts them to the same URL instead and clears
-# the address bar.
+# Microsoft answers in the URL fragment, which only the browser sees. Core
+# turns it into a query string (tokens then land in access logs and history);
+# this page posts it to the same URL instead and clears the address bar.
 FRAGMENT_PAGE = """<!DOCTYPE html><html><head><title>Signing in...</title></head><body><script>
 (function () {
     var fragment = window.location.hash.substring(1);
@@ -142,7 +141,9 @@ class OecAzureLogin(OAuthLogin):
             challenge = _b64(hashlib.sha256(flow["verifier"].encode()).digest())
             params.update(
                 response_type="code",
-                response_mode="query",
+                # the code too comes back in the fragment: it stays out of
+                # access logs and browser history
+                response_mode="fragment",
                 code_challenge=challenge,
                 code_challenge_method="S256",
             )
