@@ -11,13 +11,9 @@
     "external_dependencies": {
         "python": [
             "msal",
-            "azure-mgmt-compute",
-            "azure-mgmt-network",
-            "azure-mgmt-storage",
-            "azure-mgmt-dns",
+            "azure-core",
             "azure-mgmt-resource",
             "azure-mgmt-subscription",
-            "azure-storage-blob",
             "cryptography",
         ]
     },
@@ -37,6 +33,7 @@
     "assets": {
         "web.assets_tests": ["oec_cloud_accounts/static/tests/tours/*.js"],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }

@@ -11,8 +11,16 @@ def leftovers(cr):
     found = cr.fetchall()
     cr.execute("SELECT model FROM ir_model WHERE model LIKE 'cloud.%%' OR model LIKE 'oec.%%'")
     found += cr.fetchall()
-    return found
+    cr.execute("SELECT key FROM ir_config_parameter WHERE key LIKE 'oec_cloud_accounts.%%'")
+    return found + cr.fetchall()
 
+
+# what an administrator leaves behind: Settings saved with a cloud chosen
+settings = env["res.config.settings"].create({})  # noqa: F821
+settings.cloud_environment_id = env.ref("oec_cloud_accounts.cloud_azure_environment_public")  # noqa: F821
+settings.execute()
+assert env["ir.config_parameter"].get_param("oec_cloud_accounts.environment_id")  # noqa: F821
+env.cr.commit()  # noqa: F821
 
 Module.search([("name", "in", ADDONS)]).button_immediate_uninstall()
 states = dict(Module.search([("name", "in", ADDONS)]).mapped(lambda m: (m.name, m.state)))

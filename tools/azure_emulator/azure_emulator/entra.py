@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlencode, urlsplit
 
-from . import tokens
+from . import defaults, tokens
 from .http import Response
 
 AUTHORITY_ALIASES = ("common", "organizations", "consumers")
@@ -340,9 +340,12 @@ def authorize(req, segment):
 
 def consent_page(emu, app, tenant, ctx, txn):
     hint = (ctx.get("login_hint") or "").lower()
+    # The page's default choice: the tenant's own users first, the seeded
+    # sandbox administrator first of all (a multi-tenant segment has no tenant).
+    home = tenant["id"] if tenant is not None else defaults.TENANT_ID
     users = sorted(
         emu.state["users"].values(),
-        key=lambda u: (tenant is not None and u["tenant"] != tenant["id"], u["email"]),
+        key=lambda u: (u["tenant"] != home, u["email"] != defaults.USER_EMAIL, u["email"]),
     )
     options = []
     for u in users:
