@@ -9,7 +9,7 @@ from odoo.tools import consteq
 from odoo.tools.misc import hmac
 
 from ..services import AzureError
-from ..services.errors import KIND_CONSENT
+from ..services.errors import KIND_CONSENT, _lt
 
 _logger = logging.getLogger(__name__)
 
@@ -88,15 +88,17 @@ class CloudAccountsOAuth(http.Controller):
             _logger.warning("Cloud Accounts OAuth callback with an unknown or forged state")
             return self._error_page(
                 AzureError(
-                    "This sign-in answer does not belong to a sign-in started in this browser session, "
-                    "or it was already used: click Add Account again.",
+                    _lt(
+                        "This sign-in answer does not belong to a sign-in started in this browser "
+                        "session, or it was already used: click Add Account again."
+                    ),
                     code="invalid_state",
                 )
             )
         environment_id = entry["environment_id"]
         if entry["started"] < time.time() - FLOW_TTL:
             return self._error_page(
-                AzureError("The sign-in took too long: click Add Account again.", code="flow_expired"),
+                AzureError(_lt("The sign-in took too long: click Add Account again."), code="flow_expired"),
                 environment_id=environment_id,
             )
         env = request.env
@@ -135,9 +137,12 @@ class CloudAccountsOAuth(http.Controller):
         env = request.env
         values = {"code": getattr(error, "aadsts", None) and "AADSTS%s" % error.aadsts}
         values["code"] = values["code"] or getattr(error, "code", None)
-        message = getattr(error, "message", None) or str(error)
-        if isinstance(error, UserError):
+        if isinstance(error, AzureError):
+            message = env["cloud.account"]._azure_error_message(error)
+        elif isinstance(error, UserError):
             message = error.args[0]
+        else:
+            message = str(error)
         consent_url = None
         environment = env["cloud.azure.environment"].browse(int(environment_id or 0)).exists()
         if isinstance(error, AzureError) and error.kind == KIND_CONSENT and environment:

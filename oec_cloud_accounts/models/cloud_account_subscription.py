@@ -69,7 +69,11 @@ class CloudAccountSubscription(models.Model):
         except AzureError as error:
             account._record_failure(error)
             raise UserError(
-                _("Azure did not register %(ns)s: %(error)s", ns=namespace, error=error)
+                _(
+                    "Azure did not register %(ns)s: %(error)s",
+                    ns=namespace,
+                    error=account._azure_error_message(error, reference=True),
+                )
             ) from error
         self[NAMESPACE_FIELDS[namespace]] = provider["state"]
         account.message_post(

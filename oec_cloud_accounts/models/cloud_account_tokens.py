@@ -7,7 +7,7 @@ from odoo.modules import module
 from odoo.tools import config
 
 from ..services import AzureError
-from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT
+from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT, _lt
 
 _logger = logging.getLogger(__name__)
 
@@ -19,7 +19,8 @@ BACKOFF_BASE = 60  # seconds, doubled at each transient failure
 BACKOFF_MAX = 3600
 # capabilities are read for at most this many subscriptions per account
 MAX_SUBSCRIPTIONS_CHECKED = 10
-NO_SUBSCRIPTION = (
+# an AzureError message: marked with services' _lt, translated when shown (_azure_error_message)
+NO_SUBSCRIPTION = _lt(
     "No subscriptions found: the Microsoft account has no Azure subscription, or no role on one. "
     "Check you have Owner or Contributor on a subscription, or connect another account."
 )
@@ -40,7 +41,9 @@ class CloudAccount(models.Model):
                 account._apply_subscriptions(subscriptions)
             except AzureError as error:
                 account._record_failure(error)
-                failures.append("%s: %s" % (account.name, error))
+                failures.append(
+                    "%s: %s" % (account.name, account._azure_error_message(error, reference=True))
+                )
         if failures:
             return self._notify("warning", "\n".join(failures))
         return self._notify("success", _("The account is active; its capabilities are up to date."))
@@ -80,7 +83,7 @@ class CloudAccount(models.Model):
         refresh_token = account._get_secret("refresh_token_enc")
         if not refresh_token:
             raise AzureError(
-                "No stored sign-in for this account: click Reconnect.", code="no_token", kind=KIND_GRANT
+                _lt("No stored sign-in for this account: click Reconnect."), code="no_token", kind=KIND_GRANT
             )
         environment = account.environment_id
         result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
@@ -186,7 +189,8 @@ class CloudAccount(models.Model):
         """
         self.ensure_one()
         account = self.sudo()
-        values = {"last_error": str(error), "last_error_code": error.aadsts or error.code}
+        message = account._azure_error_message(error, reference=True)
+        values = {"last_error": message, "last_error_code": error.aadsts or error.code}
         if error.kind == KIND_TRANSIENT:
             delay = min(BACKOFF_BASE * 2**account.retry_count, BACKOFF_MAX)
             delay = max(delay, error.retry_after or 0)
@@ -203,18 +207,34 @@ class CloudAccount(models.Model):
         if values["state"] == "expired":
             account._clear_secrets()
         if was != values["state"]:
+            labels = dict(account._fields["state"]._description_selection(account.env))
             account.message_post(
-                body=_("%(status)s: %(error)s", status=values["state"].title(), error=str(error))
+                body=_("%(status)s: %(error)s", status=labels[values["state"]], error=message)
             )
         if values["state"] == "expired" and was != "expired":
             account.activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=_("Reconnect the Azure account"),
-                note=_(
-                    "Microsoft refused the stored sign-in: %s Click Reconnect on the account.", str(error)
-                ),
+                note=_("Microsoft refused the stored sign-in: %s Click Reconnect on the account.", message),
                 user_id=(account.user_id or account.create_uid).id,
             )
+
+    @api.model
+    def _azure_error_message(self, error, reference=False):
+        """An AzureError's message in the language of ``self.env``, with its values.
+
+        services/ cannot translate (no odoo import): it marks its English
+        templates for the .pot and carries the values apart, so the template is
+        translated first and filled in after. ``_`` takes the translations of
+        the module of the file that calls it, this one, so every caller (models,
+        controller) goes through here. ``reference``: append the AADSTS number or
+        code, as ``str(error)`` does.
+        """
+        # the source is a variable on purpose: its literals are marked with _lt where written
+        message = _(error.message_template, **error.message_args)
+        if reference and error.reference:
+            message = "%s (%s)" % (message, error.reference)
+        return message
 
     # -- scheduled action --------------------------------------------------------------------------
 
@@ -293,11 +313,14 @@ class CloudAccount(models.Model):
         """
         if account and account.tenant_id and result.tenant_id != account.tenant_id:
             raise AzureError(
-                "Wrong tenant: this account belongs to tenant %s but you signed in with an account of "
-                "tenant %s. Sign in with an account of the original tenant, or add a new account."
-                % (account.tenant_id, result.tenant_id),
+                _lt(
+                    "Wrong tenant: this account belongs to tenant %(expected)s but you signed in with an "
+                    "account of tenant %(actual)s. Sign in with an account of the original tenant, or add "
+                    "a new account."
+                ),
                 code="tenant_mismatch",
                 kind=KIND_TENANT,
+                message_args={"expected": account.tenant_id, "actual": result.tenant_id},
             )
         subscriptions = self._discover(environment, result.access_token, result.expires_at)
         values = {

@@ -2,6 +2,20 @@
 
 import re
 
+
+def _lt(message):
+    """Mark ``message`` as translatable and return it unchanged.
+
+    services/ must not import odoo, but Odoo's .pot export (babel's python
+    extractor) collects the string literals passed to any function *named*
+    ``_`` or ``_lt``, whatever it does. So the English texts below reach the
+    module's .pot, and the Odoo side translates them when it shows them
+    (``cloud.account._azure_error_message``): values are named placeholders,
+    filled in only after translation (``AzureError.message_args``).
+    """
+    return message
+
+
 # error kinds, so callers decide without parsing messages
 KIND_DENIED = "denied"  # the user cancelled or declined consent
 KIND_CONSENT = "admin_consent"  # an administrator must consent first
@@ -17,32 +31,32 @@ KIND_REQUEST = "request"  # anything else Azure refused
 AADSTS = {
     "65001": (
         KIND_CONSENT,
-        (
+        _lt(
             "Admin consent required: an administrator of your Microsoft Entra tenant must approve "
             "this application (Enterprise applications) before you can connect."
         ),
     ),
     "90094": (
         KIND_CONSENT,
-        (
+        _lt(
             "Admin consent required: your organisation only lets administrators approve new "
             "applications. Ask a Global Administrator to grant consent, then connect again."
         ),
     ),
     "90095": (
         KIND_CONSENT,
-        "Admin consent required: ask a Global Administrator to grant consent, then connect again.",
+        _lt("Admin consent required: ask a Global Administrator to grant consent, then connect again."),
     ),
     "65004": (
         KIND_DENIED,
-        (
+        _lt(
             "Authorization denied: the consent was cancelled or declined. Click Add Account again "
             "and choose Accept."
         ),
     ),
     "50020": (
         KIND_TENANT,
-        (
+        _lt(
             "Wrong tenant: the Microsoft account you signed in with does not belong to the "
             "directory (tenant) configured for this connection. Sign in with an account of that "
             "tenant, or change the tenant in Settings > Cloud Accounts."
@@ -50,82 +64,82 @@ AADSTS = {
     ),
     "90002": (
         KIND_TENANT,
-        "Tenant not found: check the tenant in Settings > Cloud Accounts and the Azure cloud chosen.",
+        _lt("Tenant not found: check the tenant in Settings > Cloud Accounts and the Azure cloud chosen."),
     ),
     "700016": (
         KIND_CLIENT,
-        (
+        _lt(
             "Application not found: the client id in Settings > Cloud Accounts does not exist in this "
             "Azure cloud or tenant. Check the client id and the Azure cloud selected."
         ),
     ),
     "7000215": (
         KIND_CLIENT,
-        (
+        _lt(
             "Invalid client secret: set the secret's Value (not its Secret ID) from the application's "
             "Certificates & secrets page in Settings > Cloud Accounts."
         ),
     ),
     "7000222": (
         KIND_CLIENT,
-        (
+        _lt(
             "The client secret has expired: create a new one in the application's Certificates & "
             "secrets page and set it in Settings > Cloud Accounts."
         ),
     ),
     "7000218": (
         KIND_CLIENT,
-        "No client secret is configured: set it in Settings > Cloud Accounts.",
+        _lt("No client secret is configured: set it in Settings > Cloud Accounts."),
     ),
     "50011": (
         KIND_CLIENT,
-        (
+        _lt(
             "Redirect URI mismatch: register the redirect URI shown in Settings > Cloud Accounts "
             "on the Azure application (Authentication > Web)."
         ),
     ),
     "500113": (
         KIND_CLIENT,
-        (
+        _lt(
             "No redirect URI is registered: add the one shown in Settings > Cloud Accounts to the "
             "Azure application (Authentication > Web)."
         ),
     ),
     "700082": (
         KIND_GRANT,
-        "The sign-in expired after a long inactivity: click Reconnect and sign in again.",
+        _lt("The sign-in expired after a long inactivity: click Reconnect and sign in again."),
     ),
     "50173": (
         KIND_GRANT,
-        (
+        _lt(
             "The sign-in was revoked (password changed, MFA reset or sessions revoked): click "
             "Reconnect and sign in again."
         ),
     ),
     "70008": (
         KIND_GRANT,
-        "The authorization expired: click Reconnect and sign in again.",
+        _lt("The authorization expired: click Reconnect and sign in again."),
     ),
     "54005": (
         KIND_DENIED,
-        "This sign-in answer was already used: click Add Account again.",
+        _lt("This sign-in answer was already used: click Add Account again."),
     ),
     "50076": (
         KIND_GRANT,
-        "Multi-factor authentication is now required: click Reconnect and sign in again.",
+        _lt("Multi-factor authentication is now required: click Reconnect and sign in again."),
     ),
     "50079": (
         KIND_GRANT,
-        "Multi-factor authentication registration is required: click Reconnect and sign in again.",
+        _lt("Multi-factor authentication registration is required: click Reconnect and sign in again."),
     ),
-    "90033": (KIND_TRANSIENT, "Microsoft Entra ID had a transient error: it will be retried."),
+    "90033": (KIND_TRANSIENT, _lt("Microsoft Entra ID had a transient error: it will be retried.")),
     "53003": (
         KIND_ACCESS,
-        "Blocked by a Conditional Access policy of your organisation: ask your administrator.",
+        _lt("Blocked by a Conditional Access policy of your organisation: ask your administrator."),
     ),
     "50105": (
         KIND_ACCESS,
-        (
+        _lt(
             "Your account is not assigned to this application: ask an administrator to assign you in "
             "Enterprise applications."
         ),
@@ -136,24 +150,24 @@ AADSTS = {
 ARM = {
     "AuthorizationFailed": (
         KIND_ACCESS,
-        "The Microsoft account lacks a role on the subscription: give it Owner or Contributor.",
+        _lt("The Microsoft account lacks a role on the subscription: give it Owner or Contributor."),
     ),
     "SubscriptionNotFound": (
         KIND_ACCESS,
-        "The subscription was not found or the account has no access to it.",
+        _lt("The subscription was not found or the account has no access to it."),
     ),
     "InvalidAuthenticationTokenTenant": (
         KIND_TENANT,
-        "The subscription belongs to another tenant than the account signed in.",
+        _lt("The subscription belongs to another tenant than the account signed in."),
     ),
-    "ExpiredAuthenticationToken": (KIND_TRANSIENT, "The access token expired; it is renewed on retry."),
+    "ExpiredAuthenticationToken": (KIND_TRANSIENT, _lt("The access token expired; it is renewed on retry.")),
     "MissingSubscriptionRegistration": (
         KIND_ACCESS,
-        "A resource provider is not registered on the subscription: register it from the account.",
+        _lt("A resource provider is not registered on the subscription: register it from the account."),
     ),
     "ReadOnlyDisabledSubscription": (
         KIND_ACCESS,
-        "The subscription is disabled: re-enable it in the Azure portal.",
+        _lt("The subscription is disabled: re-enable it in the Azure portal."),
     ),
 }
 
@@ -173,14 +187,21 @@ class AzureError(Exception):
 
     ``code``: the Azure / OAuth code (e.g. ``invalid_grant``, ``AuthorizationFailed``),
     ``aadsts``: the AADSTS number when Entra ID gave one, ``kind``: one of the
-    ``KIND_*`` constants, ``message``: what the user should do, ``detail``: Azure's
-    own text (no secrets), ``status``: HTTP status when there was one,
-    ``retry_after``: seconds Azure asked to wait.
+    ``KIND_*`` constants, ``message``: what the user should do, in English (logs,
+    ``str()``), ``message_template`` and ``message_args``: the same before its
+    ``%(name)s`` values are filled in, to translate the template first (marked
+    with ``_lt`` for the .pot), ``detail``: Azure's own text (no secrets),
+    ``status``: HTTP status when there was one, ``retry_after``: seconds Azure
+    asked to wait.
     """
 
-    def __init__(self, message, code=None, aadsts=None, kind=KIND_REQUEST, detail=None, status=None):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message, code=None, aadsts=None, kind=KIND_REQUEST, detail=None, status=None, message_args=None
+    ):
+        self.message_template = message
+        self.message_args = dict(message_args or {})
+        self.message = message % self.message_args if self.message_args else message
+        super().__init__(self.message)
         self.code = code
         self.aadsts = aadsts
         self.kind = kind
@@ -192,8 +213,13 @@ class AzureError(Exception):
     def transient(self):
         return self.kind == KIND_TRANSIENT
 
+    @property
+    def reference(self):
+        """What support needs to look the failure up: the AADSTS number, else the code."""
+        return self.aadsts and "AADSTS%s" % self.aadsts or self.code
+
     def __str__(self):
-        ref = self.aadsts and "AADSTS%s" % self.aadsts or self.code
+        ref = self.reference
         return "%s (%s)" % (self.message, ref) if ref else self.message
 
     @classmethod
@@ -205,47 +231,61 @@ class AzureError(Exception):
         if not aadsts and error_codes:
             aadsts = str(error_codes[0])
         first_line = description.splitlines()[0] if description else error
+        args = None
         if aadsts in AADSTS:
             kind, message = AADSTS[aadsts]
         elif error == "access_denied":
             kind, message = AADSTS["65004"]
         elif error in TRANSIENT_ERRORS or (status or 0) in TRANSIENT_STATUS:
             kind = KIND_TRANSIENT
-            message = "Microsoft Entra ID is temporarily unavailable: it will be retried."
+            message = _lt("Microsoft Entra ID is temporarily unavailable: it will be retried.")
         elif error == "invalid_grant":
             kind = KIND_GRANT
-            message = "The sign-in is no longer valid: click Reconnect and sign in again."
+            message = _lt("The sign-in is no longer valid: click Reconnect and sign in again.")
         elif error == "interaction_required" or error == "consent_required":
             kind = KIND_GRANT
-            message = "Microsoft asks you to sign in again: click Reconnect."
+            message = _lt("Microsoft asks you to sign in again: click Reconnect.")
         elif error in ("invalid_client", "unauthorized_client"):
             kind = KIND_CLIENT
-            message = "The Azure application is misconfigured: check Settings > Cloud Accounts."
+            message = _lt("The Azure application is misconfigured: check Settings > Cloud Accounts.")
         else:
             kind = KIND_REQUEST
-            message = "Microsoft Entra ID refused the request: %s" % first_line
-        return cls(message, code=error, aadsts=aadsts, kind=kind, detail=first_line, status=status)
+            message = _lt("Microsoft Entra ID refused the request: %(detail)s")
+            args = {"detail": first_line}
+        return cls(
+            message,
+            code=error,
+            aadsts=aadsts,
+            kind=kind,
+            detail=first_line,
+            status=status,
+            message_args=args,
+        )
 
     @classmethod
     def from_arm(cls, status, code, detail):
+        args = None
         if code in ARM:
             kind, message = ARM[code]
         elif status in TRANSIENT_STATUS:
             kind = KIND_TRANSIENT
-            message = "Azure is busy or unavailable (HTTP %s): it will be retried." % status
+            message = _lt("Azure is busy or unavailable (HTTP %(status)s): it will be retried.")
+            args = {"status": status}
         elif status == 401:
             kind = KIND_GRANT
-            message = "Azure refused the access token: click Reconnect."
+            message = _lt("Azure refused the access token: click Reconnect.")
         else:
             kind = KIND_REQUEST
-            message = "Azure refused the request: %s" % (detail or code)
-        return cls(message, code=code, kind=kind, detail=detail, status=status)
+            message = _lt("Azure refused the request: %(detail)s")
+            args = {"detail": detail or code}
+        return cls(message, code=code, kind=kind, detail=detail, status=status, message_args=args)
 
     @classmethod
     def network(cls, exc):
         return cls(
-            "Azure could not be reached (%s): it will be retried." % type(exc).__name__,
+            _lt("Azure could not be reached (%(error)s): it will be retried."),
             code="NetworkError",
             kind=KIND_TRANSIENT,
             detail=str(exc)[:300],
+            message_args={"error": type(exc).__name__},
         )

@@ -16,7 +16,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
-from .errors import KIND_TRANSIENT, AzureError
+from .errors import KIND_TRANSIENT, AzureError, _lt
 from .http import DEFAULT_TIMEOUT, TimeoutSession
 
 # Authorities MSAL knows: only these may use instance discovery / validation.
@@ -133,7 +133,7 @@ class AzureIdentity:
             raise _http_error(exc) from exc
         except ValueError as exc:  # MSAL: state mismatch or flow reused
             raise AzureError(
-                "This sign-in answer does not match the request that was sent: start again.",
+                _lt("This sign-in answer does not match the request that was sent: start again."),
                 code="state_mismatch",
                 detail=str(exc),
             ) from exc
@@ -178,9 +178,12 @@ class AzureIdentity:
             raise AzureError.network(exc) from exc
         except ValueError as exc:  # MSAL: the authority's metadata could not be read
             raise AzureError(
-                "The Azure cloud's sign-in authority %s did not answer as expected: check the "
-                "Azure cloud and tenant in Settings > Cloud Accounts." % self.authority,
+                _lt(
+                    "The Azure cloud's sign-in authority %(authority)s did not answer as expected: "
+                    "check the Azure cloud and tenant in Settings > Cloud Accounts."
+                ),
                 code="invalid_authority",
+                message_args={"authority": self.authority},
                 kind=KIND_TRANSIENT if "status" not in str(exc).lower() else "client",
                 detail=str(exc)[:300],
             ) from exc

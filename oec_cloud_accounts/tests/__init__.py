@@ -4,3 +4,4 @@ from . import test_cloud_account
 from . import test_cron
 from . import test_security
 from . import test_connect_http
+from . import test_i18n

@@ -1,0 +1,108 @@
+"""Azure failures reach users in their language, through the real stack.
+
+services/ marks its English messages for the .pot without importing odoo;
+the models translate them with the module's own fr.po, then fill in the values.
+"""
+
+from html import unescape
+from urllib.parse import urlsplit
+
+from azure_emulator import defaults
+
+from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tools.misc import file_path
+from odoo.tools.translate import TranslationFileReader
+
+from ..services import errors
+from .common import EmulatorMixin
+
+BUSY_FR = "Azure est occupé ou indisponible (HTTP 503) : nouvelle tentative automatique."
+REVOKED_FR = (
+    "La connexion a été révoquée (mot de passe modifié, MFA réinitialisée ou sessions révoquées) : "
+    "cliquez sur Reconnecter et connectez-vous à nouveau."
+)
+
+
+class FrenchMixin:
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # what installing French in Settings does: activate it and load the
+        # modules' fr.po (code terms are then read from that file on demand)
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env.ref("base.module_oec_cloud_accounts")._update_translations(["fr_FR"])
+
+
+@tagged("post_install", "-at_install")
+class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
+    def test_arm_failure_with_value_in_french(self):
+        account = self.connect().with_context(lang="fr_FR")
+        self.emu.control.inject_fault(service="arm", path="/subscriptions", status=503, count=5)
+        action = account.action_refresh()
+        # the French template, then the status filled in
+        self.assertTrue(account.last_error.startswith(BUSY_FR), account.last_error)
+        self.assertIn(BUSY_FR, action["params"]["message"])
+        self.assertEqual(account.retry_count, 1)
+        # the same failure for an English user
+        self.emu.control.inject_fault(service="arm", path="/subscriptions", status=503, count=5)
+        account.with_context(lang="en_US").action_refresh()
+        self.assertTrue(
+            account.last_error.startswith("Azure is busy or unavailable (HTTP 503): it will be retried."),
+            account.last_error,
+        )
+
+    def test_expired_sign_in_in_french(self):
+        account = self.connect().with_context(lang="fr_FR")
+        self.emu.control.update_user(defaults.USER_OID, password_changed=True)
+        account.action_refresh()
+        self.assertEqual(account.state, "expired")
+        self.assertEqual(account.last_error, REVOKED_FR + " (AADSTS50173)")
+        posted = account.message_ids.filtered(lambda message: REVOKED_FR in (message.body or ""))
+        self.assertEqual(len(posted), 1)
+        self.assertIn("Expiré : " + REVOKED_FR, posted.body)
+        self.assertEqual(account.activity_ids.summary, "Reconnecter le compte Azure")
+        self.assertIn(
+            "Microsoft a refusé la connexion enregistrée : " + REVOKED_FR, str(account.activity_ids.note)
+        )
+
+    def test_service_messages_are_in_the_pot(self):
+        with open(file_path("oec_cloud_accounts/i18n/oec_cloud_accounts.pot"), "rb") as pot:
+            msgids = {row["src"] for row in TranslationFileReader(pot, fileformat="po")}
+        tables = [message for _kind, message in [*errors.AADSTS.values(), *errors.ARM.values()]]
+        missing = [message for message in tables if message not in msgids]
+        self.assertFalse(missing, "regenerate i18n/oec_cloud_accounts.pot")
+        self.assertIn("Azure is busy or unavailable (HTTP %(status)s): it will be retried.", msgids)
+
+
+@tagged("post_install", "-at_install")
+class TestTranslatedConnectPage(FrenchMixin, EmulatorMixin, HttpCase):
+    def come_back(self, auth_uri, user):
+        """The browser goes to Microsoft, then follows its redirect to our callback."""
+        _params, location = self.answer_consent(auth_uri, user=user)
+        parts = urlsplit(location)
+        return self.url_open("%s?%s" % (parts.path, parts.query), allow_redirects=False)
+
+    def start(self, query):
+        response = self.url_open("/cloud_accounts/azure/connect?" + query, allow_redirects=False)
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        return response.headers["Location"]
+
+    def test_wrong_tenant_page_in_french(self):
+        self.authenticate("admin", "admin")
+        response = self.come_back(self.start("environment_id=%d" % self.cloud.id), defaults.USER_EMAIL)
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        account = self.env["cloud.account"].search([], order="id desc", limit=1)
+        # the session takes the user's language when it starts
+        self.env.ref("base.user_admin").lang = "fr_FR"
+        self.authenticate("admin", "admin")
+        response = self.come_back(self.start("account_id=%d" % account.id), defaults.OTHER_USER_EMAIL)
+        self.assertEqual(response.status_code, 200)
+        page = unescape(response.text)
+        self.assertIn("Le compte Azure n'a pas été connecté", page)
+        self.assertIn(
+            "Mauvais locataire : ce compte appartient au locataire %s, mais vous vous êtes connecté "
+            "avec un compte du locataire %s." % (defaults.TENANT_ID, defaults.OTHER_TENANT_ID),
+            page,
+        )
+        self.assertIn("tenant_mismatch", page)
+        self.assertNotIn("Wrong tenant", page)
