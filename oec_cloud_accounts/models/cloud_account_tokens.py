@@ -337,10 +337,7 @@ class CloudAccount(models.Model):
         account._store_tokens(result)
         account._apply_subscriptions(subscriptions)
         # a reconnection answers the "Reconnect" activity of the expiry
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        pending = account.activity_ids.filtered(lambda activity: activity.activity_type_id == todo)
-        if pending:
-            pending.action_feedback(feedback=_("Reconnected."))
+        account.activity_feedback(["mail.mail_activity_data_todo"], feedback=_("Reconnected."))
         account.message_post(
             body=_(
                 "Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id
