@@ -68,10 +68,18 @@ class CloudAccount(models.Model):
     subscription_ids = fields.One2many("cloud.account.subscription", "account_id", string="Subscriptions")
     subscription_count = fields.Integer(compute="_compute_subscription_info")
     default_subscription_name = fields.Char(compute="_compute_subscription_info", string="Subscription")
-    can_compute = fields.Boolean(string="Compute", readonly=True, help="Microsoft.Compute is registered.")
-    can_storage = fields.Boolean(string="Storage", readonly=True, help="Microsoft.Storage is registered.")
+    # those of the default subscription, stored for the search filters
+    can_compute = fields.Boolean(
+        string="Compute", compute="_compute_capabilities", store=True, help="Microsoft.Compute is registered."
+    )
+    can_storage = fields.Boolean(
+        string="Storage", compute="_compute_capabilities", store=True, help="Microsoft.Storage is registered."
+    )
     can_dns = fields.Boolean(
-        string="DNS", readonly=True, help="Microsoft.Network is registered with DNS zones available."
+        string="DNS",
+        compute="_compute_capabilities",
+        store=True,
+        help="Microsoft.Network is registered with DNS zones available.",
     )
     # token bookkeeping (the tokens themselves are not fields)
     access_expires_at = fields.Datetime(string="Access Token Expiry", readonly=True)
@@ -94,6 +102,19 @@ class CloudAccount(models.Model):
             account.subscription_count = len(subs)
             default = subs.filtered("is_default")[:1]
             account.default_subscription_name = default.name or False
+
+    @api.depends(
+        "subscription_ids.is_default",
+        "subscription_ids.can_compute",
+        "subscription_ids.can_storage",
+        "subscription_ids.can_dns",
+    )
+    def _compute_capabilities(self):
+        for account in self:
+            default = account.subscription_ids.filtered("is_default")[:1]
+            account.can_compute = default.can_compute
+            account.can_storage = default.can_storage
+            account.can_dns = default.can_dns
 
     def _compute_has_tokens(self):
         for account in self:

@@ -54,7 +54,6 @@ class CloudAccountSubscription(models.Model):
         self.ensure_one()
         self.account_id.subscription_ids.write({"is_default": False})
         self.is_default = True
-        self.account_id._sync_capabilities()
 
     def action_register_provider(self):
         """Register the resource provider named in the context on this subscription."""

@@ -132,7 +132,7 @@ class CloudAccount(models.Model):
         return subscriptions
 
     def _apply_subscriptions(self, subscriptions):
-        """Write what _discover found: subscription lines, then capabilities."""
+        """Write what _discover found: the subscription lines and the default one."""
         self.ensure_one()
         lines = {line.subscription_id: line for line in self.subscription_ids}
         previous_default = self.subscription_ids.filtered("is_default").subscription_id
@@ -165,18 +165,6 @@ class CloudAccount(models.Model):
             default_id = (enabled or [subscriptions[0]["id"]])[0]
         for sub_id in seen:
             lines[sub_id].is_default = sub_id == default_id
-        self._sync_capabilities()
-
-    def _sync_capabilities(self):
-        for account in self:
-            default = account.subscription_ids.filtered("is_default")[:1]
-            account.write(
-                {
-                    "can_compute": default.can_compute,
-                    "can_storage": default.can_storage,
-                    "can_dns": default.can_dns,
-                }
-            )
 
     # -- failures ----------------------------------------------------------------------------------
 
