@@ -83,16 +83,11 @@ class CloudAccountSubscription(models.Model):
                 state=provider["state"],
             )
         )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "info",
-                "message": _(
-                    "Azure is registering %s: this takes a few minutes. Use the refresh icon to "
-                    "update the capabilities.",
-                    namespace,
-                ),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return account._notify(
+            "info",
+            _(
+                "Azure is registering %s: this takes a few minutes. Use the refresh icon to "
+                "update the capabilities.",
+                namespace,
+            ),
+        )
