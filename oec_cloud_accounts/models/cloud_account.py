@@ -117,8 +117,9 @@ class CloudAccount(models.Model):
             account.can_dns = default.can_dns
 
     def _compute_has_tokens(self):
+        with_tokens = self._ids_with_secret("refresh_token_enc")
         for account in self:
-            account.has_tokens = bool(account.id) and account._has_secret("refresh_token_enc")
+            account.has_tokens = account.id in with_tokens
 
     def action_add_account(self):
         return {

@@ -74,8 +74,9 @@ class CloudAzureEnvironment(models.Model):
     account_count = fields.Integer(compute="_compute_account_count", string="Accounts")
 
     def _compute_client_secret_set(self):
+        with_secret = self._ids_with_secret("client_secret_enc")
         for cloud in self:
-            cloud.client_secret_set = bool(cloud.id) and cloud._has_secret("client_secret_enc")
+            cloud.client_secret_set = cloud.id in with_secret
 
     def _compute_account_count(self):
         counts = dict(

@@ -106,13 +106,16 @@ class CloudSecretMixin(models.AbstractModel):
             )
         return value
 
-    def _has_secret(self, column):
-        self.ensure_one()
+    def _ids_with_secret(self, column):
+        """The ids of ``self`` holding a value in ``column``, in one query (for computes)."""
+        assert column in self._secret_columns, column
+        ids = [id_ for id_ in self._ids if id_]  # new records have no row
+        if not ids:
+            return set()
         self.env.cr.execute(
-            sql.SQL("SELECT {} IS NOT NULL FROM {} WHERE id = %s").format(
-                sql.Identifier(column), sql.Identifier(self._table)
+            sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) AND {} IS NOT NULL").format(
+                sql.Identifier(self._table), sql.Identifier(column)
             ),
-            (self.id,),
+            (ids,),
         )
-        row = self.env.cr.fetchone()
-        return bool(row and row[0])
+        return {row[0] for row in self.env.cr.fetchall()}
