@@ -5,13 +5,10 @@ ourselves: the clients never see refresh tokens or client secrets, and no
 background thread of theirs can trigger a token request.
 """
 
+from contextlib import contextmanager
+
 from azure.core.credentials import AccessToken
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.subscription import SubscriptionClient
 
@@ -49,11 +46,9 @@ class ArmClient:
     def __init__(
         self, endpoint, scope, access_token, expires_on, ca_bundle=None, timeout=DEFAULT_TIMEOUT, retries=1
     ):
-        self.endpoint = endpoint.rstrip("/")
-        self.scope = scope
         self.credential = StaticTokenCredential(access_token, expires_on)
         self.options = {
-            "base_url": self.endpoint,
+            "base_url": endpoint.rstrip("/"),
             "credential_scopes": [scope],
             "connection_timeout": timeout,
             "read_timeout": timeout,
@@ -68,7 +63,7 @@ class ArmClient:
 
     def list_subscriptions(self):
         """[{"id", "name", "state", "tenant_id"}] the account can see."""
-        with self._errors(), SubscriptionClient(self.credential, **self.options) as client:
+        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
             return [
                 {
                     "id": sub.subscription_id,
@@ -79,21 +74,22 @@ class ArmClient:
                 for sub in client.subscriptions.list()
             ]
 
-    def get_provider(self, subscription_id, namespace):
-        """{"namespace", "state", "resource_types"} of one resource provider."""
-        with self._errors(), self._resources(subscription_id) as client:
-            return self._provider(client.providers.get(namespace))
+    def get_providers(self, subscription_id, namespaces):
+        """{namespace: {"namespace", "state", "resource_types"}}, through one client
+        (one connection) for the whole subscription."""
+        with _arm_errors(), self._resources(subscription_id) as client:
+            return {ns: self._provider(client.providers.get(ns)) for ns in namespaces}
 
     def register_provider(self, subscription_id, namespace):
         """Ask Azure to register a provider; returns its new state (often Registering)."""
-        with self._errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id) as client:
             return self._provider(client.providers.register(namespace))
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def capabilities(self, subscription_id):
         """Provider states and the capabilities they allow, for one subscription."""
-        providers = {ns: self.get_provider(subscription_id, ns) for ns in PROVIDER_NAMESPACES}
+        providers = self.get_providers(subscription_id, PROVIDER_NAMESPACES)
         caps = {}
         for cap, (namespace, resource_type) in CAPABILITY_PROVIDERS.items():
             provider = providers[namespace]
@@ -113,31 +109,22 @@ class ArmClient:
             "resource_types": [(t.resource_type or "").lower() for t in provider.resource_types or []],
         }
 
-    @staticmethod
-    def _errors():
-        return _ArmErrors()
 
-
-class _ArmErrors:
+@contextmanager
+def _arm_errors():
     """Turns azure-core exceptions into AzureError."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, AzureError):
-            return False
-        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-            raise AzureError.network(exc) from exc
-        if isinstance(exc, (ClientAuthenticationError, HttpResponseError)):
-            status = exc.status_code or (exc.response.status_code if exc.response is not None else None)
-            code = getattr(exc.error, "code", None) if exc.error else None
-            detail = getattr(exc.error, "message", None) if exc.error else None
-            error = AzureError.from_arm(status, code or "HttpError", detail or exc.message)
-            if exc.response is not None:
-                error.retry_after = _retry_after(exc.response.headers.get("Retry-After"))
-            raise error from exc
-        return False
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise AzureError.network(exc) from exc
+    except HttpResponseError as exc:  # ClientAuthenticationError (401) included
+        status = exc.status_code or (exc.response.status_code if exc.response is not None else None)
+        code = getattr(exc.error, "code", None) if exc.error else None
+        detail = getattr(exc.error, "message", None) if exc.error else None
+        error = AzureError.from_arm(status, code or "HttpError", detail or exc.message)
+        if exc.response is not None:
+            error.retry_after = _retry_after(exc.response.headers.get("Retry-After"))
+        raise error from exc
 
 
 def _retry_after(value):

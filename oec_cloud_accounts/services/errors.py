@@ -210,10 +210,6 @@ class AzureError(Exception):
         self.retry_after = None
 
     @property
-    def transient(self):
-        return self.kind == KIND_TRANSIENT
-
-    @property
     def reference(self):
         """What support needs to look the failure up: the AADSTS number, else the code."""
         return self.aadsts and "AADSTS%s" % self.aadsts or self.code
