@@ -135,8 +135,6 @@ class CloudAccountsOAuth(http.Controller):
 
     def _error_page(self, error, environment_id=None):
         env = request.env
-        values = {"code": getattr(error, "aadsts", None) and "AADSTS%s" % error.aadsts}
-        values["code"] = values["code"] or getattr(error, "code", None)
         if isinstance(error, AzureError):
             message = env["cloud.account"]._azure_error_message(error)
         elif isinstance(error, UserError):
@@ -153,7 +151,7 @@ class CloudAccountsOAuth(http.Controller):
         return self._page(
             title=_("The Azure account was not connected"),
             message=message,
-            code=values["code"],
+            code=getattr(error, "reference", None),  # the AADSTS number, else the code
             consent_url=consent_url,
             retry_url=retry_url,
         )
