@@ -76,10 +76,13 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
     def test_refresh_stays_active(self):
         account = self.connect()
         before = account.last_refresh_at
+        token = account.sudo()._get_secret("access_token_enc")
         action = account.action_refresh()
         self.assertEqual(action["params"]["type"], "success")
         self.assertEqual(account.state, "active")
         self.assertGreaterEqual(account.last_refresh_at, before)
+        # last_refresh_at may not move within the same second: the token must
+        self.assertNotEqual(account.sudo()._get_secret("access_token_enc"), token, "the tokens are renewed")
 
     def test_refresh_turns_expired_with_reason(self):
         account = self.connect()
