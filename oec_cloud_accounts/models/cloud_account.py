@@ -24,7 +24,6 @@ class CloudAccount(models.Model):
     name = fields.Char(required=True, tracking=True, default=lambda self: _("Microsoft Azure"))
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
-    color = fields.Integer()
     provider = fields.Selection([("azure", "Microsoft Azure")], required=True, default="azure", readonly=True)
     environment_id = fields.Many2one(
         "cloud.azure.environment",
