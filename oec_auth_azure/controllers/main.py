@@ -92,11 +92,10 @@ def _local_path(url):
 class OecAzureLogin(OAuthLogin):
     def list_providers(self):
         providers = super().list_providers()
-        azure = request.env["auth.oauth.provider"].sudo().search([("oec_azure", "=", True)])
         for provider in providers:
             # search_read(sudo) returned every field: keep secrets out of page contexts.
             provider.pop("oec_azure_client_secret", None)
-            if provider["id"] in azure.ids:
+            if provider.get("oec_azure"):
                 query = {"redirect": request.params.get("redirect"), "token": request.params.get("token")}
                 provider["auth_link"] = "/oec_auth_azure/authorize/%s?%s" % (
                     provider["id"],
