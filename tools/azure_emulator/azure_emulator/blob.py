@@ -132,7 +132,10 @@ class BlobService:
 
     def set_accounts(self, accounts):
         """Replace Azurite's account list with ``{name: [key1, key2]}``."""
-        self.accounts = {name: list(keys) for name, keys in accounts.items()}
+        accounts = {name: list(keys) for name, keys in accounts.items()}
+        if accounts == self.accounts:
+            return  # Nothing changes (e.g. a reset with no account): skip the round trip.
+        self.accounts = accounts
         value = ";".join("%s:%s" % (name, ":".join(keys)) for name, keys in self.accounts.items())
         with self._write_lock:
             self._seq += 1
@@ -145,10 +148,10 @@ class BlobService:
             self._acks.pop(seq, None)
 
     def register(self, name, keys):
-        accounts = dict(self.accounts)
-        accounts[name] = keys
-        self.set_accounts(accounts)
-        if name in self._ever_registered:
+        """Add account ``name`` or give it new keys (regenerateKey keeps its data)."""
+        created = name not in self.accounts
+        self.set_accounts({**self.accounts, name: keys})
+        if created and name in self._ever_registered:
             # Azurite keeps data per account name: a re-created account starts empty.
             for container in self.list_containers(name):
                 self.request(name, "DELETE", "/" + container, {"restype": "container"})
