@@ -1,5 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-import base64
 import hashlib
 import json
 import logging
@@ -9,6 +8,7 @@ from urllib.parse import urlencode
 
 import requests
 import werkzeug.urls
+from jwt.utils import base64url_decode, base64url_encode
 from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest
 
@@ -52,16 +52,8 @@ FRAGMENT_PAGE = """<!DOCTYPE html><html><head><title>Signing in...</title></head
 </script></body></html>"""
 
 
-def _b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text):
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign_state(env, payload):
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    body = base64url_encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
     return "%s.%s" % (body, hmac_tool(env(su=True), STATE_SCOPE, body))
 
 
@@ -71,7 +63,7 @@ def read_state(state):
     if not _signature:
         return None
     try:
-        payload = json.loads(_unb64(body))
+        payload = json.loads(base64url_decode(body))
     except ValueError:
         return None
     return payload if isinstance(payload, dict) and "i" in payload else None
@@ -137,7 +129,7 @@ class OecAzureLogin(OAuthLogin):
         }
         if provider.oec_azure_client_secret:
             flow["verifier"] = secrets.token_urlsafe(48)
-            challenge = _b64(hashlib.sha256(flow["verifier"].encode()).digest())
+            challenge = base64url_encode(hashlib.sha256(flow["verifier"].encode()).digest()).decode()
             params.update(
                 response_type="code",
                 # the code too comes back in the fragment: it stays out of

@@ -1,5 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-import base64
 import hashlib
 import logging
 import re
@@ -9,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
+from jwt.utils import base64url_encode
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessDenied, ValidationError
@@ -374,7 +374,7 @@ class AuthOAuthProvider(models.Model):
         if "at_hash" not in claims or not access_token:
             return
         digest = hashlib.sha256(access_token.encode()).digest()[:16]
-        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        expected = base64url_encode(digest).decode()
         if not tools.consteq(str(claims["at_hash"]), expected):
             raise AccessDenied(_("The access token does not belong to the id_token (at_hash)."))
 
