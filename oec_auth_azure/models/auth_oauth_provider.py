@@ -305,15 +305,12 @@ class AuthOAuthProvider(models.Model):
         with _cache_lock:
             entry = _jwks_cache.setdefault(url, {"keys": {}, "fetched": 0.0, "refreshes": []})
             key = entry["keys"].get(kid)
-            fresh = now - entry["fetched"] < JWKS_TTL
+            if key is not None and now - entry["fetched"] < JWKS_TTL:
+                return key
             entry["refreshes"] = [t for t in entry["refreshes"] if now - t < 60]
-            may_refresh = len(entry["refreshes"]) < JWKS_REFRESH_BUDGET
-            if (key is None or not fresh) and may_refresh:
-                entry["refreshes"].append(now)
-            else:
-                may_refresh = False
-        if key is not None and fresh or not may_refresh:
-            return key
+            if len(entry["refreshes"]) >= JWKS_REFRESH_BUDGET:
+                return key
+            entry["refreshes"].append(now)
         try:
             keys = {
                 jwk["kid"]: jwt.PyJWK(jwk, algorithm="RS256").key
