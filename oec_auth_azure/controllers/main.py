@@ -221,7 +221,7 @@ class OecAzureOAuthController(OAuthController):
         else:
             tokens = {"id_token": kw.get("id_token"), "access_token": kw.get("access_token")}
         try:
-            _db, login, key = (
+            login, key = (
                 env["res.users"]
                 .with_user(SUPERUSER_ID)
                 ._oec_azure_auth(provider.id, tokens, flow["nonce"], flow.get("token"))
@@ -254,7 +254,7 @@ class OecAzureOAuthController(OAuthController):
             "scope": provider.scope or "openid profile email",
         }
         try:
-            _status, payload = provider._oec_azure_post(provider._oec_azure_token_endpoint(), data)
+            payload = provider._oec_azure_post(provider._oec_azure_token_endpoint(), data)
         except requests.RequestException as exc:
             _logger.warning("Microsoft Entra ID: the token endpoint failed: %s", type(exc).__name__)
             return {

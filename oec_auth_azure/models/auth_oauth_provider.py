@@ -249,13 +249,12 @@ class AuthOAuthProvider(models.Model):
         )
 
     def _oec_azure_post(self, url, data):
-        """POST to Microsoft's token endpoint: (status, json)."""
+        """POST to Microsoft's token endpoint: its JSON answer, errors included."""
         response = requests.post(url, data=data, timeout=TIMEOUT, verify=_ca_bundle())
         try:
-            payload = response.json()
+            return response.json()
         except ValueError:
-            payload = {"error": "invalid_response", "error_description": response.text[:200]}
-        return response.status_code, payload
+            return {"error": "invalid_response", "error_description": response.text[:200]}
 
     def _oec_azure_get_json(self, url, access_token=None):
         headers = {"Authorization": "Bearer %s" % access_token} if access_token else {}

@@ -82,7 +82,7 @@ class ResUsers(models.Model):
         :param nonce: the nonce this browser session sent
         :param signup_token: the reset-password/invitation token the sign-in
             started from, if any
-        :return: (dbname, login, one-time key for session.authenticate)
+        :return: (login, one-time key for session.authenticate)
         :raise AccessDenied: with a message for the user
         """
         provider = self.env["auth.oauth.provider"].browse(provider_id)
@@ -100,7 +100,7 @@ class ResUsers(models.Model):
             for key in ("name", "email"):
                 validation[key] = validation[key] or info.get(key)
         user = self._oec_azure_signin(provider, validation, signup_token)
-        return self.env.cr.dbname, user.login, issue_login_key(self.env.cr.dbname, user.id)
+        return user.login, issue_login_key(self.env.cr.dbname, user.id)
 
     # -- private helpers --------------------------------------------------------------------------
 
