@@ -14,12 +14,18 @@ import os
 from cryptography import x509
 from cryptography.hazmat.backends import default_backend
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 
 def new_rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048, backend=default_backend())
+
+
+def _new_tls_key():
+    # TLS needs no RSA: a P-256 key takes microseconds where RSA-2048 takes
+    # ~0.2 s, and start-up waits for both CA and server keys.
+    return ec.generate_private_key(ec.SECP256R1(), default_backend())
 
 
 def _name(common_name):
@@ -63,7 +69,7 @@ def write_tls_material(directory, hosts=("127.0.0.1", "localhost")):
     Returns ``(ca_path, cert_path, key_path)``; ``cert_path`` holds the
     server certificate followed by the CA so clients get the full chain.
     """
-    ca_key = new_rsa_key()
+    ca_key = _new_tls_key()
     ca_name = _name("OEC Azure Emulator CA")
     ca_cert = (
         _builder(ca_name, ca_name, ca_key.public_key(), 30)
@@ -85,7 +91,7 @@ def write_tls_material(directory, hosts=("127.0.0.1", "localhost")):
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256(), default_backend())
     )
-    key = new_rsa_key()
+    key = _new_tls_key()
     alt_names = []
     for host in hosts:
         try:
