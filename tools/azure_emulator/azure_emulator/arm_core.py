@@ -480,10 +480,6 @@ def register_provider(req, sub_id, namespace, action):
     return Response.json(200, body)
 
 
-def _group_json(res):
-    return public(res)
-
-
 def put_group(req, sub_id, rg):
     subscription(req, sub_id, write=True)
     body = req.json()
@@ -491,7 +487,7 @@ def put_group(req, sub_id, rg):
     existing = get_res(req.emu, rid)
     if existing is not None:
         existing["tags"] = body.get("tags", existing.get("tags", {}))
-        return Response.json(200, _group_json(existing))
+        return Response.json(200, public(existing))
     if not re.match(r"^[-\w._()]{1,90}$", rg) or rg.endswith("."):
         fail(400, "InvalidResourceGroupName", "The resource group name '%s' is invalid." % rg)
     res = put_res(
@@ -505,7 +501,7 @@ def put_group(req, sub_id, rg):
             "properties": {"provisioningState": "Succeeded"},
         },
     )
-    return Response.json(201, _group_json(res))
+    return Response.json(201, public(res))
 
 
 def get_group(req, sub_id, rg):
@@ -515,7 +511,7 @@ def get_group(req, sub_id, rg):
         return Response(204 if res else 404)
     if res is None:
         require_group(req, sub_id, rg)
-    return Response.json(200, _group_json(res))
+    return Response.json(200, public(res))
 
 
 def patch_group(req, sub_id, rg):
@@ -524,7 +520,7 @@ def patch_group(req, sub_id, rg):
     body = req.json()
     if "tags" in body:
         res["tags"] = body["tags"] or {}
-    return Response.json(200, _group_json(res))
+    return Response.json(200, public(res))
 
 
 def delete_group(req, sub_id, rg):
@@ -550,9 +546,7 @@ def list_groups(req, sub_id):
     subscription(req, sub_id)
     prefix = "/subscriptions/%s/resourcegroups/" % sub_id.lower()
     value = [
-        _group_json(r)
-        for k, r in req.emu.state["resources"].items()
-        if k.startswith(prefix) and k.count("/") == 4
+        public(r) for k, r in req.emu.state["resources"].items() if k.startswith(prefix) and k.count("/") == 4
     ]
     return Response.json(200, {"value": value})
 

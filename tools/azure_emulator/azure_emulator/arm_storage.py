@@ -42,8 +42,8 @@ def data_plane_settings(emu, name):
     return {"allow_shared_key": props.get("allowSharedKeyAccess") is not False, "deny_network": deny}
 
 
-def _keys():
-    return [base64.b64encode(secrets.token_bytes(64)).decode() for _ in range(2)]
+def _new_key():
+    return base64.b64encode(secrets.token_bytes(64)).decode()
 
 
 def _register(emu, res):
@@ -79,11 +79,6 @@ def check_name(req, sub_id):
     return Response.json(200, _availability(req.emu, req.json().get("name")))
 
 
-def _account_json(emu, res):
-    out = core.public(res)
-    return out
-
-
 def put_account(req, sub_id, rg, name):
     core.scope_for(req, sub_id, rg, NS)
     emu = req.emu
@@ -93,7 +88,7 @@ def put_account(req, sub_id, rg, name):
     if existing is not None:
         existing["tags"] = body.get("tags", existing.get("tags", {}))
         existing["properties"].update(body.get("properties") or {})
-        return Response.json(200, _account_json(emu, existing))
+        return Response.json(200, core.public(existing))
     check = _availability(emu, name)
     if not check["nameAvailable"]:
         if check["reason"] == "AlreadyExists":
@@ -126,7 +121,7 @@ def put_account(req, sub_id, rg, name):
         "sku": {"name": (body.get("sku") or {}).get("name", "Standard_LRS"), "tier": "Standard"},
         "kind": body.get("kind") or "StorageV2",
         "properties": props,
-        "_keys": _keys(),
+        "_keys": [_new_key(), _new_key()],
         "_containers": {},
         "_policy": None,
         "_blob_service": {},
@@ -150,7 +145,7 @@ def put_account(req, sub_id, rg, name):
         rid,
         done,
         failed,
-        result=lambda: _account_json(emu, core.get_res(emu, rid)) if core.get_res(emu, rid) else None,
+        result=lambda: core.public(core.get_res(emu, rid)) if core.get_res(emu, rid) else None,
     )
     # Storage answers 202 with only a Location header to poll.
     return Response(202, b"", core.op_headers(req, op, async_header=False))
@@ -162,7 +157,7 @@ def _account(req, sub_id, rg, name):
 
 
 def get_account(req, sub_id, rg, name):
-    return Response.json(200, _account_json(req.emu, _account(req, sub_id, rg, name)))
+    return Response.json(200, core.public(_account(req, sub_id, rg, name)))
 
 
 def patch_account(req, sub_id, rg, name):
@@ -171,7 +166,7 @@ def patch_account(req, sub_id, rg, name):
     if "tags" in body:
         res["tags"] = body["tags"] or {}
     res["properties"].update(body.get("properties") or {})
-    return Response.json(200, _account_json(req.emu, res))
+    return Response.json(200, core.public(res))
 
 
 def delete_account(req, sub_id, rg, name):
@@ -188,11 +183,7 @@ def list_accounts(req, sub_id, rg=None):
     prefix = core.group_id(sub_id, rg) if rg else "/subscriptions/%s" % sub_id
     return Response.json(
         200,
-        {
-            "value": [
-                _account_json(req.emu, r) for r in core.children(req.emu, prefix) if r["type"] == ACCOUNT_TYPE
-            ]
-        },
+        {"value": [core.public(r) for r in core.children(req.emu, prefix) if r["type"] == ACCOUNT_TYPE]},
     )
 
 
@@ -219,7 +210,7 @@ def regenerate_key(req, sub_id, rg, name):
     res = _account(req, sub_id, rg, name)
     which = req.json().get("keyName", "key1")
     index = 1 if which.lower() == "key2" else 0
-    res["_keys"][index] = _keys()[0]
+    res["_keys"][index] = _new_key()
     _register(req.emu, res)
     return Response.json(200, _keys_json(res))
 

@@ -144,7 +144,6 @@ def seed(options=None):
         "faults": [],
         "lro_failures": [],
         "id_token_overrides": [],
-        "storage_names": {},
         "ip_counter": 10,
     }
 
