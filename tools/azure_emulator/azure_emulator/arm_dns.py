@@ -1,6 +1,7 @@
 """Azure DNS (Microsoft.Network/dnszones): zones and record sets with etags
 and If-Match / If-None-Match preconditions (412 PreconditionFailed)."""
 
+import ipaddress
 import uuid
 
 from . import arm_core as core
@@ -130,13 +131,17 @@ def _zone(req, sub_id, rg, zone):
     core.scope_for(req, sub_id, rg, NS)
     res = core.get_res(req.emu, _zone_id(sub_id, rg, zone))
     if res is None:
-        core.fail(
-            404,
-            "ResourceNotFound",
-            "The Resource 'Microsoft.Network/dnszones/%s' under resource group '%s' "
-            "was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix" % (zone, rg),
-        )
+        core.not_found("Microsoft.Network/dnszones", zone, rg)
     return res
+
+
+def _record_not_found(name, rg, sub_id):
+    core.fail(
+        404,
+        "NotFound",
+        "The resource record '%s' does not exist in resource group '%s' of subscription '%s'."
+        % (name, rg, sub_id),
+    )
 
 
 def get_zone(req, sub_id, rg, zone):
@@ -183,17 +188,13 @@ def put_record(req, sub_id, rg, zone, rtype, name):
     props = dict(req.json().get("properties") or {})
     if req.method == "PATCH":
         if current is None:
-            core.fail(
-                404,
-                "NotFound",
-                "The resource record '%s' does not exist in resource group '%s' of "
-                "subscription '%s'." % (name, rg, sub_id),
-            )
+            _record_not_found(name, rg, sub_id)
         props = dict(current["properties"], **props)
     if rtype == "A":
         for record in props.get("ARecords") or props.get("aRecords") or []:
-            parts = str(record.get("ipv4Address", "")).split(".")
-            if len(parts) != 4 or not all(p.isdigit() and 0 <= int(p) <= 255 for p in parts):
+            try:
+                ipaddress.IPv4Address(str(record.get("ipv4Address", "")))
+            except ValueError:
                 core.fail(
                     400, "BadRequest", "The IPv4 address '%s' is not valid." % record.get("ipv4Address")
                 )
@@ -207,12 +208,7 @@ def get_record(req, sub_id, rg, zone, rtype, name):
     res = _zone(req, sub_id, rg, zone)
     record = res["_records"].get("%s/%s" % (_rtype(rtype), name.lower()))
     if record is None:
-        core.fail(
-            404,
-            "NotFound",
-            "The resource record '%s' does not exist in resource group '%s' of subscription "
-            "'%s'." % (name, rg, sub_id),
-        )
+        _record_not_found(name, rg, sub_id)
     return Response.json(200, record)
 
 
