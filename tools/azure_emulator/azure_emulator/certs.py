@@ -16,6 +16,7 @@ from cryptography.hazmat.backends import default_backend
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from jwt.utils import base64url_encode, to_base64url_uint
 
 
 def new_rsa_key():
@@ -121,11 +122,6 @@ def write_tls_material(directory, hosts=("127.0.0.1", "localhost")):
     return ca_path, cert_path, key_path
 
 
-def _b64u_int(value):
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 class SigningKey:
     """An RSA key with the JWK shape Entra ID publishes (kid, x5t, n, e, x5c)."""
 
@@ -137,7 +133,7 @@ class SigningKey:
             self.key, hashes.SHA256(), default_backend()
         )
         der = cert.public_bytes(serialization.Encoding.DER)
-        self.x5t = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()
+        self.x5t = base64url_encode(hashlib.sha1(der).digest()).decode()
         self.kid = kid or self.x5t
         self.x5c = base64.b64encode(der).decode()
 
@@ -148,8 +144,8 @@ class SigningKey:
             "use": "sig",
             "kid": self.kid,
             "x5t": self.x5t,
-            "n": _b64u_int(numbers.n),
-            "e": _b64u_int(numbers.e),
+            "n": to_base64url_uint(numbers.n).decode(),
+            "e": to_base64url_uint(numbers.e).decode(),
             "x5c": [self.x5c],
         }
         if issuer:

@@ -1,11 +1,11 @@
 """JWT minting and checking shared by Entra ID, Graph and ARM."""
 
-import base64
 import hashlib
 import secrets
 import time
 
 import jwt
+from jwt.utils import base64url_decode, base64url_encode
 
 from . import defaults as d
 from .certs import SigningKey
@@ -31,7 +31,7 @@ class TokenError(Exception):
 
 
 def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return base64url_encode(data).decode()
 
 
 def pairwise_sub(oid, client_id):
@@ -238,7 +238,7 @@ def sign_id_token(emu, claims):
     if preset == "bad_signature":
         head, body, sig = token.split(".")
         # Flip bits in the middle of the signature: still base64url, never valid.
-        raw = bytearray(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)))
+        raw = bytearray(base64url_decode(sig))
         raw[len(raw) // 2] ^= 0xFF
         token = "%s.%s.%s" % (head, body, b64url(bytes(raw)))
     return token
