@@ -62,6 +62,7 @@ def main(argv=None):
         "cloud_client_id": args.cloud_client_id,
         "cloud_client_secret": args.cloud_client_secret,
         "redirect_uris": args.redirect_uri or None,
+        "auto_consent": args.auto_consent,
         "config": config,
     }
     emulator = Emulator(
@@ -78,9 +79,6 @@ def main(argv=None):
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     emulator.start()
     try:
-        if args.auto_consent:
-            emulator.state["auto_consent"] = {"user": args.auto_consent, "action": "accept"}
-            emulator.state._seed["auto_consent"] = emulator.state["auto_consent"]
         info = emulator.describe()
         info.update(
             signin_client_secret=args.signin_client_secret,

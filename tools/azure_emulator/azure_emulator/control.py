@@ -342,12 +342,8 @@ def complete_lros(req):
     """Finish every pending LRO now (sandbox convenience)."""
     emu = req.emu
     with emu.lock:
-        saved = dict(emu.state.config)
-        emu.state.config.update(lro_polls=0, lro_seconds=0)
         for op in list(emu.state["operations"].values()):
-            arm_core.advance(emu, op)
-        emu.state.config.clear()
-        emu.state.config.update(saved)
+            arm_core.advance(emu, op, force=True)
     return _ok()
 
 

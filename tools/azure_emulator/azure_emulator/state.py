@@ -127,6 +127,7 @@ def seed(options=None):
     }
     config = dict(DEFAULT_CONFIG)
     config.update(options.get("config") or {})
+    auto_consent = options.get("auto_consent")
     return {
         "config": config,
         "tenants": tenants,
@@ -134,7 +135,7 @@ def seed(options=None):
         "apps": apps,
         "subscriptions": subs,
         # The user auto-consent answers as (None: show the consent page).
-        "auto_consent": None,
+        "auto_consent": {"user": auto_consent, "action": "accept"} if auto_consent else None,
         # Emulated resources by lower-cased id; LRO operations by id.
         "resources": {},
         "operations": {},
