@@ -14,6 +14,8 @@ import odoo
 from odoo.tests import HttpCase, new_test_user
 
 BUTTON_RE = re.compile(r'href="(/oec_auth_azure/authorize/\d+[^"]*)"')
+# the error paragraph of web.login
+ALERT_RE = re.compile(r'<p class="alert alert-danger"[^>]*>(.*?)</p>', re.DOTALL)
 
 
 class AzureSigninCase(HttpCase):
@@ -94,11 +96,15 @@ class AzureSigninCase(HttpCase):
         self.assertEqual(info.json()["result"]["uid"], user.id)
 
     def assertRefused(self, response, *fragments):
-        """Back on the login page with a message containing every fragment."""
+        """Back on the login page with an error message containing every
+        fragment (searched in the message only: the rest of the page could
+        hold a word like "invalid" or "expired" too). Returns the message."""
         self.assertEqual(response.status_code, 303, response.text[:300])
         self.assertEqual(response.headers["Location"], "/web/login?oauth_error=oec")
         page = self.url_open(response.headers["Location"])
-        text = html.unescape(page.text)
+        alert = ALERT_RE.search(page.text)
+        self.assertTrue(alert, "no error message on the login page")
+        text = html.unescape(alert.group(1))
         for fragment in fragments:
             self.assertIn(fragment, text)
         info = self.url_open(
