@@ -5,6 +5,10 @@ from odoo.tests import TransactionCase, tagged
 @tagged("post_install", "-at_install")
 class TestInstall(TransactionCase):
     def test_installed_with_dependencies(self):
+        # the module's own tests only run once it is installed: what can
+        # fail is the list of modules it depends on
+        module = self.env["ir.module.module"].search([("name", "=", "oec_auth_azure")])
+        self.assertEqual(set(module.dependencies_id.mapped("name")), {"auth_oauth", "auth_signup"})
         modules = self.env["ir.module.module"].search(
             [("name", "in", ("oec_auth_azure", "auth_oauth", "auth_signup"))]
         )
