@@ -68,7 +68,7 @@ def azure_error_message(provider, error, description):
                 box=box,
             )
         }
-    if code in ("65004", "50126") or (error == "access_denied" and code in (None, "65004")):
+    if code in ("65004", "50126") or (error == "access_denied" and code is None):
         return {
             "text": _(
                 "The Microsoft sign-in was cancelled (%(ref)s). Click Microsoft Azure again to sign in.",
