@@ -36,18 +36,32 @@ def _base(req, sub_id, rg, kind, name, body, existing):
     return res
 
 
-def _subnet(vnet_id, name, props):
-    props = dict(props or {})
-    props["provisioningState"] = "Succeeded"
-    # New VNets get private subnets by default (no default outbound access).
-    props.setdefault("defaultOutboundAccess", False)
+def _child(parent, collection, name, props, etag=None):
+    """A sub-resource (subnet, security rule, IP configuration) of ``parent``."""
     return {
-        "id": "%s/subnets/%s" % (vnet_id, name),
+        "id": "%s/%s/%s" % (parent["id"], collection, name),
         "name": name,
-        "etag": _etag(),
-        "type": NS + "/virtualNetworks/subnets",
-        "properties": props,
+        "etag": etag or _etag(),
+        "type": "%s/%s" % (parent["type"], collection),
+        "properties": dict(props or {}, provisioningState="Succeeded"),
     }
+
+
+def _subnet(vnet, name, props):
+    subnet = _child(vnet, "subnets", name, props)
+    # New VNets get private subnets by default (no default outbound access).
+    subnet["properties"].setdefault("defaultOutboundAccess", False)
+    return subnet
+
+
+def _put_child(req, sub_id, parent, collection, child):
+    """Add or replace ``child`` (by name) in the parent's list; ARM answers 201/200 + an LRO."""
+    items = parent["properties"][collection]
+    name = child["name"].lower()
+    created = not any(i["name"].lower() == name for i in items)
+    parent["properties"][collection] = [i for i in items if i["name"].lower() != name] + [child]
+    op = core.start_op(req, sub_id, NS, parent["location"], child["id"], None)
+    return Response.json(201 if created else 200, child, core.op_headers(req, op, location_header=False))
 
 
 def put_vnet(req, sub_id, rg, name):
@@ -64,7 +78,7 @@ def put_vnet(req, sub_id, rg, name):
         )
     res["properties"]["addressSpace"] = {"addressPrefixes": prefixes}
     res["properties"]["subnets"] = [
-        _subnet(rid, s["name"], s.get("properties")) for s in props.get("subnets") or []
+        _subnet(res, s["name"], s.get("properties")) for s in props.get("subnets") or []
     ]
     res["properties"]["enableDdosProtection"] = props.get("enableDdosProtection", False)
     return core.lro_write(req, sub_id, NS, res, existing is None)
@@ -119,12 +133,7 @@ def _vnet_or_404(req, sub_id, rg, vnet):
 def put_subnet(req, sub_id, rg, vnet, name):
     core.scope_for(req, sub_id, rg, NS)
     res = _vnet_or_404(req, sub_id, rg, vnet)
-    subnet = _subnet(res["id"], name, (req.json().get("properties")))
-    subnets = res["properties"]["subnets"]
-    created = not any(s["name"].lower() == name.lower() for s in subnets)
-    res["properties"]["subnets"] = [s for s in subnets if s["name"].lower() != name.lower()] + [subnet]
-    op = core.start_op(req, sub_id, NS, res["location"], subnet["id"], None)
-    return Response.json(201 if created else 200, subnet, core.op_headers(req, op, location_header=False))
+    return _put_child(req, sub_id, res, "subnets", _subnet(res, name, req.json().get("properties")))
 
 
 def get_subnet(req, sub_id, rg, vnet, name):
@@ -142,19 +151,10 @@ def put_nsg(req, sub_id, rg, name):
     rid = _rid(sub_id, rg, "networkSecurityGroups", name)
     existing = core.get_res(req.emu, rid)
     res = _base(req, sub_id, rg, "networkSecurityGroups", name, body, existing)
-    rules = []
-    for rule in (body.get("properties") or {}).get("securityRules") or []:
-        props = dict(rule.get("properties") or {}, provisioningState="Succeeded")
-        rules.append(
-            {
-                "id": "%s/securityRules/%s" % (rid, rule["name"]),
-                "name": rule["name"],
-                "etag": res["etag"],
-                "type": NS + "/networkSecurityGroups/securityRules",
-                "properties": props,
-            }
-        )
-    res["properties"]["securityRules"] = rules
+    res["properties"]["securityRules"] = [
+        _child(res, "securityRules", rule["name"], rule.get("properties"), res["etag"])
+        for rule in (body.get("properties") or {}).get("securityRules") or []
+    ]
     res["properties"]["defaultSecurityRules"] = [
         {
             "id": "%s/defaultSecurityRules/%s" % (rid, n),
@@ -181,18 +181,8 @@ def put_rule(req, sub_id, rg, nsg, name):
     res = core.require_res(
         req, _rid(sub_id, rg, "networkSecurityGroups", nsg), NS + "/networkSecurityGroups", nsg, rg
     )
-    rule = {
-        "id": "%s/securityRules/%s" % (res["id"], name),
-        "name": name,
-        "etag": _etag(),
-        "type": NS + "/networkSecurityGroups/securityRules",
-        "properties": dict(req.json().get("properties") or {}, provisioningState="Succeeded"),
-    }
-    rules = res["properties"]["securityRules"]
-    created = not any(r["name"].lower() == name.lower() for r in rules)
-    res["properties"]["securityRules"] = [r for r in rules if r["name"].lower() != name.lower()] + [rule]
-    op = core.start_op(req, sub_id, NS, res["location"], rule["id"], None)
-    return Response.json(201 if created else 200, rule, core.op_headers(req, op, location_header=False))
+    rule = _child(res, "securityRules", name, req.json().get("properties"))
+    return _put_child(req, sub_id, res, "securityRules", rule)
 
 
 def put_public_ip(req, sub_id, rg, name):
@@ -277,20 +267,11 @@ def put_nic(req, sub_id, rg, name):
             network.network_address + 4 + index + len(core.children(emu, vnet_id))
         )
         cprops.setdefault("privateIPAllocationMethod", "Dynamic")
-        cprops["provisioningState"] = "Succeeded"
         cprops["primary"] = index == 0
         if cprops.get("publicIPAddress"):
             pip = core.referenced(req, cprops["publicIPAddress"], rid)
             pip["properties"]["ipConfiguration"] = {"id": "%s/ipConfigurations/%s" % (rid, config["name"])}
-        out.append(
-            {
-                "id": "%s/ipConfigurations/%s" % (rid, config["name"]),
-                "name": config["name"],
-                "etag": res["etag"],
-                "type": NS + "/networkInterfaces/ipConfigurations",
-                "properties": cprops,
-            }
-        )
+        out.append(_child(res, "ipConfigurations", config["name"], cprops, res["etag"]))
     res["properties"]["ipConfigurations"] = out
     if props.get("networkSecurityGroup"):
         nsg = core.referenced(req, props["networkSecurityGroup"], rid)
