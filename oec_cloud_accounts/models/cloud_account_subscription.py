@@ -66,7 +66,7 @@ class CloudAccountSubscription(models.Model):
             arm = account._arm()
             provider = arm.register_provider(self.subscription_id, namespace)
         except AzureError as error:
-            account._record_failure(error)
+            # The UserError rolls the transaction back: nothing else to record.
             raise UserError(
                 _(
                     "Azure did not register %(ns)s: %(error)s",

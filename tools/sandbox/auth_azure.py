@@ -9,8 +9,6 @@
 import json
 import os
 
-from azure_emulator import defaults
-
 info = json.loads(os.environ["OEC_SANDBOX_INFO"])
 Provider = env["auth.oauth.provider"]  # noqa: F821 (env: provided by odoo-bin shell)
 if "oec_azure" in Provider._fields:
@@ -27,7 +25,7 @@ if "oec_azure" in Provider._fields:
         "scope": "openid profile email",
         "client_id": info["signin_client_id"],
         # with a secret: authorization code + PKCE, no token through the browser
-        "oec_azure_client_secret": defaults.SIGNIN_CLIENT_SECRET,
+        "oec_azure_client_secret": info["signin_client_secret"],
         "css_class": "fa fa-fw fa-windows",
         "body": "Microsoft Azure (sandbox)",
         "enabled": True,

@@ -2,21 +2,17 @@
 
 Executed through `odoo-bin shell` (``env`` is given) with OEC_SANDBOX_INFO =
 the emulator's describe() as JSON. Idempotent: creates or updates the
-"Local sandbox" cloud, stores the sandbox application's client id and secret
-(encrypted), selects it in Settings > Cloud Accounts, then commits.
+"Local sandbox" cloud (the emulator's ports change at every start), stores the
+sandbox application's client id and secret (encrypted), selects it in
+Settings > Cloud Accounts, then commits.
 """
 
 import json
 import os
 
-try:
-    from azure_emulator import defaults
-except ImportError:  # the emulator package is not installed in this Python
-    defaults = None
-
-info = json.loads(os.environ.get("OEC_SANDBOX_INFO") or "{}")
-endpoints = info.get("endpoints") or {}
-if "cloud.azure.environment" in env and endpoints.get("authority_host"):  # noqa: F821
+info = json.loads(os.environ["OEC_SANDBOX_INFO"])
+endpoints = info["endpoints"]
+if "cloud.azure.environment" in env:  # noqa: F821 (the addon may be uninstalled)
     Cloud = env["cloud.azure.environment"].with_context(active_test=False)  # noqa: F821
     values = {
         "name": "Local sandbox",
@@ -24,13 +20,13 @@ if "cloud.azure.environment" in env and endpoints.get("authority_host"):  # noqa
         "active": True,
         "sequence": 0,
         "authority_host": endpoints["authority_host"],
-        "interactive_authority_host": endpoints.get("interactive_authority_host"),
+        "interactive_authority_host": endpoints["interactive_authority_host"],
         "arm_endpoint": endpoints["arm"],
-        "arm_audience": (endpoints.get("arm_scope") or defaults.ARM_SCOPE).removesuffix(".default"),
-        "graph_endpoint": endpoints.get("graph"),
-        "storage_suffix": endpoints.get("storage_suffix"),
-        "portal_url": info.get("http_url"),
-        "client_id": info.get("cloud_client_id") or (defaults and defaults.CLOUD_CLIENT_ID),
+        "arm_audience": endpoints["arm_scope"].removesuffix(".default"),
+        "graph_endpoint": endpoints["graph"],
+        "storage_suffix": endpoints["storage_suffix"],
+        "portal_url": info["http_url"],
+        "client_id": info["cloud_client_id"],
         "tenant": "organizations",
     }
     cloud = Cloud.search([("is_sandbox", "=", True), ("name", "=", "Local sandbox")], limit=1)
@@ -38,8 +34,6 @@ if "cloud.azure.environment" in env and endpoints.get("authority_host"):  # noqa
         cloud.write(values)
     else:
         cloud = Cloud.create(values)
-    secret = info.get("cloud_client_secret") or (defaults and defaults.CLOUD_CLIENT_SECRET)
-    if secret:
-        cloud.set_client_secret(secret)
+    cloud.set_client_secret(info["cloud_client_secret"])
     env["ir.config_parameter"].set_param("oec_cloud_accounts.environment_id", cloud.id)  # noqa: F821
     env.cr.commit()  # noqa: F821
