@@ -136,13 +136,22 @@ def put_subnet(req, sub_id, rg, vnet, name):
     return _put_child(req, sub_id, res, "subnets", _subnet(res, name, req.json().get("properties")))
 
 
-def get_subnet(req, sub_id, rg, vnet, name):
+def _get_child(req, sub_id, rg, kind, parent, collection, name):
     core.scope_for(req, sub_id, rg, NS)
-    res = _vnet_or_404(req, sub_id, rg, vnet)
-    for subnet in res["properties"]["subnets"]:
-        if subnet["name"].lower() == name.lower():
-            return Response.json(200, subnet)
-    return core.not_found(NS + "/virtualNetworks/subnets", "%s/%s" % (vnet, name), rg)
+    res = core.require_res(req, _rid(sub_id, rg, kind, parent), "%s/%s" % (NS, kind), parent, rg)
+    for child in res["properties"][collection]:
+        if child["name"].lower() == name.lower():
+            return Response.json(200, child)
+    return core.not_found("%s/%s/%s" % (NS, kind, collection), "%s/%s" % (parent, name), rg)
+
+
+def get_subnet(req, sub_id, rg, vnet, name):
+    return _get_child(req, sub_id, rg, "virtualNetworks", vnet, "subnets", name)
+
+
+def get_rule(req, sub_id, rg, nsg, name):
+    # The SDK's poller ends a rule PUT with this GET.
+    return _get_child(req, sub_id, rg, "networkSecurityGroups", nsg, "securityRules", name)
 
 
 def put_nsg(req, sub_id, rg, name):
@@ -342,3 +351,4 @@ def register(router):
     router.add("PUT", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", put_subnet)
     router.add("GET", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", get_subnet)
     router.add("PUT", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", put_rule)
+    router.add("GET", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", get_rule)
