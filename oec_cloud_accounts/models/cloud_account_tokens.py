@@ -1,10 +1,9 @@
 import logging
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
-from odoo.modules import module
-from odoo.tools import config
 
 from ..services import AzureError
 from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT, _lt
@@ -274,7 +273,7 @@ class CloudAccount(models.Model):
         # Commit per account so its row lock is released and its result kept
         # even if a later account fails; never during tests, whose transaction
         # must stay open to be rolled back.
-        if not (config["test_enable"] or module.current_test):
+        if not getattr(threading.current_thread(), "testing", False):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
