@@ -17,10 +17,12 @@ import socket
 import subprocess
 import threading
 import time
+import xml.etree.ElementTree as ET
 from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from . import arm_storage
 from .http import HOP_HEADERS, Response
 
 NPM_HINT = "npm ci --prefix tools/azure_emulator"
@@ -206,10 +208,7 @@ class BlobService:
         status, body = self.request(account, "GET", "/", {"comp": "list"})
         if status != 200:
             return []
-        import xml.etree.ElementTree as ET
-
-        root = ET.fromstring(body)
-        return [el.text for el in root.iter("Name") if el.text]
+        return [el.text for el in ET.fromstring(body).iter("Name") if el.text]
 
     # -- proxy -----------------------------------------------------------------------------------
 
@@ -250,8 +249,6 @@ class BlobService:
         return out
 
     def _refusal(self, req, account):
-        from . import arm_storage  # late: arm_storage imports nothing from here
-
         with self.emu.lock:
             settings = arm_storage.data_plane_settings(self.emu, account)
         if settings is None:

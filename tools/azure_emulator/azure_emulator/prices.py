@@ -2,6 +2,7 @@
 OData ``$filter`` (eq / ne / contains, and / or, parentheses), Items and
 NextPageLink with ``$skip``. Anonymous, like the real API."""
 
+import functools
 import re
 import uuid
 from urllib.parse import urlencode
@@ -12,7 +13,9 @@ from .http import Response
 TOKEN_RE = re.compile(r"\s*(\(|\)|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_]*|,|-?\d+(?:\.\d+)?)")
 
 
-def _catalog():
+@functools.cache
+def catalog():
+    """Built on first use, then shared (read-only)."""
     items = []
     for region, label in d.REGIONS.items():
         factor = 1.0 if region.startswith(("east", "west")) and region != "westeurope" else 1.12
@@ -76,16 +79,6 @@ def _catalog():
                 }
             )
     return items
-
-
-_CATALOG = None
-
-
-def catalog():
-    global _CATALOG
-    if _CATALOG is None:
-        _CATALOG = _catalog()
-    return _CATALOG
 
 
 class FilterError(ValueError):
