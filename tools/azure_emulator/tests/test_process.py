@@ -54,14 +54,15 @@ def test_cli_ready_line_and_sigterm():
         assert not os.path.exists("/proc/%d" % child)
 
 
-def test_independent_instance_starts_fast_and_stops_clean():
-    started = time.monotonic()
+def test_independent_instance_resets_and_stops_clean():
+    # How fast it starts and resets is measured by tools/bench/bench_emulator.py
+    # (`make bench`), not asserted here: a loaded machine would make it flaky.
     handle = start_emulator()
-    assert time.monotonic() - started < 2.5
     child = handle._emulator.blob.process.pid
-    handle.control.add_user(email="x@sandbox.onmicrosoft.test")
-    t0 = time.monotonic()
+    email = "x@sandbox.onmicrosoft.test"
+    handle.control.add_user(email=email)
+    assert email in str(handle.control.state())
     handle.control.reset()
-    assert time.monotonic() - t0 < 0.5
+    assert email not in str(handle.control.state())
     handle.stop()
     assert not os.path.exists("/proc/%d" % child)
