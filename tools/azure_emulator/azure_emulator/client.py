@@ -159,10 +159,14 @@ class ControlClient:
         drop=False,
         aadsts=None,
         details=None,
+        body=None,
+        content_type=None,
     ):
         """The next ``count`` requests (None: all) whose method matches and whose
         path (+query) matches the regex get ``status``/``code``, or are delayed
-        (``delay`` seconds) or dropped. ``service``: any, arm, entra, graph, blob, prices."""
+        (``delay`` seconds) or dropped. ``service``: any, arm, entra, graph, blob, prices.
+        ``body`` (with ``content_type``, default text/html): answer that raw text instead
+        of the service's error shape, as a proxy's or firewall's error page would."""
         return self.call(
             "POST",
             "/faults",
@@ -179,6 +183,8 @@ class ControlClient:
                 "drop": drop,
                 "aadsts": aadsts,
                 "details": details,
+                "body": body,
+                "content_type": content_type,
             },
         )
 

@@ -52,6 +52,9 @@ def fault_response(fault, service):
     headers = dict(fault.get("headers") or {})
     if status in (429, 503) and not any(h.lower() == "retry-after" for h in headers):
         headers["Retry-After"] = "1"
+    if fault.get("body") is not None:
+        # a page that is not the service's own answer: a proxy's or firewall's error page
+        return Response(status, fault["body"], headers, fault.get("content_type") or "text/html; charset=utf-8")
     if service == "blob":
         headers["x-ms-error-code"] = code
         headers["x-ms-request-id"] = str(uuid.uuid4())
@@ -243,6 +246,8 @@ def add_fault(req):
         "message": body.get("message"),
         "aadsts": body.get("aadsts"),
         "details": body.get("details"),
+        "body": body.get("body"),
+        "content_type": body.get("content_type"),
         "headers": body.get("headers") or {},
         "delay": body.get("delay"),
         "drop": bool(body.get("drop")),

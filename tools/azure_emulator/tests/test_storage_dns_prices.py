@@ -218,3 +218,15 @@ def test_faults_throttle_delay_drop(emu, http, resources):
         timeout=5,
     )
     assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
+
+
+def test_fault_with_a_raw_page(emu, http):
+    """A proxy's error page instead of the service's answer: raw body, HTML by default."""
+    page = "<html><body>Proxy error: upstream unreachable</body></html>"
+    emu.control.inject_fault(service="entra", path="/oauth2/v2.0/token", status=200, body=page)
+    answer = http.post("%s/%s/oauth2/v2.0/token" % (emu.url, d.TENANT_ID), data={}, timeout=5)
+    assert (answer.status_code, answer.text) == (200, page)
+    assert answer.headers["Content-Type"].startswith("text/html")
+    # single use, as every fault: the next call reaches the real endpoint
+    again = http.post("%s/%s/oauth2/v2.0/token" % (emu.url, d.TENANT_ID), data={}, timeout=5)
+    assert again.headers["Content-Type"].startswith("application/json")
