@@ -1,15 +1,24 @@
-"""The HTTP session used for Entra ID: explicit CA bundle, timeout, no proxy env."""
+"""The HTTP session used for Entra ID: explicit CA bundle, timeout, proxies from the environment."""
 
 import requests
+from requests.utils import get_environ_proxies
 
 DEFAULT_TIMEOUT = 20  # seconds, connect + read
 
 
+class UnexpectedResponse(requests.RequestException):
+    """Entra ID answered something that is not its JSON: a proxy's or firewall's
+    error page, or a server error. Raised before MSAL parses it, so the status
+    is kept and MSAL does not log the page as an exception."""
+
+
 class TimeoutSession(requests.Session):
-    """A session that never waits forever and trusts only the CA bundle given.
+    """A session that never waits forever, trusts only the CA bundle given and
+    goes through the proxy the standard variables name.
 
     ``trust_env`` is off because ``REQUESTS_CA_BUNDLE`` (set on some hosts)
-    would otherwise override ``verify`` and proxy variables could leak tokens.
+    would otherwise override ``verify``; the proxy variables (HTTPS_PROXY,
+    NO_PROXY...) are read per request instead, as the Azure SDK clients do.
     """
 
     def __init__(self, ca_bundle=None, timeout=DEFAULT_TIMEOUT):
@@ -20,4 +29,17 @@ class TimeoutSession(requests.Session):
 
     def request(self, method, url, **kwargs):  # pylint: disable=arguments-differ
         kwargs["timeout"] = kwargs.get("timeout") or self.default_timeout
-        return super().request(method, url, **kwargs)
+        if kwargs.get("proxies") is None:
+            kwargs["proxies"] = get_environ_proxies(url)
+        response = super().request(method, url, **kwargs)
+        if response.status_code >= 500 or not _is_json(response):
+            raise UnexpectedResponse("HTTP %s from %s" % (response.status_code, url), response=response)
+        return response
+
+
+def _is_json(response):
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True

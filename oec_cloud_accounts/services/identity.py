@@ -17,7 +17,7 @@ import requests
 from msal.exceptions import MsalServiceError
 
 from .errors import KIND_TRANSIENT, AzureError, _lt
-from .http import DEFAULT_TIMEOUT, TimeoutSession
+from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
 
 # Authorities MSAL knows: only these may use instance discovery / validation.
 MICROSOFT_AUTHORITY_HOSTS = (
@@ -127,15 +127,15 @@ class AzureIdentity:
         app = self._app()
         try:
             result = app.acquire_token_by_auth_code_flow(flow, auth_response, scopes=self._scopes(scopes))
-        except requests.RequestException as exc:
-            raise AzureError.network(exc) from exc
-        except MsalServiceError as exc:
-            raise _http_error(exc) from exc
-        except ValueError as exc:  # MSAL: state mismatch or flow reused
+        except (requests.RequestException, MsalServiceError) as exc:
+            raise _transport_error(exc) from exc
+        except ValueError as exc:
+            # MSAL checks the answer's state against the flow before any call:
+            # a ValueError here means the answer does not belong to the flow
             raise AzureError(
                 _lt("This sign-in answer does not match the request that was sent: start again."),
                 code="state_mismatch",
-                detail=str(exc),
+                detail=str(exc)[:300],
             ) from exc
         return self._result(result)
 
@@ -144,10 +144,10 @@ class AzureIdentity:
         app = self._app()
         try:
             result = app.acquire_token_by_refresh_token(refresh_token, scopes=self._scopes(scopes))
-        except requests.RequestException as exc:
-            raise AzureError.network(exc) from exc
-        except MsalServiceError as exc:
-            raise _http_error(exc) from exc
+        except (requests.RequestException, MsalServiceError) as exc:
+            raise _transport_error(exc) from exc
+        except ValueError as exc:  # anything MSAL could not make sense of
+            raise _unexpected_answer(None, str(exc)) from exc
         return self._result(result)
 
     def admin_consent_url(self, redirect_uri, tenant=None):
@@ -174,8 +174,8 @@ class AzureIdentity:
                 timeout=self.timeout,
                 token_cache=msal.TokenCache(),
             )
-        except requests.RequestException as exc:
-            raise AzureError.network(exc) from exc
+        except (requests.RequestException, MsalServiceError) as exc:
+            raise _transport_error(exc) from exc
         except ValueError as exc:  # MSAL: the authority's metadata could not be read
             raise AzureError(
                 _lt(
@@ -205,9 +205,38 @@ class AzureIdentity:
         return TokenResult.from_msal(result)
 
 
-def _http_error(exc):
-    """MSAL raises (instead of answering a dict) when the token endpoint gives
-    an error status without a usable body: 5xx, 429, a proxy's page."""
-    match = re.search(r"(\d{3})", str(exc))
-    status = int(match.group(1)) if match else None
-    return AzureError.from_oauth("http_error", "HTTP Error %s" % status, status=status or 503)
+def _transport_error(exc):
+    """The AzureError for a call that gave no usable token answer."""
+    if isinstance(exc, UnexpectedResponse):
+        response = exc.response
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("error"):
+            # a server error in Entra ID's own words (e.g. AADSTS90033)
+            return AzureError.from_oauth(
+                body["error"], body.get("error_description"), body.get("error_codes"), response.status_code
+            )
+        return _unexpected_answer(response.status_code, response.headers.get("Content-Type"))
+    if isinstance(exc, MsalServiceError):
+        # MSAL's own "HTTP Error: <status>", for an error status it could not parse
+        match = re.match(r"HTTP Error: (\d{3})$", str(exc.args[0]) if exc.args else "")
+        return _unexpected_answer(int(match.group(1)) if match else None, str(exc)[:300])
+    return AzureError.network(exc)
+
+
+def _unexpected_answer(status, detail):
+    """Not an OAuth answer (a proxy's error page, a server error): retried later."""
+    return AzureError(
+        _lt(
+            "Microsoft Entra ID gave an unexpected answer (HTTP %(status)s) instead of a token: a proxy "
+            "or firewall between Odoo and Microsoft may be intercepting the requests, or the service "
+            "is failing. It will be retried; if it persists, check the server's outgoing HTTPS access."
+        ),
+        code="unexpected_response",
+        kind=KIND_TRANSIENT,
+        status=status or 502,
+        detail=(detail or "")[:300],
+        message_args={"status": status or "?"},
+    )

@@ -1,10 +1,13 @@
+import os
+from unittest.mock import patch
+
 from azure_emulator import defaults
 
 from odoo.tests import TransactionCase, tagged
 
 from ..services import AzureError, SecretBox
 from ..services.errors import KIND_CLIENT, KIND_GRANT, KIND_TRANSIENT
-from .common import EmulatorMixin
+from .common import ConnectProxy, EmulatorMixin
 
 KEY = "11" * 32
 
@@ -68,3 +71,64 @@ class TestServices(EmulatorMixin, TransactionCase):
         with self.assertRaises(AzureError) as caught:
             arm.list_subscriptions()
         self.assertIn("Owner or Contributor", caught.exception.message)
+
+    def test_unexpected_answers_are_typed(self):
+        """A proxy's page or a server error: a transient AzureError with the
+        real HTTP status, never MSAL's JSONDecodeError nor a 'state mismatch'."""
+        _account, refresh_token = self._tokens()
+        scopes = self.cloud._delegated_scopes()
+        for status in (200, 400, 502):
+            with self.subTest(status=status):
+                self.emu.control.inject_fault(
+                    service="entra",
+                    path="/token",
+                    status=status,
+                    body="<html><body>Proxy says no</body></html>",
+                )
+                with self.assertNoLogs("msal", "ERROR"), self.assertRaises(AzureError) as caught:
+                    self.cloud._identity().refresh(refresh_token, scopes)
+                error = caught.exception
+                self.assertEqual(
+                    (error.kind, error.code, error.status), (KIND_TRANSIENT, "unexpected_response", status)
+                )
+                self.assertIn("HTTP %d" % status, error.message)
+        # a server error in Entra ID's own words keeps its AADSTS code
+        self.emu.control.inject_fault(service="entra", path="/token", status=500, aadsts="90033")
+        with self.assertRaises(AzureError) as caught:
+            self.cloud._identity().refresh(refresh_token, scopes)
+        self.assertEqual((caught.exception.kind, caught.exception.aadsts), (KIND_TRANSIENT, "90033"))
+        # the code redemption: an HTML page is not reported as a state mismatch
+        identity = self.cloud._identity()
+        flow = identity.start_flow(scopes, self.cloud._redirect_uri(), "test-state")
+        params, _location = self.answer_consent(flow["auth_uri"])
+        self.emu.control.inject_fault(service="entra", path="/token", status=200, body="<html>proxy</html>")
+        with self.assertRaises(AzureError) as caught:
+            identity.redeem(flow, params, scopes)
+        self.assertEqual(caught.exception.code, "unexpected_response")
+        # while an answer to another sign-in still is one
+        flow = identity.start_flow(scopes, self.cloud._redirect_uri(), "test-state")
+        params, _location = self.answer_consent(flow["auth_uri"])
+        with self.assertRaises(AzureError) as caught:
+            identity.redeem(flow, dict(params, state="another-state"), scopes)
+        self.assertEqual(caught.exception.code, "state_mismatch")
+
+    def test_proxy_variables_are_honoured(self):
+        """Token calls go through HTTPS_PROXY like the Azure SDK's, with the CA
+        bundle still the configured one; NO_PROXY is honoured too."""
+        account, refresh_token = self._tokens()
+        proxy = ConnectProxy()
+        self.addCleanup(proxy.close)
+        port = self.emu.url.rsplit(":", 1)[1]
+        environ = {"HTTPS_PROXY": proxy.url, "https_proxy": proxy.url, "NO_PROXY": "", "no_proxy": ""}
+        with patch.dict(os.environ, environ):
+            self.cloud._identity().refresh(refresh_token, self.cloud._delegated_scopes())
+            self.assertIn("127.0.0.1:%s" % port, proxy.tunnels, "the token call used the proxy")
+            tunnels = len(proxy.tunnels)
+            account._arm().list_subscriptions()
+            self.assertGreater(len(proxy.tunnels), tunnels, "ARM calls used the proxy")
+        tunnels = len(proxy.tunnels)
+        with patch.dict(os.environ, dict(environ, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")):
+            self.cloud._identity().refresh(
+                account.sudo()._get_secret("refresh_token_enc"), self.cloud._delegated_scopes()
+            )
+        self.assertEqual(len(proxy.tunnels), tunnels, "NO_PROXY is honoured")
