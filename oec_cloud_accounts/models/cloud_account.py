@@ -1,4 +1,29 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+# Written only by the code that owns them (connect, refresh, cron), in sudo
+# mode after the caller's rights were checked: read-only in the views is no
+# protection, since RPC can write any field of a record the caller may write.
+SYSTEM_FIELDS = frozenset(
+    {
+        "provider",
+        "environment_id",
+        "state",
+        "ms_username",
+        "ms_display_name",
+        "ms_object_id",
+        "tenant_id",
+        "access_expires_at",
+        "last_refresh_at",
+        "next_refresh_at",
+        "retry_count",
+        "last_error",
+        "last_error_code",
+        "can_compute",
+        "can_storage",
+        "can_dns",
+    }
+)
 
 STATES = [
     ("active", "Active"),
@@ -120,6 +145,16 @@ class CloudAccount(models.Model):
         for account in self:
             account.has_tokens = account.id in with_tokens
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_system_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_system_fields(vals)
+        return super().write(vals)
+
     def action_add_account(self):
         return {
             "type": "ir.actions.act_window",
@@ -148,3 +183,27 @@ class CloudAccount(models.Model):
             "view_mode": "tree,form",
             "domain": [("account_id", "=", self.id)],
         }
+
+    # -- private helpers ---------------------------------------------------------------------------
+
+    def _check_can_change(self):
+        """The caller may change these accounts (group and company rule): the
+        first thing any method that reaches Azure or a secret does."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+
+    def _check_system_fields(self, vals):
+        if self.env.su:
+            return
+        owned = SYSTEM_FIELDS.intersection(vals)
+        if owned:
+            raise AccessError(
+                _(
+                    "These fields of a cloud account are set by Odoo from Azure and cannot be written: "
+                    "%s. Use Reconnect, Refresh or Disconnect instead.",
+                    ", ".join(sorted(owned)),
+                )
+            )
+        if vals.get("company_id") and vals["company_id"] not in self.env.user.company_ids.ids:
+            # the account, with its working tokens, would appear to another company's managers
+            raise AccessError(_("A cloud account can only be moved to a company you belong to."))

@@ -50,21 +50,29 @@ class CloudAccountSubscription(models.Model):
         ),
     )
 
+    # Lines are written by the code that reads them from Azure; users act on
+    # them through these methods, allowed to whoever may change the account.
+
     def action_set_default(self):
         self.ensure_one()
-        self.account_id.subscription_ids.write({"is_default": False})
-        self.is_default = True
+        self.account_id._check_can_change()
+        line = self.sudo()
+        line.account_id.subscription_ids.write({"is_default": False})
+        line.is_default = True
 
     def action_register_provider(self):
         """Register the resource provider named in the context on this subscription."""
         self.ensure_one()
+        # before the remote call: a read-only user must not register anything in Azure
+        self.account_id._check_can_change()
         namespace = self.env.context.get("namespace")
         if namespace not in NAMESPACE_FIELDS:
             raise UserError(_("Unknown resource provider %s.", namespace))
-        account = self.account_id
+        line = self.sudo()
+        account = line.account_id
         try:
             arm = account._arm()
-            provider = arm.register_provider(self.subscription_id, namespace)
+            provider = arm.register_provider(line.subscription_id, namespace)
         except AzureError as error:
             # The UserError rolls the transaction back: nothing else to record.
             raise UserError(
@@ -74,12 +82,12 @@ class CloudAccountSubscription(models.Model):
                     error=account._azure_error_message(error, reference=True),
                 )
             ) from error
-        self[NAMESPACE_FIELDS[namespace]] = provider["state"]
-        account.message_post(
+        line[NAMESPACE_FIELDS[namespace]] = provider["state"]
+        account._message_log(
             body=_(
                 "Registration of %(ns)s requested on subscription %(sub)s (state: %(state)s).",
                 ns=namespace,
-                sub=self.name,
+                sub=line.name,
                 state=provider["state"],
             )
         )

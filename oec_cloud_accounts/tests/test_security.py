@@ -1,3 +1,5 @@
+from azure_emulator import defaults
+
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
@@ -36,6 +38,53 @@ class TestSecurity(EmulatorMixin, TransactionCase):
         account.with_user(self.manager).write({"name": "Renamed"})
         account.with_user(self.manager).unlink()
         self.assertFalse(account.exists())
+
+    def test_fields_owned_by_code_are_refused(self):
+        account = self.connect().with_user(self.manager)
+        for values in (
+            {"state": "active"},
+            {"tenant_id": "00000000-0000-0000-0000-000000000000"},
+            {"environment_id": self.cloud.id},
+            {"ms_username": "someone@else.example"},
+            {"next_refresh_at": False},
+            {"can_compute": True},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                account.write(values)
+        with self.assertRaises(AccessError):
+            self.env["cloud.account"].with_user(self.manager).create(
+                {"name": "Forged", "environment_id": self.cloud.id, "state": "active"}
+            )
+        account.write({"name": "Renamed by the manager"})
+        self.assertEqual(account.name, "Renamed by the manager")
+        # subscription lines are written by the code that reads them from Azure
+        line = account.subscription_ids[:1]
+        with self.assertRaises(AccessError):
+            line.write({"can_compute": True})
+        with self.assertRaises(AccessError):
+            line.write({"subscription_id": "forged"})
+
+    def test_set_default_subscription(self):
+        account = self.connect()
+        self.emu.control.add_subscription(name="Second", users=[defaults.USER_EMAIL])
+        account.action_refresh()
+        self.assertEqual(len(account.subscription_ids), 2)
+        other = account.subscription_ids.filtered(lambda line: not line.is_default)
+        other.with_user(self.manager).action_set_default()
+        self.assertEqual(account.subscription_ids.filtered("is_default"), other)
+        with self.assertRaises(AccessError):
+            account.subscription_ids[:1].with_user(self.viewer).action_set_default()
+
+    def test_move_only_to_own_companies(self):
+        account = self.connect()
+        other = self.env["res.company"].create({"name": "Foreign Co"})
+        with self.assertRaises(AccessError):
+            account.with_user(self.manager).write({"company_id": other.id})
+        self.assertEqual(account.company_id, self.env.company)
+        self.manager.write({"company_ids": [(4, other.id)]})
+        account.with_user(self.manager).write({"company_id": other.id})
+        self.assertEqual(account.company_id, other)
+        self.assertEqual(account.subscription_ids.company_id, other, "the subscriptions follow")
 
     def test_company_rule(self):
         account = self.connect()
