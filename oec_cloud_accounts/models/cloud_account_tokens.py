@@ -16,6 +16,9 @@ ACCESS_MARGIN = timedelta(minutes=5)
 KEEPALIVE = timedelta(days=1)
 BACKOFF_BASE = 60  # seconds, doubled at each transient failure
 BACKOFF_MAX = 3600
+# accounts in Error (configuration, roles) are retried this often
+ERROR_RETRY = timedelta(hours=6)
+ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # capabilities are read for at most this many subscriptions per account
 MAX_SUBSCRIPTIONS_CHECKED = 10
 # an AzureError message: marked with services' _lt, translated when shown (_azure_error_message)
@@ -32,14 +35,12 @@ class CloudAccount(models.Model):
 
     def action_refresh(self):
         """The refresh icon: renew the tokens and re-read subscriptions and capabilities."""
+        # before any remote call: RPC reaches this method for every record its caller can read
+        self._check_can_change()
         failures = []
-        for account in self:
-            try:
-                token, expires_at = account._access_token(force=True)
-                subscriptions = self._discover(account.environment_id, token, expires_at)
-                account._apply_subscriptions(subscriptions)
-            except AzureError as error:
-                account._record_failure(error)
+        for account in self.sudo():
+            error = account._refresh_account()
+            if error:
                 failures.append(
                     "%s: %s" % (account.name, account._azure_error_message(error, reference=True))
                 )
@@ -49,10 +50,10 @@ class CloudAccount(models.Model):
 
     def action_disconnect(self):
         """Delete the stored tokens; access stays granted in Azure until revoked there."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-        self._clear_secrets()
-        self.write(
+        self._check_can_change()
+        accounts = self.sudo()
+        accounts._clear_secrets()
+        accounts.write(
             {"state": "disconnected", "access_expires_at": False, "next_refresh_at": False, "retry_count": 0}
         )
         hint = _(
@@ -61,8 +62,8 @@ class CloudAccount(models.Model):
             "groups to remove a single user).",
             self.environment_id[:1].client_id or _("your application"),
         )
-        for account in self:
-            account.message_post(body=hint)
+        for account in accounts:
+            account._message_log(body=hint)
         return self._notify("info", hint, sticky=True)
 
     # -- tokens ------------------------------------------------------------------------------------
@@ -101,6 +102,7 @@ class CloudAccount(models.Model):
         if result.refresh_token:
             account._set_secret("refresh_token_enc", result.refresh_token)
         account._set_secret("access_token_enc", result.access_token)
+        was = account.state
         now = fields.Datetime.now()
         account.write(
             {
@@ -115,6 +117,27 @@ class CloudAccount(models.Model):
                 "last_error_code": False,
             }
         )
+        if was != "active":
+            # back in use: the activity asking to fix the account is answered
+            account.activity_feedback([ACTIVITY_TYPE], feedback=_("The account is active again."))
+
+    def _refresh_account(self):
+        """Renew the tokens, then re-read subscriptions and capabilities.
+
+        The new tokens are kept even when the discovery fails (the old refresh
+        token may already be spent). Returns the AzureError recorded, or None.
+        Callers checked the access rights and pass a sudo record.
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                token, expires_at = self._access_token(force=True)
+            with self.env.cr.savepoint():
+                self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
+        except AzureError as error:
+            self._record_failure(error)
+            return error
+        return None
 
     # -- subscriptions and capabilities ------------------------------------------------------------
 
@@ -168,42 +191,54 @@ class CloudAccount(models.Model):
     # -- failures ----------------------------------------------------------------------------------
 
     def _record_failure(self, error):
-        """Turn an AzureError into state, chatter and retry time.
+        """Turn an AzureError into state, chatter, activity and retry time.
 
-        Transient failures never expire an account: they only push the next
-        try back. A dead refresh token expires it and asks the responsible
-        user, by an activity, to reconnect.
+        Private: callers have checked the user's right to change the account
+        (or are the cron). Transient failures never change the state: they
+        push the next try back. A dead refresh token expires the account (only
+        Reconnect helps); any other refusal (the application's configuration,
+        a missing role) puts it in Error, retried on a slow schedule. Leaving
+        Active gives the responsible user an activity.
         """
         self.ensure_one()
         account = self.sudo()
         message = account._azure_error_message(error, reference=True)
         values = {"last_error": message, "last_error_code": error.aadsts or error.code}
+        now = fields.Datetime.now()
         if error.kind == KIND_TRANSIENT:
             delay = min(BACKOFF_BASE * 2**account.retry_count, BACKOFF_MAX)
             delay = max(delay, error.retry_after or 0)
-            values.update(
-                retry_count=account.retry_count + 1,
-                next_refresh_at=fields.Datetime.now() + timedelta(seconds=delay),
-            )
+            values.update(retry_count=account.retry_count + 1, next_refresh_at=now + timedelta(seconds=delay))
             account.write(values)
             return
-        values["state"] = "expired" if error.kind == KIND_GRANT else "error"
-        values["next_refresh_at"] = False
+        expired = error.kind == KIND_GRANT
+        values.update(
+            state="expired" if expired else "error",
+            retry_count=0,
+            # nothing to retry with once the refresh token is dead
+            next_refresh_at=False if expired else now + ERROR_RETRY,
+        )
         was = account.state
         account.write(values)
-        if values["state"] == "expired":
+        if expired:
             account._clear_secrets()
-        if was != values["state"]:
-            labels = dict(account._fields["state"]._description_selection(account.env))
-            account.message_post(
-                body=_("%(status)s: %(error)s", status=labels[values["state"]], error=message)
-            )
-        if values["state"] == "expired" and was != "expired":
+        if was == values["state"]:
+            return
+        labels = dict(account._fields["state"]._description_selection(account.env))
+        account._message_log(body=_("%(status)s: %(error)s", status=labels[values["state"]], error=message))
+        if was == "active":
+            if expired:
+                summary = _("Reconnect the Azure account")
+                note = _("Microsoft refused the stored sign-in: %s Click Reconnect on the account.", message)
+            else:
+                summary = _("Check the Azure account")
+                note = _(
+                    "Azure refused the account: %s It is retried every few hours, and at once when the "
+                    "client secret is changed in Settings.",
+                    message,
+                )
             account.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=_("Reconnect the Azure account"),
-                note=_("Microsoft refused the stored sign-in: %s Click Reconnect on the account.", message),
-                user_id=(account.user_id or account.create_uid).id,
+                ACTIVITY_TYPE, summary=summary, note=note, user_id=(account.user_id or account.create_uid).id
             )
 
     @api.model
@@ -232,6 +267,7 @@ class CloudAccount(models.Model):
         Each account is picked with FOR UPDATE SKIP LOCKED, so several cron
         workers (several Odoo servers) share the work without waiting on each
         other or refreshing one token twice; its lock ends with its commit.
+        Accounts in Error are due again on a slow schedule (ERROR_RETRY).
         """
         done = []
         for _index in range(batch_size):
@@ -240,7 +276,7 @@ class CloudAccount(models.Model):
             self.env.cr.execute(
                 """
                 SELECT id FROM cloud_account
-                 WHERE active AND state = 'active' AND refresh_token_enc IS NOT NULL
+                 WHERE active AND state IN ('active', 'error') AND refresh_token_enc IS NOT NULL
                    AND (next_refresh_at IS NULL OR next_refresh_at <= (now() at time zone 'UTC'))
                    AND NOT (id = ANY(%s))
                  ORDER BY next_refresh_at NULLS FIRST, id
@@ -260,13 +296,33 @@ class CloudAccount(models.Model):
         return len(done)
 
     def _cron_refresh_one(self):
+        """One account: whatever happens to it is recorded on it, never raised."""
         started = time.monotonic()
         try:
-            with self.env.cr.savepoint():
-                self._access_token(force=True)
-        except AzureError as error:
-            _logger.info("cloud.account %s: token refresh failed: %s", self.id, error.code)
-            self._record_failure(error)
+            if self.state == "error":
+                # the whole check, so that the cause of the Error is seen gone
+                error = self._refresh_account()
+            else:
+                try:
+                    with self.env.cr.savepoint():
+                        self._access_token(force=True)
+                    error = None
+                except AzureError as azure_error:
+                    self._record_failure(azure_error)
+                    error = azure_error
+            if error:
+                _logger.info("cloud.account %s: token refresh failed: %s", self.id, error.reference)
+        except Exception as exc:  # pylint: disable=broad-except
+            # a defect or an answer nobody foresaw: this account backs off, the others go on
+            _logger.warning("cloud.account %s: token refresh failed unexpectedly", self.id, exc_info=True)
+            self._record_failure(
+                AzureError(
+                    _lt("Unexpected failure while renewing the tokens (%(error)s): it will be retried."),
+                    code="unexpected_error",
+                    kind=KIND_TRANSIENT,
+                    message_args={"error": type(exc).__name__},
+                )
+            )
         _logger.debug("cloud.account %s refreshed in %.2fs", self.id, time.monotonic() - started)
 
     def _commit_step(self):
@@ -316,18 +372,27 @@ class CloudAccount(models.Model):
             "ms_object_id": result.object_id,
             "tenant_id": result.tenant_id,
         }
+        # the fields written here belong to this code: written in sudo mode,
+        # after the caller's own rights were checked
         if account:
+            account.check_access_rights("write")
+            account.check_access_rule("write")
+            account = account.sudo()
             account.write(values)
         else:
-            values.update(environment_id=environment.id, name=_("Microsoft Azure"))
-            account = self.create(values)
+            self.check_access_rights("create")
+            values.update(
+                environment_id=environment.id, name=_("Microsoft Azure"), company_id=self.env.company.id
+            )
+            account = self.sudo().create(values)
         account._store_tokens(result)
         account._apply_subscriptions(subscriptions)
-        # a reconnection answers the "Reconnect" activity of the expiry
-        account.activity_feedback(["mail.mail_activity_data_todo"], feedback=_("Reconnected."))
-        account.message_post(
+        # a reconnection answers the "Reconnect" activity of the expiry; logged
+        # as a note, which needs no email address of the user
+        account.activity_feedback([ACTIVITY_TYPE], feedback=_("Reconnected."))
+        account._message_log(
             body=_(
                 "Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id
             )
         )
-        return account
+        return account.sudo(False)

@@ -100,6 +100,17 @@ class CloudAzureEnvironment(models.Model):
         self.check_access_rule("write")
         for cloud in self:
             cloud.sudo()._set_secret("client_secret_enc", secret or None)
+        if secret:
+            # a wrong or expired secret put the accounts in Error: retry them now
+            failed = (
+                self.env["cloud.account"]
+                .sudo()
+                .search([("environment_id", "in", self.ids), ("state", "=", "error")])
+            )
+            if failed:
+                # no retry time: due at once, first in line
+                failed.write({"next_refresh_at": False})
+                self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
 
     # -- what services need ------------------------------------------------------------------------
 

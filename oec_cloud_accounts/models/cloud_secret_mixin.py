@@ -72,6 +72,8 @@ class CloudSecretMixin(models.AbstractModel):
             ),
             (stored, self.id),
         )
+        # the computes that tell whether a secret is set read the column by SQL
+        self.invalidate_recordset()
 
     def _clear_secrets(self):
         if not self.ids:
@@ -85,6 +87,7 @@ class CloudSecretMixin(models.AbstractModel):
             ),
             (list(self.ids),),
         )
+        self.invalidate_recordset()
 
     def _get_secret(self, column):
         """The plaintext, or None when unset or unreadable (key changed)."""

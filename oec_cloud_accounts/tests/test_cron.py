@@ -21,11 +21,6 @@ class TestCron(EmulatorMixin, TransactionCase):
     def _run(self):
         return self.env["cloud.account"]._cron_refresh_tokens()
 
-    def test_cron_exists(self):
-        cron = self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")
-        self.assertTrue(cron.active)
-        self.assertEqual(cron.code.strip(), "model._cron_refresh_tokens()")
-
     def test_only_due_accounts_are_refreshed(self):
         self.assertEqual(self._run(), 0, "freshly connected accounts are not due")
         self.first.next_refresh_at = self.past
@@ -78,6 +73,79 @@ class TestCron(EmulatorMixin, TransactionCase):
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.env.user)
         self.assertEqual(self._run(), 0, "expired accounts are left alone")
+
+    def test_proxy_page_does_not_stop_the_others(self):
+        """A proxy's HTML page instead of a token answer (200 or 400): that
+        account backs off, the next ones are refreshed in the same run."""
+        page = "<html><body><h1>Access denied by the corporate proxy</h1></body></html>"
+        for status in (200, 400):
+            with self.subTest(status=status):
+                self.first.write({"next_refresh_at": self.past - timedelta(hours=1), "retry_count": 0})
+                self.second.next_refresh_at = self.past
+                token = self.second.sudo()._get_secret("refresh_token_enc")
+                self.emu.control.inject_fault(service="entra", path="/token", status=status, body=page)
+                self.assertEqual(self._run(), 2)
+                self.assertEqual(
+                    (self.first.state, self.first.retry_count, self.first.last_error_code),
+                    ("active", 1, "unexpected_response"),
+                )
+                self.assertIn("HTTP %d" % status, self.first.last_error)
+                self.assertGreater(self.first.next_refresh_at, fields.Datetime.now())
+                self.assertNotEqual(self.second.sudo()._get_secret("refresh_token_enc"), token)
+                self.assertGreater(self.second.next_refresh_at, fields.Datetime.now() + timedelta(hours=12))
+        # the Refresh button on it: a message, not a traceback
+        self.emu.control.inject_fault(service="entra", path="/token", status=200, body=page)
+        answer = self.first.action_refresh()
+        self.assertEqual(answer["params"]["type"], "warning")
+        self.assertIn("unexpected answer (HTTP 200)", answer["params"]["message"])
+
+    def test_wrong_client_secret_is_retried_once_fixed(self):
+        """invalid_client (AADSTS7000215) hits every account: Error with an
+        activity, retried on a slow schedule and at once when the secret changes."""
+        (self.first | self.second).next_refresh_at = self.past
+        self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, secret="the-new-secret")
+        self.assertEqual(self._run(), 2)
+        for account in self.first | self.second:
+            self.assertEqual((account.state, account.last_error_code), ("error", "7000215"))
+            self.assertTrue(account.sudo()._get_secret("refresh_token_enc"), "the tokens are kept")
+            self.assertGreater(account.next_refresh_at, fields.Datetime.now() + timedelta(hours=5))
+            self.assertEqual(account.activity_ids.summary, "Check the Azure account")
+            self.assertEqual(account.activity_ids.user_id, self.env.user)
+        self.assertEqual(self._run(), 0, "not hammered with the same wrong secret")
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        self.cloud.set_client_secret("the-new-secret")
+        self.assertEqual(self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers + 1)
+        self.assertEqual(self._run(), 2)
+        for account in self.first | self.second:
+            self.assertEqual(account.state, "active")
+            self.assertFalse(account.activity_ids, "the activity was answered")
+            self.assertTrue(account.subscription_ids.filtered("is_default").can_compute)
+
+    def test_run_by_the_cron_job_processing(self):
+        """The scheduled action as ir.cron runs it (its own cursor and error
+        handling): one account answering a proxy page does not fail the job."""
+        (self.first | self.second).next_refresh_at = self.past
+        self.first.next_refresh_at = self.past - timedelta(hours=1)
+        self.emu.control.inject_fault(service="entra", path="/token", status=200, body="<html>proxy</html>")
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")
+        cron.write({"nextcall": self.past, "active": True})
+        self.env.flush_all()
+        self.registry.enter_test_mode(self.cr)
+        try:
+            with (
+                self.assertNoLogs("odoo.addons.base.models.ir_cron", "ERROR"),
+                self.registry.cursor() as cron_cr,
+            ):
+                self.registry["ir.cron"]._process_job(self.registry.db_name, cron_cr, cron.read(load=None)[0])
+        finally:
+            self.registry.leave_test_mode()
+        (self.first | self.second).invalidate_recordset()
+        cron.invalidate_recordset()
+        self.assertEqual((self.first.retry_count, self.first.last_error_code), (1, "unexpected_response"))
+        self.assertEqual((self.second.retry_count, self.second.state), (0, "active"))
+        self.assertGreater(self.second.next_refresh_at, fields.Datetime.now() + timedelta(hours=12))
+        self.assertGreater(cron.nextcall, self.past)
 
     def test_inactivity_expiry(self):
         self.second.next_refresh_at = self.past
