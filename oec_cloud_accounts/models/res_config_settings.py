@@ -21,8 +21,13 @@ class ResConfigSettings(models.TransientModel):
         string="Application (client) ID",
     )
     cloud_tenant = fields.Char(related="cloud_environment_id.tenant", readonly=False, string="Tenant")
+    # Write-only and never a column of this transient model: its rows stay in
+    # the table until the vacuum. The inverse encrypts it into the cloud record
+    # when Settings are saved; the compute never reads it back.
     cloud_client_secret = fields.Char(
         string="Client Secret",
+        compute="_compute_cloud_client_secret",
+        inverse="_inverse_cloud_client_secret",
         help="The secret's Value from the application's Certificates & secrets page. Stored "
         "encrypted; leave empty to keep the current one.",
     )
@@ -50,13 +55,14 @@ class ResConfigSettings(models.TransientModel):
             settings.cloud_scopes = " ".join([*scopes, "offline_access"])
             settings.cloud_account_count = count
 
-    def set_values(self):
-        res = super().set_values()
-        if self.cloud_client_secret:
-            if not self.cloud_environment_id:
+    def _compute_cloud_client_secret(self):
+        self.cloud_client_secret = False
+
+    def _inverse_cloud_client_secret(self):
+        for settings in self.filtered("cloud_client_secret"):
+            if not settings.cloud_environment_id:
                 raise UserError(_("Choose the Azure cloud the client secret belongs to."))
-            self.cloud_environment_id.set_client_secret(self.cloud_client_secret)
-        return res
+            settings.cloud_environment_id.set_client_secret(settings.cloud_client_secret.strip())
 
     def action_open_cloud_accounts(self):
         return self.env["ir.actions.act_window"]._for_xml_id("oec_cloud_accounts.cloud_account_action")

@@ -1,0 +1,57 @@
+from psycopg2 import sql
+
+from odoo.tests import TransactionCase, tagged
+
+from .common import EmulatorMixin
+
+SECRET = "Zq8~cloud-secret-under-test-4f2a9c"
+
+
+def tables_holding(env, text):
+    """Every table of the database with a row whose JSON form contains ``text``."""
+    env.flush_all()
+    env.cr.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+    )
+    found = []
+    for (table,) in env.cr.fetchall():
+        env.cr.execute(
+            sql.SQL("SELECT 1 FROM {} t WHERE row_to_json(t)::text LIKE %s LIMIT 1").format(
+                sql.Identifier(table)
+            ),
+            ("%" + text + "%",),
+        )
+        if env.cr.fetchone():
+            found.append(table)
+    return found
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsSecret(EmulatorMixin, TransactionCase):
+    def test_secret_is_in_no_table_in_clear(self):
+        admin = self.env.ref("base.user_admin")
+        settings = (
+            self.env["res.config.settings"]
+            .with_user(admin)
+            .create({"cloud_environment_id": self.cloud.id, "cloud_client_secret": SECRET})
+        )
+        settings.execute()
+        self.assertEqual(self.cloud.sudo()._get_secret("client_secret_enc"), SECRET, "stored, encrypted")
+        self.assertEqual(tables_holding(self.env, SECRET), [])
+        # write-only: never read back, never sent to the browser (a new request has an empty cache)
+        settings.invalidate_recordset()
+        self.assertFalse(settings.read(["cloud_client_secret"])[0]["cloud_client_secret"])
+        defaults = self.env["res.config.settings"].with_user(admin).default_get(["cloud_client_secret"])
+        self.assertFalse(defaults.get("cloud_client_secret"))
+        again = self.env["res.config.settings"].with_user(admin).create({})
+        self.assertTrue(again.cloud_client_secret_set)
+        self.assertFalse(again.cloud_client_secret)
+        # the witness can fail: the same search finds a value stored in clear
+        self.env["ir.config_parameter"].sudo().set_param("oec_test.witness", SECRET)
+        self.assertEqual(tables_holding(self.env, SECRET), ["ir_config_parameter"])
+
+    def test_empty_secret_keeps_the_current_one(self):
+        self.env["res.config.settings"].create({"cloud_environment_id": self.cloud.id}).execute()
+        self.assertTrue(self.cloud.client_secret_set)
+        self.assertTrue(self.cloud.sudo()._get_secret("client_secret_enc"))
