@@ -5,7 +5,7 @@ from azure_emulator import defaults
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 from odoo.tools import config
 
 from ..services import AzureError
@@ -142,6 +142,32 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
             "SELECT refresh_token_enc, access_token_enc FROM cloud_account WHERE id = %s", (account.id,)
         )
         self.assertEqual(self.env.cr.fetchone(), (None, None))
+
+    def test_manager_without_email_connects(self):
+        """The chatter note of a connection does not need the user's email
+        (message_post refused it after the code was redeemed: tokens lost)."""
+        manager = new_test_user(self.env, "cloud_no_email", groups="oec_cloud_accounts.group_cloud_manager")
+        manager.partner_id.email = False
+        identity = self.cloud._identity()
+        scopes = self.cloud._delegated_scopes()
+        flow = identity.start_flow(scopes, self.cloud._redirect_uri(), "test-state")
+        params, _location = self.answer_consent(flow["auth_uri"])
+        result = identity.redeem(flow, params, scopes)
+        account = self.env["cloud.account"].with_user(manager)._connect(self.cloud, result)
+        self.assertEqual((account.state, account.create_uid), ("active", manager))
+        self.assertTrue(account.sudo()._get_secret("refresh_token_enc"))
+        self.assertIn("Connected as", account.message_ids[0].body)
+        self.assertEqual(account.message_ids[0].author_id, manager.partner_id)
+
+    def test_secret_flags_follow_the_secrets(self):
+        account = self.connect()
+        self.assertTrue(account.has_tokens and self.cloud.client_secret_set)
+        account.sudo()._set_secret("refresh_token_enc", None)
+        self.cloud.sudo()._set_secret("client_secret_enc", None)
+        self.assertFalse(account.has_tokens, "read from the column again after a change")
+        self.assertFalse(self.cloud.client_secret_set)
+        self.cloud.set_client_secret(defaults.CLOUD_CLIENT_SECRET)
+        self.assertTrue(self.cloud.client_secret_set)
 
     def test_tokens_encrypted_at_rest(self):
         account = self.connect()
