@@ -5,6 +5,7 @@ ourselves: the clients never see refresh tokens or client secrets, and no
 background thread of theirs can trigger a token request.
 """
 
+import logging
 from contextlib import contextmanager
 
 from azure.core.credentials import AccessToken
@@ -14,6 +15,13 @@ from azure.mgmt.subscription import SubscriptionClient
 
 from .errors import AzureError
 from .http import DEFAULT_TIMEOUT
+
+# azure-core logs every request's and response's headers at INFO: most of a
+# server's log. Quiet unless the administrator set a level for it (e.g.
+# --log-handler=azure.core.pipeline.policies.http_logging_policy:INFO).
+_HTTP_LOGGER = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+if _HTTP_LOGGER.level == logging.NOTSET:
+    _HTTP_LOGGER.setLevel(logging.WARNING)
 
 # What each capability needs registered on the subscription.
 CAPABILITY_PROVIDERS = {

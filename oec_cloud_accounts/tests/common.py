@@ -58,7 +58,9 @@ class EmulatorMixin:
         response = self.emulator_session().get(auth_uri, params=params, allow_redirects=False, timeout=10)
         self.assertEqual(response.status_code, 302, response.text[:500])
         location = response.headers["Location"]
-        return dict(parse_qsl(urlsplit(location).query)), location
+        parts = urlsplit(location)
+        # the answer comes in the fragment (response_mode=fragment), errors too
+        return dict(parse_qsl(parts.query), **dict(parse_qsl(parts.fragment))), location
 
     def connect(self, user=defaults.USER_EMAIL, account=None, cloud=None):
         """Connect through the model layer (the controller is tested by HttpCase)."""

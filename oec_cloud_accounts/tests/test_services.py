@@ -132,3 +132,8 @@ class TestServices(EmulatorMixin, TransactionCase):
                 account.sudo()._get_secret("refresh_token_enc"), self.cloud._delegated_scopes()
             )
         self.assertEqual(len(proxy.tunnels), tunnels, "NO_PROXY is honoured")
+
+    def test_sdk_request_headers_stay_out_of_the_log(self):
+        account, _rt = self._tokens()
+        with self.assertNoLogs("azure.core.pipeline.policies.http_logging_policy", "INFO"):
+            account._arm().list_subscriptions()
