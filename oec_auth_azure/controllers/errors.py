@@ -8,6 +8,10 @@ import re
 from odoo import _
 
 AADSTS_RE = re.compile(r"AADSTS(\d+)")
+# What of Microsoft's answer a message may echo: it comes through the browser,
+# so anybody can send 60 KB there.
+MAX_ERROR = 64
+MAX_DESCRIPTION = 200
 PORTAL_AUTH_PAGE = "App registrations > (your app) > Authentication"
 
 
@@ -18,7 +22,9 @@ def aadsts_code(description):
 
 def azure_error_message(provider, error, description):
     """A dict (text, and optionally url + url_label) for the login page."""
-    code = aadsts_code(description)
+    error = str(error or "")[:MAX_ERROR]
+    description = str(description or "")
+    code = aadsts_code(description[:MAX_DESCRIPTION])
     ref = "AADSTS%s" % code if code else (error or "error")
     if code in ("65001", "90094", "90008", "90099") or error == "consent_required":
         return {
@@ -133,7 +139,7 @@ def azure_error_message(provider, error, description):
                 ref=ref,
             )
         }
-    first_line = (description or "").splitlines()[0][:200] if description else ""
+    first_line = description.splitlines()[0][:MAX_DESCRIPTION] if description.strip() else ""
     return {
         "text": _(
             "Microsoft refused the sign-in (%(ref)s): %(detail)s",

@@ -29,6 +29,9 @@ ERROR_KEY = "oec_azure_error"
 FLOW_TTL = 15 * 60
 MAX_FLOWS = 5
 STATE_SCOPE = "oec_auth_azure.state"
+# Ours are about 200 characters, core's a few hundred: anything longer is not
+# a state of either.
+MAX_STATE = 4096
 
 # Microsoft answers in the URL fragment, which only the browser sees. Core
 # turns it into a query string (tokens then land in access logs and history);
@@ -66,7 +69,24 @@ def read_state(state):
         payload = json.loads(base64url_decode(body))
     except ValueError:
         return None
-    return payload if isinstance(payload, dict) and "i" in payload else None
+    return payload if isinstance(payload, dict) and isinstance(payload.get("i"), str) else None
+
+
+def read_core_state(state):
+    """Core auth_oauth's JSON state, when it has the shape core's signin
+    relies on (else None: core would answer 500)."""
+    try:
+        payload = json.loads(state)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("d"), str):
+        return None
+    provider = payload.get("p")
+    if not isinstance(provider, int) or isinstance(provider, bool):
+        return None
+    if not isinstance(payload.get("c", {}), dict) or not isinstance(payload.get("r") or "", str):
+        return None
+    return payload
 
 
 def state_signature_ok(env, state):
@@ -159,30 +179,44 @@ class OecAzureOAuthController(OAuthController):
         # No CSRF token: Microsoft's redirect carries none; the signed,
         # session-bound state is what protects this route.
         kw.pop("debug", None)
+        # an uploaded file (multipart) where text is expected is no answer of Microsoft's
+        kw = {key: value for key, value in kw.items() if isinstance(value, str)}
         if not kw:
             return request.make_response(FRAGMENT_PAGE, headers=[("Cache-Control", "no-store")])
         if kw.get("admin_consent"):
-            return self._oec_azure_fail(
+            return fail(
                 {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}
             )
-        payload = read_state(kw.get("state"))
-        if payload is None:
-            if self._oec_azure_core_state_provider(kw.get("state")):
-                _logger.warning("Microsoft Entra ID: refused a sign-in without a signed state")
-                return self._oec_azure_fail({"text": _("This sign-in link is not valid. Sign in again.")})
-            return super().signin(**kw)
-        return self._oec_azure_signin(payload, kw)
+        state = kw.get("state")
+        httprequest = request.httprequest
+        repeated = len(httprequest.args.getlist("state")) + len(httprequest.form.getlist("state")) > 1
+        if repeated or not isinstance(state, str) or not state or len(state) > MAX_STATE:
+            # Core's signin would answer 500 (json.loads of nothing, of a list...).
+            _logger.warning("Microsoft Entra ID: refused a sign-in answer without a valid state")
+            return fail({"text": _("This sign-in answer is not valid. Sign in again.")})
+        payload = read_state(state)
+        if payload is not None:
+            return self._oec_azure_signin(payload, kw)
+        core_state = read_core_state(state)
+        provider = self._oec_azure_core_state_provider(core_state)
+        if provider is None:
+            _logger.warning("Microsoft Entra ID: refused a sign-in answer with an unknown state")
+            return fail({"text": _("This sign-in answer is not valid. Sign in again.")})
+        if provider.oec_azure:
+            _logger.warning("Microsoft Entra ID: refused a sign-in without a signed state")
+            return fail({"text": _("This sign-in link is not valid. Sign in again.")})
+        return super().signin(**kw)
 
     def _oec_azure_signin(self, payload, kw):
         dbname = payload.get("d")
-        if not isinstance(dbname, str) or not http.db_filter([dbname]):
+        if not known_db(dbname):
             return BadRequest()
         ensure_db(db=dbname)
         env = request.env
         retry = _("Click Microsoft Azure again to sign in.")
         if not state_signature_ok(env, kw["state"]):
             _logger.warning("Microsoft Entra ID: refused a sign-in with a tampered state")
-            return self._oec_azure_fail({"text": _("The sign-in answer was altered. %s", retry)})
+            return fail({"text": _("The sign-in answer was altered. %s", retry)})
         flow = (request.session.get(FLOWS_KEY) or {}).get(payload["i"])
         if flow:
             # Single use: a replayed answer finds nothing.
@@ -191,7 +225,7 @@ class OecAzureOAuthController(OAuthController):
             request.session[FLOWS_KEY] = flows
         if not flow or flow["expires"] < time.time() or flow["provider"] != payload.get("p"):
             _logger.warning("Microsoft Entra ID: refused a state unknown to this browser session")
-            return self._oec_azure_fail(
+            return fail(
                 {
                     "text": _(
                         "This sign-in was started in another browser or tab, took too long, or "
@@ -202,22 +236,18 @@ class OecAzureOAuthController(OAuthController):
             )
         provider = env["auth.oauth.provider"].sudo().browse(flow["provider"]).exists()
         if not provider or not provider.enabled:
-            return self._oec_azure_fail({"text": _("Microsoft Azure sign-in is disabled.")})
+            return fail({"text": _("Microsoft Azure sign-in is disabled.")})
         if kw.get("error"):
             _logger.info(
                 "Microsoft Entra ID: sign-in answered %s (%s)",
-                kw["error"],
-                (kw.get("error_description") or "").split(":")[0][:20],
+                str(kw["error"])[:40],
+                str(kw.get("error_description") or "").split(":")[0][:20],
             )
-            return self._oec_azure_fail(
-                azure_error_message(provider, kw["error"], kw.get("error_description"))
-            )
+            return fail(azure_error_message(provider, kw["error"], kw.get("error_description")))
         if flow.get("verifier"):
             tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
             if "error" in tokens:
-                return self._oec_azure_fail(
-                    azure_error_message(provider, tokens["error"], tokens.get("error_description"))
-                )
+                return fail(azure_error_message(provider, tokens["error"], tokens.get("error_description")))
         else:
             tokens = {"id_token": kw.get("id_token"), "access_token": kw.get("access_token")}
         try:
@@ -234,7 +264,7 @@ class OecAzureOAuthController(OAuthController):
             env.cr.rollback()
             reason = exc.args[0] if exc.args else ""
             _logger.warning("Microsoft Entra ID: sign-in refused: %s", reason)
-            return self._oec_azure_fail({"text": reason or _("Access Denied")})
+            return fail({"text": reason or _("Access Denied")})
         response = request.redirect(_get_login_redirect_url(pre_uid, flow["redirect"]), 303)
         response.autocorrect_location_header = False
         if werkzeug.urls.url_parse(response.location).path == "/web" and not request.env.user._is_internal():
@@ -263,22 +293,32 @@ class OecAzureOAuthController(OAuthController):
             }
         return payload if isinstance(payload, dict) else {"error": "invalid_response"}
 
-    def _oec_azure_core_state_provider(self, state):
-        """Core's unsigned JSON state naming one of our providers."""
-        try:
-            provider_id = int(json.loads(state or "").get("p"))
-        except (ValueError, TypeError, AttributeError):
-            return False
-        if not request.db:
-            return False
-        provider = request.env["auth.oauth.provider"].sudo().browse(provider_id).exists()
-        return bool(provider.oec_azure)
+    def _oec_azure_core_state_provider(self, core_state):
+        """The existing, enabled provider core's state names, in the database
+        of this request (None: core's signin must not see it)."""
+        if core_state is None or not known_db(core_state["d"]):
+            return None
+        # as core does: a new session may first need the database of the state
+        ensure_db(db=core_state["d"])
+        if request.db != core_state["d"]:
+            return None
+        provider = request.env["auth.oauth.provider"].sudo().browse(core_state["p"]).exists()
+        return provider if provider and provider.enabled else None
 
-    def _oec_azure_fail(self, message):
-        request.session[ERROR_KEY] = message
-        response = request.redirect("/web/login?oauth_error=oec", 303)
-        response.autocorrect_location_header = False
-        return response
+
+def fail(message):
+    """Back to the login page, which shows ``message`` (kept in the session,
+    so that nothing an attacker sends ends up in a URL)."""
+    request.session[ERROR_KEY] = message
+    response = request.redirect("/web/login?oauth_error=oec", 303)
+    response.autocorrect_location_header = False
+    return response
+
+
+def known_db(dbname):
+    """An existing database this host may use (core's signin would also take
+    a name the dbfilter allows but no database has, and fail later)."""
+    return isinstance(dbname, str) and dbname in http.db_list(force=True)
 
 
 def _message_markup(message):

@@ -1,4 +1,5 @@
 from . import test_errors
+from . import test_hostile
 from . import test_install
 from . import test_login_tour
 from . import test_refusals
