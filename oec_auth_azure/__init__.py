@@ -1,2 +1,15 @@
+from psycopg2 import sql
+
 from . import controllers
 from . import models
+from .models.auth_oauth_provider import SECRET_COLUMN
+
+
+def uninstall_hook(env):
+    """The encrypted client secret is a column no field maps (so the ORM does
+    not drop it) in core's auth_oauth_provider table (which stays): drop it."""
+    env.cr.execute(
+        sql.SQL("ALTER TABLE auth_oauth_provider DROP COLUMN IF EXISTS {}").format(
+            sql.Identifier(SECRET_COLUMN)
+        )
+    )

@@ -19,5 +19,6 @@
             "oec_auth_azure/static/tests/tours/*.js",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

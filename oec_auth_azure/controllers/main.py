@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest
 
 from odoo import SUPERUSER_ID, _, http, tools
-from odoo.exceptions import AccessDenied
+from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
 from odoo.tools.misc import hmac as hmac_tool
 
@@ -105,8 +105,6 @@ class OecAzureLogin(OAuthLogin):
     def list_providers(self):
         providers = super().list_providers()
         for provider in providers:
-            # search_read(sudo) returned every field: keep secrets out of page contexts.
-            provider.pop("oec_azure_client_secret", None)
             if provider.get("oec_azure"):
                 query = {"redirect": request.params.get("redirect"), "token": request.params.get("token")}
                 provider["auth_link"] = "/oec_auth_azure/authorize/%s?%s" % (
@@ -147,7 +145,13 @@ class OecAzureLogin(OAuthLogin):
             "nonce": flow["nonce"],
             "state": sign_state(request.env, {"i": flow_id, "d": request.db, "p": provider.id}),
         }
-        if provider.oec_azure_client_secret:
+        try:
+            secret_set = bool(provider._oec_azure_client_secret())
+        except UserError as exc:
+            # a secret this server cannot decrypt: the implicit flow would fail
+            # at Microsoft with a misleading message
+            return fail({"text": exc.args[0]})
+        if secret_set:
             flow["verifier"] = secrets.token_urlsafe(48)
             challenge = base64url_encode(hashlib.sha256(flow["verifier"].encode()).digest()).decode()
             params.update(
@@ -245,7 +249,10 @@ class OecAzureOAuthController(OAuthController):
             )
             return fail(azure_error_message(provider, kw["error"], kw.get("error_description")))
         if flow.get("verifier"):
-            tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
+            try:
+                tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
+            except UserError as exc:  # the client secret cannot be decrypted
+                return fail({"text": exc.args[0]})
             if "error" in tokens:
                 return fail(azure_error_message(provider, tokens["error"], tokens.get("error_description")))
         else:
@@ -276,7 +283,7 @@ class OecAzureOAuthController(OAuthController):
             return {"error": "invalid_request", "error_description": "no code"}
         data = {
             "client_id": provider.client_id,
-            "client_secret": provider.oec_azure_client_secret,
+            "client_secret": provider._oec_azure_client_secret(),
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": provider._oec_azure_redirect_uri(),

@@ -9,10 +9,14 @@ from urllib.parse import urlencode, urlsplit
 import jwt
 import requests
 from jwt.utils import base64url_encode
+from psycopg2 import sql
 
 from odoo import _, api, fields, models, tools
-from odoo.exceptions import AccessDenied, ValidationError
+from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.http import request
+from odoo.tools.sql import column_exists
+
+from .secret_box import KEY_OPTION, SecretBox
 
 _logger = logging.getLogger(__name__)
 
@@ -30,6 +34,11 @@ JWKS_TTL = 24 * 3600
 # At most this many JWKS downloads per key set and minute: an unknown `kid`
 # triggers one, and the id_token of the implicit flow comes from the browser.
 JWKS_REFRESH_BUDGET = 6
+# The client secret lives, AES-GCM encrypted, in a column no ORM field maps
+# (as auth_totp's secret): no read, search_read, export or RPC can return it.
+SECRET_COLUMN = "oec_azure_client_secret_enc"
+# Where versions before the encryption kept it in clear (dropped by init()).
+LEGACY_SECRET_COLUMN = "oec_azure_client_secret"
 
 # Process-wide caches: signing keys and domain -> tenant id are public data
 # that every worker may share; nothing here is per user.
@@ -64,11 +73,20 @@ class AuthOAuthProvider(models.Model):
     )
     oec_azure_client_secret = fields.Char(
         string="Client Secret",
+        compute="_compute_oec_azure_client_secret",
+        inverse="_inverse_oec_azure_client_secret",
         groups="base.group_system",
         copy=False,
-        help="Optional. With a secret Odoo uses the authorization-code flow with PKCE: no token "
-        "ever passes through the browser. Without one, the implicit flow of the Odoo "
-        "documentation is used (tick 'ID tokens' and 'Access tokens' in Azure).",
+        help="Optional and write-only: stored encrypted (server option oec_cloud_secret_key), "
+        "never shown again; type a new one to replace it. With a secret Odoo uses the "
+        "authorization-code flow with PKCE: no token ever passes through the browser. Without "
+        "one, the implicit flow of the Odoo documentation is used (tick 'ID tokens' and "
+        "'Access tokens' in Azure).",
+    )
+    oec_azure_client_secret_set = fields.Boolean(
+        string="Client Secret Set",
+        compute="_compute_oec_azure_client_secret_set",
+        help="A client secret is stored (encrypted): the sign-in uses the authorization-code flow with PKCE.",
     )
     oec_azure_allowed_tenants = fields.Char(
         string="Allowed Tenants",
@@ -87,10 +105,52 @@ class AuthOAuthProvider(models.Model):
         help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
     )
 
+    def init(self):
+        res = super().init()
+        cr = self.env.cr
+        if not column_exists(cr, self._table, SECRET_COLUMN):
+            cr.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} varchar").format(
+                    sql.Identifier(self._table), sql.Identifier(SECRET_COLUMN)
+                )
+            )
+        if column_exists(cr, self._table, LEGACY_SECRET_COLUMN):
+            self._oec_azure_encrypt_legacy_secrets()
+        return res
+
     def _compute_oec_azure_redirect_uri(self):
         uri = self._oec_azure_redirect_uri()
         for provider in self:
             provider.oec_azure_redirect_uri = uri if provider.oec_azure else False
+
+    def _compute_oec_azure_client_secret(self):
+        # write-only: the stored secret is never read back
+        for provider in self:
+            provider.oec_azure_client_secret = False
+
+    def _inverse_oec_azure_client_secret(self):
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        values = {provider: (provider.oec_azure_client_secret or "").strip() for provider in self}
+        # The value written sits in the cache: drop it, or a read in the same
+        # request (web_save reads the record back) would send it to the browser.
+        self.invalidate_recordset(["oec_azure_client_secret"])
+        for provider, value in values.items():
+            provider.sudo()._oec_azure_store_client_secret(value or None)
+
+    def _compute_oec_azure_client_secret_set(self):
+        ids = [id_ for id_ in self._ids if id_]  # new records have no row
+        with_secret = set()
+        if ids:
+            self.env.cr.execute(
+                sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) AND {} IS NOT NULL").format(
+                    sql.Identifier(self._table), sql.Identifier(SECRET_COLUMN)
+                ),
+                (ids,),
+            )
+            with_secret = {row[0] for row in self.env.cr.fetchall()}
+        for provider in self:
+            provider.oec_azure_client_secret_set = provider.id in with_secret
 
     @api.constrains(
         "oec_azure",
@@ -198,6 +258,13 @@ class AuthOAuthProvider(models.Model):
             return super(AuthOAuthProvider, others).write(vals) if others else True
         return super().write(vals)
 
+    def action_oec_azure_clear_client_secret(self):
+        """Forget the client secret: the sign-in goes back to the implicit flow."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        for provider in self:
+            provider.sudo()._oec_azure_store_client_secret(None)
+
     # -- business methods -------------------------------------------------------------------------
 
     @api.model
@@ -209,6 +276,113 @@ class AuthOAuthProvider(models.Model):
         if base.startswith("http://") and request and request.httprequest.scheme == "https":
             base = "https://" + base[len("http://") :]
         return base + "/auth_oauth/signin"
+
+    def _oec_azure_client_secret(self):
+        """The client secret in clear, or None when none is set. For the
+        sign-in code only (never reachable over RPC: private).
+
+        :raise UserError: a secret is set but this server cannot decrypt it
+            (no key, or another key than the one it was stored with)
+        """
+        self.ensure_one()
+        self.env.cr.execute(
+            sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+                sql.Identifier(SECRET_COLUMN), sql.Identifier(self._table)
+            ),
+            (self.id,),
+        )
+        row = self.env.cr.fetchone()
+        if not row or not row[0]:
+            return None
+        value = self._oec_azure_secret_box().decrypt(row[0], self._oec_azure_secret_context(self.id))
+        if value is None:
+            _logger.warning(
+                "Microsoft Entra ID: the client secret of provider %s cannot be decrypted: was %s changed?",
+                self.id,
+                KEY_OPTION,
+            )
+            raise UserError(
+                _(
+                    "The client secret of %(provider)s cannot be decrypted with the server's key "
+                    "(%(option)s changed?): an administrator must enter it again.",
+                    provider=self.name,
+                    option=KEY_OPTION,
+                )
+            )
+        return value
+
+    def _oec_azure_store_client_secret(self, value):
+        """Encrypt and store ``value`` (None clears it). Callers check access."""
+        self.ensure_one()
+        stored = (
+            self._oec_azure_secret_box().encrypt(value, self._oec_azure_secret_context(self.id))
+            if value
+            else None
+        )
+        self.env.cr.execute(
+            sql.SQL("UPDATE {} SET {} = %s WHERE id = %s").format(
+                sql.Identifier(self._table), sql.Identifier(SECRET_COLUMN)
+            ),
+            (stored, self.id),
+        )
+        self.invalidate_recordset(["oec_azure_client_secret_set"])
+
+    @api.model
+    def _oec_azure_secret_box(self):
+        key = tools.config.get(KEY_OPTION)
+        if not key:
+            raise UserError(
+                _(
+                    "No encryption key is configured for the client secret: add %(option)s = <64 "
+                    "hexadecimal characters> to the Odoo server configuration file and restart Odoo.",
+                    option=KEY_OPTION,
+                )
+            )
+        try:
+            return SecretBox(key)
+        except ValueError as exc:
+            raise UserError(
+                _("The server option %(option)s must be 64 hexadecimal characters.", option=KEY_OPTION)
+            ) from exc
+
+    @api.model
+    def _oec_azure_secret_context(self, provider_id):
+        # bound to table, row and column: a ciphertext copied elsewhere does not decrypt
+        return "%s:%s:%s" % (self._table, provider_id, SECRET_COLUMN)
+
+    def _oec_azure_encrypt_legacy_secrets(self):
+        """Move secrets kept in clear by earlier versions into the encrypted
+        column, then drop the clear one. Without a key they cannot be kept."""
+        cr = self.env.cr
+        cr.execute(
+            sql.SQL("SELECT id, {legacy} FROM {table} WHERE COALESCE({legacy}, '') != ''").format(
+                legacy=sql.Identifier(LEGACY_SECRET_COLUMN), table=sql.Identifier(self._table)
+            )
+        )
+        rows = cr.fetchall()
+        box = None
+        if rows:
+            try:
+                box = self._oec_azure_secret_box()
+            except UserError:
+                _logger.warning(
+                    "Microsoft Entra ID: %s is not configured: the client secret of providers %s, "
+                    "stored in clear by an earlier version, is removed; enter it again once the key is set.",
+                    KEY_OPTION,
+                    [row[0] for row in rows],
+                )
+        for provider_id, value in rows if box else ():
+            cr.execute(
+                sql.SQL("UPDATE {} SET {} = %s WHERE id = %s").format(
+                    sql.Identifier(self._table), sql.Identifier(SECRET_COLUMN)
+                ),
+                (box.encrypt(value, self._oec_azure_secret_context(provider_id)), provider_id),
+            )
+        cr.execute(
+            sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
+                sql.Identifier(self._table), sql.Identifier(LEGACY_SECRET_COLUMN)
+            )
+        )
 
     def _oec_azure_allowed_tenant_ids(self):
         self.ensure_one()

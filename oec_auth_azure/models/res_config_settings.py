@@ -1,5 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from psycopg2 import sql
+
 from odoo import api, fields, models
+from odoo.tools.sql import column_exists
+
+from .auth_oauth_provider import LEGACY_SECRET_COLUMN
 
 PROVIDER_XMLID = "oec_auth_azure.provider_azure"
 
@@ -7,28 +12,40 @@ PROVIDER_XMLID = "oec_auth_azure.provider_azure"
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
+    # Labels start with "Sign-in": oec_cloud_accounts has a Tenant, a Client
+    # Secret... of its own in the same Settings model.
     oec_azure_enabled = fields.Boolean(
         string="Allow users to sign in with Microsoft Azure",
         help="Show the Microsoft Azure button on the login, sign-up and reset-password pages.",
     )
     oec_azure_tenant = fields.Char(
-        string="Tenant",
+        string="Sign-in Tenant",
         help="Directory (tenant) ID or a verified domain of your organisation; organizations, "
         "common or consumers for multi-tenant app registrations.",
     )
     oec_azure_client_id = fields.Char(
-        string="Application (client) ID",
+        string="Sign-in Application (client) ID",
         help="On the Overview page of the app registration in the Azure portal.",
     )
+    # Not stored (no column in this transient table, whose rows stay until
+    # the vacuum) and never read back: the inverse hands it to the provider,
+    # which keeps it encrypted.
     oec_azure_client_secret = fields.Char(
-        string="Client Secret",
+        string="Sign-in Client Secret",
+        compute="_compute_oec_azure_client_secret",
+        inverse="_inverse_oec_azure_client_secret",
         groups="base.group_system",
-        help="Optional: the Value of a secret from Certificates & secrets. With it, Odoo uses the "
-        "authorization-code flow with PKCE; without it, the implicit flow (tick 'ID tokens' and "
-        "'Access tokens' in Azure).",
+        help="Optional and write-only: the Value of a secret from Certificates & secrets, stored "
+        "encrypted and never shown again. With it, Odoo uses the authorization-code flow with "
+        "PKCE; without it, the implicit flow (tick 'ID tokens' and 'Access tokens' in Azure).",
+    )
+    oec_azure_client_secret_set = fields.Boolean(
+        string="Sign-in Client Secret Set",
+        compute="_compute_oec_azure_client_secret_set",
+        help="A client secret is stored (encrypted) for the Microsoft Azure provider.",
     )
     oec_azure_allowed_tenants = fields.Char(
-        string="Allowed Tenants",
+        string="Sign-in Allowed Tenants",
         help="With organizations / common / consumers only: the directory (tenant) IDs whose users "
         "may sign in, separated by commas. Empty: any tenant.",
     )
@@ -38,10 +55,44 @@ class ResConfigSettings(models.TransientModel):
         "without a reset-password or invitation link. Single tenant only.",
     )
     oec_azure_redirect_uri = fields.Char(
-        string="Redirect URI",
+        string="Sign-in Redirect URI",
         readonly=True,
         help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
     )
+
+    def init(self):
+        res = super().init()
+        # Earlier versions stored the secret in this transient table, in clear.
+        if column_exists(self.env.cr, self._table, LEGACY_SECRET_COLUMN):
+            self.env.cr.execute(
+                sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
+                    sql.Identifier(self._table), sql.Identifier(LEGACY_SECRET_COLUMN)
+                )
+            )
+        return res
+
+    def _compute_oec_azure_client_secret(self):
+        # write-only: the stored secret is never read back
+        for settings in self:
+            settings.oec_azure_client_secret = False
+
+    def _inverse_oec_azure_client_secret(self):
+        values = [(settings.oec_azure_client_secret or "").strip() for settings in self]
+        # keep the value out of this record's cache: it would be read back
+        self.invalidate_recordset(["oec_azure_client_secret", "oec_azure_client_secret_set"])
+        provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
+        # Empty means "keep the current one": every Settings save sends the
+        # (always empty) field; removing is a button.
+        for value in values:
+            if value and provider:
+                # as the current user: only system users may write providers
+                provider.write({"oec_azure_client_secret": value})
+
+    def _compute_oec_azure_client_secret_set(self):
+        provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
+        secret_set = bool(provider) and provider.sudo().oec_azure_client_secret_set
+        for settings in self:
+            settings.oec_azure_client_secret_set = secret_set
 
     @api.model
     def get_values(self):
@@ -50,11 +101,11 @@ class ResConfigSettings(models.TransientModel):
         provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
         if provider:
             provider = provider.sudo()
+            # never the client secret: what this returns goes to the browser
             res.update(
                 oec_azure_enabled=provider.enabled,
                 oec_azure_tenant=provider.oec_azure_tenant,
                 oec_azure_client_id=provider.client_id,
-                oec_azure_client_secret=provider.oec_azure_client_secret,
                 oec_azure_allowed_tenants=provider.oec_azure_allowed_tenants,
                 oec_azure_link_by_email=provider.oec_azure_link_by_email,
             )
@@ -69,7 +120,6 @@ class ResConfigSettings(models.TransientModel):
             "enabled": self.oec_azure_enabled,
             "oec_azure_tenant": (self.oec_azure_tenant or "").strip() or "organizations",
             "client_id": (self.oec_azure_client_id or "").strip() or False,
-            "oec_azure_client_secret": (self.oec_azure_client_secret or "").strip() or False,
             "oec_azure_allowed_tenants": (self.oec_azure_allowed_tenants or "").strip() or False,
             "oec_azure_link_by_email": self.oec_azure_link_by_email,
         }
@@ -78,3 +128,10 @@ class ResConfigSettings(models.TransientModel):
         changed = {k: v for k, v in values.items() if (current[k] or False) != (v or False)}
         if changed:
             provider.sudo().write(changed)
+
+    def action_oec_azure_clear_client_secret(self):
+        """Remove the sign-in client secret (back to the implicit flow)."""
+        provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
+        if provider:
+            provider.action_oec_azure_clear_client_secret()
+        self.invalidate_recordset(["oec_azure_client_secret_set"])

@@ -1,3 +1,4 @@
+from . import test_client_secret
 from . import test_errors
 from . import test_hostile
 from . import test_install

@@ -49,7 +49,10 @@ class AzureSigninCase(HttpCase):
     # -- helpers --------------------------------------------------------------------------------
 
     def use_secret(self, secret=defaults.SIGNIN_CLIENT_SECRET):
+        """Set the client secret as an administrator does (write-only field,
+        stored encrypted): the sign-in then uses the code flow with PKCE."""
         self.provider.oec_azure_client_secret = secret
+        self.assertTrue(self.provider.oec_azure_client_secret_set)
 
     def reset_url(self, user):
         user.partner_id.signup_prepare(signup_type="reset")

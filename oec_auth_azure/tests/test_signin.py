@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import html
 from unittest.mock import patch
 from urllib.parse import parse_qsl, urlsplit
 
@@ -7,7 +8,7 @@ from azure_emulator import defaults
 import odoo
 from odoo.tests import new_test_user, tagged
 
-from .common import AzureSigninCase
+from .common import BUTTON_RE, AzureSigninCase
 
 
 @tagged("post_install", "-at_install")
@@ -42,6 +43,32 @@ class TestSignin(AzureSigninCase):
             r for r in self.emu.control.requests() if r.get("path", "").endswith("/oauth2/v2.0/token")
         ]
         self.assertEqual(len(redeemed), 2)
+        # the emulator checked the secret (a wrong one is refused: test_wrong_client_secret),
+        # which the provider's table holds only encrypted
+        self.env.flush_all()
+        self.env.cr.execute("SELECT row_to_json(t)::text FROM auth_oauth_provider t")
+        rows = " ".join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn("oec_azure_client_secret_enc", rows)
+        self.assertNotIn(defaults.SIGNIN_CLIENT_SECRET, rows)
+
+    def test_secret_this_server_cannot_read(self):
+        """A secret stored with another key (or none configured): the login page
+        says so, instead of an implicit flow Microsoft would refuse."""
+        self.use_secret()
+        page = self.url_open("/web/login")
+        button = html.unescape(BUTTON_RE.search(page.text).group(1))
+        with patch.dict(odoo.tools.config.options, {"oec_cloud_secret_key": ""}):
+            response = self.url_open(button, allow_redirects=False)
+            self.assertRefused(response, "oec_cloud_secret_key")
+        with patch.dict(odoo.tools.config.options, {"oec_cloud_secret_key": "ab" * 32}):
+            response = self.url_open(button, allow_redirects=False)
+            self.assertRefused(response, "cannot be decrypted", "oec_cloud_secret_key")
+
+    def test_secret_removed_back_to_implicit_flow(self):
+        self.use_secret()
+        self.assertIn("response_type=code", self.click_button())
+        self.provider.action_oec_azure_clear_client_secret()
+        self.assertIn("response_type=id_token+token", self.click_button())
 
     def test_invitation_creates_the_link(self):
         invited = new_test_user(self.env, login="invited@example.com", groups="base.group_user")
