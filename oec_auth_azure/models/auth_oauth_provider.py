@@ -93,11 +93,21 @@ class AuthOAuthProvider(models.Model):
         help="Only for the tenants organizations / common / consumers: directory (tenant) IDs "
         "whose users may sign in, separated by commas or spaces. Empty: any tenant.",
     )
-    oec_azure_link_by_email = fields.Boolean(
-        string="Link by Email",
-        help="Link a Microsoft account to the Odoo user whose login or email equals its email on "
-        "first sign-in, without a reset-password or invitation link. Only allowed for a single "
-        "tenant you control: anybody can put any email on an account of another tenant.",
+    oec_azure_link_by_upn = fields.Boolean(
+        string="Link by User Principal Name",
+        help="At first sign-in, link a Microsoft account to the Odoo user whose login or email "
+        "equals its user principal name (the preferred_username of the id_token, which your "
+        "tenant controls), without a reset-password or invitation link. Never by the email "
+        "claim (any user can set it), never to an administrator (Settings or Administration "
+        "rights: they link through their reset-password link), never to a user already linked. "
+        "Only allowed for a single tenant.",
+    )
+    oec_azure_allow_signup = fields.Boolean(
+        string="Allow Sign-up",
+        help="Create a portal user for a Microsoft account that no Odoo user is linked to, when "
+        "the database allows free sign-up (Settings > Permissions > Customer Account: Free sign "
+        "up). Off: such accounts are refused even with free sign-up, since with organizations "
+        "or common any user of any tenant could sign up. Invitations work either way.",
     )
     oec_azure_redirect_uri = fields.Char(
         string="Redirect URI",
@@ -157,7 +167,7 @@ class AuthOAuthProvider(models.Model):
         "oec_azure_tenant",
         "oec_azure_authority",
         "oec_azure_allowed_tenants",
-        "oec_azure_link_by_email",
+        "oec_azure_link_by_upn",
         "client_id",
         "enabled",
         "auth_endpoint",
@@ -226,12 +236,12 @@ class AuthOAuthProvider(models.Model):
                         provider.name,
                     )
                 )
-            if provider.oec_azure_link_by_email and tenant.lower() in TENANT_ALIASES:
+            if provider.oec_azure_link_by_upn and tenant.lower() in TENANT_ALIASES:
                 raise ValidationError(
                     _(
-                        "%s: linking by email is only allowed for a single tenant (a directory "
-                        "ID or domain): in a multi-tenant setup, anybody can create an account "
-                        "with your users' email in another tenant.",
+                        "%s: linking by user principal name is only allowed for a single tenant "
+                        "(a directory ID or domain): in a multi-tenant setup, another tenant "
+                        "could name its users like yours.",
                         provider.name,
                     )
                 )

@@ -49,10 +49,17 @@ class ResConfigSettings(models.TransientModel):
         help="With organizations / common / consumers only: the directory (tenant) IDs whose users "
         "may sign in, separated by commas. Empty: any tenant.",
     )
-    oec_azure_link_by_email = fields.Boolean(
-        string="Link Accounts by Email",
-        help="Link a Microsoft account to the Odoo user with the same email at first sign-in, "
-        "without a reset-password or invitation link. Single tenant only.",
+    oec_azure_link_by_upn = fields.Boolean(
+        string="Link Accounts by User Principal Name",
+        help="At first sign-in, link a Microsoft account to the Odoo user whose login or email "
+        "equals its user principal name, without a reset-password link. Single tenant only; "
+        "never by the email claim, never to administrators (they use their reset link).",
+    )
+    oec_azure_allow_signup = fields.Boolean(
+        string="Allow Sign-up with Microsoft Azure",
+        help="Create a portal user for an unknown Microsoft account when free sign-up is on. "
+        "Off: unknown accounts are refused even with free sign-up (with organizations or "
+        "common, that would be any user of any tenant).",
     )
     oec_azure_redirect_uri = fields.Char(
         string="Sign-in Redirect URI",
@@ -107,7 +114,8 @@ class ResConfigSettings(models.TransientModel):
                 oec_azure_tenant=provider.oec_azure_tenant,
                 oec_azure_client_id=provider.client_id,
                 oec_azure_allowed_tenants=provider.oec_azure_allowed_tenants,
-                oec_azure_link_by_email=provider.oec_azure_link_by_email,
+                oec_azure_link_by_upn=provider.oec_azure_link_by_upn,
+                oec_azure_allow_signup=provider.oec_azure_allow_signup,
             )
         return res
 
@@ -121,7 +129,8 @@ class ResConfigSettings(models.TransientModel):
             "oec_azure_tenant": (self.oec_azure_tenant or "").strip() or "organizations",
             "client_id": (self.oec_azure_client_id or "").strip() or False,
             "oec_azure_allowed_tenants": (self.oec_azure_allowed_tenants or "").strip() or False,
-            "oec_azure_link_by_email": self.oec_azure_link_by_email,
+            "oec_azure_link_by_upn": self.oec_azure_link_by_upn,
+            "oec_azure_allow_signup": self.oec_azure_allow_signup,
         }
         # Write only what changed: the tenant rewrites the authorization URL.
         current = provider.sudo().read(list(values))[0]

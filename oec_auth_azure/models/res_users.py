@@ -123,8 +123,8 @@ class ResUsers(models.Model):
             return self._oec_azure_link_by_token(provider, validation, signup_token, linked)
         if linked:
             return linked
-        if provider.oec_azure_link_by_email:
-            user = self._oec_azure_link_by_email(provider, validation)
+        if provider.oec_azure_link_by_upn:
+            user = self._oec_azure_link_by_upn(provider, validation)
             if user:
                 return user
         return self._oec_azure_sign_up(provider, validation)
@@ -167,30 +167,60 @@ class ResUsers(models.Model):
         _logger.info("Microsoft Entra ID: linked user %s through a signup link", target.id)
         return target
 
-    def _oec_azure_link_by_email(self, provider, validation):
+    def _oec_azure_link_by_upn(self, provider, validation):
         """Opt-in, single-tenant only (checked on the provider and, through
-        the tenant check of the id_token, on every sign-in)."""
-        email = (validation.get("email") or "").strip().lower()
-        if not email or "@" not in email:
+        the tenant check of the id_token, on every sign-in).
+
+        The user principal name (preferred_username of the verified id_token)
+        is given by the tenant, in one of its verified domains. The email
+        claim is never used: a tenant user can set any address there (nOAuth).
+        """
+        upn = (validation.get("preferred_username") or "").strip().lower()
+        if "@" not in upn:
             return None
-        pattern = tools.escape_psql(email)
+        pattern = tools.escape_psql(upn)
         users = self.search(["|", ("login", "=ilike", pattern), ("email", "=ilike", pattern)])
-        users = users.filtered(lambda u: u.oauth_provider_id != provider or not u.oauth_uid)
-        if len(users) != 1:
+        # an existing link (to any provider) is never replaced without a reset link
+        if len(users) != 1 or users.oauth_uid:
             return None
+        if users.has_group("base.group_system") or users.has_group("base.group_erp_manager"):
+            _logger.warning(
+                "Microsoft Entra ID: refused to link administrator %s by user principal name (tenant %s)",
+                users.id,
+                validation["tid"],
+            )
+            raise AccessDenied(
+                _(
+                    "This Microsoft account matches an Odoo administrator, and administrators are "
+                    "never linked automatically. Open a reset-password link for this user (Reset "
+                    "Password on the login page, or sent by another administrator) and click "
+                    "Microsoft Azure on the page it opens."
+                )
+            )
         users.write({"oauth_provider_id": provider.id, "oauth_uid": validation["user_id"]})
-        _logger.info("Microsoft Entra ID: linked user %s by email (tenant %s)", users.id, validation["tid"])
+        _logger.info(
+            "Microsoft Entra ID: linked user %s by user principal name (tenant %s)",
+            users.id,
+            validation["tid"],
+        )
         return users
 
     def _oec_azure_sign_up(self, provider, validation):
-        """Unknown Microsoft user: core behaviour (refused, or portal sign-up
-        when the database allows free sign-up)."""
+        """Unknown Microsoft user: refused, unless the provider allows sign-up
+        and the database allows free sign-up (then a portal user, as core)."""
         refused = AccessDenied(
             _(
-                "You do not have access to this database or your invitation has expired. Please ask "
-                "for an invitation and be sure to follow the link in your invitation email."
+                "You do not have access to this database: no Odoo user is linked to this Microsoft "
+                "account. Please ask for an invitation and be sure to follow the link in your "
+                "invitation email."
             )
         )
+        if not provider.oec_azure_allow_signup:
+            # with organizations/common, free sign-up would be open to every tenant
+            _logger.info(
+                "Microsoft Entra ID: sign-up is off for provider %s: unknown account refused", provider.id
+            )
+            raise refused
         email = self._oec_azure_email(validation)
         if self.env.context.get("no_user_creation") or not email:
             raise refused

@@ -106,15 +106,6 @@ class TestRefusals(AzureSigninCase):
         self.assertFalse(other.oauth_uid)
         self.assertTrue(other.partner_id.sudo().signup_token)
 
-    def test_no_link_by_email_unless_opted_in(self):
-        """nOAuth: a Microsoft account whose email matches an Odoo user is not linked by default."""
-        target = new_test_user(self.env, login=defaults.SECOND_USER_EMAIL, groups="base.group_user")
-        self.assertRefused(self.sign_in(user=defaults.SECOND_USER_EMAIL), "do not have access")
-        self.assertFalse(target.oauth_uid)
-        self.provider.oec_azure_link_by_email = True
-        self.assertSignedIn(self.sign_in(user=defaults.SECOND_USER_EMAIL), target)
-        self.assertTrue(target.oauth_uid)
-
     def test_allowed_tenants(self):
         """Multi-tenant: only the listed tenants; others refused even with a valid token."""
         self.link(self.user)

@@ -54,7 +54,7 @@ class TestSettings(TransactionCase):
             ({"oec_azure_enabled": True}, "client) ID before enabling"),
             ({"oec_azure_allowed_tenants": "contoso"}, "allowed tenants are directory"),
             ({"oec_azure_tenant": TENANT, "oec_azure_allowed_tenants": GUID}, "only applies"),
-            ({"oec_azure_link_by_email": True}, "single tenant"),
+            ({"oec_azure_link_by_upn": True}, "single tenant"),
         ]
         for values, message in cases:
             with self.subTest(values=values):

@@ -97,7 +97,9 @@ class TestSignin(AzureSigninCase):
         self.assertIn("You do not have access to this database", text)
 
     def test_unknown_user_portal_signup_under_b2c(self):
+        """Free sign-up of the database and sign-up allowed on the provider: a portal user."""
         self.env["ir.config_parameter"].sudo().set_param("auth_signup.invitation_scope", "b2c")
+        self.provider.oec_azure_allow_signup = True
         response = self.sign_in(user=defaults.SECOND_USER_EMAIL)
         created = self.env["res.users"].search([("login", "=", defaults.SECOND_USER_EMAIL)])
         self.assertTrue(created)
