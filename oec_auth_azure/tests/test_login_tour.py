@@ -11,9 +11,24 @@ from .common import AzureSigninCase
 
 @tagged("post_install", "-at_install")
 class TestLoginTour(AzureSigninCase):
-    def test_login_page_in_browser(self):
-        """A real Chromium opens /web/login, fills the form and reaches the web client."""
-        self.start_tour("/web/login", "oec_auth_azure_login_form")
+    def test_login_button_in_browser(self):
+        """Chromium clicks Microsoft Azure on /web/login (our authorize route),
+        accepts on the emulator's consent page and lands in /web as the linked user."""
+        self.link(self.user)
+
+        def authorize_requests():
+            return [r for r in self.emu.control.requests() if "/oauth2/v2.0/authorize" in r.get("path", "")]
+
+        before = len(authorize_requests())
+        logins = self.env["res.users.log"].search_count([("create_uid", "=", self.user.id)])
+        with consent_in_browser(user=defaults.USER_EMAIL):
+            self.start_tour("/web/login", "oec_auth_azure_login_button")
+        self.assertEqual(
+            self.env["res.users.log"].search_count([("create_uid", "=", self.user.id)]),
+            logins + 1,
+            "the browser signed in as the linked user",
+        )
+        self.assertGreater(len(authorize_requests()), before, "through Microsoft's authorize page")
 
     def test_invitation_in_browser(self):
         """Chromium clicks Microsoft Azure on the invitation page, accepts on the
