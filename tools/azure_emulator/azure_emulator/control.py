@@ -54,7 +54,9 @@ def fault_response(fault, service):
         headers["Retry-After"] = "1"
     if fault.get("body") is not None:
         # a page that is not the service's own answer: a proxy's or firewall's error page
-        return Response(status, fault["body"], headers, fault.get("content_type") or "text/html; charset=utf-8")
+        return Response(
+            status, fault["body"], headers, fault.get("content_type") or "text/html; charset=utf-8"
+        )
     if service == "blob":
         headers["x-ms-error-code"] = code
         headers["x-ms-request-id"] = str(uuid.uuid4())
