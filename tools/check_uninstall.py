@@ -12,6 +12,12 @@ def leftovers(cr):
     cr.execute("SELECT model FROM ir_model WHERE model LIKE 'cloud.%%' OR model LIKE 'oec.%%'")
     found += cr.fetchall()
     cr.execute("SELECT key FROM ir_config_parameter WHERE key LIKE 'oec_cloud_accounts.%%'")
+    found += cr.fetchall()
+    # core's table stays: the sign-in addon's columns (the encrypted secret) must not
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'auth_oauth_provider' AND column_name LIKE 'oec\\_%%'"
+    )
     return found + cr.fetchall()
 
 
