@@ -1,4 +1,8 @@
+import re
+from urllib.parse import urlsplit
+
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import config
 
 from ..services import ArmClient, AzureIdentity
@@ -7,6 +11,16 @@ CA_BUNDLE_OPTION = "oec_azure_ca_bundle"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
 # seconds for every remote call (connect + read)
 TIMEOUT = 20
+
+# The same rules as the sign-in addon's settings (oec_auth_azure), which this
+# addon must not depend on.
+GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
+TENANT_ALIASES = ("organizations", "common", "consumers")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Endpoints Odoo's server calls or shows as links: https, or plain http on
+# loopback only (the sandbox serves its sign-in pages that way).
+URL_FIELDS = ("authority_host", "interactive_authority_host", "arm_endpoint", "graph_endpoint", "portal_url")
 
 
 class CloudAzureEnvironment(models.Model):
@@ -94,6 +108,56 @@ class CloudAzureEnvironment(models.Model):
             labeled = cloud.is_sandbox and "sandbox" not in (cloud.name or "").lower()
             cloud.display_name = _("%s (sandbox)", cloud.name) if labeled else cloud.name
 
+    @api.constrains(*URL_FIELDS, "arm_audience", "client_id", "tenant")
+    def _check_endpoints(self):
+        """Endpoints end up in server-side requests carrying tokens and secrets
+        and in links shown to users (a javascript: URL would run in Odoo's
+        origin): refuse anything but https, or http on loopback."""
+        for cloud in self:
+            for name in URL_FIELDS:
+                value = cloud[name]
+                if (value or name in ("authority_host", "arm_endpoint")) and not _is_secure_url(value):
+                    raise ValidationError(
+                        _(
+                            "%(cloud)s: the %(field)s must be an https:// URL (http:// only on "
+                            "127.0.0.1, localhost or ::1); got %(value)r.",
+                            cloud=cloud.name,
+                            field=cloud._fields[name]._description_string(self.env),
+                            value=value or "",
+                        )
+                    )
+            if not _is_secure_url(cloud.arm_audience, loopback=False):
+                raise ValidationError(
+                    _(
+                        "%(cloud)s: the Resource Manager audience must be an https:// URL such as "
+                        "https://management.azure.com/; got %(value)r.",
+                        cloud=cloud.name,
+                        value=cloud.arm_audience or "",
+                    )
+                )
+            if cloud.client_id and not GUID_RE.match(cloud.client_id):
+                raise ValidationError(
+                    _(
+                        "%(cloud)s: the application (client) ID is a GUID such as "
+                        "00000000-0000-0000-0000-000000000000, shown on the app registration's "
+                        "Overview page; got %(value)r.",
+                        cloud=cloud.name,
+                        value=cloud.client_id,
+                    )
+                )
+            tenant = cloud.tenant or ""
+            if not (tenant.lower() in TENANT_ALIASES or GUID_RE.match(tenant) or DOMAIN_RE.match(tenant)):
+                raise ValidationError(
+                    _(
+                        "%(cloud)s: the tenant must be a directory (tenant) ID such as "
+                        "00000000-0000-0000-0000-000000000000, a verified domain such as "
+                        "contoso.onmicrosoft.com, or one of organizations, common, consumers; "
+                        "got %(value)r.",
+                        cloud=cloud.name,
+                        value=tenant,
+                    )
+                )
+
     def set_client_secret(self, secret):
         """Store a new client secret (encrypted); only administrators get here."""
         self.check_access_rights("write")
@@ -149,3 +213,19 @@ class CloudAzureEnvironment(models.Model):
             ca_bundle=self._ca_bundle(),
             timeout=TIMEOUT,
         )
+
+
+def _is_secure_url(url, loopback=True):
+    """https, or (``loopback``) http on the loopback interface, as Azure
+    itself allows for redirect URIs."""
+    if not url or any(char.isspace() or ord(char) < 32 for char in url):
+        # urlsplit strips some of these, the libraries using the URL may not
+        return False
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    if not parts.netloc or not hostname:
+        return False
+    return parts.scheme == "https" or (loopback and parts.scheme == "http" and hostname in LOOPBACK_HOSTS)

@@ -4,6 +4,7 @@ from . import test_cloud_account
 from . import test_cron
 from . import test_security
 from . import test_connect_http
+from . import test_environment
 from . import test_i18n
 from . import test_access
 from . import test_settings
