@@ -1,90 +1,111 @@
+import json
 import logging
-import secrets
 import time
+
+from markupsafe import escape
 
 from odoo import _, http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 from odoo.tools import consteq
-from odoo.tools.misc import hmac
 
+from ..models.cloud_azure_environment import CALLBACK_PATH, FLOW_TTL, SESSION_KEY
 from ..services import AzureError
 from ..services.errors import KIND_CONSENT, _lt
 
 _logger = logging.getLogger(__name__)
 
-SESSION_KEY = "oec_cloud_oauth"
-HMAC_SCOPE = "oec_cloud_accounts.oauth_state"
-FLOW_TTL = 15 * 60  # seconds a sign-in may take
-MAX_PENDING = 5  # sign-ins started and not finished, per session
+# What the result page shows of a message or code that may come from the
+# browser (error_description is whatever the redirect carried).
+MAX_MESSAGE = 600
+MAX_CODE = 80
+
+# Microsoft answers in the URL fragment (response_mode=fragment), which only
+# the browser sees: the code never appears in a URL the server, a proxy or the
+# browser history records. This page posts it to the same URL, same-origin (so
+# Odoo's SameSite=Lax session cookie, to which the state is bound, comes with
+# it), with Odoo's CSRF token, and clears the address bar. Same as the page of
+# oec_auth_azure's /auth_oauth/signin.
+FRAGMENT_PAGE = """<!DOCTYPE html><html><head><title>Connecting...</title></head><body>
+<form method="POST" id="o_cloud_callback_form">
+<input type="hidden" name="csrf_token" value="%(csrf_token)s"/></form>
+<script>
+(function () {
+    var fragment = window.location.hash.substring(1);
+    if (!fragment) { window.location = %(back_url)s; return; }
+    var form = document.getElementById("o_cloud_callback_form");
+    form.action = window.location.pathname;
+    new URLSearchParams(fragment).forEach(function (value, name) {
+        if (name === "csrf_token") { return; }
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = name; input.value = value;
+        form.appendChild(input);
+    });
+    window.history.replaceState(null, "", window.location.pathname);
+    form.submit();
+})();
+</script></body></html>"""
 
 
 class CloudAccountsOAuth(http.Controller):
     """Authorization-code flow with PKCE for connecting an Azure account.
 
-    The state is random, signed with the database secret, bound to the
-    session id and user, and single use; the MSAL flow (PKCE verifier, nonce)
-    stays in the server-side session, never in the browser.
+    The sign-in is prepared by the buttons (cloud.azure.environment
+    ``_start_connect``): random state, signed with the database secret, bound
+    to the session id and user; the MSAL flow (PKCE verifier, nonce) stays in
+    the server-side session, never in the browser. Here the answer is checked
+    and consumed (single use).
     """
 
-    @http.route("/cloud_accounts/azure/connect", type="http", auth="user", methods=["GET"])
+    @http.route("/cloud_accounts/azure/connect", type="http", auth="user", methods=["POST"])
     def connect(self, environment_id=None, account_id=None, **kwargs):
+        """The "Try again" / "Add Account" buttons of the result page: a form
+        with Odoo's CSRF token, so that no other site can start sign-ins in
+        the user's browser (and push out the one under way)."""
         env = request.env
-        account = env["cloud.account"]
         try:
-            self._check_manager()
-            if account_id:
-                account = account.browse(int(account_id)).exists()
-                if not account:
+            if account_id is not None:
+                account = env["cloud.account"].browse(_to_id(account_id))
+                if not account.id:
                     raise UserError(_("This cloud account no longer exists."))
-                account.check_access_rule("write")
-                environment = account.environment_id
+                action = account.action_reconnect()
             else:
-                environment = env["cloud.azure.environment"].browse(int(environment_id or 0)).exists()
-                if not environment:
-                    raise UserError(_("Choose an Azure cloud in Settings > Cloud Accounts."))
-            if not environment.client_id:
-                raise UserError(_("Set the application's client id in Settings > Cloud Accounts."))
-            nonce = secrets.token_urlsafe(24)
-            state = "%s.%s" % (nonce, self._sign(nonce))
-            flow = environment._identity().start_flow(
-                environment._delegated_scopes(),
-                environment._redirect_uri(),
-                state,
-                login_hint=account.ms_username or None,
-            )
-        except (AzureError, UserError, AccessError, ValueError) as error:
-            return self._error_page(error, environment_id=environment_id)
-        pending = {
-            key: value
-            for key, value in (request.session.get(SESSION_KEY) or {}).items()
-            if value["started"] > time.time() - FLOW_TTL
-        }
-        while len(pending) >= MAX_PENDING:
-            pending.pop(min(pending, key=lambda key: pending[key]["started"]))
-        pending[nonce] = {
-            "flow": flow,
-            "environment_id": environment.id,
-            "account_id": account.id or None,
-            "started": time.time(),
-        }
-        request.session[SESSION_KEY] = pending
-        return request.redirect(flow["auth_uri"], local=False)
+                values = {}
+                if environment_id is not None:
+                    environment = env["cloud.azure.environment"].browse(_to_id(environment_id)).exists()
+                    if not environment:
+                        raise UserError(_("Choose an Azure cloud in Settings > Cloud Accounts."))
+                    values["environment_id"] = environment.id
+                # without a cloud: the one of the settings, as Add Account does
+                action = env["cloud.account.connect"].create(values).action_connect_azure()
+        except (UserError, AccessError) as error:
+            return self._error_page(error)
+        return request.redirect(action["url"], local=False)
 
-    @http.route("/cloud_accounts/azure/callback", type="http", auth="user", methods=["GET"])
+    @http.route(CALLBACK_PATH, type="http", auth="user", methods=["GET", "POST"])
     def callback(self, **params):
-        if params.get("admin_consent"):
-            return self._page(
-                title=_("Admin consent granted"),
-                message=_("An administrator approved the application. Click Add Account again to connect."),
-                ok=True,
-            )
+        # Microsoft's answer is a POST of our own fragment page; the CSRF
+        # check of type="http" routes has already refused any other POST.
+        if request.httprequest.method != "POST":
+            if params.get("admin_consent"):
+                # adminconsent always answers in the query, with no code in it
+                return self._page(
+                    title=_("Admin consent granted"),
+                    message=_("An administrator approved the application. Click Add Account to connect."),
+                    retry={},
+                    ok=True,
+                )
+            # a code in a query string is never redeemed: the page reads the fragment
+            return self._fragment_page()
+        # junk in, clear answer out: a file upload or a list is no parameter of ours
+        params = {key: value for key, value in params.items() if isinstance(value, str)}
         pending = dict(request.session.get(SESSION_KEY) or {})
         nonce, _dot, signature = (params.get("state") or "").partition(".")
         entry = pending.pop(nonce, None) if nonce else None
         # single use: gone from the session whatever happens next
         request.session[SESSION_KEY] = pending
-        if entry is None or not consteq(signature, self._sign(nonce)):
+        environments = request.env["cloud.azure.environment"]
+        if entry is None or not consteq(signature, environments._connect_signature(nonce)):
             _logger.warning("Cloud Accounts OAuth callback with an unknown or forged state")
             return self._error_page(
                 AzureError(
@@ -95,18 +116,21 @@ class CloudAccountsOAuth(http.Controller):
                     code="invalid_state",
                 )
             )
-        environment_id = entry["environment_id"]
+        environment_id, account_id = entry["environment_id"], entry["account_id"]
         if entry["started"] < time.time() - FLOW_TTL:
             return self._error_page(
                 AzureError(_lt("The sign-in took too long: click Add Account again."), code="flow_expired"),
                 environment_id=environment_id,
+                account_id=account_id,
             )
         env = request.env
         try:
             self._check_manager()
-            environment = env["cloud.azure.environment"].browse(environment_id).exists()
-            account = env["cloud.account"].browse(entry["account_id"] or []).exists()
-            if entry["account_id"] and not account:
+            environment = environments.browse(environment_id).exists()
+            if not environment:
+                raise UserError(_("The Azure cloud of this sign-in was deleted meanwhile."))
+            account = env["cloud.account"].browse(account_id or []).exists()
+            if account_id and not account:
                 raise UserError(_("The account being reconnected was deleted meanwhile."))
             identity = environment._identity()
             result = identity.redeem(entry["flow"], params, environment._delegated_scopes())
@@ -114,8 +138,10 @@ class CloudAccountsOAuth(http.Controller):
             with env.cr.savepoint():
                 account = env["cloud.account"]._connect(environment, result, account or None)
         except (AzureError, UserError, AccessError) as error:
-            _logger.info("Cloud Accounts connection failed: %s", getattr(error, "code", None) or error)
-            return self._error_page(error, environment_id=environment_id)
+            _logger.info(
+                "Cloud Accounts connection failed: %s", str(getattr(error, "code", None) or error)[:MAX_CODE]
+            )
+            return self._error_page(error, environment_id=environment_id, account_id=account_id)
         action = env.ref("oec_cloud_accounts.cloud_account_action")
         return request.redirect(
             "/web#action=%d&model=cloud.account&view_type=kanban&id=%d" % (action.id, account.id)
@@ -128,12 +154,15 @@ class CloudAccountsOAuth(http.Controller):
         if not request.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
             raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
 
-    @staticmethod
-    def _sign(nonce):
-        message = "%s|%s|%s" % (nonce, request.session.sid, request.env.uid)
-        return hmac(request.env(su=True), HMAC_SCOPE, message)
+    def _fragment_page(self):
+        page = FRAGMENT_PAGE % {
+            "csrf_token": escape(request.csrf_token()),
+            # a JSON string in a script: quotes and slashes escaped, "</" cannot occur
+            "back_url": json.dumps(self._back_url()).replace("/", "\\/"),
+        }
+        return request.make_response(page, headers=[("Cache-Control", "no-store")])
 
-    def _error_page(self, error, environment_id=None):
+    def _error_page(self, error, environment_id=None, account_id=None):
         env = request.env
         if isinstance(error, AzureError):
             message = env["cloud.account"]._azure_error_message(error)
@@ -142,32 +171,49 @@ class CloudAccountsOAuth(http.Controller):
         else:
             message = str(error)
         consent_url = None
-        environment = env["cloud.azure.environment"].browse(int(environment_id or 0)).exists()
+        environment = env["cloud.azure.environment"].browse(environment_id or []).exists()
         if isinstance(error, AzureError) and error.kind == KIND_CONSENT and environment:
             consent_url = environment._identity().admin_consent_url(environment._redirect_uri())
-        retry_url = (
-            "/cloud_accounts/azure/connect?environment_id=%d" % environment.id if environment else None
-        )
+        retry = None
+        if account_id:
+            retry = {"account_id": account_id}
+        elif environment:
+            retry = {"environment_id": environment.id}
         return self._page(
             title=_("The Azure account was not connected"),
             message=message,
             code=getattr(error, "reference", None),  # the AADSTS number, else the code
             consent_url=consent_url,
-            retry_url=retry_url,
+            retry=retry,
         )
 
-    @staticmethod
-    def _page(title, message, code=None, consent_url=None, retry_url=None, ok=False):
-        action = request.env.ref("oec_cloud_accounts.cloud_account_action", raise_if_not_found=False)
+    def _page(self, title, message, code=None, consent_url=None, retry=None, ok=False):
+        """``retry``: the fields the page's button posts to start again (an
+        empty dict: Add Account with the cloud of the settings; None: no button)."""
+        message = str(message or "")
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 1] + "…"
         return request.render(
             "oec_cloud_accounts.connect_result_page",
             {
                 "title": title,
                 "message": message,
-                "code": code,
+                "code": str(code)[:MAX_CODE] if code else None,
                 "consent_url": consent_url,
-                "retry_url": retry_url,
+                "retry": retry,
                 "ok": ok,
-                "back_url": "/web#action=%d" % action.id if action else "/web",
+                "back_url": self._back_url(),
             },
         )
+
+    @staticmethod
+    def _back_url():
+        action = request.env.ref("oec_cloud_accounts.cloud_account_action", raise_if_not_found=False)
+        return "/web#action=%d" % action.id if action else "/web"
+
+
+def _to_id(value):
+    """A record id from a form field; 0 for anything else (junk, a list, a file)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return 0

@@ -156,6 +156,8 @@ class CloudAccount(models.Model):
         return super().write(vals)
 
     def action_add_account(self):
+        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
         return {
             "type": "ir.actions.act_window",
             "name": _("Add Account"),
@@ -165,12 +167,17 @@ class CloudAccount(models.Model):
         }
 
     def action_reconnect(self):
-        self.ensure_one()
+        """Sign in again into this record: the sign-in is prepared here, in
+        the button's request (see cloud.azure.environment._start_connect)."""
+        # access before effect: preparing the sign-in already calls Microsoft
         self.check_access_rights("write")
         self.check_access_rule("write")
+        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
+        self.ensure_one()
         return {
             "type": "ir.actions.act_url",
-            "url": "/cloud_accounts/azure/connect?account_id=%d" % self.id,
+            "url": self.environment_id._start_connect(self),
             "target": "self",
         }
 

@@ -1,16 +1,26 @@
 import re
+import secrets
+import time
 from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
 from odoo.tools import config
+from odoo.tools.misc import hmac
 
-from ..services import ArmClient, AzureIdentity
+from ..services import ArmClient, AzureError, AzureIdentity
 
 CA_BUNDLE_OPTION = "oec_azure_ca_bundle"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
 # seconds for every remote call (connect + read)
 TIMEOUT = 20
+
+# Sign-ins under way live in the browser's server-side session (see _start_connect).
+SESSION_KEY = "oec_cloud_oauth"
+HMAC_SCOPE = "oec_cloud_accounts.oauth_state"
+FLOW_TTL = 15 * 60  # seconds a sign-in may take
+MAX_PENDING = 5  # sign-ins started and not finished, per session
 
 # The same rules as the sign-in addon's settings (oec_auth_azure), which this
 # addon must not depend on.
@@ -184,8 +194,14 @@ class CloudAzureEnvironment(models.Model):
         return config.get(CA_BUNDLE_OPTION) or None
 
     def _redirect_uri(self):
-        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
-        return base.rstrip("/") + CALLBACK_PATH
+        """Built from web.base.url (never from the request's Host header), so
+        it is the same in Azure, in the authorize request and in the token
+        request; https when the site is served over https (behind a TLS
+        proxy). The rule of oec_auth_azure's _oec_azure_redirect_uri."""
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        if base.startswith("http://") and request and request.httprequest.scheme == "https":
+            base = "https://" + base[len("http://") :]
+        return base + CALLBACK_PATH
 
     def _delegated_scopes(self):
         self.ensure_one()
@@ -213,6 +229,65 @@ class CloudAzureEnvironment(models.Model):
             ca_bundle=self._ca_bundle(),
             timeout=TIMEOUT,
         )
+
+    # -- connecting an account (auth code + PKCE) --------------------------------------------------
+
+    def _start_connect(self, account=None):
+        """Prepare a sign-in in the current browser session and return the
+        URL of Microsoft's authorize page.
+
+        The MSAL flow (PKCE verifier, nonce) stays in the server-side session,
+        never in the browser; the state is random, signed with the database
+        secret and bound to the session and the user (checked and consumed by
+        the callback, see controllers/main.py). It runs inside the request of
+        a button (JSON-RPC) or of the "Try again" form (CSRF token), never of
+        a GET any site could trigger. The callers check the user's rights
+        first: this already calls the cloud's sign-in authority.
+        """
+        self.ensure_one()
+        if not self.client_id or not self.client_secret_set:
+            raise UserError(
+                _(
+                    "The Azure application for %s is not configured: set its client id and secret in "
+                    "Settings > Cloud Accounts.",
+                    self.display_name,
+                )
+            )
+        if not request or not request.session.uid:
+            raise UserError(_("Cloud accounts are connected from the browser: Cloud Accounts > Add Account."))
+        nonce = secrets.token_urlsafe(24)
+        state = "%s.%s" % (nonce, self._connect_signature(nonce))
+        try:
+            flow = self._identity().start_flow(
+                self._delegated_scopes(),
+                self._redirect_uri(),
+                state,
+                login_hint=account.ms_username if account else None,
+            )
+        except AzureError as error:
+            raise UserError(self.env["cloud.account"]._azure_error_message(error, reference=True)) from error
+        now = time.time()
+        pending = {
+            key: value
+            for key, value in (request.session.get(SESSION_KEY) or {}).items()
+            if value["started"] > now - FLOW_TTL
+        }
+        # a few sign-ins may be under way in several tabs; never more
+        while len(pending) >= MAX_PENDING:
+            pending.pop(min(pending, key=lambda key: pending[key]["started"]))
+        pending[nonce] = {
+            "flow": flow,
+            "environment_id": self.id,
+            "account_id": account.id if account else None,
+            "started": now,
+        }
+        request.session[SESSION_KEY] = pending
+        return flow["auth_uri"]
+
+    def _connect_signature(self, nonce):
+        """The state's signature: valid only in this browser session, for this user."""
+        message = "%s|%s|%s" % (nonce, request.session.sid, self.env.uid)
+        return hmac(self.env(su=True), HMAC_SCOPE, message)
 
 
 def _is_secure_url(url, loopback=True):

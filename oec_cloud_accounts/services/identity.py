@@ -99,14 +99,21 @@ class AzureIdentity:
 
     # -- remote calls, one method each ----------------------------------------------------------
 
-    def start_flow(self, scopes, redirect_uri, state, login_hint=None, prompt="select_account"):
+    def start_flow(
+        self, scopes, redirect_uri, state, login_hint=None, prompt="select_account", response_mode="fragment"
+    ):
         """The MSAL auth-code flow (PKCE S256, nonce, our ``state``): keep it
-        server side and send the browser to ``flow["auth_uri"]``."""
+        server side and send the browser to ``flow["auth_uri"]``.
+
+        ``response_mode``: how Microsoft hands the answer to ``redirect_uri``
+        (see below why the fragment)."""
         app = self._app()
         with warnings.catch_warnings():
             # MSAL recommends response_mode=form_post, but a cross-site POST does
             # not carry Odoo's SameSite=Lax session cookie, to which the state is
-            # bound: the answer must come back as a top-level GET (query).
+            # bound; query would put the code in access logs and history. The
+            # fragment reaches only the browser, whose page at the redirect URI
+            # posts it back same-origin (the callback's fragment page).
             warnings.simplefilter("ignore", UserWarning)
             flow = app.initiate_auth_code_flow(
                 self._scopes(scopes),
@@ -114,6 +121,7 @@ class AzureIdentity:
                 state=state,
                 prompt=prompt,
                 login_hint=login_hint,
+                response_mode=response_mode,
             )
         if "error" in flow:
             raise AzureError.from_oauth(flow.get("error"), flow.get("error_description"))

@@ -5,7 +5,6 @@ the models translate them with the module's own fr.po, then fill in the values.
 """
 
 from html import unescape
-from urllib.parse import urlsplit
 
 from azure_emulator import defaults
 
@@ -15,6 +14,7 @@ from odoo.tools.translate import TranslationFileReader
 
 from ..services import errors
 from .common import EmulatorMixin
+from .test_connect_http import ConnectHttpMixin
 
 BUSY_FR = "Azure est occupé ou indisponible (HTTP 503) : nouvelle tentative automatique."
 REVOKED_FR = (
@@ -75,27 +75,16 @@ class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
-class TestTranslatedConnectPage(FrenchMixin, EmulatorMixin, HttpCase):
-    def come_back(self, auth_uri, user):
-        """The browser goes to Microsoft, then follows its redirect to our callback."""
-        _params, location = self.answer_consent(auth_uri, user=user)
-        parts = urlsplit(location)
-        return self.url_open("%s?%s" % (parts.path, parts.query), allow_redirects=False)
-
-    def start(self, query):
-        response = self.url_open("/cloud_accounts/azure/connect?" + query, allow_redirects=False)
-        self.assertEqual(response.status_code, 303, response.text[:500])
-        return response.headers["Location"]
-
+class TestTranslatedConnectPage(FrenchMixin, ConnectHttpMixin, EmulatorMixin, HttpCase):
     def test_wrong_tenant_page_in_french(self):
         self.authenticate("admin", "admin")
-        response = self.come_back(self.start("environment_id=%d" % self.cloud.id), defaults.USER_EMAIL)
+        response = self.connect_http(user=defaults.USER_EMAIL)
         self.assertEqual(response.status_code, 303, response.text[:500])
         account = self.env["cloud.account"].search([], order="id desc", limit=1)
         # the session takes the user's language when it starts
         self.env.ref("base.user_admin").lang = "fr_FR"
         self.authenticate("admin", "admin")
-        response = self.come_back(self.start("account_id=%d" % account.id), defaults.OTHER_USER_EMAIL)
+        response = self.connect_http(user=defaults.OTHER_USER_EMAIL, account=account)
         self.assertEqual(response.status_code, 200)
         page = unescape(response.text)
         self.assertIn("Le compte Azure n'a pas été connecté", page)

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..models.res_config_settings import ENVIRONMENT_PARAM
 
@@ -24,20 +24,17 @@ class CloudAccountConnect(models.TransientModel):
         return self.env["cloud.azure.environment"].browse(int(value or 0)).exists()
 
     def action_connect_azure(self):
+        """Prepare the sign-in in this browser session and send the browser to
+        Microsoft. Done here, in the button's request, rather than by a GET
+        route that any web page could make the browser call."""
+        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
         self.ensure_one()
         environment = self.environment_id
         if not environment:
             raise UserError(_("Choose an Azure cloud, or configure one in Settings > Cloud Accounts."))
-        if not environment.client_id or not environment.client_secret_set:
-            raise UserError(
-                _(
-                    "The Azure application for %s is not configured: set its client id and secret in "
-                    "Settings > Cloud Accounts.",
-                    environment.display_name,
-                )
-            )
         return {
             "type": "ir.actions.act_url",
-            "url": "/cloud_accounts/azure/connect?environment_id=%d" % environment.id,
+            "url": environment._start_connect(),
             "target": "self",
         }
