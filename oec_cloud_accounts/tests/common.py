@@ -11,9 +11,28 @@ import requests
 from azure_emulator import defaults
 from azure_emulator.testing import shared_emulator
 
+from odoo.tests import new_test_user
 from odoo.tools import config
 
 from ..models.res_config_settings import ENVIRONMENT_PARAM
+
+
+def refused_users(env, prefix):
+    """One user of each kind that may not change a cloud account of the
+    current company: the callers of the access tests."""
+    other = env["res.company"].create({"name": "Other Co (%s)" % prefix})
+    return {
+        "portal": new_test_user(env, prefix + "_portal", groups="base.group_portal"),
+        "internal": new_test_user(env, prefix + "_internal", groups="base.group_user"),
+        "cloud user": new_test_user(env, prefix + "_viewer", groups="oec_cloud_accounts.group_cloud_user"),
+        "manager of another company": new_test_user(
+            env,
+            prefix + "_outsider",
+            groups="oec_cloud_accounts.group_cloud_manager",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        ),
+    }
 
 
 class EmulatorMixin:

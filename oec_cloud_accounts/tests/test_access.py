@@ -6,7 +6,7 @@ import logging
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
-from .common import EmulatorMixin
+from .common import EmulatorMixin, refused_users
 
 _logger = logging.getLogger(__name__)
 
@@ -35,21 +35,7 @@ class TestAccessMatrix(EmulatorMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        other = cls.env["res.company"].create({"name": "Other Co (access matrix)"})
-        cls.users = {
-            "portal": new_test_user(cls.env, "matrix_portal", groups="base.group_portal"),
-            "internal": new_test_user(cls.env, "matrix_internal", groups="base.group_user"),
-            "Cloud User": new_test_user(
-                cls.env, "matrix_viewer", groups="oec_cloud_accounts.group_cloud_user"
-            ),
-            "Cloud Manager, other company": new_test_user(
-                cls.env,
-                "matrix_outsider",
-                groups="oec_cloud_accounts.group_cloud_manager",
-                company_id=other.id,
-                company_ids=[(6, 0, other.ids)],
-            ),
-        }
+        cls.users = refused_users(cls.env, "matrix")
         cls.manager = new_test_user(
             cls.env, "matrix_manager", groups="oec_cloud_accounts.group_cloud_manager"
         )

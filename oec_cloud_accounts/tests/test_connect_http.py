@@ -6,11 +6,11 @@ from urllib.parse import parse_qsl, urlsplit
 from azure_emulator import defaults
 from azure_emulator.odoo_browser import consent_in_browser
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import config
 
-from .common import EmulatorMixin
+from .common import EmulatorMixin, refused_users
 
 CALLBACK = "/cloud_accounts/azure/callback"
 CONNECT = "/cloud_accounts/azure/connect"
@@ -355,21 +355,7 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         self.connect_http()
         account = self.Account.search([], order="id desc", limit=1)
         wizard = self.rpc("cloud.account.connect", "create", {"environment_id": self.cloud.id})
-        other = self.env["res.company"].create({"name": "Other Co"})
-        users = {
-            "portal": new_test_user(self.env, "cloud_portal", groups="base.group_portal"),
-            "internal": new_test_user(self.env, "cloud_internal", groups="base.group_user"),
-            "cloud user": new_test_user(
-                self.env, "cloud_viewer", groups="oec_cloud_accounts.group_cloud_user"
-            ),
-            "manager of another company": new_test_user(
-                self.env,
-                "cloud_outsider",
-                groups="oec_cloud_accounts.group_cloud_manager",
-                company_id=other.id,
-                company_ids=[(6, 0, other.ids)],
-            ),
-        }
+        users = refused_users(self.env, "cloud")
         self.emu.control.reset()
         for kind, user in users.items():
             self.authenticate(user.login, user.login)
