@@ -125,7 +125,7 @@ class CloudAccountsOAuth(http.Controller):
             )
         env = request.env
         try:
-            self._check_manager()
+            env["cloud.account"]._check_can_connect()
             environment = environments.browse(environment_id).exists()
             if not environment:
                 raise UserError(_("The Azure cloud of this sign-in was deleted meanwhile."))
@@ -148,11 +148,6 @@ class CloudAccountsOAuth(http.Controller):
         )
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_manager():
-        if not request.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
-            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
 
     def _fragment_page(self):
         page = FRAGMENT_PAGE % {

@@ -156,8 +156,7 @@ class CloudAccount(models.Model):
         return super().write(vals)
 
     def action_add_account(self):
-        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
-            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
+        self._check_can_connect()
         return {
             "type": "ir.actions.act_window",
             "name": _("Add Account"),
@@ -170,10 +169,8 @@ class CloudAccount(models.Model):
         """Sign in again into this record: the sign-in is prepared here, in
         the button's request (see cloud.azure.environment._start_connect)."""
         # access before effect: preparing the sign-in already calls Microsoft
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
-            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
+        self._check_can_change()
+        self._check_can_connect()
         self.ensure_one()
         return {
             "type": "ir.actions.act_url",
@@ -198,6 +195,12 @@ class CloudAccount(models.Model):
         first thing any method that reaches Azure or a secret does."""
         self.check_access_rights("write")
         self.check_access_rule("write")
+
+    @api.model
+    def _check_can_connect(self):
+        """Connecting (Add Account, Reconnect, the OAuth callback) is for Cloud Managers."""
+        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
 
     def _check_system_fields(self, vals):
         if self.env.su:

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..models.res_config_settings import ENVIRONMENT_PARAM
 
@@ -27,8 +27,7 @@ class CloudAccountConnect(models.TransientModel):
         """Prepare the sign-in in this browser session and send the browser to
         Microsoft. Done here, in the button's request, rather than by a GET
         route that any web page could make the browser call."""
-        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
-            raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
+        self.env["cloud.account"]._check_can_connect()
         self.ensure_one()
         environment = self.environment_id
         if not environment:
