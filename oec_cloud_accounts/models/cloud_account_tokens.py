@@ -121,21 +121,24 @@ class CloudAccount(models.Model):
             # back in use: the activity asking to fix the account is answered
             account.activity_feedback([ACTIVITY_TYPE], feedback=_("The account is active again."))
 
-    def _refresh_account(self):
-        """Renew the tokens, then re-read subscriptions and capabilities.
+    def _refresh_account(self, discover=True):
+        """Renew the tokens, then (``discover``) re-read subscriptions and capabilities.
 
         The new tokens are kept even when the discovery fails (the old refresh
-        token may already be spent). Returns the AzureError recorded, or None.
-        Callers checked the access rights and pass a sudo record.
+        token may already be spent). A failure is recorded on the account and
+        returned (None: success). Callers checked the access rights and pass a
+        sudo record.
         """
         self.ensure_one()
         try:
             with self.env.cr.savepoint():
                 token, expires_at = self._access_token(force=True)
-            with self.env.cr.savepoint():
-                self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
+            if discover:
+                with self.env.cr.savepoint():
+                    self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
         except AzureError as error:
-            self._record_failure(error)
+            with self.env.cr.savepoint():
+                self._record_failure(error)
             return error
         return None
 
@@ -299,30 +302,25 @@ class CloudAccount(models.Model):
         """One account: whatever happens to it is recorded on it, never raised."""
         started = time.monotonic()
         try:
-            if self.state == "error":
-                # the whole check, so that the cause of the Error is seen gone
-                error = self._refresh_account()
-            else:
-                try:
-                    with self.env.cr.savepoint():
-                        self._access_token(force=True)
-                    error = None
-                except AzureError as azure_error:
-                    self._record_failure(azure_error)
-                    error = azure_error
+            # an account in Error gets the whole check, so that its cause is seen gone
+            error = self._refresh_account(discover=self.state == "error")
             if error:
                 _logger.info("cloud.account %s: token refresh failed: %s", self.id, error.reference)
         except Exception as exc:  # pylint: disable=broad-except
             # a defect or an answer nobody foresaw: this account backs off, the others go on
             _logger.warning("cloud.account %s: token refresh failed unexpectedly", self.id, exc_info=True)
-            self._record_failure(
-                AzureError(
-                    _lt("Unexpected failure while renewing the tokens (%(error)s): it will be retried."),
-                    code="unexpected_error",
-                    kind=KIND_TRANSIENT,
-                    message_args={"error": type(exc).__name__},
-                )
+            error = AzureError(
+                _lt("Unexpected failure while renewing the tokens (%(error)s): it will be retried."),
+                code="unexpected_error",
+                kind=KIND_TRANSIENT,
+                message_args={"error": type(exc).__name__},
             )
+            try:
+                with self.env.cr.savepoint():
+                    self._record_failure(error)
+            except Exception:  # pylint: disable=broad-except
+                # not even recorded (rolled back to the savepoint): the next accounts still run
+                _logger.warning("cloud.account %s: the failure could not be recorded", self.id, exc_info=True)
         _logger.debug("cloud.account %s refreshed in %.2fs", self.id, time.monotonic() - started)
 
     def _commit_step(self):
@@ -387,9 +385,8 @@ class CloudAccount(models.Model):
             account = self.sudo().create(values)
         account._store_tokens(result)
         account._apply_subscriptions(subscriptions)
-        # a reconnection answers the "Reconnect" activity of the expiry; logged
-        # as a note, which needs no email address of the user
-        account.activity_feedback([ACTIVITY_TYPE], feedback=_("Reconnected."))
+        # a note (no email address of the user needed); _store_tokens has
+        # answered the activity of an account that was not active
         account._message_log(
             body=_(
                 "Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id
