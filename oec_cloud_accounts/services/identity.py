@@ -154,8 +154,6 @@ class AzureIdentity:
             result = app.acquire_token_by_refresh_token(refresh_token, scopes=self._scopes(scopes))
         except (requests.RequestException, MsalServiceError) as exc:
             raise _transport_error(exc) from exc
-        except ValueError as exc:  # anything MSAL could not make sense of
-            raise _unexpected_answer(None, str(exc)) from exc
         return self._result(result)
 
     def admin_consent_url(self, redirect_uri, tenant=None):
@@ -244,7 +242,7 @@ def _unexpected_answer(status, detail):
         ),
         code="unexpected_response",
         kind=KIND_TRANSIENT,
-        status=status or 502,
+        status=status,
         detail=(detail or "")[:300],
         message_args={"status": status or "?"},
     )
