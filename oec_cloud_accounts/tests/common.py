@@ -64,6 +64,10 @@ class EmulatorMixin:
         super().setUp()
         self.emu.control.reset()
 
+    def remote_calls(self, since=0):
+        """What reached the emulator (Entra ID, ARM, ...), from the ``since``-th request on."""
+        return [r for r in self.emu.control.requests()[since:] if r["service"] != "control"]
+
     @staticmethod
     def emulator_session():
         session = requests.Session()

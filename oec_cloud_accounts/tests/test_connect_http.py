@@ -77,10 +77,6 @@ class ConnectHttpMixin:
         page = self.url_open(CALLBACK)
         return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
-    def remote_calls(self, since=0):
-        """What reached the emulator (Microsoft, ARM), from the ``since``-th request on."""
-        return [r for r in self.emu.control.requests()[since:] if r["service"] != "control"]
-
 
 @tagged("post_install", "-at_install")
 class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):

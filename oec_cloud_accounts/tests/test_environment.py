@@ -1,5 +1,11 @@
+import json
+import os
+from pathlib import Path
+from unittest.mock import patch
+
 from azure_emulator import defaults
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, TransactionCase, tagged
 
@@ -7,6 +13,7 @@ from .common import EmulatorMixin
 
 # Used by Odoo's server with tokens and secrets, or shown to users as links.
 URL_FIELDS = ("authority_host", "interactive_authority_host", "arm_endpoint", "graph_endpoint", "portal_url")
+SANDBOX_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "sandbox" / "cloud_accounts.py"
 XMLIDS = (
     "cloud_azure_environment_public",
     "cloud_azure_environment_usgov",
@@ -87,24 +94,24 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
             cloud = self.env.ref("oec_cloud_accounts." + xmlid)
             cloud._check_endpoints()  # raises if a shipped record were refused
             cloud.write({"authority_host": cloud.authority_host, "tenant": cloud.tenant})
-        # what `make run` registers (tools/sandbox/cloud_accounts.py), with the emulator's values
-        info = self.emu.describe()
-        endpoints = info["endpoints"]
-        self.env["cloud.azure.environment"].create(
-            {
-                "name": "Local sandbox",
-                "is_sandbox": True,
-                "authority_host": endpoints["authority_host"],
-                "interactive_authority_host": endpoints["interactive_authority_host"],
-                "arm_endpoint": endpoints["arm"],
-                "arm_audience": endpoints["arm_scope"].removesuffix(".default"),
-                "graph_endpoint": endpoints["graph"],
-                "storage_suffix": endpoints["storage_suffix"],
-                "portal_url": info["http_url"],
-                "client_id": info["cloud_client_id"],
-                "tenant": "organizations",
-            }
-        )
+        # what `make run` registers: the sandbox script itself, with the emulator's values
+        # (through a test cursor, on which its commit only releases a savepoint)
+        script = SANDBOX_SCRIPT.read_text()
+        # the ready line of `python -m azure_emulator`: describe() and the apps' secrets
+        info = dict(self.emu.describe(), cloud_client_secret=defaults.CLOUD_CLIENT_SECRET)
+        self.registry.enter_test_mode(self.cr)
+        try:
+            with (
+                patch.dict(os.environ, {"OEC_SANDBOX_INFO": json.dumps(info)}),
+                self.registry.cursor() as cr,
+            ):
+                code = compile(script, str(SANDBOX_SCRIPT), "exec")
+                # as `odoo-bin shell` runs it for `make run`: our own script, from the repository
+                exec(code, {"env": api.Environment(cr, SUPERUSER_ID, {})})  # noqa: S102
+        finally:
+            self.registry.leave_test_mode()
+        sandbox = self.env["cloud.azure.environment"].search([("name", "=", "Local sandbox")])
+        self.assertTrue(sandbox.is_sandbox and sandbox.client_secret_set)
 
     def test_settings_refuse_a_client_id_that_is_not_a_guid(self):
         """Settings > Cloud Accounts writes the cloud record: same rule."""
