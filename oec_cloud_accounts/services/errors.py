@@ -150,7 +150,10 @@ AADSTS = {
 ARM = {
     "AuthorizationFailed": (
         KIND_ACCESS,
-        _lt("The Microsoft account lacks a role on the subscription: give it Owner or Contributor."),
+        _lt(
+            "The Microsoft account lacks a role on the subscription: give it Owner or Contributor in "
+            "the Azure portal (Subscription > Access control (IAM)), then retry."
+        ),
     ),
     "SubscriptionNotFound": (
         KIND_ACCESS,
@@ -164,6 +167,57 @@ ARM = {
     "MissingSubscriptionRegistration": (
         KIND_ACCESS,
         _lt("A resource provider is not registered on the subscription: register it from the account."),
+    ),
+    # creating and operating VMs (the seeds' "VM Creation Fails")
+    "QuotaExceeded": (
+        KIND_REQUEST,
+        _lt(
+            "Not enough vCPU quota for this size in this region: ask for more in the Azure portal "
+            "(Subscription > Usage + quotas), pick a smaller size or another region."
+        ),
+    ),
+    "OperationNotAllowed": (
+        KIND_REQUEST,
+        _lt(
+            "Azure did not allow the operation, usually a quota limit: check Subscription > Usage + quotas "
+            "in the Azure portal, or pick a smaller size or another region."
+        ),
+    ),
+    "SkuNotAvailable": (
+        KIND_REQUEST,
+        _lt(
+            "This VM size is not available to your subscription in this region: pick another size "
+            "or another region."
+        ),
+    ),
+    "AllocationFailed": (
+        KIND_REQUEST,
+        _lt(
+            "Azure has no capacity for this VM size in this region right now: retry later, or pick "
+            "another size or region."
+        ),
+    ),
+    "ZonalAllocationFailed": (
+        KIND_REQUEST,
+        _lt(
+            "Azure has no capacity for this VM size in this availability zone right now: retry later, "
+            "or pick another size or region."
+        ),
+    ),
+    "RequestDisallowedByPolicy": (
+        KIND_ACCESS,
+        _lt(
+            "An Azure Policy of your organisation forbids this resource (region, size, public IP or "
+            "tags): ask your Azure administrator which policy, or change the server's settings."
+        ),
+    ),
+    "InvalidParameter": (
+        KIND_REQUEST,
+        _lt("Azure refused a value of the server: %(detail)s"),
+    ),
+    "ResourceGroupNotFound": (
+        KIND_REQUEST,
+        _lt("The server's resource group no longer exists in Azure (deleted outside Odoo?)."),
     ),
     "ReadOnlyDisabledSubscription": (
         KIND_ACCESS,
@@ -263,6 +317,8 @@ class AzureError(Exception):
         args = None
         if code in ARM:
             kind, message = ARM[code]
+            if "%(detail)s" in message:
+                args = {"detail": detail or code}
         elif status in TRANSIENT_STATUS:
             kind = KIND_TRANSIENT
             message = _lt("Azure is busy or unavailable (HTTP %(status)s): it will be retried.")

@@ -58,6 +58,8 @@ REGIONS = {
     "francecentral": "France Central",
     "eastus": "East US",
     "westus2": "West US 2",
+    "southeastasia": "Southeast Asia",
+    "australiaeast": "Australia East",
 }
 DEFAULT_PROVIDERS = (
     "Microsoft.Compute",
@@ -79,5 +81,14 @@ VM_SKUS = {
     "Standard_E2s_v5": ("standardESv5Family", 2, 16, 0.126),
     "Standard_E4s_v5": ("standardESv5Family", 4, 32, 0.252),
 }
+# Standard SSD managed disks: tier: (size GiB, $/month)
+DISK_TIERS = {
+    "E4": (32, 2.40),
+    "E6": (64, 4.80),
+    "E10": (128, 9.60),
+    "E15": (256, 19.20),
+    "E20": (512, 38.40),
+}
+PUBLIC_IP_HOURLY = 0.005  # Standard static IPv4
 FAMILY_QUOTA = 20
 REGIONAL_QUOTA = 40

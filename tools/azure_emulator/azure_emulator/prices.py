@@ -78,7 +78,60 @@ def catalog():
                     "armSkuName": "",
                 }
             )
+        for tier, (_size, price) in d.DISK_TIERS.items():
+            items.append(
+                _item(
+                    region,
+                    label,
+                    "Storage",
+                    "Standard SSD Managed Disks",
+                    tier + " LRS",
+                    tier + " LRS Disk",
+                    round(price * factor, 4),
+                    "1/Month",
+                    "StandardSSD_" + tier + "_LRS",
+                )
+            )
+        items.append(
+            _item(
+                region,
+                label,
+                "Virtual Network",
+                "IP Addresses",
+                "Standard",
+                "Static Public IP",
+                round(d.PUBLIC_IP_HOURLY * factor, 4),
+                "1 Hour",
+                "Standard",
+            )
+        )
     return items
+
+
+def _item(region, label, service, product, sku, meter, price, unit, arm_sku):
+    # pylint: disable=too-many-arguments
+    return {
+        "currencyCode": "USD",
+        "tierMinimumUnits": 0.0,
+        "retailPrice": price,
+        "unitPrice": price,
+        "armRegionName": region,
+        "location": label,
+        "effectiveStartDate": "2024-01-01T00:00:00Z",
+        "meterId": str(uuid.uuid5(uuid.NAMESPACE_URL, product + meter + region)),
+        "meterName": meter,
+        "productId": "DZH318Z0BP04",
+        "skuId": "DZH318Z0BP04/" + sku,
+        "productName": product,
+        "skuName": sku,
+        "serviceName": service,
+        "serviceId": "DZH317F1HKN0",
+        "serviceFamily": "Networking" if service == "Virtual Network" else "Storage",
+        "unitOfMeasure": unit,
+        "type": "Consumption",
+        "isPrimaryMeterRegion": True,
+        "armSkuName": arm_sku,
+    }
 
 
 class FilterError(ValueError):
@@ -116,7 +169,13 @@ def _value(tok):
         return {"true": True, "false": False, "null": None}.get(tok.lower(), tok)
 
 
+# filter names that differ from the item's field (the real API filters on priceType, answers type)
+FILTER_FIELDS = {"priceType": "type"}
+
+
 def _comparison(field, operator, expected):
+    field = FILTER_FIELDS.get(field, field)
+
     def compare(item):
         actual = item.get(field)
         if isinstance(actual, str) and isinstance(expected, str):

@@ -1,6 +1,7 @@
 """Storage (ARM + Azurite data plane), DNS record sets and retail prices."""
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import ARecord, RecordSet, Zone
@@ -230,3 +231,20 @@ def test_fault_with_a_raw_page(emu, http):
     # single use, as every fault: the next call reaches the real endpoint
     again = http.post("%s/%s/oauth2/v2.0/token" % (emu.url, d.TENANT_ID), data={}, timeout=5)
     assert again.headers["Content-Type"].startswith("application/json")
+
+
+def test_prices_of_a_server_region(emu):
+    """priceType filters the items' type; disks and public IPs are priced too."""
+    session = requests.Session()
+    session.trust_env = False
+    flt = (
+        "armRegionName eq 'southeastasia' and priceType eq 'Consumption' and "
+        "(serviceName eq 'Virtual Machines' or productName eq 'Standard SSD Managed Disks' "
+        "or productName eq 'IP Addresses')"
+    )
+    answer = session.get(emu.endpoints["prices"], params={"$filter": flt}, verify=emu.ca_path, timeout=10)
+    items = answer.json()["Items"]
+    products = {item["productName"] for item in items}
+    assert {"Standard SSD Managed Disks", "IP Addresses"} <= products
+    assert all(item["type"] == "Consumption" for item in items)
+    assert not [i for i in items if i["armRegionName"] != "southeastasia"]

@@ -1,0 +1,361 @@
+"""Virtual machines and their network, one method per remote call.
+
+Long-running operations (LROs) never wait here: ``begin_*`` sends the first
+request and returns the operation's continuation token (or ``None`` when Azure
+finished at once); :meth:`ComputeClient.poll` asks Azure once where a token's
+operation stands. The token is kept on the record, so a later cron step, in
+another process after a restart, goes on where the last one stopped.
+"""
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.subscription import SubscriptionClient
+
+from .arm import ArmClient, _arm_errors
+
+# Names of the resources inside a server's own resource group: the group is
+# unique per server, so these can be fixed (deterministic names make every
+# step a PUT that can be repeated).
+VNET = "vnet"
+SUBNET = "default"
+NSG = "nsg"
+PUBLIC_IP = "ip"
+NIC = "nic"
+VNET_PREFIX = "10.20.0.0/16"
+SUBNET_PREFIX = "10.20.1.0/24"
+
+IMAGES = {
+    "ubuntu2404": {
+        "publisher": "Canonical",
+        "offer": "ubuntu-24_04-lts",
+        "sku": "server",
+        "version": "latest",
+    },
+    "ubuntu2204": {
+        "publisher": "Canonical",
+        "offer": "0001-com-ubuntu-server-jammy",
+        "sku": "22_04-lts-gen2",
+        "version": "latest",
+    },
+}
+
+# kind of operation -> (client, operations group, begin method, positional arguments
+# the SDK requires even when it only resumes from a token)
+OPERATIONS = {
+    "resource_group_delete": ("resources", "resource_groups", "begin_delete", 1),
+    "nsg": ("network", "network_security_groups", "begin_create_or_update", 3),
+    "vnet": ("network", "virtual_networks", "begin_create_or_update", 3),
+    "public_ip": ("network", "public_ip_addresses", "begin_create_or_update", 3),
+    "nic": ("network", "network_interfaces", "begin_create_or_update", 3),
+    "vm": ("compute", "virtual_machines", "begin_create_or_update", 3),
+    "start": ("compute", "virtual_machines", "begin_start", 2),
+    "stop": ("compute", "virtual_machines", "begin_deallocate", 2),
+    "restart": ("compute", "virtual_machines", "begin_restart", 2),
+    "power_off": ("compute", "virtual_machines", "begin_power_off", 2),
+}
+
+
+class _SendOnly(ARMPolling):
+    """Send the first request and return: the caller keeps the continuation token."""
+
+    def run(self):
+        pass
+
+
+class _PollOnce(ARMPolling):
+    """Ask once where the operation stands (no sleeping); when it has ended,
+    azure-core's own logic raises its failure or reads the final resource."""
+
+    def _delay(self):
+        pass
+
+    def _poll(self):
+        if not self.finished():
+            self.update_status()
+        if self.finished():
+            super()._poll()
+
+
+class ComputeClient(ArmClient):
+    """Compute and network calls for one signed-in account (see ArmClient)."""
+
+    # -- what a subscription offers (the wizard and the pre-flight checks) ------------------------
+
+    def list_locations(self, subscription_id):
+        """[{"name", "display_name"}] of the regions of the subscription."""
+        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
+            return [
+                {"name": loc.name, "display_name": loc.display_name}
+                for loc in client.subscriptions.list_locations(subscription_id)
+                if getattr(loc, "metadata", None) is None or _physical(loc)
+            ]
+
+    def list_vm_sizes(self, subscription_id, location):
+        """VM sizes the subscription may create in ``location``: resource SKUs
+        of type virtualMachines with no restriction there for it.
+        [{"name", "family", "vcpus", "memory_gb"}]"""
+        location = location.lower()
+        with _arm_errors(), self._compute(subscription_id) as client:
+            skus = client.resource_skus.list(filter="location eq '%s'" % location)
+            sizes = []
+            for sku in skus:
+                if sku.resource_type != "virtualMachines" or _restricted(sku, location):
+                    continue
+                if location not in [loc.lower() for loc in sku.locations or []]:
+                    continue
+                caps = {cap.name: cap.value for cap in sku.capabilities or []}
+                sizes.append(
+                    {
+                        "name": sku.name,
+                        "family": sku.family,
+                        "vcpus": int(float(caps.get("vCPUs", 0))),
+                        "memory_gb": float(caps.get("MemoryGB", 0)),
+                    }
+                )
+            return sorted(sizes, key=lambda s: (s["vcpus"], s["memory_gb"], s["name"]))
+
+    def get_usages(self, subscription_id, location):
+        """{usage name: {"current", "limit", "label"}}: "cores" is the regional
+        vCPU quota, families are named like "standardBSFamily"."""
+        with _arm_errors(), self._compute(subscription_id) as client:
+            return {
+                usage.name.value: {
+                    "current": usage.current_value,
+                    "limit": usage.limit,
+                    "label": usage.name.localized_value or usage.name.value,
+                }
+                for usage in client.usage.list(location)
+            }
+
+    # -- the server's resources -------------------------------------------------------------------
+
+    def create_resource_group(self, subscription_id, name, location, tags):
+        """PUT the resource group (synchronous in Azure)."""
+        with _arm_errors(), self._resources(subscription_id) as client:
+            group = client.resource_groups.create_or_update(name, {"location": location, "tags": tags})
+            return {"id": group.id, "tags": dict(group.tags or {})}
+
+    def get_resource_group(self, subscription_id, name):
+        """{"id", "tags", "state"}, or None when it does not exist."""
+        with _arm_errors(), self._resources(subscription_id) as client:
+            if not client.resource_groups.check_existence(name):
+                return None
+            group = client.resource_groups.get(name)
+            return {
+                "id": group.id,
+                "tags": dict(group.tags or {}),
+                "state": group.properties and group.properties.provisioning_state,
+            }
+
+    def begin_delete_resource_group(self, subscription_id, name):
+        with _arm_errors(), self._resources(subscription_id) as client:
+            return self._begin(client.resource_groups.begin_delete(name, polling=_SendOnly()))
+
+    def begin_create_nsg(self, subscription_id, group, location, ssh_sources, tags):
+        """SSH (22) only from ``ssh_sources`` (CIDRs; none: closed), HTTP and HTTPS from anywhere."""
+        rules = [
+            _rule("allow-http", 100, "80", ["*"]),
+            _rule("allow-https", 110, "443", ["*"]),
+        ]
+        if ssh_sources:
+            rules.append(_rule("allow-ssh", 120, "22", list(ssh_sources)))
+        body = {"location": location, "tags": tags, "properties": {"securityRules": rules}}
+        with _arm_errors(), self._network(subscription_id) as client:
+            return self._begin(
+                client.network_security_groups.begin_create_or_update(group, NSG, body, polling=_SendOnly())
+            )
+
+    def begin_create_vnet(self, subscription_id, group, location, nsg_id, tags):
+        body = {
+            "location": location,
+            "tags": tags,
+            "properties": {
+                "addressSpace": {"addressPrefixes": [VNET_PREFIX]},
+                "subnets": [
+                    {
+                        "name": SUBNET,
+                        "properties": {
+                            "addressPrefix": SUBNET_PREFIX,
+                            "networkSecurityGroup": {"id": nsg_id},
+                        },
+                    }
+                ],
+            },
+        }
+        with _arm_errors(), self._network(subscription_id) as client:
+            return self._begin(
+                client.virtual_networks.begin_create_or_update(group, VNET, body, polling=_SendOnly())
+            )
+
+    def begin_create_public_ip(self, subscription_id, group, location, tags):
+        """A Standard static IP (Basic SKU public IPs are retired); it also gives the VM outbound access."""
+        body = {
+            "location": location,
+            "tags": tags,
+            "sku": {"name": "Standard", "tier": "Regional"},
+            "properties": {"publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4"},
+        }
+        with _arm_errors(), self._network(subscription_id) as client:
+            return self._begin(
+                client.public_ip_addresses.begin_create_or_update(group, PUBLIC_IP, body, polling=_SendOnly())
+            )
+
+    def begin_create_nic(self, subscription_id, group, location, subnet_id, public_ip_id, tags):
+        body = {
+            "location": location,
+            "tags": tags,
+            "properties": {
+                "ipConfigurations": [
+                    {
+                        "name": "ipconfig1",
+                        "properties": {
+                            "subnet": {"id": subnet_id},
+                            "publicIPAddress": {"id": public_ip_id},
+                            "privateIPAllocationMethod": "Dynamic",
+                        },
+                    }
+                ]
+            },
+        }
+        with _arm_errors(), self._network(subscription_id) as client:
+            return self._begin(
+                client.network_interfaces.begin_create_or_update(group, NIC, body, polling=_SendOnly())
+            )
+
+    def begin_create_vm(self, subscription_id, group, name, spec, tags):
+        """``spec``: location, size, image (a key of IMAGES), admin_username,
+        ssh_public_key, os_disk_gb, nic_id, computer_name, custom_data (base64)."""
+        body = {
+            "location": spec["location"],
+            "tags": tags,
+            "properties": {
+                "hardwareProfile": {"vmSize": spec["size"]},
+                "storageProfile": {
+                    "imageReference": IMAGES[spec["image"]],
+                    "osDisk": {
+                        "name": name + "-osdisk",
+                        "createOption": "FromImage",
+                        "deleteOption": "Delete",
+                        "diskSizeGB": spec["os_disk_gb"],
+                        "managedDisk": {"storageAccountType": "StandardSSD_LRS"},
+                    },
+                },
+                "osProfile": {
+                    "computerName": spec["computer_name"],
+                    "adminUsername": spec["admin_username"],
+                    "customData": spec["custom_data"],
+                    "linuxConfiguration": {
+                        "disablePasswordAuthentication": True,
+                        "ssh": {
+                            "publicKeys": [
+                                {
+                                    "path": "/home/%s/.ssh/authorized_keys" % spec["admin_username"],
+                                    "keyData": spec["ssh_public_key"],
+                                }
+                            ]
+                        },
+                        "patchSettings": {"patchMode": "ImageDefault"},
+                    },
+                },
+                "networkProfile": {
+                    "networkInterfaces": [{"id": spec["nic_id"], "properties": {"deleteOption": "Delete"}}]
+                },
+            },
+        }
+        with _arm_errors(), self._compute(subscription_id) as client:
+            return self._begin(
+                client.virtual_machines.begin_create_or_update(group, name, body, polling=_SendOnly())
+            )
+
+    def begin_vm_action(self, subscription_id, group, name, action):
+        """``action``: start, stop (deallocate), restart or power_off."""
+        _client, _ops, method, _nargs = OPERATIONS[action]
+        with _arm_errors(), self._compute(subscription_id) as client:
+            return self._begin(getattr(client.virtual_machines, method)(group, name, polling=_SendOnly()))
+
+    def poll(self, subscription_id, kind, token):
+        """Ask once about the operation of ``token``: True when it succeeded,
+        False while it runs; raises AzureError (with Azure's code) when it failed."""
+        client_name, group, method, nargs = OPERATIONS[kind]
+        factory = {"resources": self._resources, "network": self._network, "compute": self._compute}
+        with _arm_errors(), factory[client_name](subscription_id) as client:
+            poller = getattr(getattr(client, group), method)(
+                *([None] * nargs), continuation_token=token, polling=_PollOnce()
+            )
+            # the SDK runs the (single) poll in a thread of its own: wait for it
+            # (this re-raises the operation's failure)
+            poller.wait()
+            return poller.polling_method().finished()
+
+    def get_vm_state(self, subscription_id, group, name):
+        """{"provisioning_state", "power_state"} (power_state like "running",
+        "deallocated"), or None when the VM does not exist."""
+        with _arm_errors(), self._compute(subscription_id) as client:
+            try:
+                view = client.virtual_machines.instance_view(group, name)
+            except ResourceNotFoundError:
+                return None
+            codes = [status.code or "" for status in view.statuses or []]
+            return {
+                "provisioning_state": next(
+                    (c.split("/", 1)[1] for c in codes if c.startswith("ProvisioningState/")), None
+                ),
+                "power_state": next((c.split("/", 1)[1] for c in codes if c.startswith("PowerState/")), None),
+            }
+
+    def get_public_ip(self, subscription_id, group):
+        """The address of the server's public IP (None until allocated)."""
+        with _arm_errors(), self._network(subscription_id) as client:
+            return client.public_ip_addresses.get(group, PUBLIC_IP).ip_address
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def resource_id(subscription_id, group, kind, name, child=None):
+        """The ARM id of a resource of the server's group (children: subnets)."""
+        path = "/subscriptions/%s/resourceGroups/%s/providers/%s/%s" % (subscription_id, group, kind, name)
+        return path + ("/subnets/%s" % child if child else "")
+
+    @staticmethod
+    def _begin(poller):
+        """The token to resume from, or None when Azure already finished."""
+        if poller.polling_method().finished():
+            return None
+        return poller.continuation_token()
+
+    def _compute(self, subscription_id):
+        return ComputeManagementClient(self.credential, subscription_id, **self.options)
+
+    def _network(self, subscription_id):
+        return NetworkManagementClient(self.credential, subscription_id, **self.options)
+
+
+def _rule(name, priority, port, sources):
+    properties = {
+        "priority": priority,
+        "direction": "Inbound",
+        "access": "Allow",
+        "protocol": "Tcp",
+        "sourcePortRange": "*",
+        "destinationPortRange": port,
+        "destinationAddressPrefix": "*",
+    }
+    if len(sources) == 1:
+        properties["sourceAddressPrefix"] = sources[0]
+    else:
+        properties["sourceAddressPrefixes"] = sources
+    return {"name": name, "properties": properties}
+
+
+def _restricted(sku, location):
+    """A SKU restriction that forbids the whole region for this subscription."""
+    for restriction in sku.restrictions or []:
+        if restriction.type == "Location" and location in [v.lower() for v in restriction.values or []]:
+            return True
+    return False
+
+
+def _physical(location):
+    return getattr(location.metadata, "region_type", "Physical") in ("Physical", None)
