@@ -4,3 +4,7 @@ from . import cloud_account_subscription
 from . import cloud_account
 from . import cloud_account_tokens
 from . import res_config_settings
+from . import cloud_server
+from . import cloud_server_engine
+from . import cloud_server_schedule
+from . import cloud_price

@@ -90,9 +90,11 @@ class CloudAccount(models.Model):
         account._store_tokens(result)
         return result.access_token, result.expires_at
 
-    def _arm(self):
-        """An ARM client with a fresh access token (services.ArmClient)."""
+    def _arm(self, client_class=None):
+        """An ARM client with a fresh access token (services.ArmClient, or ``client_class``)."""
         token, expires_at = self._access_token()
+        if client_class:
+            return self.environment_id._arm(token, expires_at, client_class)
         return self.environment_id._arm(token, expires_at)
 
     def _store_tokens(self, result):

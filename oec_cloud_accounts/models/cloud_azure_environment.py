@@ -30,7 +30,14 @@ TENANT_ALIASES = ("organizations", "common", "consumers")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Endpoints Odoo's server calls or shows as links: https, or plain http on
 # loopback only (the sandbox serves its sign-in pages that way).
-URL_FIELDS = ("authority_host", "interactive_authority_host", "arm_endpoint", "graph_endpoint", "portal_url")
+URL_FIELDS = (
+    "authority_host",
+    "interactive_authority_host",
+    "arm_endpoint",
+    "graph_endpoint",
+    "portal_url",
+    "prices_endpoint",
+)
 
 
 class CloudAzureEnvironment(models.Model):
@@ -78,6 +85,11 @@ class CloudAzureEnvironment(models.Model):
         help="Storage endpoint suffix, e.g. core.windows.net; empty when the cloud gives full blob URLs.",
     )
     graph_endpoint = fields.Char(help="Microsoft Graph, e.g. https://graph.microsoft.com")
+    prices_endpoint = fields.Char(
+        default="https://prices.azure.com/api/retail/prices",
+        help="Azure retail prices API, read daily for the servers' cost estimates. Empty: only the "
+        "shipped price table is used.",
+    )
     portal_url = fields.Char(
         string="Portal URL", help="The Azure portal of this cloud, for links shown to users."
     )
@@ -219,9 +231,16 @@ class CloudAzureEnvironment(models.Model):
             timeout=TIMEOUT,
         )
 
-    def _arm(self, access_token, expires_at):
+    @api.model
+    def _settings_environment(self):
+        """The cloud chosen in Settings > Cloud Accounts (may be empty)."""
+        value = self.env["ir.config_parameter"].sudo().get_param("oec_cloud_accounts.environment_id")
+        return self.sudo().browse(int(value)).exists() if value and value.isdigit() else self.browse()
+
+    def _arm(self, access_token, expires_at, client_class=ArmClient):
+        """An ARM client (``client_class``: ArmClient or a subclass such as ComputeClient)."""
         self.ensure_one()
-        return ArmClient(
+        return client_class(
             self.arm_endpoint,
             self.arm_audience.rstrip("/") + "/.default",
             access_token,

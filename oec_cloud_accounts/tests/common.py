@@ -54,6 +54,7 @@ class EmulatorMixin:
                 "arm_endpoint": endpoints["arm"],
                 "arm_audience": defaults.ARM_RESOURCE,
                 "graph_endpoint": endpoints["graph"],
+                "prices_endpoint": endpoints["prices"],
                 "client_id": defaults.CLOUD_CLIENT_ID,
             }
         )

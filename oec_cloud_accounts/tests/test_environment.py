@@ -9,10 +9,10 @@ from odoo import SUPERUSER_ID, api
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, TransactionCase, tagged
 
+# Used by Odoo's server with tokens and secrets, or shown to users as links.
+from ..models.cloud_azure_environment import URL_FIELDS
 from .common import EmulatorMixin
 
-# Used by Odoo's server with tokens and secrets, or shown to users as links.
-URL_FIELDS = ("authority_host", "interactive_authority_host", "arm_endpoint", "graph_endpoint", "portal_url")
 SANDBOX_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "sandbox" / "cloud_accounts.py"
 XMLIDS = (
     "cloud_azure_environment_public",

@@ -1,1 +1,2 @@
 from . import cloud_account_connect
+from . import cloud_server_provision

@@ -24,6 +24,7 @@ if "cloud.azure.environment" in env:  # noqa: F821 (the addon may be uninstalled
         "arm_endpoint": endpoints["arm"],
         "arm_audience": endpoints["arm_scope"].removesuffix(".default"),
         "graph_endpoint": endpoints["graph"],
+        "prices_endpoint": endpoints["prices"],
         "storage_suffix": endpoints["storage_suffix"],
         "portal_url": info["http_url"],
         "client_id": info["cloud_client_id"],

@@ -1,0 +1,126 @@
+import logging
+
+from odoo import _, api, fields, models
+
+from ..services import AzureError
+from ..services.prices import HOURS_PER_MONTH, RetailPrices
+from .cloud_server import REGIONS
+
+_logger = logging.getLogger(__name__)
+
+# Standard SSD tiers: a disk is billed at the smallest tier that holds it
+DISK_TIERS = [
+    (32, "E4"),
+    (64, "E6"),
+    (128, "E10"),
+    (256, "E15"),
+    (512, "E20"),
+    (1024, "E30"),
+    (2048, "E40"),
+    (4096, "E50"),
+]
+
+
+class CloudPrice(models.Model):
+    """A pay-as-you-go list price of Azure (USD), for the servers' cost estimates.
+
+    The module ships a dated table for the seeds' regions (source: fallback);
+    a scheduled action replaces it with the retail prices API's current prices
+    (source: Azure)."""
+
+    _name = "cloud.price"
+    _description = "Azure Price"
+    _order = "location, kind, sku"
+
+    location = fields.Char(string="Region", required=True, index=True)
+    kind = fields.Selection(
+        [("vm", "Virtual machine (Linux)"), ("disk", "Standard SSD disk"), ("ip", "Standard public IP")],
+        required=True,
+    )
+    sku = fields.Char(string="SKU", required=True, help="VM size, disk tier (E4, E6...) or Standard.")
+    unit_price = fields.Float(digits=(12, 5), required=True)
+    unit = fields.Selection([("hour", "per hour"), ("month", "per month")], required=True)
+    currency = fields.Char(default="USD", required=True)
+    source = fields.Selection(
+        [("fallback", "Shipped table"), ("api", "Azure retail prices")], required=True, default="fallback"
+    )
+    price_date = fields.Date(
+        required=True, default=fields.Date.context_today, help="When the price was read."
+    )
+
+    _sql_constraints = (
+        ("price_unique", "unique(location, kind, sku)", "One price per region, kind and SKU."),
+    )
+
+    @api.model
+    def _estimate(self, location, vm_size, disk_gb):
+        """{"hour", "month", "month_stopped", "currency", "source", "date"} or None without a VM price.
+
+        ``month_stopped``: what a deallocated VM still costs (its disk and public IP)."""
+        prices = {(p.kind, p.sku): p for p in self.search([("location", "=", location)])}
+        vm = prices.get(("vm", vm_size))
+        if not vm:
+            return None
+        tier = next((name for size, name in DISK_TIERS if disk_gb <= size), DISK_TIERS[-1][1])
+        disk = prices.get(("disk", tier))
+        address = prices.get(("ip", "Standard"))
+        disk_month = disk.unit_price if disk else 0.0
+        ip_hour = address.unit_price if address else 0.0
+        used = vm | (disk or self) | (address or self)
+        return {
+            "hour": vm.unit_price + ip_hour + disk_month / HOURS_PER_MONTH,
+            "month": (vm.unit_price + ip_hour) * HOURS_PER_MONTH + disk_month,
+            "month_stopped": ip_hour * HOURS_PER_MONTH + disk_month,
+            "currency": vm.currency,
+            "source": "fallback" if "fallback" in used.mapped("source") else "api",
+            "date": min(used.mapped("price_date")),
+        }
+
+    @api.model
+    def _cron_refresh_prices(self):
+        """Read the current prices of the seeds' regions and of the servers' regions.
+
+        One region failing (the service down, a proxy) keeps its previous prices
+        and does not stop the others."""
+        environment = self.env["cloud.azure.environment"]._settings_environment()
+        if not environment or not environment.prices_endpoint:
+            return 0
+        client = RetailPrices(environment.prices_endpoint, ca_bundle=environment._ca_bundle())
+        regions = [code for code, _label in REGIONS]
+        regions += [
+            loc for loc in self.env["cloud.server"].search([]).mapped("location") if loc not in regions
+        ]
+        updated = 0
+        for location in regions:
+            try:
+                items = client.region_prices(location)
+            except AzureError as error:
+                _logger.warning("Azure prices of %s not refreshed: %s", location, error)
+                continue
+            with self.env.cr.savepoint():
+                updated += self._store(location, items)
+        return updated
+
+    def _store(self, location, items):
+        existing = {(p.kind, p.sku): p for p in self.search([("location", "=", location)])}
+        today = fields.Date.context_today(self)
+        for item in items:
+            values = {
+                "unit_price": item["unit_price"],
+                "unit": item["unit"],
+                "currency": item["currency"] or "USD",
+                "source": "api",
+                "price_date": today,
+            }
+            price = existing.get((item["kind"], item["sku"]))
+            if price:
+                price.write(values)
+            else:
+                self.create(dict(values, location=location, kind=item["kind"], sku=item["sku"]))
+        return len(items)
+
+    @api.model
+    def _source_label(self, estimate):
+        if estimate["source"] == "fallback":
+            return _("estimate from the shipped price table of %s", estimate["date"])
+        return _("Azure retail prices of %s", estimate["date"])

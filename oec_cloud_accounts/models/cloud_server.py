@@ -1,0 +1,639 @@
+import base64
+import ipaddress
+import re
+import struct
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import format_duration
+
+from odoo.addons.base.models.res_partner import _tz_get
+
+STATES = [
+    ("draft", "Draft"),
+    ("provisioning", "Provisioning"),
+    ("running", "Running"),
+    ("stopped", "Stopped"),
+    ("failed", "Failed"),
+    ("deleting", "Deleting"),
+    ("deleted", "Deleted"),
+]
+OPERATIONS = [
+    ("provision", "Provision"),
+    ("start", "Start"),
+    ("stop", "Stop (deallocate)"),
+    ("restart", "Restart"),
+    ("refresh", "Refresh"),
+    ("delete", "Delete"),
+]
+# provisioning, one short cron step each (see cloud_server_engine.py)
+PROVISION_STEPS = [
+    ("resource_group", "Resource group"),
+    ("nsg", "Network security group"),
+    ("vnet", "Virtual network"),
+    ("public_ip", "Public IP address"),
+    ("nic", "Network interface"),
+    ("vm", "Virtual machine"),
+    ("finalize", "Power state and IP address"),
+]
+OPERATION_STEPS = [
+    ("vm_action", "Virtual machine operation"),
+    ("delete_group", "Resource group deletion"),
+]
+REGIONS = [
+    # the seeds' regions first, in their order
+    ("eastus", "East US (Virginia)"),
+    ("westus2", "West US 2 (Washington)"),
+    ("westeurope", "West Europe (Netherlands)"),
+    ("northeurope", "North Europe (Ireland)"),
+    ("southeastasia", "Southeast Asia (Singapore)"),
+    ("australiaeast", "Australia East (Sydney)"),
+]
+# Written only by the provisioning code (sudo), after the caller's rights were checked.
+SYSTEM_FIELDS = frozenset(
+    {
+        "state",
+        "operation",
+        "step",
+        "lro_token",
+        "lro_kind",
+        "operation_started_at",
+        "next_run_at",
+        "retry_count",
+        "last_error",
+        "last_error_code",
+        "failed_step",
+        "resource_group",
+        "vm_name",
+        "public_ip",
+        "power_state",
+        "vcpus",
+        "memory_gb",
+        "schedule_last_event_at",
+    }
+)
+# What Azure was asked to create: fixed once provisioning starts.
+PROVISION_FIELDS = frozenset(
+    {
+        "account_id",
+        "subscription_line_id",
+        "location",
+        "vm_size",
+        "image",
+        "admin_username",
+        "ssh_public_key",
+        "ssh_allowed_cidrs",
+        "host_name",
+        "os_disk_gb",
+        "company_id",
+    }
+)
+HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+ADMIN_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+# Azure refuses these Linux admin names
+RESERVED_ADMINS = frozenset(
+    [
+        "administrator",
+        "admin",
+        "user",
+        "user1",
+        "test",
+        "user2",
+        "test1",
+        "user3",
+        "admin1",
+        "1",
+        "123",
+        "a",
+        "actuser",
+        "adm",
+        "admin2",
+        "aspnet",
+        "backup",
+        "console",
+        "david",
+        "guest",
+        "john",
+        "owner",
+        "root",
+        "server",
+        "sql",
+        "support",
+        "support_388945a0",
+        "sys",
+        "test2",
+        "test3",
+        "user4",
+        "user5",
+    ]
+)
+MIN_DISK_GB, MAX_DISK_GB = 30, 4095
+
+
+class CloudServer(models.Model):
+    """An Azure VM prepared for hosting Odoo, in a resource group of its own.
+
+    Everything that takes Azure more than a moment (provisioning, start, stop,
+    restart, delete) is queued here and advanced by a scheduled action, one
+    short step per transaction (cloud_server_engine.py): no web request ever
+    waits for Azure.
+    """
+
+    _name = "cloud.server"
+    _inherit = ("mail.thread", "mail.activity.mixin")
+    _description = "Cloud Server"
+    _order = "name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    account_id = fields.Many2one(
+        "cloud.account",
+        string="Cloud Account",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        domain="[('state', '=', 'active'), ('can_compute', '=', True)]",
+        help="The connected Azure account the server is created with.",
+    )
+    subscription_line_id = fields.Many2one(
+        "cloud.account.subscription",
+        string="Subscription",
+        required=True,
+        ondelete="restrict",
+        domain="[('account_id', '=', account_id)]",
+    )
+    subscription_id = fields.Char(related="subscription_line_id.subscription_id", string="Subscription ID")
+    location = fields.Char(
+        string="Region", required=True, help="The Azure region (location) name, e.g. westeurope."
+    )
+    location_label = fields.Char(compute="_compute_location_label", string="Region Name")
+    vm_size = fields.Char(string="VM Size", required=True, help="e.g. Standard_B2s.")
+    vcpus = fields.Integer(string="vCPUs", readonly=True)
+    memory_gb = fields.Float(string="Memory (GiB)", readonly=True)
+    image = fields.Selection(
+        [("ubuntu2404", "Ubuntu 24.04 LTS"), ("ubuntu2204", "Ubuntu 22.04 LTS")],
+        required=True,
+        default="ubuntu2404",
+    )
+    admin_username = fields.Char(
+        string="Admin User", required=True, default="odoo", help="The Linux user that can sign in with SSH."
+    )
+    ssh_public_key = fields.Text(
+        string="SSH Public Key",
+        required=True,
+        help="The OpenSSH public key of the admin user (ssh-ed25519, or ssh-rsa of 2048 bits or more). "
+        "Password sign-in is disabled.",
+    )
+    ssh_allowed_cidrs = fields.Char(
+        string="SSH Allowed From",
+        help="Networks allowed to reach SSH (port 22), in CIDR notation, separated by commas, "
+        "e.g. 203.0.113.0/24. Empty: SSH is closed. HTTP and HTTPS are always open.",
+    )
+    host_name = fields.Char(
+        string="Host Name",
+        help="The public name of the Odoo site, e.g. erp.example.com: nginx answers for it. The VM's "
+        "computer name is its first label.",
+    )
+    os_disk_gb = fields.Integer(string="OS Disk (GiB)", default=64, required=True)
+    # provisioning state, written by the engine
+    state = fields.Selection(STATES, default="draft", required=True, readonly=True, tracking=True, index=True)
+    operation = fields.Selection(OPERATIONS, readonly=True, help="What is being done, if anything.")
+    step = fields.Selection(PROVISION_STEPS + OPERATION_STEPS, readonly=True, string="Current Step")
+    failed_step = fields.Selection(PROVISION_STEPS + OPERATION_STEPS, readonly=True)
+    progress = fields.Integer(compute="_compute_progress", help="Share of the provisioning steps done.")
+    in_progress = fields.Boolean(compute="_compute_progress")
+    operation_started_at = fields.Datetime(readonly=True)
+    elapsed = fields.Char(compute="_compute_progress", string="Elapsed")
+    lro_token = fields.Text(readonly=True, groups="base.group_system", copy=False)
+    lro_kind = fields.Char(readonly=True, groups="base.group_system", copy=False)
+    next_run_at = fields.Datetime(readonly=True, index=True, copy=False)
+    retry_count = fields.Integer(readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    last_error_code = fields.Char(readonly=True, copy=False)
+    # what Azure has
+    resource_group = fields.Char(readonly=True, copy=False)
+    vm_name = fields.Char(string="VM Name", readonly=True, copy=False)
+    public_ip = fields.Char(string="Public IP", readonly=True, copy=False)
+    power_state = fields.Char(readonly=True, copy=False, help="As Azure reports it: running, deallocated...")
+    portal_url = fields.Char(compute="_compute_portal_url", string="Azure Portal")
+    # cost estimate (cloud.price)
+    cost_hour = fields.Float(compute="_compute_cost", string="Cost per Hour", digits=(12, 4))
+    cost_month = fields.Float(
+        compute="_compute_cost",
+        string="Cost per Month",
+        digits=(12, 2),
+        help="Running all month: the VM, its OS disk and its public IP, at pay-as-you-go list prices.",
+    )
+    cost_month_stopped = fields.Float(
+        compute="_compute_cost",
+        string="Cost per Month When Stopped",
+        digits=(12, 2),
+        help="A deallocated VM stops paying for compute but still pays for its disk and public IP.",
+    )
+    cost_currency = fields.Char(compute="_compute_cost")
+    cost_source = fields.Char(compute="_compute_cost", string="Prices From")
+    # schedule (cloud_server_schedule.py)
+    schedule_enabled = fields.Boolean(
+        string="Scheduled Start/Stop",
+        tracking=True,
+        help="Deallocate the VM outside working hours and start it again, to save compute cost.",
+    )
+    schedule_tz = fields.Selection(
+        _tz_get, string="Time Zone", default=lambda self: self.env.user.tz or "UTC", required=True
+    )
+    schedule_start = fields.Float(string="Start At", default=8.0, help="Local time the VM is started.")
+    schedule_stop = fields.Float(string="Stop At", default=20.0, help="Local time the VM is deallocated.")
+    schedule_mon = fields.Boolean(string="Monday", default=True)
+    schedule_tue = fields.Boolean(string="Tuesday", default=True)
+    schedule_wed = fields.Boolean(string="Wednesday", default=True)
+    schedule_thu = fields.Boolean(string="Thursday", default=True)
+    schedule_fri = fields.Boolean(string="Friday", default=True)
+    schedule_sat = fields.Boolean(string="Saturday")
+    schedule_sun = fields.Boolean(string="Sunday")
+    schedule_last_event_at = fields.Datetime(readonly=True, copy=False)
+
+    _sql_constraints = (
+        ("os_disk_range", "CHECK(os_disk_gb BETWEEN 30 AND 4095)", "The OS disk takes 30 to 4095 GiB."),
+    )
+
+    # -- computes ----------------------------------------------------------------------------------
+
+    @api.depends("location")
+    def _compute_location_label(self):
+        labels = dict(REGIONS)
+        for server in self:
+            server.location_label = labels.get(server.location, server.location)
+
+    @api.depends("state", "operation", "step", "operation_started_at")
+    def _compute_progress(self):
+        steps = [key for key, _label in PROVISION_STEPS]
+        now = fields.Datetime.now()
+        for server in self:
+            server.in_progress = bool(server.operation) and server.state != "failed"
+            if server.operation == "provision" and server.step in steps:
+                server.progress = int(100 * steps.index(server.step) / len(steps))
+            else:
+                server.progress = 100 if server.state in ("running", "stopped", "deleted") else 0
+            if server.in_progress and server.operation_started_at:
+                seconds = (now - server.operation_started_at).total_seconds()
+                server.elapsed = format_duration(seconds / 3600) if seconds >= 60 else _("%d s", seconds)
+            else:
+                server.elapsed = False
+
+    @api.depends("location", "vm_size", "os_disk_gb")
+    def _compute_cost(self):
+        prices = self.env["cloud.price"].sudo()
+        for server in self:
+            estimate = (
+                server.location
+                and server.vm_size
+                and prices._estimate(server.location, server.vm_size, server.os_disk_gb)
+            )
+            if estimate:
+                server.cost_hour = estimate["hour"]
+                server.cost_month = estimate["month"]
+                server.cost_month_stopped = estimate["month_stopped"]
+                server.cost_currency = estimate["currency"]
+                server.cost_source = prices._source_label(estimate)
+            else:
+                server.cost_hour = server.cost_month = server.cost_month_stopped = 0.0
+                server.cost_currency = False
+                server.cost_source = _("no price known for this size in this region")
+
+    @api.depends("resource_group", "subscription_id", "account_id.environment_id.portal_url")
+    def _compute_portal_url(self):
+        for server in self:
+            portal = server.account_id.environment_id.portal_url
+            if portal and server.resource_group and server.subscription_id:
+                server.portal_url = "%s/#@/resource/subscriptions/%s/resourceGroups/%s/overview" % (
+                    portal.rstrip("/"),
+                    server.subscription_id,
+                    server.resource_group,
+                )
+            else:
+                server.portal_url = False
+
+    # -- constraints -------------------------------------------------------------------------------
+
+    @api.constrains("location", "vm_size")
+    def _check_location_size(self):
+        for server in self:
+            if not re.fullmatch(r"[a-z0-9]{2,40}", server.location or ""):
+                raise ValidationError(_("%r is not an Azure region name (e.g. westeurope).", server.location))
+            if not re.fullmatch(r"[A-Za-z0-9_]{3,64}", server.vm_size or ""):
+                raise ValidationError(_("%r is not an Azure VM size (e.g. Standard_B2s).", server.vm_size))
+
+    @api.constrains("account_id", "company_id")
+    def _check_company(self):
+        for server in self:
+            if server.account_id.company_id != server.company_id:
+                raise ValidationError(_("A server belongs to the company of its cloud account."))
+
+    @api.constrains("admin_username")
+    def _check_admin_username(self):
+        for server in self:
+            name = server.admin_username or ""
+            if not ADMIN_RE.match(name) or name in RESERVED_ADMINS:
+                raise ValidationError(
+                    _(
+                        "%r cannot be the admin user: use lowercase letters, digits, '-' or '_' (up to 32, "
+                        "starting with a letter), and none of the names Azure reserves (admin, root, "
+                        "administrator, user, test...).",
+                        name,
+                    )
+                )
+
+    @api.constrains("ssh_public_key")
+    def _check_ssh_public_key(self):
+        for server in self:
+            parse_ssh_public_key(server.ssh_public_key)
+
+    @api.constrains("ssh_allowed_cidrs")
+    def _check_ssh_allowed_cidrs(self):
+        for server in self:
+            parse_cidrs(server.ssh_allowed_cidrs)
+
+    @api.constrains("host_name", "name")
+    def _check_host_name(self):
+        for server in self:
+            if server.host_name:
+                check_host_name(server.host_name)
+            computer_name(server)
+
+    # -- CRUD --------------------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_system_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_system_fields(vals)
+        if (
+            not self.env.su
+            and PROVISION_FIELDS.intersection(vals)
+            and self.filtered(lambda s: s.state != "draft")
+        ):
+            raise UserError(
+                _(
+                    "A server's account, region, size, image, network and admin settings are fixed once "
+                    "it has been provisioned: provision a new server instead."
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_without_azure(self):
+        for server in self:
+            if (
+                server.state not in ("draft", "deleted")
+                or server.resource_group
+                and server.state != "deleted"
+            ):
+                raise UserError(
+                    _(
+                        "%s still has resources in Azure: use Delete in Azure first (it removes its resource "
+                        "group), then delete the record.",
+                        server.name,
+                    )
+                )
+
+    # -- user actions (each: access check first, then the engine in sudo) -------------------------
+
+    def action_provision(self):
+        self._check_can_change()
+        for server in self:
+            if server.state != "draft":
+                raise UserError(_("%s has already been provisioned.", server.name))
+        self.sudo()._preflight()
+        return self.sudo()._queue("provision", state="provisioning", step="resource_group")
+
+    def action_start(self):
+        return self._operate("start", ("stopped",))
+
+    def action_stop(self):
+        return self._operate("stop", ("running",))
+
+    def action_restart(self):
+        return self._operate("restart", ("running",))
+
+    def action_refresh_state(self):
+        return self._operate("refresh", ("running", "stopped"))
+
+    def action_delete_in_azure(self):
+        """Delete the server's resource group (only if it carries our tag), after a confirmation."""
+        self._check_can_change()
+        for server in self:
+            if server.state in ("draft", "deleted", "deleting"):
+                raise UserError(_("%s has nothing in Azure to delete.", server.name))
+        return self.sudo()._queue("delete", state="deleting", step="delete_group")
+
+    def action_retry(self):
+        """Go on from the step that failed."""
+        self._check_can_change()
+        for server in self.sudo():
+            if server.state != "failed":
+                raise UserError(_("%s has not failed.", server.name))
+            state = {"provision": "provisioning", "delete": "deleting"}.get(server.operation)
+            server.write(
+                {
+                    "state": state or server._settled_state(),
+                    "step": server.failed_step or server.step,
+                    "failed_step": False,
+                    "retry_count": 0,
+                    "next_run_at": False,
+                    "last_error": False,
+                    "last_error_code": False,
+                }
+            )
+            server._message_log(body=_("Retry requested by %s.", self.env.user.name))
+        self.env.ref("oec_cloud_accounts.ir_cron_cloud_server")._trigger()
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _operate(self, operation, allowed_states):
+        self._check_can_change()
+        labels = dict(self._fields["operation"]._description_selection(self.env))
+        for server in self:
+            if server.operation:
+                raise UserError(_("%s is busy; wait for the current operation to end.", server.name))
+            if server.state not in allowed_states:
+                raise UserError(
+                    _(
+                        "%(op)s is not possible while %(server)s is %(state)s.",
+                        op=labels[operation],
+                        server=server.name,
+                        state=server.state,
+                    )
+                )
+        step = "finalize" if operation == "refresh" else "vm_action"
+        return self.sudo()._queue(operation, step=step)
+
+    def _queue(self, operation, state=None, step=None, automatic=False):
+        """Hand the operation to the scheduled action and return at once.
+        ``automatic``: asked by the server's schedule, not by a person."""
+        now = fields.Datetime.now()
+        values = {
+            "operation": operation,
+            "step": step,
+            "operation_started_at": now,
+            "next_run_at": False,
+            "retry_count": 0,
+            "last_error": False,
+            "last_error_code": False,
+            "failed_step": False,
+        }
+        if state:
+            values["state"] = state
+        self.write(values)
+        labels = dict(self._fields["operation"]._description_selection(self.env))
+        for server in self:
+            if automatic:
+                body = _("%s by the server's schedule.", labels[operation])
+            else:
+                body = _("%(op)s requested by %(user)s.", op=labels[operation], user=self.env.user.name)
+            server._message_log(body=body)
+        self.env.ref("oec_cloud_accounts.ir_cron_cloud_server")._trigger()
+        return True
+
+    def _settled_state(self):
+        return "running" if self.power_state in ("running", "starting") else "stopped"
+
+    def _check_can_change(self):
+        """Before any remote call or queued operation: the caller may change these servers."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+
+    def _check_system_fields(self, vals):
+        if self.env.su:
+            return
+        owned = SYSTEM_FIELDS.intersection(vals)
+        if owned:
+            raise AccessError(
+                _(
+                    "These fields of a server are set by Odoo from Azure and cannot be written: %s.",
+                    ", ".join(sorted(owned)),
+                )
+            )
+
+
+# -- validation of what enters (plain functions: the wizard uses them too) ----------------------
+
+
+def parse_ssh_public_key(text):
+    """(type, bits) of an OpenSSH public key line; ValidationError unless ed25519 or RSA >= 2048."""
+    parts = (text or "").strip().split()
+    if len(parts) < 2:
+        raise ValidationError(_("Paste an OpenSSH public key: a line like 'ssh-ed25519 AAAA... me@host'."))
+    kind, blob = parts[0], parts[1]
+    try:
+        data = base64.b64decode(blob, validate=True)
+        fields_ = _ssh_fields(data)
+    except (ValueError, struct.error) as exc:
+        raise ValidationError(_("The SSH public key is not valid OpenSSH base64 data.")) from exc
+    if not fields_ or fields_[0] != kind.encode():
+        raise ValidationError(_("The SSH public key's type does not match its data."))
+    if kind == "ssh-ed25519":
+        if len(fields_) != 2 or len(fields_[1]) != 32:
+            raise ValidationError(_("The ed25519 key is truncated."))
+        return kind, 256
+    if kind == "ssh-rsa":
+        if len(fields_) != 3:
+            raise ValidationError(_("The RSA key is truncated."))
+        bits = int.from_bytes(fields_[2], "big").bit_length()
+        if bits < 2048:
+            raise ValidationError(
+                _("The RSA key has %d bits: Azure needs 2048 or more (or use ed25519).", bits)
+            )
+        return kind, bits
+    raise ValidationError(
+        _("Use an ssh-ed25519 or ssh-rsa key (Azure Linux VMs accept these); got %s.", kind)
+    )
+
+
+def _ssh_fields(data):
+    out, pos = [], 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        pos += 4
+        if length > len(data) - pos:
+            raise ValueError("truncated")
+        out.append(data[pos : pos + length])
+        pos += length
+    return out
+
+
+def parse_cidrs(text):
+    """The networks of a comma-separated CIDR list (empty: none); ValidationError on a bad one."""
+    networks = []
+    for item in filter(None, (part.strip() for part in (text or "").replace(";", ",").split(","))):
+        try:
+            network = ipaddress.ip_network(item, strict=True)
+        except ValueError as exc:
+            raise ValidationError(
+                _(
+                    "%r is not a network in CIDR notation (e.g. 203.0.113.0/24, or 203.0.113.7/32 for one "
+                    "address).",
+                    item,
+                )
+            ) from exc
+        if network.prefixlen == 0:
+            raise ValidationError(_("%s would open SSH to the whole internet: name your own networks.", item))
+        networks.append(str(network))
+    return networks
+
+
+def check_host_name(host_name):
+    labels = host_name.rstrip(".").lower().split(".")
+    if len(host_name) > 253 or len(labels) < 2 or not all(HOST_LABEL_RE.match(label) for label in labels):
+        raise ValidationError(
+            _(
+                "%r is not a host name: use a full name such as erp.example.com (letters, digits and '-').",
+                host_name,
+            )
+        )
+
+
+def computer_name(server):
+    """The VM's computer name (Linux host name, at most 63 characters): the host name's first label,
+    or the server's name made into one; ValidationError when nothing is left."""
+    base = (server.host_name or "").split(".")[0] or server.name or ""
+    name = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:63].strip("-")
+    if not name or name.isdigit():
+        raise ValidationError(_("Give the server a name with letters (it becomes the VM's name)."))
+    return name
+
+
+class CloudAccount(models.Model):
+    _inherit = "cloud.account"
+
+    server_count = fields.Integer(compute="_compute_server_count", string="Servers")
+
+    def _compute_server_count(self):
+        counts = dict(
+            self.env["cloud.server"]._read_group(
+                [("account_id", "in", self.ids), ("state", "!=", "deleted")], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.server_count = counts.get(account, 0)
+
+    def action_provision_server(self):
+        """Provision from Cloud, with this account chosen."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "oec_cloud_accounts.cloud_server_provision_action"
+        )
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_view_servers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("oec_cloud_accounts.cloud_server_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        return action

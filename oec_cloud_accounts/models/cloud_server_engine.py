@@ -1,0 +1,400 @@
+"""The servers' state machine: one short, repeatable step per transaction.
+
+A step either finishes at once (a PUT Azure answers synchronously, a read) or
+starts a long-running operation whose continuation token is stored on the
+server; the next passes ask Azure once each where it stands. Names are
+deterministic and every write is a PUT, so a step that ran but whose
+transaction was lost (Odoo killed, database restarted) is simply sent again.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import RedirectWarning, UserError
+
+from ..services import AzureError
+from ..services.cloud_init import cloud_config, custom_data
+from ..services.compute import NIC, NSG, PUBLIC_IP, SUBNET, VNET, ComputeClient
+from ..services.errors import KIND_TRANSIENT, _lt
+from .cloud_account_tokens import ACTIVITY_TYPE, BACKOFF_BASE, BACKOFF_MAX
+from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs
+
+_logger = logging.getLogger(__name__)
+
+# how the resources this addon creates are recognised (and the only ones it deletes)
+TAG_CREATOR = "created-by"
+TAG_CREATOR_VALUE = "odoo-oec_cloud_accounts"
+TAG_DATABASE = "odoo-database-uuid"
+TAG_SERVER = "odoo-server-id"
+POLL_PARAM = "oec_cloud_accounts.server_poll_seconds"
+POLL_DEFAULT = 10  # seconds between two looks at a running Azure operation
+_ORDER = [key for key, _label in PROVISION_STEPS]
+NEXT_STEP = dict(zip(_ORDER, [*_ORDER[1:], None], strict=True))
+NEXT_STEP.update(vm_action="finalize", delete_group=None)
+
+FOREIGN_GROUP = _lt(
+    "The resource group %(group)s exists in Azure but was not created by Odoo for this server "
+    "(its tags say otherwise): Odoo neither uses nor deletes it. Rename the server, or remove the group "
+    "in the Azure portal if it is yours."
+)
+
+
+class CloudServer(models.Model):
+    _inherit = "cloud.server"
+
+    # -- pre-flight: before anything is created ---------------------------------------------------
+
+    def _preflight(self):
+        """Refuse early, with the numbers, what Azure would refuse minutes later."""
+        for server in self:
+            account = server.account_id
+            if account.state != "active":
+                raise UserError(_("The account %s is not active: reconnect it first.", account.display_name))
+            sub = server.subscription_id
+            try:
+                arm = account._arm(ComputeClient)
+                providers = arm.get_providers(sub, ("Microsoft.Compute", "Microsoft.Network"))
+                missing = [ns for ns, p in providers.items() if p["state"] != "Registered"]
+                if missing:
+                    server._missing_providers(missing)
+                sizes = {size["name"]: size for size in arm.list_vm_sizes(sub, server.location)}
+                size = sizes.get(server.vm_size)
+                if not size:
+                    raise UserError(
+                        _(
+                            "The size %(size)s is not available to this subscription in %(region)s "
+                            "(SkuNotAvailable): pick another size or region.",
+                            size=server.vm_size,
+                            region=server.location_label,
+                        )
+                    )
+                usages = arm.get_usages(sub, server.location)
+            except AzureError as error:
+                raise UserError(account._azure_error_message(error, reference=True)) from error
+            for key in (size["family"], "cores"):
+                usage = usages.get(key)
+                if usage and usage["current"] + size["vcpus"] > usage["limit"]:
+                    raise UserError(
+                        _(
+                            "Not enough quota for %(size)s in %(region)s: %(label)s uses %(current)s of "
+                            "%(limit)s vCPUs and this size needs %(need)s more. Ask Azure for more in the "
+                            "portal (Subscription > Usage + quotas > Request increase), or pick a smaller "
+                            "size or another region.",
+                            size=server.vm_size,
+                            region=server.location_label,
+                            label=usage["label"],
+                            current=usage["current"],
+                            limit=usage["limit"],
+                            need=size["vcpus"],
+                        )
+                    )
+            server.write({"vcpus": size["vcpus"], "memory_gb": size["memory_gb"]})
+
+    def _missing_providers(self, missing):
+        action_record = self.env.ref("oec_cloud_accounts.cloud_account_subscription_action")
+        message = _(
+            "%(providers)s must be registered on the subscription %(sub)s before a server can be created "
+            "(MissingSubscriptionRegistration): click Register on the subscription, wait a few minutes, "
+            "then provision again.",
+            providers=", ".join(missing),
+            sub=self.subscription_line_id.name,
+        )
+        raise RedirectWarning(
+            message,
+            action_record.id,
+            _("Open the subscriptions"),
+            {"search_default_account_id": self.account_id.id},
+        )
+
+    # -- scheduled action ---------------------------------------------------------------------------
+
+    @api.model
+    def _cron_advance(self, batch_size=20):
+        """Advance due servers one step each, one transaction per step.
+
+        Rows are picked with FOR UPDATE SKIP LOCKED: several cron workers share
+        the servers, never run one server's step twice at once, and never wait
+        on each other.
+        """
+        done = []
+        for _index in range(batch_size):
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                SELECT id FROM cloud_server
+                 WHERE operation IS NOT NULL AND state != 'failed'
+                   AND (next_run_at IS NULL OR next_run_at <= (now() at time zone 'UTC'))
+                   AND NOT (id = ANY(%s))
+                 ORDER BY next_run_at NULLS FIRST, id
+                 LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+                """,
+                (done,),
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            done.append(row[0])
+            self.browse(row[0])._advance_one()
+            self.env["cloud.account"]._commit_step()
+        self._schedule_next_pass(more=len(done) == batch_size)
+        return len(done)
+
+    @api.model
+    def _schedule_next_pass(self, more=False):
+        """Wake the scheduled action when the next server is due (at once if more are)."""
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_server")
+        if more:
+            cron._trigger()
+            return
+        self.env.cr.execute(
+            "SELECT min(coalesce(next_run_at, now() at time zone 'UTC')) FROM cloud_server "
+            "WHERE operation IS NOT NULL AND state != 'failed'"
+        )
+        when = self.env.cr.fetchone()[0]
+        if when:
+            cron._trigger(at=max(when, fields.Datetime.now()))
+
+    def _advance_one(self):
+        """One step of one server: whatever happens is recorded on it, never raised."""
+        started = time.monotonic()
+        try:
+            with self.env.cr.savepoint():
+                self._advance()
+        except AzureError as error:
+            with self.env.cr.savepoint():
+                self._record_step_failure(error)
+        except Exception as exc:  # pylint: disable=broad-except
+            # a defect or an answer nobody foresaw: this server backs off, the others go on
+            _logger.warning("cloud.server %s: step %s failed unexpectedly", self.id, self.step, exc_info=True)
+            error = AzureError(
+                _lt("Unexpected failure (%(error)s): it will be retried."),
+                code="unexpected_error",
+                kind=KIND_TRANSIENT,
+                message_args={"error": type(exc).__name__},
+            )
+            try:
+                with self.env.cr.savepoint():
+                    self._record_step_failure(error)
+            except Exception:  # pylint: disable=broad-except
+                _logger.warning("cloud.server %s: the failure could not be recorded", self.id, exc_info=True)
+        _logger.debug("cloud.server %s: step done in %.2fs", self.id, time.monotonic() - started)
+
+    def _advance(self):
+        self.ensure_one()
+        step = self.step
+        finished = getattr(self, "_step_" + step)()
+        if not finished:
+            delay = int(self.env["ir.config_parameter"].sudo().get_param(POLL_PARAM, POLL_DEFAULT))
+            self.write({"next_run_at": fields.Datetime.now() + timedelta(seconds=delay), "retry_count": 0})
+            return
+        following = NEXT_STEP[step]
+        if following:
+            self.write({"step": following, "next_run_at": False, "retry_count": 0})
+        else:
+            self._finish()
+
+    def _finish(self):
+        labels = dict(self._fields["operation"]._description_selection(self.env))
+        operation = self.operation
+        self.write({"operation": False, "step": False, "next_run_at": False, "retry_count": 0})
+        elapsed = (
+            fields.Datetime.now() - (self.operation_started_at or fields.Datetime.now())
+        ).total_seconds()
+        if operation != "refresh":
+            self._message_log(body=_("%(op)s done in %(seconds)d s.", op=labels[operation], seconds=elapsed))
+        self.activity_feedback([ACTIVITY_TYPE], feedback=_("The server's operation succeeded."))
+
+    # -- the steps (True: finished, go on; False: Azure is still working) ---------------------------
+
+    def _step_resource_group(self):
+        arm = self._client()
+        group = self._resource_group_name()
+        existing = arm.get_resource_group(self.subscription_id, group)
+        if existing is not None and not self._ours(existing["tags"]):
+            raise AzureError(FOREIGN_GROUP, code="ForeignResourceGroup", message_args={"group": group})
+        arm.create_resource_group(self.subscription_id, group, self.location, self._tags())
+        self.write({"resource_group": group, "vm_name": computer_name(self)})
+        return True
+
+    def _step_nsg(self):
+        cidrs = parse_cidrs(self.ssh_allowed_cidrs)
+        return self._lro(
+            "nsg",
+            lambda arm: arm.begin_create_nsg(
+                self.subscription_id, self.resource_group, self.location, cidrs, self._tags()
+            ),
+        )
+
+    def _step_vnet(self):
+        nsg_id = ComputeClient.resource_id(
+            self.subscription_id, self.resource_group, "Microsoft.Network/networkSecurityGroups", NSG
+        )
+        return self._lro(
+            "vnet",
+            lambda arm: arm.begin_create_vnet(
+                self.subscription_id, self.resource_group, self.location, nsg_id, self._tags()
+            ),
+        )
+
+    def _step_public_ip(self):
+        return self._lro(
+            "public_ip",
+            lambda arm: arm.begin_create_public_ip(
+                self.subscription_id, self.resource_group, self.location, self._tags()
+            ),
+        )
+
+    def _step_nic(self):
+        sub, group = self.subscription_id, self.resource_group
+        subnet_id = ComputeClient.resource_id(sub, group, "Microsoft.Network/virtualNetworks", VNET, SUBNET)
+        ip_id = ComputeClient.resource_id(sub, group, "Microsoft.Network/publicIPAddresses", PUBLIC_IP)
+        return self._lro(
+            "nic",
+            lambda arm: arm.begin_create_nic(sub, group, self.location, subnet_id, ip_id, self._tags()),
+        )
+
+    def _step_vm(self):
+        sub, group = self.subscription_id, self.resource_group
+        spec = {
+            "location": self.location,
+            "size": self.vm_size,
+            "image": self.image,
+            "admin_username": self.admin_username,
+            "ssh_public_key": self.ssh_public_key.strip(),
+            "os_disk_gb": self.os_disk_gb,
+            "nic_id": ComputeClient.resource_id(sub, group, "Microsoft.Network/networkInterfaces", NIC),
+            "computer_name": self.vm_name,
+            "custom_data": custom_data(self._cloud_config()),
+        }
+        return self._lro("vm", lambda arm: arm.begin_create_vm(sub, group, self.vm_name, spec, self._tags()))
+
+    def _step_vm_action(self):
+        return self._lro(
+            self.operation,
+            lambda arm: arm.begin_vm_action(
+                self.subscription_id, self.resource_group, self.vm_name, self.operation
+            ),
+        )
+
+    def _step_finalize(self):
+        arm = self._client()
+        vm = arm.get_vm_state(self.subscription_id, self.resource_group, self.vm_name)
+        if vm is None:
+            raise AzureError(
+                _lt("The VM no longer exists in Azure: delete the server or provision a new one."),
+                code="ResourceNotFound",
+            )
+        power = vm["power_state"]
+        address = arm.get_public_ip(self.subscription_id, self.resource_group)
+        state = "running" if power in ("running", "starting") else "stopped"
+        if self.state in ("running", "stopped") and self.state != state or self.public_ip != address:
+            self._message_log(
+                body=_("Azure reports the VM %(power)s, public IP %(ip)s.", power=power, ip=address or "-")
+            )
+        self.write({"power_state": power, "public_ip": address, "state": state})
+        return True
+
+    def _step_delete_group(self):
+        arm = self._client()
+        if self.lro_token and self.lro_kind == "resource_group_delete":
+            finished = arm.poll(self.subscription_id, "resource_group_delete", self.lro_token)
+        else:
+            existing = arm.get_resource_group(self.subscription_id, self.resource_group)
+            if existing is not None and not self._ours(existing["tags"]):
+                raise AzureError(
+                    FOREIGN_GROUP, code="ForeignResourceGroup", message_args={"group": self.resource_group}
+                )
+            token = existing and arm.begin_delete_resource_group(self.subscription_id, self.resource_group)
+            self.write({"lro_token": token or False, "lro_kind": token and "resource_group_delete"})
+            finished = not token
+        if finished:
+            self.write(
+                {
+                    "lro_token": False,
+                    "lro_kind": False,
+                    "state": "deleted",
+                    "public_ip": False,
+                    "power_state": False,
+                }
+            )
+        return finished
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _lro(self, kind, begin):
+        """Start the operation once (keeping its token), then ask once per pass how it goes."""
+        arm = self._client()
+        if self.lro_token and self.lro_kind == kind:
+            finished = arm.poll(self.subscription_id, kind, self.lro_token)
+        else:
+            token = begin(arm)
+            finished = token is None
+            self.write({"lro_token": token or False, "lro_kind": kind})
+        if finished:
+            self.write({"lro_token": False, "lro_kind": False})
+        return finished
+
+    def _client(self):
+        return self.account_id._arm(ComputeClient)
+
+    def _cloud_config(self):
+        return cloud_config(self.host_name, self.vcpus or 2)
+
+    def _resource_group_name(self):
+        uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
+        return "oec-%s-%s-%d" % (computer_name(self)[:60], uuid[:8], self.id)
+
+    def _tags(self):
+        return {
+            TAG_CREATOR: TAG_CREATOR_VALUE,
+            TAG_DATABASE: self.env["ir.config_parameter"].sudo().get_param("database.uuid", ""),
+            TAG_SERVER: str(self.id),
+        }
+
+    def _ours(self, tags):
+        """A resource group this server created (same database, same record)."""
+        wanted = self._tags()
+        return all((tags or {}).get(key) == value for key, value in wanted.items())
+
+    def _record_step_failure(self, error):
+        """Transient: retry the same step later, with backoff. Anything else: Failed, with
+        Azure's code, the step and what to do; Retry goes on from that step."""
+        self.ensure_one()
+        message = self.account_id._azure_error_message(error, reference=True)
+        if error.detail and error.detail not in message:
+            message = "%s\n%s" % (message, error.detail)
+        values = {"last_error": message, "last_error_code": error.code}
+        now = fields.Datetime.now()
+        if error.kind == KIND_TRANSIENT:
+            delay = max(min(BACKOFF_BASE * 2**self.retry_count, BACKOFF_MAX), error.retry_after or 0)
+            values.update(retry_count=self.retry_count + 1, next_run_at=now + timedelta(seconds=delay))
+            self.write(values)
+            _logger.info("cloud.server %s: step %s will be retried: %s", self.id, self.step, error.reference)
+            return
+        step_labels = dict(self._fields["step"]._description_selection(self.env))
+        values.update(
+            state="failed",
+            failed_step=self.step,
+            lro_token=False,
+            lro_kind=False,
+            next_run_at=False,
+            retry_count=0,
+        )
+        self.write(values)
+        _logger.info("cloud.server %s: step %s failed: %s", self.id, self.failed_step, error.reference)
+        note = _(
+            "Failed at step %(step)s: %(error)s Retry goes on from that step; Delete removes what was "
+            "created.",
+            step=step_labels.get(self.failed_step, self.failed_step),
+            error=message,
+        )
+        self._message_log(body=note)
+        self.activity_schedule(
+            ACTIVITY_TYPE,
+            summary=_("Server operation failed"),
+            note=note,
+            user_id=(self.create_uid or self.env.user).id,
+        )

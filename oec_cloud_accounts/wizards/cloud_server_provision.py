@@ -1,0 +1,230 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..models.cloud_server import REGIONS
+from ..services import AzureError
+from ..services.compute import ComputeClient
+
+
+class CloudServerProvision(models.TransientModel):
+    """Servers > Provision from Cloud: account and subscription, then region,
+    then a size the subscription may use there, then the host's settings."""
+
+    _name = "cloud.server.provision"
+    _description = "Provision a Server from Azure"
+
+    wizard_step = fields.Selection(
+        [("account", "Account"), ("region", "Region"), ("server", "Server")], default="account", required=True
+    )
+    account_id = fields.Many2one(
+        "cloud.account",
+        string="Cloud Account",
+        domain="[('state', '=', 'active'), ('can_compute', '=', True)]",
+        default=lambda self: self._default_account(),
+        help="Only active accounts whose subscription has Microsoft.Compute registered.",
+    )
+    subscription_line_id = fields.Many2one(
+        "cloud.account.subscription",
+        string="Subscription",
+        domain="[('account_id', '=', account_id), ('can_compute', '=', True)]",
+    )
+    option_ids = fields.One2many("cloud.server.provision.option", "wizard_id")
+    region_option_id = fields.Many2one(
+        "cloud.server.provision.option",
+        string="Region",
+        domain="[('wizard_id', '=', id), ('kind', '=', 'region')]",
+    )
+    size_option_id = fields.Many2one(
+        "cloud.server.provision.option",
+        string="VM Size",
+        domain="[('wizard_id', '=', id), ('kind', '=', 'size')]",
+        help="Sizes your subscription may create in this region, with their pay-as-you-go estimate.",
+    )
+    name = fields.Char(string="Server Name")
+    image = fields.Selection(
+        [("ubuntu2404", "Ubuntu 24.04 LTS"), ("ubuntu2204", "Ubuntu 22.04 LTS")], default="ubuntu2404"
+    )
+    admin_username = fields.Char(string="Admin User", default="odoo")
+    ssh_public_key = fields.Text(string="SSH Public Key")
+    ssh_allowed_cidrs = fields.Char(
+        string="SSH Allowed From",
+        help="Networks allowed to reach SSH, in CIDR notation, comma separated. Empty: SSH closed.",
+    )
+    host_name = fields.Char(string="Host Name", help="e.g. erp.example.com")
+    os_disk_gb = fields.Integer(string="OS Disk (GiB)", default=64)
+
+    @api.model
+    def _default_account(self):
+        accounts = self.env["cloud.account"].search([("state", "=", "active"), ("can_compute", "=", True)])
+        return accounts[:1] if len(accounts) == 1 else accounts.browse()
+
+    @api.onchange("account_id")
+    def _onchange_account_id(self):
+        self.subscription_line_id = (
+            self.account_id.subscription_ids.filtered(lambda s: s.is_default and s.can_compute)[:1]
+            or self.account_id.subscription_ids.filtered("can_compute")[:1]
+        )
+
+    def action_load_regions(self):
+        """Step 1 -> 2: the regions of the subscription, the seeds' six first."""
+        self.ensure_one()
+        arm = self._checked_client()
+        try:
+            offered = arm.list_locations(self.subscription_line_id.subscription_id)
+        except AzureError as error:
+            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
+        names = {loc["name"]: loc["display_name"] for loc in offered}
+        lines = [
+            (0, 0, {"kind": "region", "name": code, "label": label, "sequence": index})
+            for index, (code, label) in enumerate(REGIONS)
+            if code in names
+        ]
+        known = dict(REGIONS)
+        lines += [
+            (0, 0, {"kind": "region", "name": code, "label": label, "sequence": 100})
+            for code, label in sorted(names.items(), key=lambda item: item[1])
+            if code not in known
+        ]
+        self.write({"option_ids": [(5, 0, 0), *lines], "wizard_step": "region", "size_option_id": False})
+        self.region_option_id = (
+            self.option_ids.filtered(lambda o: o.name == "eastus")[:1] or self.option_ids[:1]
+        )
+        return self._reopen()
+
+    def action_load_sizes(self):
+        """Step 2 -> 3: sizes without restriction for the subscription in the region, with prices."""
+        self.ensure_one()
+        if not self.region_option_id:
+            raise UserError(_("Choose a region."))
+        arm = self._checked_client()
+        location = self.region_option_id.name
+        try:
+            sizes = arm.list_vm_sizes(self.subscription_line_id.subscription_id, location)
+        except AzureError as error:
+            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
+        prices = self.env["cloud.price"].sudo()
+        lines = []
+        for index, size in enumerate(sizes):
+            estimate = prices._estimate(location, size["name"], self.os_disk_gb or 64) or {}
+            lines.append(
+                (
+                    0,
+                    0,
+                    {
+                        "kind": "size",
+                        "name": size["name"],
+                        "sequence": index,
+                        "vcpus": size["vcpus"],
+                        "memory_gb": size["memory_gb"],
+                        "price_hour": estimate.get("hour", 0.0),
+                        "price_month": estimate.get("month", 0.0),
+                    },
+                )
+            )
+        if not lines:
+            raise UserError(
+                _(
+                    "Your subscription may create no VM size in %s: pick another region.",
+                    self.region_option_id.label,
+                )
+            )
+        stale = self.option_ids.filtered(lambda o: o.kind == "size")
+        self.write({"option_ids": [(2, line.id) for line in stale] + lines, "wizard_step": "server"})
+        sizes_found = self.option_ids.filtered(lambda o: o.kind == "size")
+        self.size_option_id = sizes_found.filtered(lambda o: o.name == "Standard_B2s")[:1] or sizes_found[:1]
+        return self._reopen()
+
+    def action_back(self):
+        self.ensure_one()
+        self.wizard_step = "region" if self.wizard_step == "server" else "account"
+        return self._reopen()
+
+    def action_provision(self):
+        """Create the server and queue its provisioning: the request returns at once."""
+        self.ensure_one()
+        if not (self.size_option_id and self.region_option_id and self.name and self.ssh_public_key):
+            raise UserError(_("Give the server a name, a size and an SSH public key."))
+        server = self.env["cloud.server"].create(
+            {
+                "name": self.name,
+                "company_id": self.account_id.company_id.id,
+                "account_id": self.account_id.id,
+                "subscription_line_id": self.subscription_line_id.id,
+                "location": self.region_option_id.name,
+                "vm_size": self.size_option_id.name,
+                "image": self.image,
+                "admin_username": self.admin_username,
+                "ssh_public_key": self.ssh_public_key,
+                "ssh_allowed_cidrs": self.ssh_allowed_cidrs,
+                "host_name": self.host_name,
+                "os_disk_gb": self.os_disk_gb,
+            }
+        )
+        server.action_provision()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "cloud.server",
+            "res_id": server.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _checked_client(self):
+        """Access before effect: a Cloud Manager who may change the account."""
+        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+            raise UserError(_("Only Cloud Managers can provision servers."))
+        if not self.account_id or not self.subscription_line_id:
+            raise UserError(_("Choose an active account and a subscription with Compute."))
+        self.account_id._check_can_change()
+        try:
+            return self.account_id.sudo()._arm(ComputeClient)
+        except AzureError as error:
+            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Provision from Cloud"),
+        }
+
+
+class CloudServerProvisionOption(models.TransientModel):
+    _name = "cloud.server.provision.option"
+    _description = "Region or VM size offered to the provisioning wizard"
+    _order = "sequence, id"
+
+    wizard_id = fields.Many2one("cloud.server.provision", required=True, ondelete="cascade")
+    kind = fields.Selection([("region", "Region"), ("size", "Size")], required=True)
+    sequence = fields.Integer()
+    name = fields.Char(required=True)
+    label = fields.Char()
+    vcpus = fields.Integer(string="vCPUs")
+    memory_gb = fields.Float(string="Memory (GiB)")
+    price_hour = fields.Float(digits=(12, 4))
+    price_month = fields.Float(digits=(12, 2))
+
+    @api.depends("kind", "name", "label", "vcpus", "memory_gb", "price_hour", "price_month")
+    def _compute_display_name(self):
+        for option in self:
+            if option.kind == "region":
+                option.display_name = "%s (%s)" % (option.label or option.name, option.name)
+            elif option.price_hour:
+                option.display_name = _(
+                    "%(name)s: %(cpu)s vCPU, %(mem)s GiB, $%(hour).3f/hour, about $%(month).0f/month",
+                    name=option.name,
+                    cpu=option.vcpus,
+                    mem="%g" % option.memory_gb,
+                    hour=option.price_hour,
+                    month=option.price_month,
+                )
+            else:
+                option.display_name = _(
+                    "%(name)s: %(cpu)s vCPU, %(mem)s GiB (no price known)",
+                    name=option.name,
+                    cpu=option.vcpus,
+                    mem="%g" % option.memory_gb,
+                )
