@@ -528,7 +528,7 @@ class CloudServer(models.Model):
 def parse_ssh_public_key(text):
     """(type, bits) of an OpenSSH public key line; ValidationError unless ed25519 or RSA >= 2048."""
     parts = (text or "").strip().split()
-    if len(parts) < 2:
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
         raise ValidationError(_("Paste an OpenSSH public key: a line like 'ssh-ed25519 AAAA... me@host'."))
     kind, blob = parts[0], parts[1]
     try:

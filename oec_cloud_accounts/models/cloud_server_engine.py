@@ -125,13 +125,14 @@ class CloudServer(models.Model):
                 """
                 SELECT id FROM cloud_server
                  WHERE operation IS NOT NULL AND state != 'failed'
-                   AND (next_run_at IS NULL OR next_run_at <= (now() at time zone 'UTC'))
+                   AND (next_run_at IS NULL OR next_run_at <= %s)
                    AND NOT (id = ANY(%s))
                  ORDER BY next_run_at NULLS FIRST, id
                  LIMIT 1
                    FOR UPDATE SKIP LOCKED
                 """,
-                (done,),
+                # the clock of this process, not the transaction's start (now() in SQL)
+                (fields.Datetime.now(), done),
             )
             row = self.env.cr.fetchone()
             if not row:
@@ -150,8 +151,9 @@ class CloudServer(models.Model):
             cron._trigger()
             return
         self.env.cr.execute(
-            "SELECT min(coalesce(next_run_at, now() at time zone 'UTC')) FROM cloud_server "
-            "WHERE operation IS NOT NULL AND state != 'failed'"
+            "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server "
+            "WHERE operation IS NOT NULL AND state != 'failed'",
+            (fields.Datetime.now(),),
         )
         when = self.env.cr.fetchone()[0]
         if when:
@@ -298,6 +300,10 @@ class CloudServer(models.Model):
         return True
 
     def _step_delete_group(self):
+        if not self.resource_group:
+            # failed before its resource group was made: nothing of ours exists in Azure
+            self.write({"state": "deleted", "public_ip": False, "power_state": False})
+            return True
         arm = self._client()
         if self.lro_token and self.lro_kind == "resource_group_delete":
             finished = arm.poll(self.subscription_id, "resource_group_delete", self.lro_token)

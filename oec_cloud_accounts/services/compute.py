@@ -352,7 +352,11 @@ def _rule(name, priority, port, sources):
 def _restricted(sku, location):
     """A SKU restriction that forbids the whole region for this subscription."""
     for restriction in sku.restrictions or []:
-        if restriction.type == "Location" and location in [v.lower() for v in restriction.values or []]:
+        # hybrid models: ``.values`` is the Mapping method, the restriction's values are ["values"]
+        where = (restriction.restriction_info and restriction.restriction_info.locations) or restriction[
+            "values"
+        ]
+        if restriction.type == "Location" and location in [v.lower() for v in where or []]:
             return True
     return False
 

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..models.cloud_server import REGIONS
 from ..services import AzureError
@@ -172,7 +172,7 @@ class CloudServerProvision(models.TransientModel):
     def _checked_client(self):
         """Access before effect: a Cloud Manager who may change the account."""
         if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
-            raise UserError(_("Only Cloud Managers can provision servers."))
+            raise AccessError(_("Only Cloud Managers can provision servers."))
         if not self.account_id or not self.subscription_line_id:
             raise UserError(_("Choose an active account and a subscription with Compute."))
         self.account_id._check_can_change()

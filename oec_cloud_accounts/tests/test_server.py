@@ -1,0 +1,427 @@
+import base64
+from datetime import datetime, timedelta
+
+import yaml
+from azure_emulator import defaults
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
+from odoo.tests import TransactionCase, tagged
+
+from ..models.cloud_server_engine import POLL_PARAM, TAG_CREATOR, TAG_SERVER
+from ..services.cloud_init import cloud_config
+from ..services.compute import ComputeClient
+from .common import EmulatorMixin, refused_users
+
+
+def ssh_key(kind="ed25519", bits=2048):
+    if kind == "ed25519":
+        key = ed25519.Ed25519PrivateKey.generate()
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode() + " me@laptop"
+
+
+class ServerCase(EmulatorMixin):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].sudo().set_param(POLL_PARAM, 0)
+        cls.key = ssh_key()
+
+    def setUp(self):
+        super().setUp()
+        self.account = self.connect()
+        self.subscription = self.account.subscription_ids.filtered(
+            lambda s: s.subscription_id == defaults.SUBSCRIPTION_ID
+        )
+
+    def new_server(self, **values):
+        vals = {
+            "name": "Production ERP",
+            "account_id": self.account.id,
+            "subscription_line_id": self.subscription.id,
+            "location": "westeurope",
+            "vm_size": "Standard_B2s",
+            "ssh_public_key": self.key,
+            "ssh_allowed_cidrs": "203.0.113.0/24",
+            "host_name": "erp.example.com",
+        }
+        vals.update(values)
+        return self.env["cloud.server"].create(vals)
+
+    def advance(self, server, until, passes=60):
+        """Run the scheduled action until ``until(server)`` holds."""
+        for _index in range(passes):
+            self.env["cloud.server"]._cron_advance()
+            server.invalidate_recordset()
+            if until(server):
+                return
+        self.fail(
+            "server %s stuck at %s/%s: %s" % (server.name, server.state, server.step, server.last_error)
+        )
+
+    def provision(self, server):
+        server.action_provision()
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+
+
+@tagged("post_install", "-at_install")
+class TestServerLifecycle(ServerCase, TransactionCase):
+    def test_full_lifecycle(self):
+        server = self.new_server()
+        since = len(self.emu.control.requests())
+        server.action_provision()
+        self.assertEqual((server.state, server.step), ("provisioning", "resource_group"))
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_server")
+        self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]))
+        # the button only ran the pre-flight reads: nothing was created yet
+        writes = [r for r in self.remote_calls(since) if r["method"] not in ("GET", "HEAD")]
+        self.assertEqual(writes, [])
+        steps = []
+        for _index in range(60):
+            steps.append(server.step)
+            self.env["cloud.server"]._cron_advance()
+            server.invalidate_recordset()
+            if not server.operation:
+                break
+        self.assertEqual(server.state, "running", server.last_error)
+        self.assertEqual(
+            list(dict.fromkeys(steps)),
+            ["resource_group", "nsg", "vnet", "public_ip", "nic", "vm", "finalize"],
+        )
+        self.assertTrue(server.public_ip)
+        self.assertEqual(server.power_state, "running")
+        self.assertEqual((server.vcpus, server.memory_gb), (2, 4.0))
+        state = self.emu.control.state()
+        group = next(
+            r for r in state["resources"].values() if r["id"].lower().endswith(server.resource_group.lower())
+        )
+        self.assertEqual(group["tags"][TAG_CREATOR], "odoo-oec_cloud_accounts")
+        self.assertEqual(group["tags"][TAG_SERVER], str(server.id))
+        nsg = next(
+            r for r in state["resources"].values() if r["type"] == "Microsoft.Network/networkSecurityGroups"
+        )
+        rules = {rule["name"]: rule["properties"] for rule in nsg["properties"]["securityRules"]}
+        self.assertEqual(rules["allow-ssh"]["sourceAddressPrefix"], "203.0.113.0/24")
+        self.assertEqual(rules["allow-https"]["destinationPortRange"], "443")
+        vm = next(r for r in state["resources"].values() if r["type"] == "Microsoft.Compute/virtualMachines")
+        custom = yaml.safe_load(base64.b64decode(vm["properties"]["osProfile"]["customData"]))
+        self.assertIn("postgresql", custom["packages"])
+        self.assertEqual(vm["properties"]["hardwareProfile"]["vmSize"], "Standard_B2s")
+
+        for action, state_after, power in (
+            ("action_stop", "stopped", "deallocated"),
+            ("action_start", "running", "running"),
+            ("action_restart", "running", "running"),
+        ):
+            getattr(server, action)()
+            self.advance(server, lambda s: not s.operation)
+            self.assertEqual((server.state, server.power_state), (state_after, power), action)
+        messages = server.message_ids.mapped("body")
+        self.assertTrue(any("Stop (deallocate) done" in body for body in messages), messages)
+
+        server.action_delete_in_azure()
+        self.advance(server, lambda s: not s.operation)
+        self.assertEqual(server.state, "deleted")
+        remaining = [r for r in self.emu.control.state()["resources"] if server.resource_group.lower() in r]
+        self.assertEqual(remaining, [])
+        server.unlink()
+
+    def test_cloud_init_prepares_odoo_17(self):
+        text = cloud_config("erp.example.com", vcpus=4)
+        self.assertTrue(text.startswith("#cloud-config\n"))
+        doc = yaml.safe_load(text)
+        self.assertTrue(doc["package_upgrade"])
+        self.assertTrue({"postgresql", "nginx", "ufw", "unattended-upgrades"} <= set(doc["packages"]))
+        files = {f["path"]: f["content"] for f in doc["write_files"]}
+        site = files["/etc/nginx/sites-available/odoo"]
+        self.assertIn("server_name erp.example.com;", site)
+        self.assertIn("location /websocket", site)
+        self.assertIn("location /longpolling", site)
+        self.assertIn("proxy_set_header Upgrade $http_upgrade;", site)
+        self.assertIn("workers = 9", files["/etc/odoo/odoo.conf.oec"])
+        self.assertIn('Unattended-Upgrade "1"', files["/etc/apt/apt.conf.d/20auto-upgrades"])
+        commands = [" ".join(cmd) if isinstance(cmd, list) else cmd for cmd in doc["runcmd"]]
+        self.assertTrue(any("https://nightly.odoo.com/17.0/nightly/deb/" in c for c in commands))
+        self.assertTrue(any("apt-get install -y odoo" in c for c in commands))
+        self.assertIn("ufw --force enable", commands)
+        self.assertTrue(any(c.startswith("ufw allow https") for c in commands))
+
+    def test_cost_estimate(self):
+        server = self.new_server(os_disk_gb=64)
+        prices = {
+            (p.kind, p.sku): p.unit_price
+            for p in self.env["cloud.price"].search([("location", "=", "westeurope")])
+        }
+        hourly = prices[("vm", "Standard_B2s")] + prices[("ip", "Standard")]
+        self.assertAlmostEqual(server.cost_month, hourly * 730 + prices[("disk", "E6")], places=2)
+        self.assertAlmostEqual(
+            server.cost_month_stopped, prices[("ip", "Standard")] * 730 + prices[("disk", "E6")], places=2
+        )
+        self.assertIn("shipped price table", server.cost_source)
+        # the daily refresh replaces the shipped table with the API's prices (the emulator's)
+        self.assertGreater(self.env["cloud.price"]._cron_refresh_prices(), 0)
+        server.invalidate_recordset()
+        self.assertIn("Azure retail prices", server.cost_source)
+        api_price = self.env["cloud.price"].search(
+            [("location", "=", "westeurope"), ("kind", "=", "vm"), ("sku", "=", "Standard_B2s")]
+        )
+        self.assertEqual((api_price.source, api_price.unit_price), ("api", round(0.0416 * 1.12, 4)))
+
+    def test_prices_service_down_keeps_prices(self):
+        before = self.env["cloud.price"].search_count([("source", "=", "fallback")])
+        self.emu.control.inject_fault(service="prices", status=503, count=100)
+        self.assertEqual(self.env["cloud.price"]._cron_refresh_prices(), 0)
+        self.assertEqual(self.env["cloud.price"].search_count([("source", "=", "fallback")]), before)
+
+
+@tagged("post_install", "-at_install")
+class TestServerValidation(ServerCase, TransactionCase):
+    def test_inputs_are_validated(self):
+        for values, message in (
+            ({"ssh_public_key": "not a key"}, "OpenSSH public key"),
+            ({"ssh_public_key": ssh_key("rsa", 1024)}, "1024 bits"),
+            ({"ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== x"}, "not valid OpenSSH"),
+            ({"ssh_allowed_cidrs": "10.0.0.1/8"}, "CIDR"),
+            ({"ssh_allowed_cidrs": "0.0.0.0/0"}, "whole internet"),
+            ({"host_name": "not a host"}, "not a host name"),
+            ({"admin_username": "root"}, "admin user"),
+            ({"location": "West Europe!"}, "region"),
+        ):
+            with self.subTest(values=values), self.assertRaisesRegex(ValidationError, message):
+                self.new_server(**values)
+        self.assertTrue(self.new_server(ssh_public_key=ssh_key("rsa", 2048), ssh_allowed_cidrs=""))
+
+    def test_provisioned_settings_are_fixed_and_system_fields_refused(self):
+        server = self.new_server()
+        manager = self.env.ref("base.user_admin")
+        with self.assertRaises(AccessError):
+            server.with_user(manager).write({"state": "running"})
+        with self.assertRaises(AccessError):
+            server.with_user(manager).write({"public_ip": "1.2.3.4"})
+        self.provision(server)
+        with self.assertRaisesRegex(UserError, "fixed"):
+            server.with_user(manager).write({"vm_size": "Standard_D2s_v5"})
+        server.with_user(manager).write({"name": "Renamed"})
+        with self.assertRaisesRegex(UserError, "resources in Azure"):
+            server.unlink()
+
+
+@tagged("post_install", "-at_install")
+class TestServerPreflight(ServerCase, TransactionCase):
+    def assertRefusedBeforeCreating(self, server, error, message):
+        since = len(self.emu.control.requests())
+        with self.assertRaisesRegex(error, message):
+            server.action_provision()
+        writes = [r for r in self.remote_calls(since) if r["method"] not in ("GET", "HEAD")]
+        self.assertEqual(writes, [])
+        self.assertEqual(server.state, "draft")
+
+    def test_unregistered_providers(self):
+        self.emu.control.set_provider_state(
+            "Microsoft.Compute", "NotRegistered", subscription=defaults.SUBSCRIPTION_ID
+        )
+        self.assertRefusedBeforeCreating(
+            self.new_server(), RedirectWarning, "Microsoft.Compute must be registered"
+        )
+
+    def test_size_not_available(self):
+        self.emu.control.update_subscription(
+            defaults.SUBSCRIPTION_ID, sku_restrictions={"westeurope": ["Standard_B2s"]}
+        )
+        self.assertRefusedBeforeCreating(self.new_server(), UserError, "SkuNotAvailable")
+
+    def test_quota(self):
+        self.emu.control.update_subscription(
+            defaults.SUBSCRIPTION_ID, quotas={"westeurope": {"standardBSFamily": 1}}
+        )
+        self.assertRefusedBeforeCreating(
+            self.new_server(), UserError, "uses 0 of 1 vCPUs and this size needs 2"
+        )
+        self.emu.control.update_subscription(defaults.SUBSCRIPTION_ID, quotas={"westeurope": {"cores": 1}})
+        self.assertRefusedBeforeCreating(self.new_server(), UserError, "Total Regional vCPUs")
+
+
+@tagged("post_install", "-at_install")
+class TestServerFailures(ServerCase, TransactionCase):
+    def test_error_codes_at_their_step_then_retry(self):
+        cases = [
+            (
+                "resource_group",
+                {
+                    "path": "(?i)/resourcegroups/oec-",
+                    "method": "PUT",
+                    "status": 403,
+                    "code": "AuthorizationFailed",
+                },
+                "Owner or Contributor",
+            ),
+            (
+                "public_ip",
+                {
+                    "path": "/publicIPAddresses/",
+                    "method": "PUT",
+                    "status": 400,
+                    "code": "RequestDisallowedByPolicy",
+                },
+                "Azure Policy",
+            ),
+            (
+                "vm",
+                {"path": "/virtualMachines/", "method": "PUT", "status": 409, "code": "QuotaExceeded"},
+                "Usage \\+ quotas",
+            ),
+            (
+                "vm",
+                {"path": "/virtualMachines/", "method": "PUT", "status": 409, "code": "SkuNotAvailable"},
+                "not available",
+            ),
+            (
+                "vm",
+                {"path": "/virtualMachines/", "method": "PUT", "status": 400, "code": "InvalidParameter"},
+                "refused a value",
+            ),
+            (
+                "nsg",
+                {
+                    "path": "/networkSecurityGroups/",
+                    "method": "PUT",
+                    "status": 409,
+                    "code": "MissingSubscriptionRegistration",
+                },
+                "not registered",
+            ),
+        ]
+        for step, fault, message in cases:
+            with self.subTest(code=fault["code"]):
+                self.emu.control.reset()
+                self.emu.control.inject_fault(service="arm", **fault)
+                # azure-mgmt-core answers MissingSubscriptionRegistration by registering, then
+                # waits: refused here, as an account without the right to register would be
+                self.emu.control.inject_fault(
+                    service="arm", path="/register", method="POST", status=403, code="AuthorizationFailed"
+                )
+                server = self.new_server(name="srv-%s" % fault["code"].lower())
+                self.provision(server)
+                self.assertEqual((server.state, server.failed_step), ("failed", step), server.last_error)
+                self.assertEqual(server.last_error_code, fault["code"])
+                self.assertRegex(server.last_error, message)
+                self.assertTrue(server.activity_ids)
+                server.action_retry()
+                self.advance(server, lambda s: not s.operation or s.state == "failed")
+                self.assertEqual(server.state, "running", server.last_error)
+                self.assertFalse(server.activity_ids, "the activity was answered")
+
+    def test_allocation_failed_in_the_operation(self):
+        self.emu.control.lro_fail(path="/virtualMachines/", code="AllocationFailed")
+        server = self.new_server()
+        self.provision(server)
+        self.assertEqual(
+            (server.state, server.failed_step, server.last_error_code), ("failed", "vm", "AllocationFailed")
+        )
+        self.assertIn("no capacity", server.last_error)
+        # Delete cleans up what was created
+        server.action_delete_in_azure()
+        self.advance(server, lambda s: not s.operation)
+        self.assertEqual(server.state, "deleted")
+        self.assertFalse(
+            [r for r in self.emu.control.state()["resources"] if server.resource_group.lower() in r]
+        )
+
+    def test_transient_failure_is_retried_with_backoff(self):
+        server = self.new_server()
+        server.action_provision()
+        # two answers: azure-core retries once by itself (ArmClient retries=1)
+        self.emu.control.inject_fault(
+            service="arm", path="/networkSecurityGroups/", method="PUT", status=503, count=2
+        )
+        self.env["cloud.server"]._cron_advance()  # resource group
+        self.env["cloud.server"]._cron_advance()  # nsg: 503 (azure-core's own retry is spent too)
+        server.invalidate_recordset()
+        self.assertEqual((server.state, server.step, server.retry_count), ("provisioning", "nsg", 1))
+        self.assertGreater(server.next_run_at, datetime.now() + timedelta(seconds=30))
+        self.assertEqual(self.env["cloud.server"]._cron_advance(), 0, "not due before its retry time")
+        server.sudo().next_run_at = False
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+        self.assertEqual(server.state, "running", server.last_error)
+
+    def test_foreign_resource_group_is_never_touched(self):
+        server = self.new_server()
+        group = server._resource_group_name()
+        arm = self.account._arm(ComputeClient)
+        arm.create_resource_group(defaults.SUBSCRIPTION_ID, group, "westeurope", {"owner": "someone"})
+        self.provision(server)
+        self.assertEqual((server.state, server.last_error_code), ("failed", "ForeignResourceGroup"))
+        # nothing of the server's was created: Delete ends at once, the foreign group stays
+        since = len(self.emu.control.requests())
+        server.action_delete_in_azure()
+        self.advance(server, lambda s: not s.operation)
+        self.assertEqual(server.state, "deleted")
+        self.assertEqual([r for r in self.remote_calls(since) if r["method"] == "DELETE"], [])
+        self.assertTrue(arm.get_resource_group(defaults.SUBSCRIPTION_ID, group), "still there")
+
+
+@tagged("post_install", "-at_install")
+class TestServerAccess(ServerCase, TransactionCase):
+    def test_read_only_users_reach_nothing(self):
+        server = self.new_server()
+        self.provision(server)
+        users = refused_users(self.env, "srv")
+        for label, user in users.items():
+            for method in (
+                "action_stop",
+                "action_restart",
+                "action_refresh_state",
+                "action_delete_in_azure",
+                "action_retry",
+            ):
+                with self.subTest(user=label, method=method):
+                    since = len(self.emu.control.requests())
+                    with self.assertRaises(AccessError):
+                        getattr(server.with_user(user), method)()
+                    self.assertEqual(self.remote_calls(since), [])
+        viewer = users["cloud user"]
+        self.assertEqual(server.with_user(viewer).read(["state"])[0]["state"], "running")
+        wizard = self.env["cloud.server.provision"].create({"account_id": self.account.id})
+        since = len(self.emu.control.requests())
+        with self.assertRaises(AccessError):
+            wizard.with_user(viewer).action_load_regions()
+        self.assertEqual(self.remote_calls(since), [])
+
+
+@tagged("post_install", "-at_install")
+class TestServerSchedule(ServerCase, TransactionCase):
+    def test_start_and_stop_at_local_times(self):
+        server = self.new_server()
+        self.provision(server)
+        with freeze_time("2026-11-23 06:00:00"):  # a Monday, 07:00 in Paris
+            server.write(
+                {
+                    "schedule_enabled": True,
+                    "schedule_tz": "Europe/Paris",
+                    "schedule_start": 8.0,
+                    "schedule_stop": 19.5,
+                }
+            )
+            self.assertEqual(
+                self.env["cloud.server"]._cron_schedule(), 0, "nothing before a scheduled moment"
+            )
+        with freeze_time("2026-11-23 18:31:00"):  # 19:31 in Paris: stop
+            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
+            self.assertEqual(server.operation, "stop")
+            self.advance(server, lambda s: not s.operation)
+            self.assertEqual(server.state, "stopped")
+            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 0, "acted once per moment")
+        with freeze_time("2026-11-24 06:59:00"):  # 07:59 Tuesday: not yet
+            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 0)
+        with freeze_time("2026-11-24 07:01:00"):  # 08:01: start
+            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
+            self.advance(server, lambda s: not s.operation)
+            self.assertEqual(server.state, "running")
+        with freeze_time("2026-11-28 07:01:00"):  # Saturday: not a scheduled day, Friday's stop acts
+            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
+            self.assertEqual(server.operation, "stop")
+        self.assertTrue(any("by the server's schedule" in body for body in server.message_ids.mapped("body")))
