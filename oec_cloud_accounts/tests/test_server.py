@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from freezegun import freeze_time
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
@@ -425,3 +426,96 @@ class TestServerSchedule(ServerCase, TransactionCase):
             self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
             self.assertEqual(server.operation, "stop")
         self.assertTrue(any("by the server's schedule" in body for body in server.message_ids.mapped("body")))
+
+
+@tagged("post_install", "-at_install")
+class TestServerResume(ServerCase, TransactionCase):
+    def test_resume_after_restart_from_the_stored_token(self):
+        """The VM's operation is started, Odoo 'restarts' (nothing kept in memory):
+        the next step, on a new cursor and environment, resumes the same operation."""
+        self.emu.control.configure(lro_polls=3)
+        server = self.new_server()
+        server.action_provision()
+        self.advance(server, lambda s: s.step == "vm")
+        self.env["cloud.server"]._cron_advance()  # sends the VM's PUT, keeps the token
+        server.invalidate_recordset()
+        self.assertEqual((server.step, server.sudo().lro_kind), ("vm", "vm"))
+        self.assertTrue(server.sudo().lro_token)
+        puts = [r for r in self.remote_calls() if r["method"] == "PUT" and "/virtualMachines/" in r["path"]]
+        self.assertEqual(len(puts), 1)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.registry.clear_cache()
+        # a new cursor and environment, as a restarted cron worker gets (on this test's transaction)
+        self.registry.enter_test_mode(self.cr)
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                fresh = env["cloud.server"].browse(server.id)
+                for _index in range(10):
+                    env["cloud.server"]._cron_advance()
+                    fresh.invalidate_recordset()
+                    if not fresh.operation:
+                        break
+                self.assertEqual(fresh.state, "running", fresh.last_error)
+        finally:
+            self.registry.leave_test_mode()
+        puts = [r for r in self.remote_calls() if r["method"] == "PUT" and "/virtualMachines/" in r["path"]]
+        self.assertEqual(len(puts), 1, "resumed, not sent again")
+
+
+@tagged("post_install", "-at_install")
+class TestServerConcurrency(TransactionCase):
+    """Two cron workers on real cursors: a server locked by one is skipped by the
+    other without waiting. Needs committed rows, cleaned up afterwards."""
+
+    def test_skip_locked(self):
+        with self.registry.cursor() as cr0:
+            env0 = api.Environment(cr0, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            cloud = env0["cloud.azure.environment"].create(
+                {
+                    "name": "Server concurrency test",
+                    "authority_host": "https://127.0.0.1:9",
+                    "arm_endpoint": "https://127.0.0.1:9",
+                    "arm_audience": "https://management.azure.com/",
+                }
+            )
+            account = env0["cloud.account"].create({"environment_id": cloud.id, "name": "No tokens"})
+            sub = env0["cloud.account.subscription"].create(
+                {"account_id": account.id, "name": "Sub", "subscription_id": defaults.SUBSCRIPTION_ID}
+            )
+            servers = env0["cloud.server"].create(
+                [
+                    {
+                        "name": "race-%d" % index,
+                        "account_id": account.id,
+                        "subscription_line_id": sub.id,
+                        "location": "westeurope",
+                        "vm_size": "Standard_B2s",
+                        "ssh_public_key": ssh_key(),
+                    }
+                    for index in range(3)
+                ]
+            )
+            servers.write({"state": "provisioning", "operation": "provision", "step": "resource_group"})
+            ids = servers.ids
+            others = (cloud.id, account.id)
+        try:
+            with self.registry.cursor() as worker1, self.registry.cursor() as worker2:
+                worker1.execute("SELECT id FROM cloud_server WHERE id = %s FOR UPDATE", (ids[0],))
+                # a wait for the lock would be an error here, not a hang
+                worker2.execute("SET LOCAL lock_timeout = '2s'")
+                env2 = api.Environment(worker2, SUPERUSER_ID, {})
+                env2["cloud.server"]._cron_advance(batch_size=50)
+                locked, *rest = env2["cloud.server"].browse(ids)
+                self.assertEqual((locked.state, locked.last_error), ("provisioning", False))
+                for server in rest:
+                    # no stored sign-in: each is recorded on its own record, none stops the others
+                    self.assertEqual((server.state, server.last_error_code), ("failed", "no_token"))
+                worker2.rollback()
+                worker1.rollback()
+        finally:
+            with self.registry.cursor() as cr3:
+                cr3.execute("DELETE FROM cloud_server WHERE id = ANY(%s)", (ids,))
+                cr3.execute("DELETE FROM cloud_account WHERE id = %s", (others[1],))
+                cr3.execute("DELETE FROM cloud_azure_environment WHERE id = %s", (others[0],))
