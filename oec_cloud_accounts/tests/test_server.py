@@ -1,4 +1,5 @@
 import base64
+import threading
 from datetime import datetime, timedelta
 
 import yaml
@@ -9,7 +10,7 @@ from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 
 from ..models.cloud_server_engine import POLL_PARAM, TAG_CREATOR, TAG_SERVER
 from ..services.cloud_init import cloud_config
@@ -519,3 +520,32 @@ class TestServerConcurrency(TransactionCase):
                 cr3.execute("DELETE FROM cloud_server WHERE id = ANY(%s)", (ids,))
                 cr3.execute("DELETE FROM cloud_account WHERE id = %s", (others[1],))
                 cr3.execute("DELETE FROM cloud_azure_environment WHERE id = %s", (others[0],))
+
+
+@tagged("post_install", "-at_install")
+class TestServerTour(EmulatorMixin, HttpCase):
+    def test_tour_provision_from_cloud(self):
+        self.env["ir.config_parameter"].sudo().set_param(POLL_PARAM, 0)
+        self.env["cloud.account"].search([]).write({"active": False})
+        self.connect()
+        stop = threading.Event()
+
+        def cron_worker():
+            # the scheduled action, as Odoo's cron thread runs it, beside the browser
+            threading.current_thread().testing = True
+            while not stop.wait(0.5):
+                with self.registry.cursor() as cr:
+                    api.Environment(cr, SUPERUSER_ID, {})["cloud.server"]._cron_advance()
+
+        worker = threading.Thread(target=cron_worker, name="tour cron")
+        worker.start()
+        try:
+            action = self.env.ref("oec_cloud_accounts.cloud_server_action")
+            self.start_tour("/web#action=%d" % action.id, "oec_cloud_accounts_provision", login="admin")
+        finally:
+            stop.set()
+            worker.join()
+        server = self.env["cloud.server"].search([("name", "=", "Tour ERP")])
+        self.assertEqual(
+            (server.state, server.location, server.vm_size), ("running", "eastus", "Standard_B2s")
+        )
