@@ -111,13 +111,33 @@ class CloudServer(models.Model):
     # -- scheduled action ---------------------------------------------------------------------------
 
     @api.model
-    def _cron_advance(self, batch_size=20):
+    def _cron_advance(self, batch_size=20, budget=0):
         """Advance due servers one step each, one transaction per step.
 
         Rows are picked with FOR UPDATE SKIP LOCKED: several cron workers share
         the servers, never run one server's step twice at once, and never wait
-        on each other.
+        on each other. ``budget``: seconds this run may go on while Azure works,
+        waking for each server when it is due (the scheduled action passes 50:
+        Odoo's cron thread looks at future triggers only once a minute, which
+        would make every Azure operation last a minute or more).
         """
+        deadline = time.monotonic() + budget
+        total = 0
+        while True:
+            count = self._advance_due(batch_size)
+            total += count
+            wait = 0 if count == batch_size else self._seconds_to_next()
+            if wait is None:
+                return total
+            if time.monotonic() + wait >= deadline:
+                self._schedule_next_pass(more=count == batch_size)
+                return total
+            # nothing held while Azure works: no lock, no open transaction
+            self.env["cloud.account"]._commit_step()
+            time.sleep(wait)
+
+    @api.model
+    def _advance_due(self, batch_size):
         done = []
         for _index in range(batch_size):
             self.env.flush_all()
@@ -140,8 +160,25 @@ class CloudServer(models.Model):
             done.append(row[0])
             self.browse(row[0])._advance_one()
             self.env["cloud.account"]._commit_step()
-        self._schedule_next_pass(more=len(done) == batch_size)
         return len(done)
+
+    @api.model
+    def _next_due_at(self):
+        """When the next server in progress is due (None: none is)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server "
+            "WHERE operation IS NOT NULL AND state != 'failed'",
+            (fields.Datetime.now(),),
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _seconds_to_next(self):
+        when = self._next_due_at()
+        if when is None:
+            return None
+        return max((when - fields.Datetime.now()).total_seconds(), 0.2)
 
     @api.model
     def _schedule_next_pass(self, more=False):
@@ -150,12 +187,7 @@ class CloudServer(models.Model):
         if more:
             cron._trigger()
             return
-        self.env.cr.execute(
-            "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server "
-            "WHERE operation IS NOT NULL AND state != 'failed'",
-            (fields.Datetime.now(),),
-        )
-        when = self.env.cr.fetchone()[0]
+        when = self._next_due_at()
         if when:
             cron._trigger(at=max(when, fields.Datetime.now()))
 

@@ -37,4 +37,6 @@ if "cloud.azure.environment" in env:  # noqa: F821 (the addon may be uninstalled
         cloud = Cloud.create(values)
     cloud.set_client_secret(info["cloud_client_secret"])
     env["ir.config_parameter"].set_param("oec_cloud_accounts.environment_id", cloud.id)  # noqa: F821
+    # the sandbox's operations are short: look at them often, so the servers move on quickly
+    env["ir.config_parameter"].set_param("oec_cloud_accounts.server_poll_seconds", 2)  # noqa: F821
     env.cr.commit()  # noqa: F821
