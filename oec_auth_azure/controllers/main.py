@@ -12,7 +12,7 @@ from jwt.utils import base64url_decode, base64url_encode
 from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest
 
-from odoo import SUPERUSER_ID, _, http, tools
+from odoo import SUPERUSER_ID, Command, _, http, tools
 from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
 from odoo.tools.misc import hmac as hmac_tool
@@ -241,28 +241,43 @@ class OecAzureOAuthController(OAuthController):
         provider = env["auth.oauth.provider"].sudo().browse(flow["provider"]).exists()
         if not provider or not provider.enabled:
             return fail({"text": _("Microsoft Azure sign-in is disabled.")})
+        attempt = {}
         if kw.get("error"):
             _logger.info(
                 "Microsoft Entra ID: sign-in answered %s (%s)",
                 str(kw["error"])[:40],
                 str(kw.get("error_description") or "").split(":")[0][:20],
             )
-            return fail(azure_error_message(provider, kw["error"], kw.get("error_description")))
+            return refuse(
+                provider, attempt, azure_error_message(provider, kw["error"], kw.get("error_description"))
+            )
         if flow.get("verifier"):
             try:
                 tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
             except UserError as exc:  # the client secret cannot be decrypted
-                return fail({"text": exc.args[0]})
+                return refuse(provider, attempt, {"text": exc.args[0]})
             if "error" in tokens:
-                return fail(azure_error_message(provider, tokens["error"], tokens.get("error_description")))
+                return refuse(
+                    provider,
+                    attempt,
+                    azure_error_message(provider, tokens["error"], tokens.get("error_description")),
+                )
         else:
             tokens = {"id_token": kw.get("id_token"), "access_token": kw.get("access_token")}
         try:
             login, key = (
                 env["res.users"]
                 .with_user(SUPERUSER_ID)
-                ._oec_azure_auth(provider.id, tokens, flow["nonce"], flow.get("token"))
+                ._oec_azure_auth(
+                    provider.id,
+                    tokens,
+                    flow["nonce"],
+                    flow.get("token"),
+                    code_flow=bool(flow.get("verifier")),
+                    attempt=attempt,
+                )
             )
+            log_attempt(provider, attempt, "success")
             # the user may have just been linked or created: authenticate()
             # reads it through its own cursor
             env.cr.commit()
@@ -271,7 +286,12 @@ class OecAzureOAuthController(OAuthController):
             env.cr.rollback()
             reason = exc.args[0] if exc.args else ""
             _logger.warning("Microsoft Entra ID: sign-in refused: %s", reason)
-            return fail({"text": reason or _("Access Denied")})
+            # what the rollback undid is not in the log
+            attempt.pop("groups_added", None)
+            attempt.pop("groups_removed", None)
+            if attempt.pop("user_created", False):
+                attempt.pop("user_id", None)
+            return refuse(provider, attempt, {"text": reason or _("Access Denied")})
         response = request.redirect(_get_login_redirect_url(pre_uid, flow["redirect"]), 303)
         response.autocorrect_location_header = False
         if werkzeug.urls.url_parse(response.location).path == "/web" and not request.env.user._is_internal():
@@ -320,6 +340,34 @@ def fail(message):
     response = request.redirect("/web/login?oauth_error=oec", 303)
     response.autocorrect_location_header = False
     return response
+
+
+def log_attempt(provider, attempt, result, reason=None):
+    """One sign-in log entry: who, from where, what happened; never a token,
+    code, nonce or state."""
+    request.env["oec.azure.signin.log"]._record(
+        {
+            "provider_id": provider.id,
+            "tenant_id": attempt.get("tenant_id"),
+            "oid": attempt.get("oid"),
+            "username": attempt.get("username"),
+            "user_id": attempt.get("user_id"),
+            "ip_address": request.httprequest.remote_addr,
+            "result": result,
+            "reason": reason and reason[:500],
+            "groups_added_ids": [Command.set(attempt.get("groups_added") or [])],
+            "groups_removed_ids": [Command.set(attempt.get("groups_removed") or [])],
+            "user_created": bool(attempt.get("user_created")),
+        }
+    )
+
+
+def refuse(provider, attempt, message):
+    """Log a refused sign-in (committed: the refusal itself rolls back), then
+    back to the login page with ``message``."""
+    log_attempt(provider, attempt, "refused", message.get("text"))
+    request.env.cr.commit()
+    return fail(message)
 
 
 def known_db(dbname):

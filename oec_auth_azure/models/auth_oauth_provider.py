@@ -34,6 +34,9 @@ JWKS_TTL = 24 * 3600
 # At most this many JWKS downloads per key set and minute: an unknown `kid`
 # triggers one, and the id_token of the implicit flow comes from the browser.
 JWKS_REFRESH_BUDGET = 6
+DEFAULT_GRAPH = "https://graph.microsoft.com"
+# Group overage: at most this many Graph pages (999 groups each) are read.
+GRAPH_MAX_PAGES = 20
 # The client secret lives, AES-GCM encrypted, in a column no ORM field maps
 # (as auth_totp's secret): no read, search_read, export or RPC can return it.
 SECRET_COLUMN = "oec_azure_client_secret_enc"
@@ -108,6 +111,14 @@ class AuthOAuthProvider(models.Model):
         "the database allows free sign-up (Settings > Permissions > Customer Account: Free sign "
         "up). Off: such accounts are refused even with free sign-up, since with organizations "
         "or common any user of any tenant could sign up. Invitations work either way.",
+    )
+    oec_azure_mapping_ids = fields.One2many(
+        "oec.azure.role.mapping",
+        "provider_id",
+        string="Role and Group Mappings",
+        help="At each sign-in, the Odoo groups of these lines are given to the user when the "
+        "id_token carries the app role (roles claim) or group (groups claim), and taken away when "
+        "it no longer does. Odoo groups no line names are never changed.",
     )
     oec_azure_redirect_uri = fields.Char(
         string="Redirect URI",
@@ -547,6 +558,71 @@ class AuthOAuthProvider(models.Model):
         if not nonce or not tools.consteq(str(claims.get("nonce", "")), nonce):
             raise AccessDenied(_("The id_token does not answer this sign-in (nonce mismatch)."))
         return claims
+
+    def _oec_azure_graph_host(self):
+        """Microsoft Graph of this provider's cloud: the host of its UserInfo
+        URL (graph.microsoft.com, graph.microsoft.us, microsoftgraph.chinacloudapi.cn,
+        or the sandbox)."""
+        self.ensure_one()
+        parts = urlsplit(self.validation_endpoint or "")
+        if not parts.netloc or not _is_secure_url(self.validation_endpoint):
+            return DEFAULT_GRAPH
+        return "%s://%s" % (parts.scheme, parts.netloc)
+
+    def _oec_azure_graph_groups(self, access_token):
+        """Object ids of the signed-in user's groups, direct and transitive,
+        from Graph's /me/transitiveMemberOf (delegated permission User.Read,
+        the least privileged one Microsoft documents for the signed-in user).
+        Used on group overage only.
+
+        :raise AccessDenied: with what to do, when Graph refuses or fails
+        """
+        self.ensure_one()
+        host = self._oec_azure_graph_host()
+        url = host + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999"
+        groups = []
+        for _page in range(GRAPH_MAX_PAGES):
+            try:
+                response = requests.get(
+                    url,
+                    headers={"Authorization": "Bearer %s" % access_token},
+                    timeout=TIMEOUT,
+                    verify=_ca_bundle(),
+                )
+            except requests.RequestException as exc:
+                _logger.warning("Microsoft Entra ID: Graph could not be reached: %s", type(exc).__name__)
+                raise AccessDenied(
+                    _("Microsoft Graph could not be reached to read your groups. Try again in a moment.")
+                ) from exc
+            if response.status_code in (401, 403):
+                _logger.warning(
+                    "Microsoft Entra ID: Graph refused to list the groups of a user (HTTP %s)",
+                    response.status_code,
+                )
+                raise AccessDenied(
+                    _(
+                        "You are a member of too many groups for the token, and Microsoft Graph "
+                        "refused to list them. An administrator must grant the app registration "
+                        "the delegated permission User.Read (Microsoft Graph, with admin consent), "
+                        "or map app roles instead of groups."
+                    )
+                )
+            try:
+                response.raise_for_status()
+                body = response.json()
+                groups += [item["id"].lower() for item in body.get("value", []) if item.get("id")]
+            except (requests.RequestException, ValueError, AttributeError, TypeError) as exc:
+                _logger.warning("Microsoft Entra ID: unexpected Graph answer (HTTP %s)", response.status_code)
+                raise AccessDenied(
+                    _("Microsoft Graph gave an unexpected answer while reading your groups. Try again later.")
+                ) from exc
+            url = body.get("@odata.nextLink")
+            if not url:
+                return groups
+            if not url.startswith(host + "/"):
+                # the token goes to Graph only, whatever a next link says
+                raise AccessDenied(_("Microsoft Graph gave an unexpected answer while reading your groups."))
+        raise AccessDenied(_("You are a member of too many groups to be read from Microsoft Graph."))
 
     def _oec_azure_check_at_hash(self, claims, access_token):
         """An access token that came with the id_token (implicit flow) must be

@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from odoo import _, api, models, tools
-from odoo.exceptions import AccessDenied, UserError
+from odoo import Command, _, api, models, tools
+from odoo.exceptions import AccessDenied, UserError, ValidationError
 
 from odoo.addons.auth_signup.models.res_partner import SignupError
 
@@ -74,20 +74,34 @@ class ResUsers(models.Model):
     # -- business methods -------------------------------------------------------------------------
 
     @api.model
-    def _oec_azure_auth(self, provider_id, tokens, nonce, signup_token=None):
-        """Verify a Microsoft sign-in and find, link or sign up its user.
+    def _oec_azure_auth(self, provider_id, tokens, nonce, signup_token=None, code_flow=False, attempt=None):
+        """Verify a Microsoft sign-in and find, link or sign up its user, then
+        set the user's mapped groups from the token's roles and groups.
 
         :param tokens: ``id_token`` and (optional) ``access_token`` received
             from Microsoft, through the browser or the token endpoint
         :param nonce: the nonce this browser session sent
         :param signup_token: the reset-password/invitation token the sign-in
             started from, if any
+        :param code_flow: the tokens come from the token endpoint (not
+            through the browser): its access token may be used for Graph
+        :param attempt: a dict filled with what the sign-in log keeps
+            (nothing secret): tenant_id, oid, username, user_id, groups
+            added / removed, user_created
         :return: (login, one-time key for session.authenticate)
         :raise AccessDenied: with a message for the user
         """
+        attempt = {} if attempt is None else attempt
         provider = self.env["auth.oauth.provider"].browse(provider_id)
         claims = provider._oec_azure_verify_id_token(tokens.get("id_token"), nonce)
+        attempt.update(
+            tenant_id=str(claims["tid"]),
+            oid=claims.get("oid") and str(claims["oid"]),
+            username=claims.get("preferred_username") and str(claims["preferred_username"]),
+            sid=claims.get("sid") and str(claims["sid"]),
+        )
         provider._oec_azure_check_at_hash(claims, tokens.get("access_token"))
+        directory = self._oec_azure_directory(provider, claims, tokens.get("access_token"), code_flow)
         validation = {
             "user_id": claims["sub"],
             "tid": claims["tid"],
@@ -100,9 +114,96 @@ class ResUsers(models.Model):
             for key in ("name", "email"):
                 validation[key] = validation[key] or info.get(key)
         user = self._oec_azure_signin(provider, validation, signup_token)
+        attempt["user_id"] = user.id
+        added, removed = user._oec_azure_apply_mappings(provider, directory)
+        attempt.update(groups_added=added.ids, groups_removed=removed.ids)
         return user.login, issue_login_key(self.env.cr.dbname, user.id)
 
     # -- private helpers --------------------------------------------------------------------------
+
+    @api.model
+    def _oec_azure_directory(self, provider, claims, access_token, code_flow):
+        """The app roles and group object ids the sign-in carries:
+        ``{"roles": set, "groups": set or None}`` (None: not known, which the
+        mappings treat as "do not touch", never as "no groups").
+
+        On group overage (``hasgroups`` in the implicit flow, ``_claim_names``
+        in the code flow) the groups are read from Graph with the access token
+        of the code flow; in the implicit flow the sign-in is refused.
+        """
+        roles = claims.get("roles") or []
+        groups = claims.get("groups") or []
+        if not isinstance(roles, list) or not isinstance(groups, list):
+            raise AccessDenied(_("The id_token's roles or groups claim is malformed."))
+        directory = {
+            "roles": {str(r) for r in roles},
+            "groups": {str(g).lower() for g in groups},
+        }
+        overage = bool(claims.get("hasgroups")) or "groups" in (claims.get("_claim_names") or {})
+        if not overage:
+            return directory
+        if not provider.oec_azure_mapping_ids.filtered(lambda m: m.kind == "group"):
+            directory["groups"] = None  # nothing depends on them
+            return directory
+        if not code_flow or not access_token:
+            raise AccessDenied(
+                _(
+                    "You are a member of too many groups for Microsoft to list them in the sign-in "
+                    "answer, and this sign-in cannot read them from Microsoft Graph. An "
+                    "administrator must either map app roles instead of groups, or set a client "
+                    "secret on the Microsoft provider (the sign-in then reads your groups from "
+                    "Microsoft Graph with the delegated permission User.Read)."
+                )
+            )
+        directory["groups"] = set(provider._oec_azure_graph_groups(access_token))
+        return directory
+
+    def _oec_azure_apply_mappings(self, provider, directory):
+        """Give the groups of the mappings whose role or group the sign-in
+        carries, take away those of the other mappings; groups no mapping
+        names are left alone. Returns (groups added, groups removed), implied
+        groups included."""
+        self.ensure_one()
+        groups = self.env["res.groups"]
+        managed = granted = groups
+        for mapping in provider.oec_azure_mapping_ids:
+            if mapping.kind == "role":
+                present = mapping.value in directory["roles"]
+            elif directory["groups"] is None:
+                continue
+            else:
+                present = mapping.value.lower() in directory["groups"]
+            managed |= mapping.group_ids
+            if present:
+                granted |= mapping.group_ids
+        before = self.groups_id
+        to_add = granted - before
+        to_remove = (managed - granted) & before
+        if not to_add and not to_remove:
+            return groups, groups
+        try:
+            self.write(
+                {
+                    "groups_id": [Command.link(g.id) for g in to_add]
+                    + [Command.unlink(g.id) for g in to_remove]
+                }
+            )
+        except (ValidationError, UserError) as exc:
+            _logger.warning("Microsoft Entra ID: mapped groups not applied to user %s: %s", self.id, exc)
+            raise AccessDenied(
+                _(
+                    "Odoo could not apply the groups your Microsoft roles give (%s). An "
+                    "administrator must check the provider's role and group mappings.",
+                    exc.args[0] if exc.args else exc,
+                )
+            ) from exc
+        after = self.groups_id
+        added, removed = after - before, before - after
+        if added or removed:
+            _logger.info(
+                "Microsoft Entra ID: user %s groups added %s, removed %s", self.id, added.ids, removed.ids
+            )
+        return added, removed
 
     def _oec_azure_userinfo(self, provider, access_token, sub):
         try:

@@ -5,5 +5,7 @@ from . import test_install
 from . import test_linking
 from . import test_login_tour
 from . import test_refusals
+from . import test_roles
 from . import test_settings
 from . import test_signin
+from . import test_signin_log
