@@ -291,6 +291,11 @@ class OecAzureOAuthController(OAuthController):
             attempt.pop("groups_removed", None)
             if attempt.pop("user_created", False):
                 attempt.pop("user_id", None)
+            archive = env["res.users"].sudo().browse(attempt.pop("archive_user_id", None)).exists()
+            if archive:
+                archive.action_archive()
+                _logger.info("Microsoft Entra ID: archived user %s: no mapped role left", archive.id)
+                reason = "%s %s" % (reason, _("Your Odoo user was archived."))
             return refuse(provider, attempt, {"text": reason or _("Access Denied")})
         response = request.redirect(_get_login_redirect_url(pre_uid, flow["redirect"]), 303)
         response.autocorrect_location_header = False

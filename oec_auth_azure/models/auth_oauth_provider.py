@@ -112,6 +112,37 @@ class AuthOAuthProvider(models.Model):
         "up). Off: such accounts are refused even with free sign-up, since with organizations "
         "or common any user of any tenant could sign up. Invitations work either way.",
     )
+    oec_azure_jit = fields.Boolean(
+        string="Create Users at First Sign-in",
+        help="Just-in-time users: a person who signs in with Microsoft without an Odoo user gets "
+        "one, if their tenant is this single tenant (or on Allowed Tenants) and their id_token "
+        "carries at least one mapped app role or group: turn on 'Assignment required' on the "
+        "Enterprise application so that Entra ID decides who gets in. The login is their user "
+        "principal name, never the email claim. A linked user whose token no longer carries any "
+        "mapped role or group is then refused.",
+    )
+    oec_azure_jit_user_type = fields.Selection(
+        [("internal", "Internal User"), ("portal", "Portal User")],
+        string="Type of Created Users",
+        default="internal",
+        required=True,
+        help="Users created at first sign-in are internal users (count as users for your "
+        "subscription) or portal users.",
+    )
+    oec_azure_jit_template_id = fields.Many2one(
+        "res.users",
+        string="Template User",
+        context={"active_test": False},
+        ondelete="set null",
+        help="Users created at first sign-in get the groups of this user (except its type: "
+        "internal or portal), plus the groups their Microsoft roles map to.",
+    )
+    oec_azure_jit_archive = fields.Boolean(
+        string="Archive Users Without Roles",
+        help="With users created at first sign-in: when a linked user signs in with no mapped "
+        "app role or group left, archive their Odoo user (besides refusing the sign-in). "
+        "Administrators are never archived this way.",
+    )
     oec_azure_mapping_ids = fields.One2many(
         "oec.azure.role.mapping",
         "provider_id",
@@ -179,6 +210,7 @@ class AuthOAuthProvider(models.Model):
         "oec_azure_authority",
         "oec_azure_allowed_tenants",
         "oec_azure_link_by_upn",
+        "oec_azure_jit",
         "client_id",
         "enabled",
         "auth_endpoint",
@@ -253,6 +285,16 @@ class AuthOAuthProvider(models.Model):
                         "%s: linking by user principal name is only allowed for a single tenant "
                         "(a directory ID or domain): in a multi-tenant setup, another tenant "
                         "could name its users like yours.",
+                        provider.name,
+                    )
+                )
+
+            if provider.oec_azure_jit and tenant.lower() in TENANT_ALIASES and not allowed:
+                raise ValidationError(
+                    _(
+                        "%s: users can only be created at first sign-in for a single tenant (a "
+                        "directory ID or domain) or for the tenants listed in Allowed Tenants: "
+                        "else any Microsoft account with a matching role name could get a user.",
                         provider.name,
                     )
                 )

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from odoo import Command, _, api, models, tools
+from odoo import SUPERUSER_ID, Command, _, api, models, tools
 from odoo.exceptions import AccessDenied, UserError, ValidationError
 
 from odoo.addons.auth_signup.models.res_partner import SignupError
@@ -113,8 +113,11 @@ class ResUsers(models.Model):
             info = self._oec_azure_userinfo(provider, tokens["access_token"], claims["sub"])
             for key in ("name", "email"):
                 validation[key] = validation[key] or info.get(key)
-        user = self._oec_azure_signin(provider, validation, signup_token)
+        granting = self._oec_azure_granting(provider, directory)
+        user = self._oec_azure_signin(provider, validation, signup_token, granting, attempt)
         attempt["user_id"] = user.id
+        if provider.oec_azure_jit and not granting:
+            self._oec_azure_refuse_without_roles(provider, user, attempt)
         added, removed = user._oec_azure_apply_mappings(provider, directory)
         attempt.update(groups_added=added.ids, groups_removed=removed.ids)
         return user.login, issue_login_key(self.env.cr.dbname, user.id)
@@ -157,6 +160,87 @@ class ResUsers(models.Model):
             )
         directory["groups"] = set(provider._oec_azure_graph_groups(access_token))
         return directory
+
+    @api.model
+    def _oec_azure_granting(self, provider, directory):
+        """The mapping lines whose app role or group the sign-in carries."""
+        return provider.oec_azure_mapping_ids.filtered(
+            lambda m: (
+                m.value in directory["roles"]
+                if m.kind == "role"
+                else directory["groups"] is not None and m.value.lower() in directory["groups"]
+            )
+        )
+
+    @api.model
+    def _oec_azure_jit_create(self, provider, validation, granting):
+        """Just-in-time user, for a tenant this provider is limited to, with
+        at least one mapped role or group; login = user principal name."""
+        refused = _(
+            "You do not have access to this database: your Microsoft account has no app role or "
+            "group that gives access to Odoo. Ask your administrator to assign you to the Odoo "
+            "application in Microsoft Entra ID (Enterprise applications > Users and groups)."
+        )
+        if provider._oec_azure_tenant_ids() is None:
+            # checked on the provider too; never open to every tenant
+            raise AccessDenied(
+                _("Users can only be created at first sign-in for a single tenant or allowed tenants.")
+            )
+        if not granting:
+            _logger.info("Microsoft Entra ID: no user created for an account without a mapped role")
+            raise AccessDenied(refused)
+        upn = (validation.get("preferred_username") or "").strip().lower()
+        if "@" not in upn:
+            raise AccessDenied(
+                _("Your Microsoft account has no user principal name, so no Odoo user can be created.")
+            )
+        if self.with_context(active_test=False).search_count([("login", "=ilike", tools.escape_psql(upn))]):
+            raise AccessDenied(
+                _(
+                    "An Odoo user with the login %s already exists and is not linked to this "
+                    "Microsoft account (or is archived). Ask an administrator for a reset-password "
+                    "link and click Microsoft Azure on the page it opens.",
+                    upn,
+                )
+            )
+        type_xmlid = (
+            "base.group_portal" if provider.oec_azure_jit_user_type == "portal" else "base.group_user"
+        )
+        user_types = self.env.ref("base.module_category_user_type")
+        template_groups = provider.oec_azure_jit_template_id.groups_id.filtered(
+            lambda g: g.category_id != user_types
+        )
+        values = {
+            "name": validation.get("name") or upn,
+            "login": upn,
+            "email": upn,
+            "oauth_provider_id": provider.id,
+            "oauth_uid": validation["user_id"],
+            "groups_id": [Command.set((self.env.ref(type_xmlid) | template_groups).ids)],
+        }
+        try:
+            user = self.with_context(no_reset_password=True).create(values)
+        except (ValidationError, UserError) as exc:
+            raise AccessDenied(_("Odoo could not create your user: %s", exc.args[0])) from exc
+        _logger.info(
+            "Microsoft Entra ID: created user %s at first sign-in (tenant %s)", user.id, validation["tid"]
+        )
+        return user
+
+    def _oec_azure_refuse_without_roles(self, provider, user, attempt):
+        """Users created at first sign-in come and go with their roles: a
+        linked user with no mapped role or group left is refused (and, if the
+        provider says so, archived by the caller after the rollback)."""
+        admin = user.has_group("base.group_system") or user.has_group("base.group_erp_manager")
+        if provider.oec_azure_jit_archive and not admin and user.id != SUPERUSER_ID:
+            attempt["archive_user_id"] = user.id
+        raise AccessDenied(
+            _(
+                "Your Microsoft account no longer has an app role or group that gives access to "
+                "Odoo. Ask your administrator to assign you to the Odoo application in Microsoft "
+                "Entra ID (Enterprise applications > Users and groups)."
+            )
+        )
 
     def _oec_azure_apply_mappings(self, provider, directory):
         """Give the groups of the mappings whose role or group the sign-in
@@ -217,7 +301,7 @@ class ResUsers(models.Model):
             raise AccessDenied(_("The access token belongs to another sign-in."))
         return info
 
-    def _oec_azure_signin(self, provider, validation, signup_token):
+    def _oec_azure_signin(self, provider, validation, signup_token, granting=None, attempt=None):
         sub = validation["user_id"]
         linked = self.search([("oauth_uid", "=", sub), ("oauth_provider_id", "=", provider.id)])
         if signup_token:
@@ -228,6 +312,11 @@ class ResUsers(models.Model):
             user = self._oec_azure_link_by_upn(provider, validation)
             if user:
                 return user
+        if provider.oec_azure_jit:
+            user = self._oec_azure_jit_create(provider, validation, granting)
+            if attempt is not None:
+                attempt["user_created"] = True
+            return user
         return self._oec_azure_sign_up(provider, validation)
 
     def _oec_azure_link_by_token(self, provider, validation, signup_token, linked):

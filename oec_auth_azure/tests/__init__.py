@@ -2,6 +2,7 @@ from . import test_client_secret
 from . import test_errors
 from . import test_hostile
 from . import test_install
+from . import test_jit
 from . import test_linking
 from . import test_login_tour
 from . import test_refusals
