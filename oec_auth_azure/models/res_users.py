@@ -24,6 +24,11 @@ _login_keys = {}
 _login_keys_lock = threading.Lock()
 
 
+ENFORCE_PARAM = "oec_auth_azure.enforce_signin"
+BREAK_GLASS_PARAM = "oec_auth_azure.break_glass_group_id"
+REFUSE_API_KEYS_PARAM = "oec_auth_azure.enforce_api_keys"
+
+
 def _digest(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -66,10 +71,62 @@ class ResUsers(models.Model):
 
     def _check_credentials(self, password, env):
         # Our key first: it is never a password, and hashing it as one costs time.
-        interactive = (env or {}).get("interactive")
+        interactive = (env or {}).get("interactive", True)
         if interactive and consume_login_key(self.env.cr.dbname, self.env.uid, password):
             return None
+        user = self.env.user
+        # Never checked: the answer must not tell whether a password is right.
+        # Over RPC, _rpc_api_keys_only() leaves only API keys, unless refused too.
+        if user._oec_azure_password_refused() and (interactive or user._oec_azure_api_keys_refused()):
+            raise AccessDenied(
+                _(
+                    "Sign in with the Microsoft Azure button: your account is managed by "
+                    "Microsoft Entra ID, and Odoo passwords are not accepted for it."
+                )
+            )
         return super()._check_credentials(password, env)
+
+    def _rpc_api_keys_only(self):
+        return super()._rpc_api_keys_only() or self._oec_azure_password_refused()
+
+    @api.model
+    def signup(self, values, token=None):
+        # The reset-password and invitation pages of a user who must sign in
+        # with Microsoft only link the Microsoft account: no password is set.
+        if token and values.get("password"):
+            partner = self.env["res.partner"]._signup_retrieve_partner(token, raise_exception=False)
+            user = partner.user_ids[:1] if partner else self.browse()
+            if user and user._oec_azure_password_refused():
+                raise UserError(
+                    _(
+                        "Your account signs in with Microsoft only: click Microsoft Azure on this "
+                        "page to link your Microsoft account instead of choosing a password."
+                    )
+                )
+        return super().signup(values, token)
+
+    def _oec_azure_password_refused(self):
+        """Enforced Microsoft sign-in applies to this user: linked to a
+        Microsoft provider and not in the break-glass group."""
+        self.ensure_one()
+        if not self.oauth_provider_id.oec_azure:
+            return False
+        params = self.env["ir.config_parameter"].sudo()
+        if not tools.str2bool(params.get_param(ENFORCE_PARAM) or "0"):
+            return False
+        return self._oec_azure_break_glass_group() not in self.sudo().groups_id
+
+    def _oec_azure_api_keys_refused(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return tools.str2bool(params.get_param(REFUSE_API_KEYS_PARAM) or "0")
+
+    @api.model
+    def _oec_azure_break_glass_group(self):
+        """Who keeps password sign-in when Microsoft sign-in is enforced:
+        Settings' break-glass group, by default Administration / Settings."""
+        value = self.env["ir.config_parameter"].sudo().get_param(BREAK_GLASS_PARAM)
+        group = self.env["res.groups"].sudo().browse(int(value)).exists() if (value or "").isdigit() else None
+        return group or self.env.ref("base.group_system")
 
     # -- business methods -------------------------------------------------------------------------
 

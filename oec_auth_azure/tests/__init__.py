@@ -1,4 +1,5 @@
 from . import test_client_secret
+from . import test_enforce
 from . import test_errors
 from . import test_hostile
 from . import test_install
