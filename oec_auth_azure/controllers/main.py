@@ -18,6 +18,7 @@ from odoo.http import request
 from odoo.tools.misc import hmac as hmac_tool
 
 from odoo.addons.auth_oauth.controllers.main import OAuthController, OAuthLogin
+from odoo.addons.web.controllers.session import Session
 from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
 
 from .errors import azure_error_message
@@ -26,6 +27,8 @@ _logger = logging.getLogger(__name__)
 
 FLOWS_KEY = "oec_azure_flows"
 ERROR_KEY = "oec_azure_error"
+SIGNOUT_KEY = "oec_azure_signout"
+SINGLE_SIGNOUT_PARAM = "oec_auth_azure.single_signout"
 FLOW_TTL = 15 * 60
 MAX_FLOWS = 5
 STATE_SCOPE = "oec_auth_azure.state"
@@ -277,11 +280,18 @@ class OecAzureOAuthController(OAuthController):
                     attempt=attempt,
                 )
             )
-            log_attempt(provider, attempt, "success")
+            entry = log_attempt(provider, attempt, "success")
             # the user may have just been linked or created: authenticate()
             # reads it through its own cursor
             env.cr.commit()
             pre_uid = request.session.authenticate(dbname, login, key)
+            # for single sign-out: nothing secret (the sid is only kept hashed, in the log)
+            request.session[SIGNOUT_KEY] = {
+                "log": entry.id,
+                "provider": provider.id,
+                "tid": attempt.get("tenant_id"),
+                "hint": attempt.get("login_hint"),
+            }
         except AccessDenied as exc:
             env.cr.rollback()
             reason = exc.args[0] if exc.args else ""
@@ -338,6 +348,40 @@ class OecAzureOAuthController(OAuthController):
         return provider if provider and provider.enabled else None
 
 
+class OecAzureSession(Session):
+    @http.route()
+    def logout(self, redirect="/web"):
+        """Also end the Microsoft session when the setting says so."""
+        info = request.session.get(SIGNOUT_KEY)
+        response = super().logout(redirect=redirect)
+        if not info or not request.db:
+            return response
+        env = request.env(user=SUPERUSER_ID)
+        if not tools.str2bool(env["ir.config_parameter"].get_param(SINGLE_SIGNOUT_PARAM) or "0"):
+            return response
+        provider = env["auth.oauth.provider"].browse(info.get("provider")).exists()
+        if not provider or not provider.oec_azure:
+            return response
+        url = provider._oec_azure_end_session_url(info.get("tid"), info.get("hint"))
+        return request.redirect(url, 303, local=False)
+
+    @http.route("/oec_auth_azure/logout", type="http", auth="none", methods=["GET"], csrf=False)
+    def oec_azure_frontchannel_logout(self, sid=None, **kw):
+        """Front-channel logout URL: Microsoft calls it (in a hidden frame of
+        the browser that signs out) with the session's `sid`. Every Odoo
+        session started by that Microsoft session ends at its next request."""
+        headers = [("Cache-Control", "no-store")]
+        if not request.db or not isinstance(sid, str) or not sid or len(sid) > 200:
+            return request.make_response("", headers=headers)
+        entries = request.env["oec.azure.signin.log"]._end_microsoft_session(sid)
+        if entries:
+            _logger.info("Microsoft Entra ID: front-channel logout of %s Odoo session(s)", len(entries))
+        # this very browser, when its cookie came along
+        if (request.session.get(SIGNOUT_KEY) or {}).get("log") in entries.ids:
+            request.session.logout(keep_db=True)
+        return request.make_response("", headers=headers)
+
+
 def fail(message):
     """Back to the login page, which shows ``message`` (kept in the session,
     so that nothing an attacker sends ends up in a URL)."""
@@ -350,7 +394,9 @@ def fail(message):
 def log_attempt(provider, attempt, result, reason=None):
     """One sign-in log entry: who, from where, what happened; never a token,
     code, nonce or state."""
-    request.env["oec.azure.signin.log"]._record(
+    log = request.env["oec.azure.signin.log"]
+    sid = attempt.get("sid") if result == "success" else None
+    return log._record(
         {
             "provider_id": provider.id,
             "tenant_id": attempt.get("tenant_id"),
@@ -363,6 +409,7 @@ def log_attempt(provider, attempt, result, reason=None):
             "groups_added_ids": [Command.set(attempt.get("groups_added") or [])],
             "groups_removed_ids": [Command.set(attempt.get("groups_removed") or [])],
             "user_created": bool(attempt.get("user_created")),
+            "session_hash": sid and log._session_hash(sid),
         }
     )
 

@@ -157,6 +157,13 @@ class AuthOAuthProvider(models.Model):
         help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
     )
 
+    oec_azure_frontchannel_logout_url = fields.Char(
+        string="Front-channel Logout URL",
+        compute="_compute_oec_azure_redirect_uri",
+        help="Register this URL in the Azure app registration (Authentication > Front-channel "
+        "logout URL): signing out of Microsoft 365 then signs out of Odoo too.",
+    )
+
     def init(self):
         res = super().init()
         cr = self.env.cr
@@ -172,8 +179,10 @@ class AuthOAuthProvider(models.Model):
 
     def _compute_oec_azure_redirect_uri(self):
         uri = self._oec_azure_redirect_uri()
+        logout = self._oec_azure_frontchannel_logout_url()
         for provider in self:
             provider.oec_azure_redirect_uri = uri if provider.oec_azure else False
+            provider.oec_azure_frontchannel_logout_url = logout if provider.oec_azure else False
 
     def _compute_oec_azure_client_secret(self):
         # write-only: the stored secret is never read back
@@ -339,6 +348,25 @@ class AuthOAuthProvider(models.Model):
         if base.startswith("http://") and request and request.httprequest.scheme == "https":
             base = "https://" + base[len("http://") :]
         return base + "/auth_oauth/signin"
+
+    @api.model
+    def _oec_azure_frontchannel_logout_url(self):
+        return self._oec_azure_redirect_uri().rpartition("/auth_oauth/signin")[0] + "/oec_auth_azure/logout"
+
+    def _oec_azure_end_session_url(self, tenant_id=None, logout_hint=None):
+        """Microsoft's end_session_endpoint for this sign-in, on the browser
+        host of the authorization URL. Microsoft comes back to the redirect
+        URI (already registered), which leads to the login page."""
+        self.ensure_one()
+        parts = urlsplit(self.auth_endpoint or DEFAULT_AUTHORITY)
+        tenant = tenant_id if tenant_id and GUID_RE.match(tenant_id) else self._oec_azure_segment()
+        params = {
+            "client_id": self.client_id or "",
+            "post_logout_redirect_uri": self._oec_azure_redirect_uri(),
+        }
+        if logout_hint:
+            params["logout_hint"] = logout_hint
+        return "%s://%s/%s/oauth2/v2.0/logout?%s" % (parts.scheme, parts.netloc, tenant, urlencode(params))
 
     def _oec_azure_client_secret(self):
         """The client secret in clear, or None when none is set. For the

@@ -3,12 +3,14 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools.misc import hmac as hmac_tool
 
 _logger = logging.getLogger(__name__)
 
 RETENTION_PARAM = "oec_auth_azure.signin_log_days"
 DEFAULT_RETENTION_DAYS = 180
 PURGE_BATCH = 10000
+SID_SCOPE = "oec_auth_azure.sid"
 
 
 class OecAzureSigninLog(models.Model):
@@ -62,11 +64,37 @@ class OecAzureSigninLog(models.Model):
         readonly=True,
     )
     user_created = fields.Boolean(string="User Created", readonly=True)
+    session_hash = fields.Char(
+        readonly=True,
+        index=True,
+        groups="base.group_no_one",
+        help="Keyed hash of the Microsoft session (sid claim): what a front-channel logout is "
+        "matched against. Not the sid itself.",
+    )
+    signed_out_date = fields.Datetime(
+        string="Signed Out by Microsoft",
+        readonly=True,
+        help="When Microsoft's front-channel logout ended this Odoo session.",
+    )
 
     @api.model
     def _record(self, values):
         """Add an entry (callers pass only non-secret values)."""
         return self.sudo().create(values)
+
+    @api.model
+    def _session_hash(self, sid):
+        return hmac_tool(self.env(su=True), SID_SCOPE, sid)
+
+    @api.model
+    def _end_microsoft_session(self, sid):
+        """Front-channel logout: mark the sign-ins of Microsoft session ``sid``
+        as signed out; their Odoo sessions end at their next request."""
+        entries = self.sudo().search(
+            [("session_hash", "=", self._session_hash(sid)), ("signed_out_date", "=", False)]
+        )
+        entries.write({"signed_out_date": fields.Datetime.now()})
+        return entries
 
     @api.model
     def _cron_purge(self):

@@ -103,6 +103,18 @@ class ResConfigSettings(models.TransientModel):
         "too (XML-RPC / JSON-RPC integrations). Off: their API keys keep working; their passwords "
         "never do.",
     )
+    oec_azure_single_signout = fields.Boolean(
+        string="Sign Out of Microsoft Too",
+        config_parameter="oec_auth_azure.single_signout",
+        help="Odoo's Log out also ends the Microsoft session of users who signed in with "
+        "Microsoft (Microsoft's sign-out page, then back to Odoo's login page).",
+    )
+    oec_azure_frontchannel_logout_url = fields.Char(
+        string="Sign-in Front-channel Logout URL",
+        readonly=True,
+        help="Register this URL in the Azure app registration (Authentication > Front-channel "
+        "logout URL): signing out of Microsoft 365 then ends the Odoo sessions it started.",
+    )
     oec_azure_signin_log_days = fields.Integer(
         string="Keep Microsoft Sign-ins (days)",
         config_parameter=RETENTION_PARAM,
@@ -148,6 +160,9 @@ class ResConfigSettings(models.TransientModel):
     def get_values(self):
         res = super().get_values()
         res["oec_azure_redirect_uri"] = self.env["auth.oauth.provider"]._oec_azure_redirect_uri()
+        res["oec_azure_frontchannel_logout_url"] = self.env[
+            "auth.oauth.provider"
+        ]._oec_azure_frontchannel_logout_url()
         provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
         if provider:
             provider = provider.sudo()

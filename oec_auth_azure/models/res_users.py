@@ -156,6 +156,7 @@ class ResUsers(models.Model):
             oid=claims.get("oid") and str(claims["oid"]),
             username=claims.get("preferred_username") and str(claims["preferred_username"]),
             sid=claims.get("sid") and str(claims["sid"]),
+            login_hint=claims.get("login_hint") and str(claims["login_hint"]),
         )
         provider._oec_azure_check_at_hash(claims, tokens.get("access_token"))
         directory = self._oec_azure_directory(provider, claims, tokens.get("access_token"), code_flow)

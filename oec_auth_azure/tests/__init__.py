@@ -11,3 +11,4 @@ from . import test_roles
 from . import test_settings
 from . import test_signin
 from . import test_signin_log
+from . import test_signout

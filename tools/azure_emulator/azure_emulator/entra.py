@@ -787,8 +787,8 @@ def end_sessions(emu, user_key=None, sid=None):
 
 
 def logout(req, segment):
-    """end_session_endpoint: ends the session named by `logout_hint` (a UPN,
-    object id or sid), calls the front-channel logout URLs, then redirects to
+    """end_session_endpoint: ends the session named by `logout_hint` (the
+    id_token's login_hint claim, a UPN, object id or sid), calls the front-channel logout URLs, then redirects to
     `post_logout_redirect_uri` (which must be a redirect URI of the app)."""
     emu = req.emu
     target = req.param("post_logout_redirect_uri")
@@ -801,7 +801,9 @@ def logout(req, segment):
             "URIs configured for the application '%s'." % (html.escape(target), app["client_id"]),
         )
     hint = req.param("logout_hint")
-    if hint:
+    if hint and hint.startswith(tokens.LOGIN_HINT_PREFIX):
+        end_sessions(emu, sid=hint[len(tokens.LOGIN_HINT_PREFIX) :])
+    elif hint:
         end_sessions(emu, user_key=hint, sid=hint)
     if target:
         return Response.redirect(target)

@@ -26,6 +26,7 @@ ID_TOKEN_PRESETS = (
 # Microsoft: above 6 groups an implicit-flow id_token says `hasgroups`
 # instead of listing them (the URL would be too long).
 IMPLICIT_GROUP_LIMIT = 6
+LOGIN_HINT_PREFIX = "O.emu."
 
 
 class TokenError(Exception):
@@ -260,6 +261,8 @@ def id_token_claims(emu, user, app, tenant_id, scopes, nonce, now, implicit=Fals
         claims["nonce"] = nonce
     if sid:
         claims["sid"] = sid
+        # the optional login_hint claim: opaque, what end_session's logout_hint takes
+        claims["login_hint"] = LOGIN_HINT_PREFIX + sid
     claims.update(directory_claims(emu, user, app, implicit))
     claims.update(user.get("claims") or {})
     return claims

@@ -134,7 +134,8 @@ def test_sid_end_session_and_frontchannel_logout(emu, http):
     try:
         url = "http://127.0.0.1:%d/logout" % server.server_address[1]
         emu.control.update_app(d.SIGNIN_CLIENT_ID, frontchannel_logout_url=url)
-        first = _code_flow(emu, http)["id_token_claims"]["sid"]
+        first_claims = _code_flow(emu, http)["id_token_claims"]
+        first = first_claims["sid"]
         second = _code_flow(emu, http)["id_token_claims"]["sid"]
         other = _claims(_implicit(emu, http, d.SECOND_USER_EMAIL)["id_token"])["sid"]
         assert len({first, second, other}) == 3
@@ -144,6 +145,7 @@ def test_sid_end_session_and_frontchannel_logout(emu, http):
         query = parse_qs(urlsplit(_Recorder.calls[-1]).query)
         assert query["sid"] == [first] and query["iss"] == ["%s/%s/v2.0" % (emu.url, d.TENANT_ID)]
         assert emu.control.frontchannel_logout(sid=first)["calls"] == [], "already ended"
+        assert first_claims["login_hint"].endswith(first)
         # the end_session_endpoint with a logout_hint ends that user's sessions only
         discovery = http.get(
             "%s/%s/v2.0/.well-known/openid-configuration" % (emu.url, d.TENANT_ID), timeout=10
