@@ -2,14 +2,21 @@
 """Just-in-time users: created at first sign-in only for the right tenant and
 with a mapped role; refused (and optionally archived) once the roles are gone."""
 
+import json
+import os
+from pathlib import Path
+from unittest.mock import patch
+
 from azure_emulator import defaults
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .common import AzureSigninCase
 
 ROLE = "Odoo.User"
+SANDBOX_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "sandbox" / "auth_azure.py"
 
 
 @tagged("post_install", "-at_install")
@@ -130,3 +137,37 @@ class TestJustInTime(AzureSigninCase):
         self.assertIn("archived", text)
         self.assertFalse(user.active)
         self.assertEqual(self.last_log().user_id, user)
+
+
+@tagged("post_install", "-at_install")
+class TestSandboxFirstSignin(AzureSigninCase):
+    def test_sandbox_user_signs_in_first_time(self):
+        """What `make run` sets up (tools/sandbox/auth_azure.py, run as is):
+        sandbox.user, who has an app role and no Odoo user, signs in through
+        the sandbox provider, gets a user with the mapped group, and the
+        sign-in log shows it."""
+        script = SANDBOX_SCRIPT.read_text()
+        info = dict(self.emu.describe(), signin_client_secret=defaults.SIGNIN_CLIENT_SECRET)
+        # HttpCase is in test mode: this cursor is the test's, its commit a savepoint
+        with (
+            patch.dict(os.environ, {"OEC_SANDBOX_INFO": json.dumps(info)}),
+            self.registry.cursor() as cr,
+        ):
+            # as `odoo-bin shell` runs it: our own script, from the repository
+            code = compile(script, str(SANDBOX_SCRIPT), "exec")
+            exec(code, {"env": api.Environment(cr, SUPERUSER_ID, {})})  # noqa: S102
+        sandbox = self.env["auth.oauth.provider"].search([("name", "=", "Microsoft Azure (sandbox)")])
+        self.assertTrue(sandbox.oec_azure_jit and sandbox.oec_azure_client_secret_set)
+        login = defaults.SECOND_USER_EMAIL
+        self.assertFalse(self.env["res.users"].search([("login", "=", login)]))
+        started = self.url_open("/oec_auth_azure/authorize/%s" % sandbox.id, allow_redirects=False)
+        response = self.answer(self.microsoft(started.headers["Location"], login))
+        user = self.env["res.users"].search([("login", "=", login)])
+        self.assertSignedIn(response, user)
+        contacts = self.env.ref("base.group_partner_manager")
+        self.assertIn(contacts, user.groups_id)
+        log = self.env["oec.azure.signin.log"].search([], limit=1)
+        self.assertEqual(
+            (log.result, log.user_id, log.user_created, log.provider_id), ("success", user, True, sandbox)
+        )
+        self.assertIn(contacts, log.groups_added_ids)
