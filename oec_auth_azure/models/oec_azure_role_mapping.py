@@ -12,7 +12,6 @@ class OecAzureRoleMapping(models.Model):
 
     provider_id = fields.Many2one(
         "auth.oauth.provider",
-        string="Provider",
         required=True,
         ondelete="cascade",
         index=True,

@@ -24,9 +24,7 @@ class OecAzureSigninLog(models.Model):
     _rec_name = "date"
 
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True, readonly=True)
-    provider_id = fields.Many2one(
-        "auth.oauth.provider", string="Provider", ondelete="set null", readonly=True
-    )
+    provider_id = fields.Many2one("auth.oauth.provider", ondelete="set null", readonly=True)
     tenant_id = fields.Char(string="Tenant ID", readonly=True, help="The tid claim: the user's directory.")
     oid = fields.Char(
         string="Object ID",
@@ -52,7 +50,6 @@ class OecAzureSigninLog(models.Model):
         "oec_azure_signin_log_added_rel",
         "log_id",
         "group_id",
-        string="Groups Added",
         readonly=True,
     )
     groups_removed_ids = fields.Many2many(
@@ -60,10 +57,9 @@ class OecAzureSigninLog(models.Model):
         "oec_azure_signin_log_removed_rel",
         "log_id",
         "group_id",
-        string="Groups Removed",
         readonly=True,
     )
-    user_created = fields.Boolean(string="User Created", readonly=True)
+    user_created = fields.Boolean(readonly=True)
     session_hash = fields.Char(
         readonly=True,
         index=True,

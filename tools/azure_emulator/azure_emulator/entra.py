@@ -788,8 +788,9 @@ def end_sessions(emu, user_key=None, sid=None):
 
 def logout(req, segment):
     """end_session_endpoint: ends the session named by `logout_hint` (the
-    id_token's login_hint claim, a UPN, object id or sid), calls the front-channel logout URLs, then redirects to
-    `post_logout_redirect_uri` (which must be a redirect URI of the app)."""
+    id_token's login_hint claim, a UPN, object id or sid), calls the
+    front-channel logout URLs, then redirects to `post_logout_redirect_uri`
+    (which must be a redirect URI of the app)."""
     emu = req.emu
     target = req.param("post_logout_redirect_uri")
     client_id = req.param("client_id")
