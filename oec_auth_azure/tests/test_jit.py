@@ -80,6 +80,20 @@ class TestJustInTime(AzureSigninCase):
         self.assertTrue(user._is_portal())
         self.assertIn(self.staff, user.groups_id)
 
+    def test_portal_user_with_internal_groups_refused_cleanly(self):
+        """A mapping that needs an internal user, for portal users: a clear
+        refusal, no half-made user, and the next try works once fixed."""
+        self.provider.oec_azure_jit_user_type = "portal"
+        self.staff.implied_ids = [(4, self.env.ref("base.group_user").id)]
+        self.assign()
+        self.assertRefused(self.sign_in(user=defaults.SECOND_USER_EMAIL), "could not apply the groups")
+        self.assertFalse(self.users(defaults.SECOND_USER_EMAIL))
+        self.assertEqual((self.last_log().result, self.last_log().user_id.id), ("refused", False))
+        self.provider.oec_azure_jit_user_type = "internal"
+        self.new_browser()
+        self.sign_in(user=defaults.SECOND_USER_EMAIL)
+        self.assertIn(self.staff, self.users(defaults.SECOND_USER_EMAIL).groups_id)
+
     def test_no_role_refused(self):
         self.assertRefused(self.sign_in(user=defaults.SECOND_USER_EMAIL), "no app role or group")
         self.assertFalse(self.users(defaults.SECOND_USER_EMAIL))
