@@ -13,3 +13,6 @@ def uninstall_hook(env):
             sql.Identifier(SECRET_COLUMN)
         )
     )
+    # Settings of this addon (enforced sign-in, single sign-out, log
+    # retention...): without the addon they would mean nothing.
+    env["ir.config_parameter"].sudo().search([("key", "=like", "oec_auth_azure.%")]).unlink()

@@ -10,8 +10,11 @@
     "depends": ["auth_oauth", "auth_signup"],
     "external_dependencies": {"python": ["PyJWT", "cryptography", "requests"]},
     "data": [
+        "security/ir.model.access.csv",
         "data/auth_oauth_data.xml",
+        "data/ir_cron_data.xml",
         "views/auth_oauth_provider_views.xml",
+        "views/oec_azure_signin_log_views.xml",
         "views/res_config_settings_views.xml",
     ],
     "assets": {

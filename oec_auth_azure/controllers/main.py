@@ -12,12 +12,13 @@ from jwt.utils import base64url_decode, base64url_encode
 from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest
 
-from odoo import SUPERUSER_ID, _, http, tools
+from odoo import SUPERUSER_ID, Command, _, http, tools
 from odoo.exceptions import AccessDenied, UserError
 from odoo.http import request
 from odoo.tools.misc import hmac as hmac_tool
 
 from odoo.addons.auth_oauth.controllers.main import OAuthController, OAuthLogin
+from odoo.addons.web.controllers.session import Session
 from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
 
 from .errors import azure_error_message
@@ -26,6 +27,8 @@ _logger = logging.getLogger(__name__)
 
 FLOWS_KEY = "oec_azure_flows"
 ERROR_KEY = "oec_azure_error"
+SIGNOUT_KEY = "oec_azure_signout"
+SINGLE_SIGNOUT_PARAM = "oec_auth_azure.single_signout"
 FLOW_TTL = 15 * 60
 MAX_FLOWS = 5
 STATE_SCOPE = "oec_auth_azure.state"
@@ -241,37 +244,69 @@ class OecAzureOAuthController(OAuthController):
         provider = env["auth.oauth.provider"].sudo().browse(flow["provider"]).exists()
         if not provider or not provider.enabled:
             return fail({"text": _("Microsoft Azure sign-in is disabled.")})
+        attempt = {}
         if kw.get("error"):
             _logger.info(
                 "Microsoft Entra ID: sign-in answered %s (%s)",
                 str(kw["error"])[:40],
                 str(kw.get("error_description") or "").split(":")[0][:20],
             )
-            return fail(azure_error_message(provider, kw["error"], kw.get("error_description")))
+            return refuse(
+                provider, attempt, azure_error_message(provider, kw["error"], kw.get("error_description"))
+            )
         if flow.get("verifier"):
             try:
                 tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
             except UserError as exc:  # the client secret cannot be decrypted
-                return fail({"text": exc.args[0]})
+                return refuse(provider, attempt, {"text": exc.args[0]})
             if "error" in tokens:
-                return fail(azure_error_message(provider, tokens["error"], tokens.get("error_description")))
+                return refuse(
+                    provider,
+                    attempt,
+                    azure_error_message(provider, tokens["error"], tokens.get("error_description")),
+                )
         else:
             tokens = {"id_token": kw.get("id_token"), "access_token": kw.get("access_token")}
         try:
             login, key = (
                 env["res.users"]
                 .with_user(SUPERUSER_ID)
-                ._oec_azure_auth(provider.id, tokens, flow["nonce"], flow.get("token"))
+                ._oec_azure_auth(
+                    provider.id,
+                    tokens,
+                    flow["nonce"],
+                    flow.get("token"),
+                    code_flow=bool(flow.get("verifier")),
+                    attempt=attempt,
+                )
             )
+            entry = log_attempt(provider, attempt, "success")
             # the user may have just been linked or created: authenticate()
             # reads it through its own cursor
             env.cr.commit()
             pre_uid = request.session.authenticate(dbname, login, key)
+            # for single sign-out: nothing secret (the sid is only kept hashed, in the log)
+            request.session[SIGNOUT_KEY] = {
+                "log": entry.id,
+                "provider": provider.id,
+                "tid": attempt.get("tenant_id"),
+                "hint": attempt.get("login_hint"),
+            }
         except AccessDenied as exc:
             env.cr.rollback()
             reason = exc.args[0] if exc.args else ""
             _logger.warning("Microsoft Entra ID: sign-in refused: %s", reason)
-            return fail({"text": reason or _("Access Denied")})
+            # what the rollback undid is not in the log
+            attempt.pop("groups_added", None)
+            attempt.pop("groups_removed", None)
+            if attempt.pop("user_created", False):
+                attempt.pop("user_id", None)
+            archive = env["res.users"].sudo().browse(attempt.pop("archive_user_id", None)).exists()
+            if archive:
+                archive.action_archive()
+                _logger.info("Microsoft Entra ID: archived user %s: no mapped role left", archive.id)
+                reason = "%s %s" % (reason, _("Your Odoo user was archived."))
+            return refuse(provider, attempt, {"text": reason or _("Access Denied")})
         response = request.redirect(_get_login_redirect_url(pre_uid, flow["redirect"]), 303)
         response.autocorrect_location_header = False
         if werkzeug.urls.url_parse(response.location).path == "/web" and not request.env.user._is_internal():
@@ -313,6 +348,40 @@ class OecAzureOAuthController(OAuthController):
         return provider if provider and provider.enabled else None
 
 
+class OecAzureSession(Session):
+    @http.route()
+    def logout(self, redirect="/web"):
+        """Also end the Microsoft session when the setting says so."""
+        info = request.session.get(SIGNOUT_KEY)
+        response = super().logout(redirect=redirect)
+        if not info or not request.db:
+            return response
+        env = request.env(user=SUPERUSER_ID)
+        if not tools.str2bool(env["ir.config_parameter"].get_param(SINGLE_SIGNOUT_PARAM) or "0"):
+            return response
+        provider = env["auth.oauth.provider"].browse(info.get("provider")).exists()
+        if not provider or not provider.oec_azure:
+            return response
+        url = provider._oec_azure_end_session_url(info.get("tid"), info.get("hint"))
+        return request.redirect(url, 303, local=False)
+
+    @http.route("/oec_auth_azure/logout", type="http", auth="none", methods=["GET"], csrf=False)
+    def oec_azure_frontchannel_logout(self, sid=None, **kw):
+        """Front-channel logout URL: Microsoft calls it (in a hidden frame of
+        the browser that signs out) with the session's `sid`. Every Odoo
+        session started by that Microsoft session ends at its next request."""
+        headers = [("Cache-Control", "no-store")]
+        if not request.db or not isinstance(sid, str) or not sid or len(sid) > 200:
+            return request.make_response("", headers=headers)
+        entries = request.env["oec.azure.signin.log"]._end_microsoft_session(sid)
+        if entries:
+            _logger.info("Microsoft Entra ID: front-channel logout of %s Odoo session(s)", len(entries))
+        # this very browser, when its cookie came along
+        if (request.session.get(SIGNOUT_KEY) or {}).get("log") in entries.ids:
+            request.session.logout(keep_db=True)
+        return request.make_response("", headers=headers)
+
+
 def fail(message):
     """Back to the login page, which shows ``message`` (kept in the session,
     so that nothing an attacker sends ends up in a URL)."""
@@ -320,6 +389,37 @@ def fail(message):
     response = request.redirect("/web/login?oauth_error=oec", 303)
     response.autocorrect_location_header = False
     return response
+
+
+def log_attempt(provider, attempt, result, reason=None):
+    """One sign-in log entry: who, from where, what happened; never a token,
+    code, nonce or state."""
+    log = request.env["oec.azure.signin.log"]
+    sid = attempt.get("sid") if result == "success" else None
+    return log._record(
+        {
+            "provider_id": provider.id,
+            "tenant_id": attempt.get("tenant_id"),
+            "oid": attempt.get("oid"),
+            "username": attempt.get("username"),
+            "user_id": attempt.get("user_id"),
+            "ip_address": request.httprequest.remote_addr,
+            "result": result,
+            "reason": reason and reason[:500],
+            "groups_added_ids": [Command.set(attempt.get("groups_added") or [])],
+            "groups_removed_ids": [Command.set(attempt.get("groups_removed") or [])],
+            "user_created": bool(attempt.get("user_created")),
+            "session_hash": sid and log._session_hash(sid),
+        }
+    )
+
+
+def refuse(provider, attempt, message):
+    """Log a refused sign-in (committed: the refusal itself rolls back), then
+    back to the login page with ``message``."""
+    log_attempt(provider, attempt, "refused", message.get("text"))
+    request.env.cr.commit()
+    return fail(message)
 
 
 def known_db(dbname):

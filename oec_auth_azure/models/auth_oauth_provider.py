@@ -34,6 +34,9 @@ JWKS_TTL = 24 * 3600
 # At most this many JWKS downloads per key set and minute: an unknown `kid`
 # triggers one, and the id_token of the implicit flow comes from the browser.
 JWKS_REFRESH_BUDGET = 6
+DEFAULT_GRAPH = "https://graph.microsoft.com"
+# Group overage: at most this many Graph pages (999 groups each) are read.
+GRAPH_MAX_PAGES = 20
 # The client secret lives, AES-GCM encrypted, in a column no ORM field maps
 # (as auth_totp's secret): no read, search_read, export or RPC can return it.
 SECRET_COLUMN = "oec_azure_client_secret_enc"
@@ -109,10 +112,56 @@ class AuthOAuthProvider(models.Model):
         "up). Off: such accounts are refused even with free sign-up, since with organizations "
         "or common any user of any tenant could sign up. Invitations work either way.",
     )
+    oec_azure_jit = fields.Boolean(
+        string="Create Users at First Sign-in",
+        help="Just-in-time users: a person who signs in with Microsoft without an Odoo user gets "
+        "one, if their tenant is this single tenant (or on Allowed Tenants) and their id_token "
+        "carries at least one mapped app role or group: turn on 'Assignment required' on the "
+        "Enterprise application so that Entra ID decides who gets in. The login is their user "
+        "principal name, never the email claim. A linked user whose token no longer carries any "
+        "mapped role or group is then refused.",
+    )
+    oec_azure_jit_user_type = fields.Selection(
+        [("internal", "Internal User"), ("portal", "Portal User")],
+        string="Type of Created Users",
+        default="internal",
+        required=True,
+        help="Users created at first sign-in are internal users (count as users for your "
+        "subscription) or portal users.",
+    )
+    oec_azure_jit_template_id = fields.Many2one(
+        "res.users",
+        string="Template User",
+        context={"active_test": False},
+        ondelete="set null",
+        help="Users created at first sign-in get the groups of this user (except its type: "
+        "internal or portal), plus the groups their Microsoft roles map to.",
+    )
+    oec_azure_jit_archive = fields.Boolean(
+        string="Archive Users Without Roles",
+        help="With users created at first sign-in: when a linked user signs in with no mapped "
+        "app role or group left, archive their Odoo user (besides refusing the sign-in). "
+        "Administrators are never archived this way.",
+    )
+    oec_azure_mapping_ids = fields.One2many(
+        "oec.azure.role.mapping",
+        "provider_id",
+        string="Role and Group Mappings",
+        help="At each sign-in, the Odoo groups of these lines are given to the user when the "
+        "id_token carries the app role (roles claim) or group (groups claim), and taken away when "
+        "it no longer does. Odoo groups no line names are never changed.",
+    )
     oec_azure_redirect_uri = fields.Char(
         string="Redirect URI",
         compute="_compute_oec_azure_redirect_uri",
         help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
+    )
+
+    oec_azure_frontchannel_logout_url = fields.Char(
+        string="Front-channel Logout URL",
+        compute="_compute_oec_azure_redirect_uri",
+        help="Register this URL in the Azure app registration (Authentication > Front-channel "
+        "logout URL): signing out of Microsoft 365 then signs out of Odoo too.",
     )
 
     def init(self):
@@ -130,8 +179,10 @@ class AuthOAuthProvider(models.Model):
 
     def _compute_oec_azure_redirect_uri(self):
         uri = self._oec_azure_redirect_uri()
+        logout = self._oec_azure_frontchannel_logout_url()
         for provider in self:
             provider.oec_azure_redirect_uri = uri if provider.oec_azure else False
+            provider.oec_azure_frontchannel_logout_url = logout if provider.oec_azure else False
 
     def _compute_oec_azure_client_secret(self):
         # write-only: the stored secret is never read back
@@ -168,6 +219,7 @@ class AuthOAuthProvider(models.Model):
         "oec_azure_authority",
         "oec_azure_allowed_tenants",
         "oec_azure_link_by_upn",
+        "oec_azure_jit",
         "client_id",
         "enabled",
         "auth_endpoint",
@@ -246,6 +298,16 @@ class AuthOAuthProvider(models.Model):
                     )
                 )
 
+            if provider.oec_azure_jit and tenant.lower() in TENANT_ALIASES and not allowed:
+                raise ValidationError(
+                    _(
+                        "%s: users can only be created at first sign-in for a single tenant (a "
+                        "directory ID or domain) or for the tenants listed in Allowed Tenants: "
+                        "else any Microsoft account with a matching role name could get a user.",
+                        provider.name,
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -286,6 +348,25 @@ class AuthOAuthProvider(models.Model):
         if base.startswith("http://") and request and request.httprequest.scheme == "https":
             base = "https://" + base[len("http://") :]
         return base + "/auth_oauth/signin"
+
+    @api.model
+    def _oec_azure_frontchannel_logout_url(self):
+        return self._oec_azure_redirect_uri().rpartition("/auth_oauth/signin")[0] + "/oec_auth_azure/logout"
+
+    def _oec_azure_end_session_url(self, tenant_id=None, logout_hint=None):
+        """Microsoft's end_session_endpoint for this sign-in, on the browser
+        host of the authorization URL. Microsoft comes back to the redirect
+        URI (already registered), which leads to the login page."""
+        self.ensure_one()
+        parts = urlsplit(self.auth_endpoint or DEFAULT_AUTHORITY)
+        tenant = tenant_id if tenant_id and GUID_RE.match(tenant_id) else self._oec_azure_segment()
+        params = {
+            "client_id": self.client_id or "",
+            "post_logout_redirect_uri": self._oec_azure_redirect_uri(),
+        }
+        if logout_hint:
+            params["logout_hint"] = logout_hint
+        return "%s://%s/%s/oauth2/v2.0/logout?%s" % (parts.scheme, parts.netloc, tenant, urlencode(params))
 
     def _oec_azure_client_secret(self):
         """The client secret in clear, or None when none is set. For the
@@ -547,6 +628,71 @@ class AuthOAuthProvider(models.Model):
         if not nonce or not tools.consteq(str(claims.get("nonce", "")), nonce):
             raise AccessDenied(_("The id_token does not answer this sign-in (nonce mismatch)."))
         return claims
+
+    def _oec_azure_graph_host(self):
+        """Microsoft Graph of this provider's cloud: the host of its UserInfo
+        URL (graph.microsoft.com, graph.microsoft.us, microsoftgraph.chinacloudapi.cn,
+        or the sandbox)."""
+        self.ensure_one()
+        parts = urlsplit(self.validation_endpoint or "")
+        if not parts.netloc or not _is_secure_url(self.validation_endpoint):
+            return DEFAULT_GRAPH
+        return "%s://%s" % (parts.scheme, parts.netloc)
+
+    def _oec_azure_graph_groups(self, access_token):
+        """Object ids of the signed-in user's groups, direct and transitive,
+        from Graph's /me/transitiveMemberOf (delegated permission User.Read,
+        the least privileged one Microsoft documents for the signed-in user).
+        Used on group overage only.
+
+        :raise AccessDenied: with what to do, when Graph refuses or fails
+        """
+        self.ensure_one()
+        host = self._oec_azure_graph_host()
+        url = host + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999"
+        groups = []
+        for _page in range(GRAPH_MAX_PAGES):
+            try:
+                response = requests.get(
+                    url,
+                    headers={"Authorization": "Bearer %s" % access_token},
+                    timeout=TIMEOUT,
+                    verify=_ca_bundle(),
+                )
+            except requests.RequestException as exc:
+                _logger.warning("Microsoft Entra ID: Graph could not be reached: %s", type(exc).__name__)
+                raise AccessDenied(
+                    _("Microsoft Graph could not be reached to read your groups. Try again in a moment.")
+                ) from exc
+            if response.status_code in (401, 403):
+                _logger.warning(
+                    "Microsoft Entra ID: Graph refused to list the groups of a user (HTTP %s)",
+                    response.status_code,
+                )
+                raise AccessDenied(
+                    _(
+                        "You are a member of too many groups for the token, and Microsoft Graph "
+                        "refused to list them. An administrator must grant the app registration "
+                        "the delegated permission User.Read (Microsoft Graph, with admin consent), "
+                        "or map app roles instead of groups."
+                    )
+                )
+            try:
+                response.raise_for_status()
+                body = response.json()
+                groups += [item["id"].lower() for item in body.get("value", []) if item.get("id")]
+            except (requests.RequestException, ValueError, AttributeError, TypeError) as exc:
+                _logger.warning("Microsoft Entra ID: unexpected Graph answer (HTTP %s)", response.status_code)
+                raise AccessDenied(
+                    _("Microsoft Graph gave an unexpected answer while reading your groups. Try again later.")
+                ) from exc
+            url = body.get("@odata.nextLink")
+            if not url:
+                return groups
+            if not url.startswith(host + "/"):
+                # the token goes to Graph only, whatever a next link says
+                raise AccessDenied(_("Microsoft Graph gave an unexpected answer while reading your groups."))
+        raise AccessDenied(_("You are a member of too many groups to be read from Microsoft Graph."))
 
     def _oec_azure_check_at_hash(self, claims, access_token):
         """An access token that came with the id_token (implicit flow) must be

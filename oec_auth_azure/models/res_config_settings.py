@@ -1,10 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from psycopg2 import sql
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools.sql import column_exists
 
 from .auth_oauth_provider import LEGACY_SECRET_COLUMN
+from .oec_azure_signin_log import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
+from .res_users import BREAK_GLASS_PARAM, ENFORCE_PARAM, REFUSE_API_KEYS_PARAM
 
 PROVIDER_XMLID = "oec_auth_azure.provider_azure"
 
@@ -67,6 +70,58 @@ class ResConfigSettings(models.TransientModel):
         help="Register this URI (platform 'Web') in the Azure app registration, Authentication page.",
     )
 
+    oec_azure_jit = fields.Boolean(
+        string="Create Users at First Microsoft Sign-in",
+        help="A person without an Odoo user who signs in with Microsoft gets one, if their tenant "
+        "is the sign-in tenant (or an allowed one) and their token carries a mapped app role or "
+        "group (set the mappings on the provider). Off by default.",
+    )
+    oec_azure_jit_user_type = fields.Selection(
+        [("internal", "Internal User"), ("portal", "Portal User")],
+        string="Type of Users Created by Microsoft Sign-in",
+        default="internal",
+        help="Users created at first Microsoft sign-in are internal or portal users.",
+    )
+    oec_azure_enforce = fields.Boolean(
+        string="Enforce Microsoft Sign-in",
+        config_parameter=ENFORCE_PARAM,
+        help="Users linked to a Microsoft provider cannot sign in with an Odoo password: the login "
+        "form tells them to use the Microsoft button (so Microsoft's MFA and conditional access "
+        "always apply), and their reset-password link only links the Microsoft account.",
+    )
+    oec_azure_break_glass_group_id = fields.Many2one(
+        "res.groups",
+        string="Password Sign-in Kept For",
+        config_parameter=BREAK_GLASS_PARAM,
+        help="Members of this group keep password sign-in when Microsoft sign-in is enforced (a "
+        "way in when Microsoft is unreachable). Empty: Administration / Settings.",
+    )
+    oec_azure_refuse_api_keys = fields.Boolean(
+        string="Refuse API Keys of Microsoft Users",
+        config_parameter=REFUSE_API_KEYS_PARAM,
+        help="With enforced Microsoft sign-in, API keys of users linked to Microsoft stop working "
+        "too (XML-RPC / JSON-RPC integrations). Off: their API keys keep working; their passwords "
+        "never do.",
+    )
+    oec_azure_single_signout = fields.Boolean(
+        string="Sign Out of Microsoft Too",
+        config_parameter="oec_auth_azure.single_signout",
+        help="Odoo's Log out also ends the Microsoft session of users who signed in with "
+        "Microsoft (Microsoft's sign-out page, then back to Odoo's login page).",
+    )
+    oec_azure_frontchannel_logout_url = fields.Char(
+        string="Sign-in Front-channel Logout URL",
+        readonly=True,
+        help="Register this URL in the Azure app registration (Authentication > Front-channel "
+        "logout URL): signing out of Microsoft 365 then ends the Odoo sessions it started.",
+    )
+    oec_azure_signin_log_days = fields.Integer(
+        string="Keep Microsoft Sign-ins (days)",
+        config_parameter=RETENTION_PARAM,
+        default=DEFAULT_RETENTION_DAYS,
+        help="Entries of the Microsoft sign-in log older than this are deleted by a daily scheduled action.",
+    )
+
     def init(self):
         res = super().init()
         # Earlier versions stored the secret in this transient table, in clear.
@@ -105,6 +160,9 @@ class ResConfigSettings(models.TransientModel):
     def get_values(self):
         res = super().get_values()
         res["oec_azure_redirect_uri"] = self.env["auth.oauth.provider"]._oec_azure_redirect_uri()
+        res["oec_azure_frontchannel_logout_url"] = self.env[
+            "auth.oauth.provider"
+        ]._oec_azure_frontchannel_logout_url()
         provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)
         if provider:
             provider = provider.sudo()
@@ -116,6 +174,8 @@ class ResConfigSettings(models.TransientModel):
                 oec_azure_allowed_tenants=provider.oec_azure_allowed_tenants,
                 oec_azure_link_by_upn=provider.oec_azure_link_by_upn,
                 oec_azure_allow_signup=provider.oec_azure_allow_signup,
+                oec_azure_jit=provider.oec_azure_jit,
+                oec_azure_jit_user_type=provider.oec_azure_jit_user_type,
             )
         return res
 
@@ -131,12 +191,31 @@ class ResConfigSettings(models.TransientModel):
             "oec_azure_allowed_tenants": (self.oec_azure_allowed_tenants or "").strip() or False,
             "oec_azure_link_by_upn": self.oec_azure_link_by_upn,
             "oec_azure_allow_signup": self.oec_azure_allow_signup,
+            "oec_azure_jit": self.oec_azure_jit,
+            "oec_azure_jit_user_type": self.oec_azure_jit_user_type or "internal",
         }
         # Write only what changed: the tenant rewrites the authorization URL.
         current = provider.sudo().read(list(values))[0]
         changed = {k: v for k, v in values.items() if (current[k] or False) != (v or False)}
         if changed:
             provider.sudo().write(changed)
+
+    @api.constrains("oec_azure_signin_log_days")
+    def _check_oec_azure_signin_log_days(self):
+        for settings in self:
+            if settings.oec_azure_signin_log_days < 1:
+                raise ValidationError(_("Microsoft sign-ins are kept for at least one day."))
+
+    def action_oec_azure_open_provider(self):
+        """The Microsoft Azure provider's form: role and group mappings."""
+        provider = self.env.ref(PROVIDER_XMLID)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "auth.oauth.provider",
+            "res_id": provider.id,
+            "view_mode": "form",
+            "target": "current",
+        }
 
     def action_oec_azure_clear_client_secret(self):
         """Remove the sign-in client secret (back to the implicit flow)."""

@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from odoo import _, api, models, tools
-from odoo.exceptions import AccessDenied, UserError
+from odoo import SUPERUSER_ID, Command, _, api, models, tools
+from odoo.exceptions import AccessDenied, UserError, ValidationError
 
 from odoo.addons.auth_signup.models.res_partner import SignupError
 
@@ -22,6 +22,11 @@ _logger = logging.getLogger(__name__)
 LOGIN_KEY_TTL = 60
 _login_keys = {}
 _login_keys_lock = threading.Lock()
+
+
+ENFORCE_PARAM = "oec_auth_azure.enforce_signin"
+BREAK_GLASS_PARAM = "oec_auth_azure.break_glass_group_id"
+REFUSE_API_KEYS_PARAM = "oec_auth_azure.enforce_api_keys"
 
 
 def _digest(key):
@@ -66,28 +71,95 @@ class ResUsers(models.Model):
 
     def _check_credentials(self, password, env):
         # Our key first: it is never a password, and hashing it as one costs time.
-        interactive = (env or {}).get("interactive")
+        interactive = (env or {}).get("interactive", True)
         if interactive and consume_login_key(self.env.cr.dbname, self.env.uid, password):
             return None
+        user = self.env.user
+        # Never checked: the answer must not tell whether a password is right.
+        # Over RPC, _rpc_api_keys_only() leaves only API keys, unless refused too.
+        if user._oec_azure_password_refused() and (interactive or user._oec_azure_api_keys_refused()):
+            raise AccessDenied(
+                _(
+                    "Sign in with the Microsoft Azure button: your account is managed by "
+                    "Microsoft Entra ID, and Odoo passwords are not accepted for it."
+                )
+            )
         return super()._check_credentials(password, env)
+
+    def _rpc_api_keys_only(self):
+        return super()._rpc_api_keys_only() or self._oec_azure_password_refused()
+
+    @api.model
+    def signup(self, values, token=None):
+        # The reset-password and invitation pages of a user who must sign in
+        # with Microsoft only link the Microsoft account: no password is set.
+        if token and values.get("password"):
+            partner = self.env["res.partner"]._signup_retrieve_partner(token, raise_exception=False)
+            user = partner.user_ids[:1] if partner else self.browse()
+            if user and user._oec_azure_password_refused():
+                raise UserError(
+                    _(
+                        "Your account signs in with Microsoft only: click Microsoft Azure on this "
+                        "page to link your Microsoft account instead of choosing a password."
+                    )
+                )
+        return super().signup(values, token)
+
+    def _oec_azure_password_refused(self):
+        """Enforced Microsoft sign-in applies to this user: linked to a
+        Microsoft provider and not in the break-glass group."""
+        self.ensure_one()
+        if not self.oauth_provider_id.oec_azure:
+            return False
+        params = self.env["ir.config_parameter"].sudo()
+        if not tools.str2bool(params.get_param(ENFORCE_PARAM) or "0"):
+            return False
+        return self._oec_azure_break_glass_group() not in self.sudo().groups_id
+
+    def _oec_azure_api_keys_refused(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return tools.str2bool(params.get_param(REFUSE_API_KEYS_PARAM) or "0")
+
+    @api.model
+    def _oec_azure_break_glass_group(self):
+        """Who keeps password sign-in when Microsoft sign-in is enforced:
+        Settings' break-glass group, by default Administration / Settings."""
+        value = self.env["ir.config_parameter"].sudo().get_param(BREAK_GLASS_PARAM)
+        group = self.env["res.groups"].sudo().browse(int(value)).exists() if (value or "").isdigit() else None
+        return group or self.env.ref("base.group_system")
 
     # -- business methods -------------------------------------------------------------------------
 
     @api.model
-    def _oec_azure_auth(self, provider_id, tokens, nonce, signup_token=None):
-        """Verify a Microsoft sign-in and find, link or sign up its user.
+    def _oec_azure_auth(self, provider_id, tokens, nonce, signup_token=None, code_flow=False, attempt=None):
+        """Verify a Microsoft sign-in and find, link or sign up its user, then
+        set the user's mapped groups from the token's roles and groups.
 
         :param tokens: ``id_token`` and (optional) ``access_token`` received
             from Microsoft, through the browser or the token endpoint
         :param nonce: the nonce this browser session sent
         :param signup_token: the reset-password/invitation token the sign-in
             started from, if any
+        :param code_flow: the tokens come from the token endpoint (not
+            through the browser): its access token may be used for Graph
+        :param attempt: a dict filled with what the sign-in log keeps
+            (nothing secret): tenant_id, oid, username, user_id, groups
+            added / removed, user_created
         :return: (login, one-time key for session.authenticate)
         :raise AccessDenied: with a message for the user
         """
+        attempt = {} if attempt is None else attempt
         provider = self.env["auth.oauth.provider"].browse(provider_id)
         claims = provider._oec_azure_verify_id_token(tokens.get("id_token"), nonce)
+        attempt.update(
+            tenant_id=str(claims["tid"]),
+            oid=claims.get("oid") and str(claims["oid"]),
+            username=claims.get("preferred_username") and str(claims["preferred_username"]),
+            sid=claims.get("sid") and str(claims["sid"]),
+            login_hint=claims.get("login_hint") and str(claims["login_hint"]),
+        )
         provider._oec_azure_check_at_hash(claims, tokens.get("access_token"))
+        directory = self._oec_azure_directory(provider, claims, tokens.get("access_token"), code_flow)
         validation = {
             "user_id": claims["sub"],
             "tid": claims["tid"],
@@ -99,10 +171,181 @@ class ResUsers(models.Model):
             info = self._oec_azure_userinfo(provider, tokens["access_token"], claims["sub"])
             for key in ("name", "email"):
                 validation[key] = validation[key] or info.get(key)
-        user = self._oec_azure_signin(provider, validation, signup_token)
+        granting = self._oec_azure_granting(provider, directory)
+        user = self._oec_azure_signin(provider, validation, signup_token, granting, attempt)
+        attempt["user_id"] = user.id
+        if provider.oec_azure_jit and not granting:
+            self._oec_azure_refuse_without_roles(provider, user, attempt)
+        added, removed = user._oec_azure_apply_mappings(provider, directory)
+        attempt.update(groups_added=added.ids, groups_removed=removed.ids)
         return user.login, issue_login_key(self.env.cr.dbname, user.id)
 
     # -- private helpers --------------------------------------------------------------------------
+
+    @api.model
+    def _oec_azure_directory(self, provider, claims, access_token, code_flow):
+        """The app roles and group object ids the sign-in carries:
+        ``{"roles": set, "groups": set or None}`` (None: not known, which the
+        mappings treat as "do not touch", never as "no groups").
+
+        On group overage (``hasgroups`` in the implicit flow, ``_claim_names``
+        in the code flow) the groups are read from Graph with the access token
+        of the code flow; in the implicit flow the sign-in is refused.
+        """
+        roles = claims.get("roles") or []
+        groups = claims.get("groups") or []
+        if not isinstance(roles, list) or not isinstance(groups, list):
+            raise AccessDenied(_("The id_token's roles or groups claim is malformed."))
+        directory = {
+            "roles": {str(r) for r in roles},
+            "groups": {str(g).lower() for g in groups},
+        }
+        overage = bool(claims.get("hasgroups")) or "groups" in (claims.get("_claim_names") or {})
+        if not overage:
+            return directory
+        if not provider.oec_azure_mapping_ids.filtered(lambda m: m.kind == "group"):
+            directory["groups"] = None  # nothing depends on them
+            return directory
+        if not code_flow or not access_token:
+            raise AccessDenied(
+                _(
+                    "You are a member of too many groups for Microsoft to list them in the sign-in "
+                    "answer, and this sign-in cannot read them from Microsoft Graph. An "
+                    "administrator must either map app roles instead of groups, or set a client "
+                    "secret on the Microsoft provider (the sign-in then reads your groups from "
+                    "Microsoft Graph with the delegated permission User.Read)."
+                )
+            )
+        directory["groups"] = set(provider._oec_azure_graph_groups(access_token))
+        return directory
+
+    @api.model
+    def _oec_azure_granting(self, provider, directory):
+        """The mapping lines whose app role or group the sign-in carries."""
+        return provider.oec_azure_mapping_ids.filtered(
+            lambda m: (
+                m.value in directory["roles"]
+                if m.kind == "role"
+                else directory["groups"] is not None and m.value.lower() in directory["groups"]
+            )
+        )
+
+    @api.model
+    def _oec_azure_jit_create(self, provider, validation, granting):
+        """Just-in-time user, for a tenant this provider is limited to, with
+        at least one mapped role or group; login = user principal name."""
+        refused = _(
+            "You do not have access to this database: your Microsoft account has no app role or "
+            "group that gives access to Odoo. Ask your administrator to assign you to the Odoo "
+            "application in Microsoft Entra ID (Enterprise applications > Users and groups)."
+        )
+        if provider._oec_azure_tenant_ids() is None:
+            # checked on the provider too; never open to every tenant
+            raise AccessDenied(
+                _("Users can only be created at first sign-in for a single tenant or allowed tenants.")
+            )
+        if not granting:
+            _logger.info("Microsoft Entra ID: no user created for an account without a mapped role")
+            raise AccessDenied(refused)
+        upn = (validation.get("preferred_username") or "").strip().lower()
+        if "@" not in upn:
+            raise AccessDenied(
+                _("Your Microsoft account has no user principal name, so no Odoo user can be created.")
+            )
+        if self.with_context(active_test=False).search_count([("login", "=ilike", tools.escape_psql(upn))]):
+            raise AccessDenied(
+                _(
+                    "An Odoo user with the login %s already exists and is not linked to this "
+                    "Microsoft account (or is archived). Ask an administrator for a reset-password "
+                    "link and click Microsoft Azure on the page it opens.",
+                    upn,
+                )
+            )
+        type_xmlid = (
+            "base.group_portal" if provider.oec_azure_jit_user_type == "portal" else "base.group_user"
+        )
+        user_types = self.env.ref("base.module_category_user_type")
+        template_groups = provider.oec_azure_jit_template_id.groups_id.filtered(
+            lambda g: g.category_id != user_types
+        )
+        values = {
+            "name": validation.get("name") or upn,
+            "login": upn,
+            "email": upn,
+            "oauth_provider_id": provider.id,
+            "oauth_uid": validation["user_id"],
+            "groups_id": [Command.set((self.env.ref(type_xmlid) | template_groups).ids)],
+        }
+        try:
+            user = self.with_context(no_reset_password=True).create(values)
+        except (ValidationError, UserError) as exc:
+            raise AccessDenied(_("Odoo could not create your user: %s", exc.args[0])) from exc
+        _logger.info(
+            "Microsoft Entra ID: created user %s at first sign-in (tenant %s)", user.id, validation["tid"]
+        )
+        return user
+
+    def _oec_azure_refuse_without_roles(self, provider, user, attempt):
+        """Users created at first sign-in come and go with their roles: a
+        linked user with no mapped role or group left is refused (and, if the
+        provider says so, archived by the caller after the rollback)."""
+        admin = user.has_group("base.group_system") or user.has_group("base.group_erp_manager")
+        if provider.oec_azure_jit_archive and not admin and user.id != SUPERUSER_ID:
+            attempt["archive_user_id"] = user.id
+        raise AccessDenied(
+            _(
+                "Your Microsoft account no longer has an app role or group that gives access to "
+                "Odoo. Ask your administrator to assign you to the Odoo application in Microsoft "
+                "Entra ID (Enterprise applications > Users and groups)."
+            )
+        )
+
+    def _oec_azure_apply_mappings(self, provider, directory):
+        """Give the groups of the mappings whose role or group the sign-in
+        carries, take away those of the other mappings; groups no mapping
+        names are left alone. Returns (groups added, groups removed), implied
+        groups included."""
+        self.ensure_one()
+        groups = self.env["res.groups"]
+        managed = granted = groups
+        for mapping in provider.oec_azure_mapping_ids:
+            if mapping.kind == "role":
+                present = mapping.value in directory["roles"]
+            elif directory["groups"] is None:
+                continue
+            else:
+                present = mapping.value.lower() in directory["groups"]
+            managed |= mapping.group_ids
+            if present:
+                granted |= mapping.group_ids
+        before = self.groups_id
+        to_add = granted - before
+        to_remove = (managed - granted) & before
+        if not to_add and not to_remove:
+            return groups, groups
+        try:
+            self.write(
+                {
+                    "groups_id": [Command.link(g.id) for g in to_add]
+                    + [Command.unlink(g.id) for g in to_remove]
+                }
+            )
+        except (ValidationError, UserError) as exc:
+            _logger.warning("Microsoft Entra ID: mapped groups not applied to user %s: %s", self.id, exc)
+            raise AccessDenied(
+                _(
+                    "Odoo could not apply the groups your Microsoft roles give (%s). An "
+                    "administrator must check the provider's role and group mappings.",
+                    exc.args[0] if exc.args else exc,
+                )
+            ) from exc
+        after = self.groups_id
+        added, removed = after - before, before - after
+        if added or removed:
+            _logger.info(
+                "Microsoft Entra ID: user %s groups added %s, removed %s", self.id, added.ids, removed.ids
+            )
+        return added, removed
 
     def _oec_azure_userinfo(self, provider, access_token, sub):
         try:
@@ -116,7 +359,7 @@ class ResUsers(models.Model):
             raise AccessDenied(_("The access token belongs to another sign-in."))
         return info
 
-    def _oec_azure_signin(self, provider, validation, signup_token):
+    def _oec_azure_signin(self, provider, validation, signup_token, granting=None, attempt=None):
         sub = validation["user_id"]
         linked = self.search([("oauth_uid", "=", sub), ("oauth_provider_id", "=", provider.id)])
         if signup_token:
@@ -127,6 +370,11 @@ class ResUsers(models.Model):
             user = self._oec_azure_link_by_upn(provider, validation)
             if user:
                 return user
+        if provider.oec_azure_jit:
+            user = self._oec_azure_jit_create(provider, validation, granting)
+            if attempt is not None:
+                attempt["user_created"] = True
+            return user
         return self._oec_azure_sign_up(provider, validation)
 
     def _oec_azure_link_by_token(self, provider, validation, signup_token, linked):

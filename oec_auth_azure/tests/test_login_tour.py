@@ -44,3 +44,25 @@ class TestLoginTour(AzureSigninCase):
         self.assertEqual(invited.oauth_provider_id, self.provider)
         self.assertEqual(invited.login, "invited.person")
         self.assertTrue(invited.login_date)
+
+    def test_role_mapping_in_browser(self):
+        """An administrator maps an app role on the provider form; the person
+        with that role signs in through the sandbox and has the group; the
+        sign-in log shows it."""
+        sales = self.env["res.groups"].create({"name": "Azure tour: Sales"})
+        self.link(self.user)
+        self.assertNotIn(sales, self.user.groups_id)
+        self.start_tour(
+            "/web#model=auth.oauth.provider&id=%s&view_type=form" % self.provider.id,
+            "oec_auth_azure_role_mapping",
+            login="admin",
+        )
+        mapping = self.provider.oec_azure_mapping_ids
+        self.assertEqual((mapping.kind, mapping.value, mapping.group_ids), ("role", "Odoo.Sales", sales))
+        self.emu.control.update_user(defaults.USER_OID, app_roles={defaults.SIGNIN_CLIENT_ID: ["Odoo.Sales"]})
+        self.new_browser()
+        with consent_in_browser(user=defaults.USER_EMAIL):
+            self.start_tour("/web/login", "oec_auth_azure_login_button")
+        self.assertIn(sales, self.user.groups_id)
+        action = self.env.ref("oec_auth_azure.oec_azure_signin_log_action")
+        self.start_tour("/web#action=%s" % action.id, "oec_auth_azure_signin_log", login="admin")

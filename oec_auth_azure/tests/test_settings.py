@@ -90,3 +90,32 @@ class TestSettings(TransactionCase):
         # the labels the cloud addon uses too, when it is installed
         for label in ("Tenant", "Application (client) ID", "Client Secret", "Redirect URI"):
             self.assertFalse([n for n in labels.get(label, []) if n.startswith("oec_azure_")], label)
+
+    def test_roles_enforcement_signout_and_log_settings(self):
+        form = self.settings(
+            oec_azure_tenant=TENANT,
+            oec_azure_client_id=GUID,
+            oec_azure_jit=True,
+            oec_azure_jit_user_type="portal",
+            oec_azure_enforce=True,
+            oec_azure_single_signout=True,
+            oec_azure_signin_log_days=30,
+        )
+        self.assertEqual(
+            form.oec_azure_frontchannel_logout_url, "https://odoo.example.com/oec_auth_azure/logout"
+        )
+        form.save().execute()
+        self.assertTrue(self.provider.oec_azure_jit)
+        self.assertEqual(self.provider.oec_azure_jit_user_type, "portal")
+        params = self.env["ir.config_parameter"].sudo()
+        self.assertEqual(params.get_param("oec_auth_azure.enforce_signin"), "True")
+        self.assertEqual(params.get_param("oec_auth_azure.single_signout"), "True")
+        self.assertEqual(self.env["oec.azure.signin.log"]._retention_days(), 30)
+        # just-in-time users need a single tenant or an allow-list
+        settings = self.settings(oec_azure_tenant="organizations").save()
+        with self.assertRaisesRegex(ValidationError, "single tenant"), self.env.cr.savepoint():
+            settings.execute()
+        with self.assertRaisesRegex(ValidationError, "at least one day"), self.env.cr.savepoint():
+            self.settings(oec_azure_signin_log_days=0).save()
+        action = self.env["res.config.settings"].create({}).action_oec_azure_open_provider()
+        self.assertEqual((action["res_model"], action["res_id"]), ("auth.oauth.provider", self.provider.id))

@@ -9,6 +9,9 @@
 import json
 import os
 
+from azure_emulator import defaults
+from azure_emulator.client import ControlClient
+
 info = json.loads(os.environ["OEC_SANDBOX_INFO"])
 Provider = env["auth.oauth.provider"]  # noqa: F821 (env: provided by odoo-bin shell)
 if "oec_azure" in Provider._fields:
@@ -35,5 +38,28 @@ if "oec_azure" in Provider._fields:
     if provider:
         provider.write(values)
     else:
-        Provider.create(values)
+        provider = Provider.create(values)
+    if "oec_azure_mapping_ids" in Provider._fields:
+        # Roles → groups and just-in-time users, to try: both sandbox users
+        # have the app role "Odoo.Contacts" (Enterprise applications > Users
+        # and groups, in Azure), mapped to Contact Creation; sandbox.user has
+        # no Odoo user and gets one at its first sign-in.
+        role = "Odoo.Contacts"
+        control = ControlClient(info["url"], info["ca_path"])
+        for oid in (defaults.USER_OID, defaults.SECOND_USER_OID):
+            control.update_user(oid, app_roles={info["signin_client_id"]: [role]})
+        if not provider.oec_azure_mapping_ids.filtered(lambda m: m.value == role):
+            provider.oec_azure_mapping_ids = [
+                (
+                    0,
+                    0,
+                    {
+                        "kind": "role",
+                        "value": role,
+                        "group_ids": [(6, 0, env.ref("base.group_partner_manager").ids)],  # noqa: F821
+                        "note": "Sandbox: assigned to both sandbox users",
+                    },
+                )
+            ]
+        provider.oec_azure_jit = True
     env.cr.commit()  # noqa: F821

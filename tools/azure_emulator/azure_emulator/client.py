@@ -57,6 +57,18 @@ class ControlClient:
         """``password_changed=True`` invalidates the user's refresh tokens (AADSTS50173)."""
         return self.call("PATCH", "/users/" + quote(user, safe=""), changes)
 
+    def add_group(self, id=None, name=None, tenant=None, members=None, member_of=None):
+        """A directory group; ``members``: user emails or oids; ``member_of``: parent group ids.
+        Users' own memberships: ``update_user(user, groups=[ids])``; app roles:
+        ``update_user(user, app_roles={client_id: [values]})``."""
+        payload = {"id": id, "name": name, "tenant": tenant, "members": members, "member_of": member_of}
+        return self.call("POST", "/groups", payload)
+
+    def frontchannel_logout(self, user=None, sid=None):
+        """End the user's (or one) Entra session(s) and call the apps' front-channel
+        logout URLs as a browser would: ``{"calls": [{"url", "status"}]}``."""
+        return self.call("POST", "/frontchannel_logout", {"user": user, "sid": sid})
+
     def add_app(
         self,
         client_id=None,

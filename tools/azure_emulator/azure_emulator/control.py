@@ -136,6 +136,41 @@ def update_user(req, key):
         return _ok(user)
 
 
+def add_group(req):
+    """A directory group: ``member_of`` nests it in other groups; members are
+    set on the users (``groups``) or here (``members``: user emails/oids)."""
+    body = dict(req.json())
+    gid = (body.get("id") or str(uuid.uuid4())).lower()
+    tenant = req.emu.state.find_tenant(body.get("tenant") or d.TENANT_ID)
+    if tenant is None:
+        return Response.json(400, {"error": "unknown tenant"})
+    group = {
+        "id": gid,
+        "displayName": body.get("name") or "Group " + gid[:8],
+        "tenant": tenant["id"],
+        "member_of": [g.lower() for g in body.get("member_of") or ()],
+    }
+    with req.emu.lock:
+        req.emu.state["groups"][gid] = group
+        for key in body.get("members") or ():
+            user = req.emu.state.find_user(key)
+            if user is None:
+                return Response.json(404, {"error": "unknown user %s" % key})
+            if gid not in user["groups"]:
+                user["groups"].append(gid)
+    return _ok(group)
+
+
+def frontchannel_logout(req):
+    """What Entra does when a user signs out of Microsoft 365 in a browser:
+    the front-channel logout URL of each app of the session is called."""
+    body = req.json()
+    if not body.get("user") and not body.get("sid"):
+        return Response.json(400, {"error": "give user or sid"})
+    calls = entra.end_sessions(req.emu, user_key=body.get("user"), sid=body.get("sid"))
+    return _ok({"calls": calls})
+
+
 def add_app(req):
     body = dict(req.json())
     client_id = body.pop("client_id", None) or str(uuid.uuid4())
@@ -362,6 +397,8 @@ def register(router):
     router.add("POST", c + r"/tenants", add_tenant)
     router.add("POST", c + r"/users", add_user)
     router.add("PATCH", c + r"/users/([^/]+)", update_user)
+    router.add("POST", c + r"/groups", add_group)
+    router.add("POST", c + r"/frontchannel_logout", frontchannel_logout)
     router.add("POST", c + r"/apps", add_app)
     router.add("PATCH", c + r"/apps/([^/]+)", update_app)
     router.add("POST", c + r"/subscriptions", add_subscription)

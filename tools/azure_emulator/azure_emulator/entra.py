@@ -10,6 +10,8 @@ import html
 import json
 import secrets
 import time
+import urllib.error
+import urllib.request
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlencode, urlsplit
@@ -438,7 +440,8 @@ def _auth_success(emu, ctx, app, user):
     now = int(time.time())
     types = set(ctx["response_type"].split())
     scopes, resources = tokens.split_scopes(ctx["scope"])
-    out = {"state": ctx.get("state"), "session_state": str(uuid.uuid4())}
+    sid = start_session(emu, user, app)
+    out = {"state": ctx.get("state"), "session_state": sid}
     if "code" in types:
         code = "1.emu." + secrets.token_urlsafe(32)
         emu.state["codes"][code] = {
@@ -448,6 +451,7 @@ def _auth_success(emu, ctx, app, user):
             "user": user["oid"],
             "tenant": user["tenant"],
             "nonce": ctx.get("nonce"),
+            "sid": sid,
             "challenge": ctx.get("code_challenge"),
             "method": ctx.get("code_challenge_method") or "plain",
             "expires": now + emu.state.config["code_ttl"],
@@ -464,7 +468,9 @@ def _auth_success(emu, ctx, app, user):
             scope=_granted_scope(scopes, resource),
         )
     if "id_token" in types:
-        claims = tokens.id_token_claims(emu, user, app, user["tenant"], scopes, ctx.get("nonce"), now)
+        claims = tokens.id_token_claims(
+            emu, user, app, user["tenant"], scopes, ctx.get("nonce"), now, implicit=True, sid=sid
+        )
         out["id_token"] = tokens.sign_id_token(emu, claims)
     return deliver(out, ctx["redirect_uri"], ctx["response_mode"])
 
@@ -630,7 +636,7 @@ def _redeem_code(emu, app, form):
     entry["used"] = True
     user = emu.state["users"][entry["user"]]
     scope = form.get("scope") or entry["scope"]
-    return _issue(emu, app, user, entry["tenant"], scope, entry["nonce"], form)
+    return _issue(emu, app, user, entry["tenant"], scope, entry["nonce"], form, sid=entry.get("sid"))
 
 
 def _redeem_refresh(emu, app, form):
@@ -690,7 +696,7 @@ def _app_token(emu, app, tenant, form):
     )
 
 
-def _issue(emu, app, user, tenant_id, scope, nonce, form):
+def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None):
     now = int(time.time())
     scopes, resources = tokens.split_scopes(scope)
     if len(resources) > 1:
@@ -723,7 +729,7 @@ def _issue(emu, app, user, tenant_id, scope, nonce, form):
         body["refresh_token"] = rt
         body["refresh_token_expires_in"] = emu.state.config["refresh_token_ttl"]
     if "openid" in scopes:
-        id_claims = tokens.id_token_claims(emu, user, app, tenant_id, scopes, nonce, now)
+        id_claims = tokens.id_token_claims(emu, user, app, tenant_id, scopes, nonce, now, sid=sid)
         body["id_token"] = tokens.sign_id_token(emu, id_claims)
     if form.get("client_info") == "1":
         body["client_info"] = tokens.b64url(json.dumps({"uid": user["oid"], "utid": tenant_id}).encode())
@@ -734,8 +740,72 @@ def _iso(ts):
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
+def start_session(emu, user, app):
+    """A new Entra sign-in session (the `sid` claim): each authorization is
+    treated as a browser of its own, so tests can end one and keep another."""
+    sid = str(uuid.uuid4())
+    with emu.lock:
+        emu.state["sessions"][sid] = {
+            "user": user["oid"],
+            "tenant": user["tenant"],
+            "apps": [app["client_id"]],
+        }
+    return sid
+
+
+def end_sessions(emu, user_key=None, sid=None):
+    """End the matching sessions and make the front-channel logout calls a
+    browser would make (one GET per app of the session with a front-channel
+    logout URL, with `iss` and `sid`). Returns [{"url", "status"}]."""
+    with emu.lock:
+        user = emu.state.find_user(user_key) if user_key else None
+        ended = {
+            key: value
+            for key, value in emu.state["sessions"].items()
+            if (sid and key == sid) or (user is not None and value["user"] == user["oid"])
+        }
+        for key in ended:
+            del emu.state["sessions"][key]
+        calls = []
+        for key, session in ended.items():
+            for client_id in session["apps"]:
+                url = (emu.state["apps"].get(client_id) or {}).get("frontchannel_logout_url")
+                if url:
+                    query = urlencode({"iss": "%s/%s/v2.0" % (emu.url, session["tenant"]), "sid": key})
+                    calls.append(url + ("&" if "?" in url else "?") + query)
+    results = []
+    for url in calls:  # outside the lock: the app may call the emulator back
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = None
+        results.append({"url": url, "status": status})
+    return results
+
+
 def logout(req, segment):
-    target = req.query.get("post_logout_redirect_uri")
+    """end_session_endpoint: ends the session named by `logout_hint` (the
+    id_token's login_hint claim, a UPN, object id or sid), calls the
+    front-channel logout URLs, then redirects to `post_logout_redirect_uri`
+    (which must be a redirect URI of the app)."""
+    emu = req.emu
+    target = req.param("post_logout_redirect_uri")
+    client_id = req.param("client_id")
+    app = emu.state["apps"].get(client_id) if client_id else None
+    if target and app is not None and not _redirect_allowed(emu, app, target):
+        return error_page(
+            "50011",
+            "The post logout redirect URI '%s' specified in the request does not match the redirect "
+            "URIs configured for the application '%s'." % (html.escape(target), app["client_id"]),
+        )
+    hint = req.param("logout_hint")
+    if hint and hint.startswith(tokens.LOGIN_HINT_PREFIX):
+        end_sessions(emu, sid=hint[len(tokens.LOGIN_HINT_PREFIX) :])
+    elif hint:
+        end_sessions(emu, user_key=hint, sid=hint)
     if target:
         return Response.redirect(target)
     return Response.html(

@@ -1,8 +1,17 @@
-"""The two Microsoft Graph calls sign-in needs: OIDC userinfo and /v1.0/me."""
+"""The Microsoft Graph calls sign-in needs: OIDC userinfo, /v1.0/me and the
+user's transitive group memberships (group overage)."""
+
+from urllib.parse import urlencode
 
 from . import defaults as d
 from .http import Response
-from .tokens import TokenError, pairwise_sub
+from .tokens import TokenError, pairwise_sub, transitive_groups
+
+# Delegated permissions that allow /me/transitiveMemberOf (Microsoft Graph
+# reference, "List a user's memberships (direct and transitive)"): User.Read
+# is the least privileged one for the signed-in user.
+MEMBERSHIP_SCOPES = ("User.Read", "GroupMember.Read.All", "Directory.Read.All", "User.Read.All")
+PAGE_SIZE = 100
 
 GRAPH_AUDIENCES = (d.GRAPH_APP_ID, d.GRAPH_RESOURCE, d.GRAPH_RESOURCE.rstrip("/"))
 
@@ -77,6 +86,52 @@ def me(req):
     )
 
 
+def transitive_member_of(req, _cast=None):
+    """GET /v1.0/me/transitiveMemberOf[/microsoft.graph.group]: paged by
+    $top / @odata.nextLink ($skiptoken is an offset here)."""
+    try:
+        claims, user = _user_from_bearer(req)
+    except TokenError as exc:
+        return _unauthorized(exc)
+    if not set((claims.get("scp") or "").split()) & set(MEMBERSHIP_SCOPES):
+        return Response.json(
+            403,
+            {
+                "error": {
+                    "code": "Authorization_RequestDenied",
+                    "message": "Insufficient privileges to complete the operation.",
+                }
+            },
+        )
+    groups = req.emu.state["groups"]
+    ids = transitive_groups(req.emu.state, user)
+    try:
+        top = max(1, min(999, int(req.query.get("$top") or PAGE_SIZE)))
+        skip = max(0, int(req.query.get("$skiptoken") or 0))
+    except ValueError:
+        return Response.json(400, {"error": {"code": "BadRequest", "message": "Invalid paging value."}})
+    page = ids[skip : skip + top]
+    body = {
+        "@odata.context": req.emu.url + "/v1.0/$metadata#directoryObjects",
+        "value": [
+            {
+                "@odata.type": "#microsoft.graph.group",
+                "id": gid,
+                "displayName": (groups.get(gid) or {}).get("displayName") or gid,
+            }
+            for gid in page
+        ],
+    }
+    if skip + top < len(ids):
+        body["@odata.nextLink"] = "%s%s?%s" % (
+            req.emu.url,
+            req.path,
+            urlencode({"$top": top, "$skiptoken": skip + top}),
+        )
+    return Response.json(200, body)
+
+
 def register(router):
+    router.add("GET", r"/v1\.0/me/transitiveMemberOf(/microsoft\.graph\.group)?", transitive_member_of)
     router.add("GET POST", r"/oidc/userinfo", userinfo)
     router.add("GET", r"/v1\.0/me", me)

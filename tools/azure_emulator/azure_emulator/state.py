@@ -47,6 +47,10 @@ def user(tid, email, name, oid=None, **extra):
         "family_name": family,
         "password_changed": None,
         "claims": {},
+        # object ids of the groups the user is a direct member of (see seed "groups")
+        "groups": [],
+        # client_id -> app role values assigned to the user for that app
+        "app_roles": {},
     }
     record.update(extra)
     return record
@@ -65,6 +69,15 @@ def app(client_id, name, secret=None, home_tenant=d.TENANT_ID, **extra):
         "multi_tenant": True,
         # "granted", "required" (the user is asked) or "admin_required".
         "consent": "granted",
+        # Token configuration > groups claim: emit the user's (transitive) groups
+        "groups_claim": False,
+        # Above this many groups a JWT carries the overage claim instead
+        # (Microsoft: 200; the implicit flow's limit is 6, IMPLICIT_GROUP_LIMIT)
+        "group_overage_limit": 200,
+        # group object id -> app role values assigned to that group's members
+        "group_roles": {},
+        # Front-channel logout URL (Authentication page of the app registration)
+        "frontchannel_logout_url": None,
     }
     record.update(extra)
     return record
@@ -145,6 +158,10 @@ def seed(options=None):
         "faults": [],
         "lro_failures": [],
         "id_token_overrides": [],
+        # group object id -> {"id", "displayName", "tenant", "member_of": [group ids]}
+        "groups": {},
+        # Entra sign-in sessions: sid -> {"user": oid, "apps": [client ids]}
+        "sessions": {},
         "ip_counter": 10,
     }
 

@@ -23,6 +23,12 @@ ID_TOKEN_PRESETS = (
 )
 
 
+# Microsoft: above 6 groups an implicit-flow id_token says `hasgroups`
+# instead of listing them (the URL would be too long).
+IMPLICIT_GROUP_LIMIT = 6
+LOGIN_HINT_PREFIX = "O.emu."
+
+
 class TokenError(Exception):
     def __init__(self, code, message):
         super().__init__(message)
@@ -141,7 +147,11 @@ def access_token_claims(emu, user, app, tenant_id, resource, scopes, now):
         )
     else:
         aud = d.GRAPH_APP_ID
-        scp = " ".join(s for s in scopes if s not in ("offline_access",)) or "openid"
+        # Microsoft adds User.Read to a Graph token asked for with OIDC scopes only
+        graph_scopes = [s for s in scopes if s not in ("offline_access",)] or ["openid"]
+        if "User.Read" not in graph_scopes:
+            graph_scopes.append("User.Read")
+        scp = " ".join(graph_scopes)
     ttl = emu.state.config["access_token_ttl"]
     claims = {
         "aud": aud,
@@ -177,7 +187,59 @@ def access_token_claims(emu, user, app, tenant_id, resource, scopes, now):
     return claims, ttl
 
 
-def id_token_claims(emu, user, app, tenant_id, scopes, nonce, now):
+def transitive_groups(state, user):
+    """Object ids of every group the user is a member of, directly or through
+    nested groups, in a stable order (what Graph's transitiveMemberOf lists)."""
+    seen = []
+    todo = list(user.get("groups") or ())
+    while todo:
+        gid = todo.pop(0)
+        if gid in seen:
+            continue
+        seen.append(gid)
+        todo.extend((state["groups"].get(gid) or {}).get("member_of") or ())
+    return seen
+
+
+def user_app_roles(state, user, app):
+    """App role values assigned to the user for ``app``, directly or through
+    one of their groups (Enterprise applications > Users and groups)."""
+    roles = list((user.get("app_roles") or {}).get(app["client_id"]) or ())
+    for gid in transitive_groups(state, user):
+        for value in (app.get("group_roles") or {}).get(gid) or ():
+            if value not in roles:
+                roles.append(value)
+    return roles
+
+
+def directory_claims(emu, user, app, implicit):
+    """`roles` and `groups` of an id_token, with Entra's overage forms:
+    `hasgroups` in the implicit flow, `_claim_names`/`_claim_sources` else."""
+    claims = {}
+    roles = user_app_roles(emu.state, user, app)
+    if roles:
+        claims["roles"] = roles
+    if app.get("groups_claim"):
+        groups = transitive_groups(emu.state, user)
+        limit = IMPLICIT_GROUP_LIMIT if implicit else app.get("group_overage_limit", 200)
+        if not groups:
+            pass  # like Entra: no claim at all for a user without groups
+        elif len(groups) <= limit:
+            claims["groups"] = groups
+        elif implicit:
+            claims["hasgroups"] = True
+        else:
+            claims["_claim_names"] = {"groups": "src1"}
+            claims["_claim_sources"] = {
+                "src1": {
+                    "endpoint": "https://graph.windows.net/%s/users/%s/getMemberObjects"
+                    % (user["tenant"], user["oid"])
+                }
+            }
+    return claims
+
+
+def id_token_claims(emu, user, app, tenant_id, scopes, nonce, now, implicit=False, sid=None):
     claims = {
         "aud": app["client_id"],
         "iss": "%s/%s/v2.0" % (emu.url, tenant_id),
@@ -197,6 +259,11 @@ def id_token_claims(emu, user, app, tenant_id, scopes, nonce, now):
         claims["email"] = user["email"]
     if nonce:
         claims["nonce"] = nonce
+    if sid:
+        claims["sid"] = sid
+        # the optional login_hint claim: opaque, what end_session's logout_hint takes
+        claims["login_hint"] = LOGIN_HINT_PREFIX + sid
+    claims.update(directory_claims(emu, user, app, implicit))
     claims.update(user.get("claims") or {})
     return claims
 

@@ -1,0 +1,161 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""App roles and groups of Entra ID become Odoo groups, over real HTTP."""
+
+from azure_emulator import defaults
+
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import AzureSigninCase
+
+ROLE = "Odoo.Sales"
+
+
+@tagged("post_install", "-at_install")
+class TestRoleMappings(AzureSigninCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        groups = cls.env["res.groups"]
+        cls.sales = groups.create({"name": "Azure test: Sales"})
+        cls.finance = groups.create({"name": "Azure test: Finance"})
+        cls.manual = groups.create({"name": "Azure test: given by hand"})
+        cls.user.groups_id = [(4, cls.manual.id)]
+        cls.group_id = "3a4b5c6d-7e8f-4a0b-8c1d-2e3f4a5b6c7d"
+        cls.provider.oec_azure_mapping_ids = [
+            (0, 0, {"kind": "role", "value": ROLE, "group_ids": [(6, 0, cls.sales.ids)]}),
+            (0, 0, {"kind": "group", "value": cls.group_id, "group_ids": [(6, 0, cls.finance.ids)]}),
+        ]
+
+    def setUp(self):
+        super().setUp()
+        self.emu.control.add_group(id=self.group_id, name="Finance")
+
+    def set_directory(self, roles=(), groups=()):
+        # by object id: the control API finds users by oid in the URL
+        self.emu.control.update_user(
+            defaults.USER_OID, app_roles={defaults.SIGNIN_CLIENT_ID: list(roles)}, groups=list(groups)
+        )
+
+    def sign_in_again(self, **kw):
+        self.new_browser()
+        response = self.sign_in(**kw)
+        self.assertSignedIn(response, self.user)
+        return self.last_log()
+
+    def last_log(self):
+        return self.env["oec.azure.signin.log"].search([], limit=1)
+
+    def test_role_added_then_removed(self):
+        self.link(self.user)
+        self.assertNotIn(self.sales, self.user.groups_id)
+        self.set_directory(roles=[ROLE])
+        log = self.sign_in_again()
+        self.assertIn(self.sales, self.user.groups_id)
+        self.assertIn(self.manual, self.user.groups_id)
+        self.assertEqual(log.result, "success")
+        self.assertEqual(log.user_id, self.user)
+        self.assertEqual(log.groups_added_ids, self.sales)
+        self.assertFalse(log.groups_removed_ids)
+        self.assertEqual((log.tenant_id, log.oid), (defaults.TENANT_ID, defaults.USER_OID))
+        self.assertEqual(log.username, defaults.USER_EMAIL)
+        self.assertEqual(log.ip_address, "127.0.0.1")
+        # the role is no longer assigned: taken away; unmapped groups stay
+        self.set_directory()
+        log = self.sign_in_again()
+        self.assertNotIn(self.sales, self.user.groups_id)
+        self.assertIn(self.manual, self.user.groups_id)
+        self.assertIn(self.env.ref("base.group_user"), self.user.groups_id)
+        self.assertEqual(log.groups_removed_ids, self.sales)
+        self.assertFalse(log.groups_added_ids)
+        # nothing changes: nothing recorded as changed
+        log = self.sign_in_again()
+        self.assertFalse(log.groups_added_ids | log.groups_removed_ids)
+
+    def test_groups_claim(self):
+        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, groups_claim=True)
+        self.set_directory(groups=[self.group_id])
+        self.link(self.user)
+        self.assertIn(self.finance, self.user.groups_id)
+        self.assertNotIn(self.sales, self.user.groups_id)
+        self.set_directory(roles=[ROLE])
+        log = self.sign_in_again()
+        self.assertEqual(log.groups_added_ids, self.sales)
+        self.assertEqual(log.groups_removed_ids, self.finance)
+        self.assertIn(self.manual, self.user.groups_id)
+
+    def test_overage_code_flow_reads_graph(self):
+        self.use_secret()
+        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, groups_claim=True, group_overage_limit=1)
+        other = self.emu.control.add_group(name="Everyone")["id"]
+        nested = self.emu.control.add_group(name="Finance EMEA", member_of=[self.group_id])["id"]
+        # a member of Finance through a nested group only, and of one more group
+        self.set_directory(groups=[nested, other])
+        self.link(self.user)
+        self.assertIn(self.finance, self.user.groups_id)
+        graph = [r for r in self.emu.control.requests() if "transitiveMemberOf" in r["path"]]
+        self.assertEqual(len(graph), 1, "one Graph call, with the code flow's access token")
+        # still overage, no longer in Finance: removed, not "no groups, keep all"
+        self.set_directory(groups=[other, self.emu.control.add_group(name="More")["id"]])
+        log = self.sign_in_again()
+        self.assertNotIn(self.finance, self.user.groups_id)
+        self.assertEqual(log.groups_removed_ids, self.finance)
+
+    def test_overage_graph_refused(self):
+        self.use_secret()
+        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, groups_claim=True, group_overage_limit=0)
+        self.set_directory(groups=[self.group_id])
+        self.user.groups_id = [(4, self.finance.id)]
+        self.emu.control.inject_fault(
+            path="transitiveMemberOf", service="graph", status=403, code="Authorization_RequestDenied"
+        )
+        text = self.assertRefused(self.sign_in(self.reset_url(self.user)), "User.Read", "app roles")
+        self.assertIn(self.finance, self.user.groups_id)
+        self.assertEqual(self.last_log().reason, text.strip())
+
+    def test_overage_implicit_flow_refused(self):
+        self.link(self.user)
+        self.user.groups_id = [(4, self.finance.id)]
+        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, groups_claim=True)
+        self.set_directory(groups=[self.emu.control.add_group(name="G%d" % i)["id"] for i in range(7)])
+        self.new_browser()
+        text = self.assertRefused(self.sign_in(), "too many groups", "app roles", "client secret")
+        # never read as "no groups": the mapped group is still there
+        self.assertIn(self.finance, self.user.groups_id)
+        log = self.last_log()
+        self.assertEqual(
+            (log.result, log.reason, log.user_id), ("refused", text.strip(), self.env["res.users"])
+        )
+        self.assertEqual(log.oid, defaults.USER_OID)
+        self.assertFalse([r for r in self.emu.control.requests() if "transitiveMemberOf" in r["path"]])
+
+    def test_overage_without_group_mappings_is_ignored(self):
+        self.provider.oec_azure_mapping_ids.filtered(lambda m: m.kind == "group").unlink()
+        self.link(self.user)
+        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, groups_claim=True)
+        self.set_directory(
+            roles=[ROLE], groups=[self.emu.control.add_group(name="G%d" % i)["id"] for i in range(7)]
+        )
+        self.sign_in_again()
+        self.assertIn(self.sales, self.user.groups_id)
+
+    def test_mapping_checks(self):
+        mappings = self.env["oec.azure.role.mapping"]
+        with self.assertRaisesRegex(ValidationError, "Object ID"):
+            mappings.create(
+                {
+                    "provider_id": self.provider.id,
+                    "kind": "group",
+                    "value": "Finance",
+                    "group_ids": self.sales.ids,
+                }
+            )
+        with self.assertRaisesRegex(ValidationError, "type of user"):
+            mappings.create(
+                {
+                    "provider_id": self.provider.id,
+                    "kind": "role",
+                    "value": "Odoo.Portal",
+                    "group_ids": self.env.ref("base.group_portal").ids,
+                }
+            )
