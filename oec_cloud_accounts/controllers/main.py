@@ -124,6 +124,7 @@ class CloudAccountsOAuth(http.Controller):
                 account_id=account_id,
             )
         env = request.env
+        result = None
         try:
             env["cloud.account"]._check_can_connect()
             environment = environments.browse(environment_id).exists()
@@ -141,7 +142,12 @@ class CloudAccountsOAuth(http.Controller):
             _logger.info(
                 "Cloud Accounts connection failed: %s", str(getattr(error, "code", None) or error)[:MAX_CODE]
             )
-            return self._error_page(error, environment_id=environment_id, account_id=account_id)
+            return self._error_page(
+                error,
+                environment_id=environment_id,
+                account_id=account_id,
+                signed_in=result and result.username,
+            )
         action = env.ref("oec_cloud_accounts.cloud_account_action")
         return request.redirect(
             "/web#action=%d&model=cloud.account&view_type=kanban&id=%d" % (action.id, account.id)
@@ -157,7 +163,7 @@ class CloudAccountsOAuth(http.Controller):
         }
         return request.make_response(page, headers=[("Cache-Control", "no-store")])
 
-    def _error_page(self, error, environment_id=None, account_id=None):
+    def _error_page(self, error, environment_id=None, account_id=None, signed_in=None):
         env = request.env
         if isinstance(error, AzureError):
             message = env["cloud.account"]._azure_error_message(error)
@@ -177,12 +183,15 @@ class CloudAccountsOAuth(http.Controller):
         return self._page(
             title=_("The Azure account was not connected"),
             message=message,
-            code=getattr(error, "reference", None),  # the AADSTS number, else the code
+            # Microsoft's own code (an AADSTS number, or what ARM answered),
+            # never the names our code gives to its own refusals
+            code=error.reference if isinstance(error, AzureError) and (error.aadsts or error.status) else None,
             consent_url=consent_url,
             retry=retry,
+            signed_in=signed_in,
         )
 
-    def _page(self, title, message, code=None, consent_url=None, retry=None, ok=False):
+    def _page(self, title, message, code=None, consent_url=None, retry=None, ok=False, signed_in=None):
         """``retry``: the fields the page's button posts to start again (an
         empty dict: Add Account with the cloud of the settings; None: no button)."""
         message = str(message or "")
@@ -197,6 +206,7 @@ class CloudAccountsOAuth(http.Controller):
                 "consent_url": consent_url,
                 "retry": retry,
                 "ok": ok,
+                "signed_in": signed_in,
                 "back_url": self._back_url(),
             },
         )

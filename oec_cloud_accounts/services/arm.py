@@ -82,6 +82,22 @@ class ArmClient:
                 for sub in client.subscriptions.list()
             ]
 
+    def tenant_names(self):
+        """{tenant id: "display name (default domain)"} of the tenants the account can see."""
+        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
+            names = {}
+            for tenant in client.tenants.list():
+                label = " ".join(
+                    part
+                    for part in (
+                        getattr(tenant, "display_name", None),
+                        "(%s)" % tenant.default_domain if getattr(tenant, "default_domain", None) else None,
+                    )
+                    if part
+                )
+                names[tenant.tenant_id] = label or tenant.tenant_id
+            return names
+
     def get_providers(self, subscription_id, namespaces):
         """{namespace: {"namespace", "state", "resource_types"}}, through one client
         (one connection) for the whole subscription."""

@@ -17,7 +17,8 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
     def test_connect_creates_active_account(self):
         account = self.connect()
         self.assertEqual(account.state, "active")
-        self.assertEqual(account.name, "Microsoft Azure")
+        # named after who signed in and the tenant's name, not "Microsoft Azure"
+        self.assertEqual(account.name, "%s - %s" % (defaults.USER_EMAIL, defaults.TENANT_NAME))
         self.assertEqual(account.ms_username, defaults.USER_EMAIL)
         self.assertEqual(account.ms_display_name, defaults.USER_NAME)
         self.assertEqual(account.tenant_id, defaults.TENANT_ID)
