@@ -444,21 +444,18 @@ class CloudAccount(models.Model):
         user (tenant and object id) in the same cloud, archived ones aside."""
         if not (result.tenant_id and result.object_id):
             return None
-        found = (
-            self.sudo()
-            .search(
-                [
-                    ("environment_id", "=", environment.id),
-                    ("tenant_id", "=", result.tenant_id),
-                    ("ms_object_id", "=", result.object_id),
-                    ("company_id", "=", self.env.company.id),
-                ],
-                order="state = 'active' desc, id",
-                limit=1,
-            )
-            .sudo(False)
+        found = self.sudo().search(
+            [
+                ("environment_id", "=", environment.id),
+                ("tenant_id", "=", result.tenant_id),
+                ("ms_object_id", "=", result.object_id),
+                ("company_id", "=", self.env.company.id),
+            ],
+            order="id",
         )
-        return found or None
+        # the working one if several were made before this check existed
+        found = found.filtered(lambda account: account.state == "active")[:1] or found[:1]
+        return found.sudo(False) or None
 
     @api.model
     def _default_account_name(self, environment, result):

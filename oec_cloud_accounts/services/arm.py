@@ -87,14 +87,11 @@ class ArmClient:
         with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
             names = {}
             for tenant in client.tenants.list():
-                label = " ".join(
-                    part
-                    for part in (
-                        getattr(tenant, "display_name", None),
-                        "(%s)" % tenant.default_domain if getattr(tenant, "default_domain", None) else None,
-                    )
-                    if part
-                )
+                # older API versions of the SDK's model lack the names: they stay in additional_properties
+                extra = getattr(tenant, "additional_properties", None) or {}
+                name = getattr(tenant, "display_name", None) or extra.get("displayName")
+                domain = getattr(tenant, "default_domain", None) or extra.get("defaultDomain")
+                label = " ".join(part for part in (name, domain and "(%s)" % domain) if part)
                 names[tenant.tenant_id] = label or tenant.tenant_id
             return names
 
