@@ -593,28 +593,18 @@ def cmd_test(args):
     problems = []
     started = time.time()
 
-    # 1. the emulator's own tests (plain pytest, real SDK clients)
+    # 1. the emulator's own tests (plain pytest, real SDK clients), and
+    # tools/tests: `make run` started and stopped for real
     if not args.test_tags:
-        say("running the local Azure emulator's tests ...")
-        junit = out / "emulator.xml"
-        run(
-            [
-                PY,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                f"--junitxml={junit}",
-                EMULATOR_DIR / "tests",
-            ],
-            env=env,
-            check=False,
-        )
-        p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
-        passed, failed = passed + p, failed + f + s
-        if f or s or not junit.is_file():
-            problems.append(f"emulator tests: {f} failed, {s} skipped")
+        for name, tests in (("emulator", EMULATOR_DIR / "tests"), ("tools", ROOT / "tools" / "tests")):
+            say(f"running the {name} tests ({tests.relative_to(ROOT)}) ...")
+            junit = out / f"{name}.xml"
+            cmd = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", tests]
+            run(cmd, env=env, check=False, cwd=tests.parent)
+            p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
+            passed, failed = passed + p, failed + f + s
+            if f or s or not junit.is_file():
+                problems.append(f"{name} tests: {f} failed, {s} skipped")
 
     # 2. the addons' tests in a fresh database, under coverage
     db = args.db
