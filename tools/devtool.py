@@ -379,7 +379,9 @@ def port_owner(port):
             for fd in (proc_dir / "fd").iterdir():
                 target = os.readlink(fd)
                 if target.startswith("socket:[") and target[8:-1] in inodes:
-                    cmdline = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    cmdline = (
+                        (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    )
                     return int(proc_dir.name), cmdline.strip()
         except OSError:
             continue
@@ -402,7 +404,8 @@ def check_port_free(port):
     how = f"stop it with `kill {pid}`" if pid else "stop it"
     die(
         f"port {port} is already in use by {who}.\n"
-        f"  Perhaps an earlier `make run` still runs: {how}, or use another port: OEC_PORT={port + 1} make run"
+        f"  Perhaps an earlier `make run` still runs: {how},\n"
+        f"  or use another port: OEC_PORT={port + 1} make run"
     )
 
 
@@ -467,8 +470,19 @@ def _run(children):
         if not exists:
             # the addons' Odoo dependencies come from the cached template (make test's)
             template_db(src, conf, env, ADDONS, RUN_DB)
-        run(odoo_cmd(src, conf, "-d", RUN_DB, "-u" if exists else "-i", ",".join(ADDONS), "--stop-after-init",
-                     "--log-level=warn"), env=env)
+        run(
+            odoo_cmd(
+                src,
+                conf,
+                "-d",
+                RUN_DB,
+                "-u" if exists else "-i",
+                ",".join(ADDONS),
+                "--stop-after-init",
+                "--log-level=warn",
+            ),
+            env=env,
+        )
         shell(src, conf, env, b"env['res.users'].browse(2).password = 'admin'\nenv.cr.commit()\n")
         stamp.write_text(want)
     if emulator:

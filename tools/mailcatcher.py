@@ -34,7 +34,7 @@ class SaveToFolder:
         self.directory = directory
         self.count = 0
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         self.count += 1
         name = "%s-%04d.eml" % (time.strftime("%Y%m%d-%H%M%S"), self.count)
         path = self.directory / name
@@ -110,7 +110,9 @@ def cmd_show(directory, number):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=("serve", "list", "show"))
     parser.add_argument("number", nargs="?", type=int, default=0, help="show: the message number of `list`")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="where messages are kept")

@@ -185,7 +185,9 @@ class CloudAccountsOAuth(http.Controller):
             message=message,
             # Microsoft's own code (an AADSTS number, or what ARM answered),
             # never the names our code gives to its own refusals
-            code=error.reference if isinstance(error, AzureError) and (error.aadsts or error.status) else None,
+            code=error.reference
+            if isinstance(error, AzureError) and (error.aadsts or error.status)
+            else None,
             consent_url=consent_url,
             retry=retry,
             signed_in=signed_in,

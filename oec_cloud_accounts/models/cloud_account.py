@@ -232,7 +232,11 @@ class CloudAccount(models.Model):
                 else:
                     hint = _("ask a Cloud Manager to reconnect it")
                 raise UserError(
-                    _("The account %(name)s has no working sign-in to Azure: %(hint)s.", name=account.name, hint=hint)
+                    _(
+                        "The account %(name)s has no working sign-in to Azure: %(hint)s.",
+                        name=account.name,
+                        hint=hint,
+                    )
                 )
 
     def _check_system_fields(self, vals):

@@ -424,7 +424,9 @@ class CloudAccount(models.Model):
             )
             notice = _("%(user)s was already connected: %(name)s is reconnected and active.")
         else:
-            note = _("Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id)
+            note = _(
+                "Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id
+            )
             notice = _("%(name)s is connected and active (signed in as %(user)s).")
         account._message_log(body=note)
         self.env["bus.bus"]._sendone(

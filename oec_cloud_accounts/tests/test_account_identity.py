@@ -33,7 +33,9 @@ class TestAccountIdentity(EmulatorMixin, TransactionCase):
     def test_another_user_of_the_tenant_gets_an_account_of_its_own(self):
         first = self.connect()
         other = self.emu.control.add_user(email="colleague@" + defaults.TENANT_DOMAIN, name="Colleague")
-        self.emu.control.update_subscription(defaults.SUBSCRIPTION_ID, users=[defaults.USER_OID, other["oid"]])
+        self.emu.control.update_subscription(
+            defaults.SUBSCRIPTION_ID, users=[defaults.USER_OID, other["oid"]]
+        )
         second = self.connect(user=other["email"])
         self.assertNotEqual(second, first)
         self.assertEqual(second.ms_username, other["email"])
@@ -47,14 +49,18 @@ class TestAccountIdentity(EmulatorMixin, TransactionCase):
         message = self.Account._azure_error_message(caught.exception)
         self.assertIn(defaults.USER_EMAIL, message)
         self.assertIn(other["email"], message)
-        self.assertEqual((account.ms_username, account.ms_object_id), (defaults.USER_EMAIL, defaults.USER_OID))
+        self.assertEqual(
+            (account.ms_username, account.ms_object_id), (defaults.USER_EMAIL, defaults.USER_OID)
+        )
 
     def test_disconnected_account_is_not_usable(self):
         account = self.connect()
         self.assertTrue(account.is_usable and account.can_compute)
         account.action_disconnect()
         self.assertFalse(account.is_usable)
-        self.assertFalse(account.can_compute or account.can_storage or account.can_dns, "capabilities unknown")
+        self.assertFalse(
+            account.can_compute or account.can_storage or account.can_dns, "capabilities unknown"
+        )
         line = account.subscription_ids.filtered(
             lambda s: s.subscription_id == defaults.UNREGISTERED_SUBSCRIPTION_ID
         )

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-import devtool  # noqa: E402
+import devtool
 
 DB = "oec_make_run_test"
 
