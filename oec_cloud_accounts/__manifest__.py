@@ -31,6 +31,7 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": ["oec_cloud_accounts/static/src/js/*.js"],
         "web.assets_tests": ["oec_cloud_accounts/static/tests/tours/*.js"],
     },
     "uninstall_hook": "uninstall_hook",

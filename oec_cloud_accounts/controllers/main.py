@@ -10,6 +10,7 @@ from odoo.http import request
 from odoo.tools import consteq
 
 from ..models.cloud_azure_environment import CALLBACK_PATH, FLOW_TTL, SESSION_KEY
+from ..models.ir_http import NOTICE_KEY
 from ..services import AzureError
 from ..services.errors import KIND_CONSENT, _lt
 
@@ -136,8 +137,9 @@ class CloudAccountsOAuth(http.Controller):
             identity = environment._identity()
             result = identity.redeem(entry["flow"], params, environment._delegated_scopes())
             # nothing is kept unless everything succeeded: no half-created account
+            notices = []
             with env.cr.savepoint():
-                account = env["cloud.account"]._connect(environment, result, account or None)
+                account = env["cloud.account"]._connect(environment, result, account or None, notices)
         except (AzureError, UserError, AccessError) as error:
             _logger.info(
                 "Cloud Accounts connection failed: %s", str(getattr(error, "code", None) or error)[:MAX_CODE]
@@ -148,6 +150,8 @@ class CloudAccountsOAuth(http.Controller):
                 account_id=account_id,
                 signed_in=result and result.username,
             )
+        # shown by the web client page opened below (models/ir_http.py)
+        request.session[NOTICE_KEY] = notices[0]
         action = env.ref("oec_cloud_accounts.cloud_account_action")
         return request.redirect(
             "/web#action=%d&model=cloud.account&view_type=kanban&id=%d" % (action.id, account.id)

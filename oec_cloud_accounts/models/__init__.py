@@ -4,3 +4,4 @@ from . import cloud_account_subscription
 from . import cloud_account
 from . import cloud_account_tokens
 from . import res_config_settings
+from . import ir_http

@@ -348,7 +348,7 @@ class CloudAccount(models.Model):
     # -- connect (called by the OAuth callback) ----------------------------------------------------
 
     @api.model
-    def _connect(self, environment, result, account=None):
+    def _connect(self, environment, result, account=None, notices=None):
         """Create (or, on Reconnect, update) an account from a token answer.
 
         Add Account for a Microsoft account (tenant and object id) that already
@@ -356,8 +356,9 @@ class CloudAccount(models.Model):
         making a second card. Reconnect signed in as another Microsoft user is
         refused: the account's identity (and what it may do in Azure) never
         changes silently. Everything remote is checked before anything is
-        written, so a failure leaves no half-created account. The user gets a
-        notification naming the account.
+        written, so a failure leaves no half-created account. ``notices``: a
+        list that gets the {title, message} of the notification naming the
+        account (the callback shows it in the web client).
         """
         if account and account.tenant_id and result.tenant_id != account.tenant_id:
             raise AzureError(
@@ -429,15 +430,13 @@ class CloudAccount(models.Model):
             )
             notice = _("%(name)s is connected and active (signed in as %(user)s).")
         account._message_log(body=note)
-        self.env["bus.bus"]._sendone(
-            self.env.user.partner_id,
-            "simple_notification",
-            {
-                "type": "success",
-                "title": _("Azure account connected"),
-                "message": notice % {"name": account.name, "user": result.username},
-            },
-        )
+        if notices is not None:
+            notices.append(
+                {
+                    "title": _("Azure account connected"),
+                    "message": notice % {"name": account.name, "user": result.username},
+                }
+            )
         return account.sudo(False)
 
     @api.model

@@ -19,16 +19,18 @@ class TestAccountIdentity(EmulatorMixin, TransactionCase):
         first = self.connect()
         first.action_disconnect()
         count = self.Account.search_count([])
-        again = self.connect()
+        notices = []
+        again = self.connect(notices=notices)
         self.assertEqual(again, first, "the same Microsoft account gets no second card")
         self.assertEqual(self.Account.search_count([]), count)
         self.assertEqual(first.state, "active")
         self.assertTrue(first.is_usable)
         self.assertIn("reconnected this account instead of adding a second one", first.message_ids[0].body)
         # the notification the user gets names the account
-        note = self.env["bus.bus"].search([], order="id desc", limit=1)
-        self.assertIn("simple_notification", note.message)
-        self.assertIn("already connected", note.message)
+        self.assertEqual(
+            notices[0]["message"],
+            "%s was already connected: %s is reconnected and active." % (defaults.USER_EMAIL, first.name),
+        )
 
     def test_another_user_of_the_tenant_gets_an_account_of_its_own(self):
         first = self.connect()
