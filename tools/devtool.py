@@ -461,7 +461,8 @@ def _run(children):
         extra["oec_azure_ca_bundle"] = emulator.info["ca_path"]
         mail = start_mail_catcher(env)
         children.append(mail)
-    conf = odoo_config(src, CACHE / "odoo-run.conf", **extra)
+    # one per database: the tools tests run `make run` beside a newcomer's own
+    conf = odoo_config(src, CACHE / f"odoo-run-{RUN_DB}.conf", **extra)
     stamp = CACHE / f"db-{RUN_DB}.stamp"
     want = digest(str(src), *(ROOT / a / "__manifest__.py" for a in ADDONS))
     exists = db_exists(env, RUN_DB)
