@@ -7,3 +7,4 @@ from . import test_login_tour
 from . import test_refusals
 from . import test_settings
 from . import test_signin
+from . import test_invitation_mail
