@@ -28,6 +28,16 @@ NO_SUBSCRIPTION = _lt(
 )
 
 
+def _tenant_label(tenant_id, username):
+    """A tenant as a person recognises it: the domain of a member's sign-in
+    name (a verified domain of the tenant), with the id; guests (#EXT#) and
+    unknown names give the id alone."""
+    domain = (username or "").rpartition("@")[2] if "@" in (username or "") else ""
+    if domain and "#EXT#" not in username:
+        return "%s (%s)" % (domain, tenant_id)
+    return tenant_id
+
+
 class CloudAccount(models.Model):
     _inherit = "cloud.account"
 
@@ -369,7 +379,10 @@ class CloudAccount(models.Model):
                 ),
                 code="tenant_mismatch",
                 kind=KIND_TENANT,
-                message_args={"expected": account.tenant_id, "actual": result.tenant_id},
+                message_args={
+                    "expected": _tenant_label(account.tenant_id, account.ms_username),
+                    "actual": _tenant_label(result.tenant_id, result.username),
+                },
             )
         if account and account.ms_object_id and result.object_id and result.object_id != account.ms_object_id:
             raise AzureError(
