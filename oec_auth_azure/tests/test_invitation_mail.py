@@ -31,6 +31,7 @@ class TestInvitationByMail(AzureSigninCase):
         self.catcher = subprocess.Popen(
             [sys.executable, MAILCATCHER, "serve", "--dir", self.folder],
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
         )
         self.addCleanup(self.catcher.wait, 10)

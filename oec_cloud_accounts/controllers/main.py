@@ -144,6 +144,15 @@ class CloudAccountsOAuth(http.Controller):
             _logger.info(
                 "Cloud Accounts connection failed: %s", str(getattr(error, "code", None) or error)[:MAX_CODE]
             )
+            if getattr(error, "code", None) == "user_mismatch" and account:
+                # the identity did not change; who tried is worth knowing
+                account.sudo()._message_log(
+                    body=_(
+                        "Reconnect refused: %(user)s signed in, not %(expected)s.",
+                        user=result.username,
+                        expected=account.ms_username,
+                    )
+                )
             return self._error_page(
                 error,
                 environment_id=environment_id,

@@ -364,6 +364,19 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
             'Microsoft error code: <code class="o_cloud_connect_code">AADSTS50020</code>', response.text
         )
 
+    def test_reconnect_as_another_user_is_refused_and_noted(self):
+        self.connect_http()
+        account = self.Account.search([], order="id desc", limit=1)
+        response = self.connect_http(user=defaults.SECOND_USER_EMAIL, account=account)
+        self.assertFailed(response, "Wrong Microsoft account", count=self.count + 1)
+        self.assertIn("Signed in with Microsoft as <b>%s</b>" % defaults.SECOND_USER_EMAIL, response.text)
+        self.assertEqual(self.retry_form(response).get("account_id"), str(account.id))
+        self.assertEqual(account.ms_username, defaults.USER_EMAIL)
+        self.assertIn(
+            "Reconnect refused: %s signed in, not %s." % (defaults.SECOND_USER_EMAIL, defaults.USER_EMAIL),
+            account.message_ids[0].body,
+        )
+
     def test_reconnect_wrong_tenant(self):
         self.connect_http()
         account = self.Account.search([], order="id desc", limit=1)
