@@ -2,10 +2,13 @@
 PYTHON ?= python3
 DEVTOOL = $(PYTHON) tools/devtool.py
 
-.PHONY: run test lint bench bootstrap clean
+.PHONY: run mail test lint bench bootstrap clean
 
 run:        ## prepare everything, then serve Odoo on http://localhost:8069
 	$(DEVTOOL) run
+
+mail:       ## list the mails Odoo sent in the sandbox (tools/mailcatcher.py show N to read one)
+	@.venv/bin/python tools/mailcatcher.py list
 
 test:       ## fresh database, install both addons, run every test (TEST_TAGS=... to narrow)
 	$(DEVTOOL) test

@@ -313,45 +313,198 @@ def odoo_cmd(src, conf, *args, command=None):
 # --------------------------------------------------------------------------
 # make run
 # --------------------------------------------------------------------------
+class Stop(Exception):
+    """SIGTERM / SIGHUP / SIGINT reached devtool: stop everything it started."""
+
+
+def _raise_stop(signum, _frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+def _own_group():
+    """In a child, before exec: its own process group (devtool stops the whole
+    group, grandchildren included, e.g. the emulator's Azurite), and SIGTERM
+    when devtool itself dies, even by SIGKILL (Linux)."""
+    os.setsid()
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def start_child(cmd, **kw):
+    return subprocess.Popen([str(c) for c in cmd], preexec_fn=_own_group, **kw)  # noqa: PLW1509
+
+
+def stop_child(proc, timeout=20):
+    """SIGTERM to the child's whole process group, SIGKILL after ``timeout``."""
+    if proc is None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader is gone: make sure nothing else of its group stays
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return
+
+
+def port_owner(port):
+    """(pid, command line) of the process listening on TCP ``port``, from /proc
+    (Linux); (None, None) when unknown."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit():
+            continue
+        try:
+            for fd in (proc_dir / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    cmdline = (
+                        (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    )
+                    return int(proc_dir.name), cmdline.strip()
+        except OSError:
+            continue
+    return None, None
+
+
+def check_port_free(port):
+    """Refuse to start when another process listens on ``port``: saying which and how to stop it."""
+    import socket  # pylint: disable=import-outside-toplevel
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+            return
+        except OSError:
+            pass
+    pid, cmdline = port_owner(port)
+    who = f"process {pid} ({cmdline[:200]})" if pid else "another process (not visible to this user)"
+    how = f"stop it with `kill {pid}`" if pid else "stop it"
+    die(
+        f"port {port} is already in use by {who}.\n"
+        f"  Perhaps an earlier `make run` still runs: {how},\n"
+        f"  or use another port: OEC_PORT={port + 1} make run"
+    )
+
+
+def wait_http(url, proc, timeout=180):
+    """True once ``url`` answers HTTP (any status); False if ``proc`` ended first or time ran out."""
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with opener.open(url, timeout=5):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 def cmd_run(args):
+    # a SIGTERM (`kill`, make forwards it), SIGHUP (terminal closed) or Ctrl+C
+    # unwinds through the `finally` below, which stops every child it started
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, _raise_stop)
+    children = []
+    try:
+        return _run(children)
+    except Stop as stop:
+        say(f"{stop}: stopping Odoo and the sandbox ...")
+        return 0
+    finally:
+        # later children first: Odoo before the services it uses
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        for proc in reversed(children):
+            stop_child(proc)
+
+
+def _run(children):
+    check_port_free(PORT)
     src = bootstrap()
     env = ensure_postgres()
-    emulator = None
     extra = {"http_port": PORT, "db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$"}
+    emulator = mail = None
     if os.environ.get("OEC_SANDBOX", "1") == "0":
         say("the local Azure sandbox is off (OEC_SANDBOX=0).")
     else:
         emulator = start_sandbox(env)
+        children.append(emulator)
         # the sandbox's TLS certificates come from a CA it makes at start
         extra["oec_azure_ca_bundle"] = emulator.info["ca_path"]
-    conf = odoo_config(src, CACHE / "odoo-run.conf", **extra)
-    try:
-        stamp = CACHE / f"db-{RUN_DB}.stamp"
-        want = digest(str(src), *(ROOT / a / "__manifest__.py" for a in ADDONS))
-        exists = db_exists(env, RUN_DB)
-        if not (exists and stamp.is_file() and stamp.read_text() == want):
-            say(f"creating database {RUN_DB} with {', '.join(ADDONS)} installed ...")
-            init = ["-u" if exists else "-i", ",".join(ADDONS)]
-            run(odoo_cmd(src, conf, "-d", RUN_DB, *init, "--stop-after-init", "--log-level=warn"), env=env)
-            shell(src, conf, env, b"env['res.users'].browse(2).password = 'admin'\nenv.cr.commit()\n")
-            stamp.write_text(want)
-        if emulator:
-            # each addon registers the sandbox in the database its own way
-            sandbox_env = dict(env, OEC_SANDBOX_INFO=json.dumps(emulator.info))
-            for script in sorted((ROOT / "tools" / "sandbox").glob("*.py")):
-                shell(src, conf, sandbox_env, script.read_bytes())
-        say(f"Odoo is starting on http://localhost:{PORT} (database {RUN_DB}, login: admin, password: admin)")
-        say("stop it with Ctrl+C")
-        proc = subprocess.Popen([str(c) for c in odoo_cmd(src, conf, "-d", RUN_DB)], env=env)
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            return proc.wait()
-    finally:
-        if emulator:
-            emulator.terminate()
-            emulator.wait(timeout=10)
+        mail = start_mail_catcher(env)
+        children.append(mail)
+    # one per database: the tools tests run `make run` beside a newcomer's own
+    conf = odoo_config(src, CACHE / f"odoo-run-{RUN_DB}.conf", **extra)
+    stamp = CACHE / f"db-{RUN_DB}.stamp"
+    want = digest(str(src), *(ROOT / a / "__manifest__.py" for a in ADDONS))
+    exists = db_exists(env, RUN_DB)
+    if not (exists and stamp.is_file() and stamp.read_text() == want):
+        say(f"creating database {RUN_DB} with {', '.join(ADDONS)} installed ...")
+        if not exists:
+            # the addons' Odoo dependencies come from the cached template (make test's)
+            template_db(src, conf, env, ADDONS, RUN_DB)
+        run(
+            odoo_cmd(
+                src,
+                conf,
+                "-d",
+                RUN_DB,
+                "-u" if exists else "-i",
+                ",".join(ADDONS),
+                "--stop-after-init",
+                "--log-level=warn",
+            ),
+            env=env,
+        )
+        shell(src, conf, env, b"env['res.users'].browse(2).password = 'admin'\nenv.cr.commit()\n")
+        stamp.write_text(want)
+    if emulator:
+        # each addon registers the sandbox in the database its own way
+        info = dict(emulator.info, smtp_port=mail.info["port"], odoo_url=f"http://localhost:{PORT}")
+        sandbox_env = dict(env, OEC_SANDBOX_INFO=json.dumps(info))
+        for script in sorted((ROOT / "tools" / "sandbox").glob("*.py")):
+            shell(src, conf, sandbox_env, script.read_bytes())
+    check_port_free(PORT)  # taken meanwhile?
+    say(f"Odoo is starting on port {PORT} (database {RUN_DB}) ...")
+    odoo = start_child(odoo_cmd(src, conf, "-d", RUN_DB), env=env)
+    children.append(odoo)
+    if not wait_http(f"http://127.0.0.1:{PORT}/web/login", odoo):
+        if odoo.poll() is None:
+            die(f"Odoo did not answer on http://localhost:{PORT} within 3 minutes: see its log above.")
+        die(f"Odoo stopped (exit code {odoo.returncode}): see its log above.")
+    say(f"open http://localhost:{PORT} and log in as admin / admin")
+    if mail:
+        say(f"mails Odoo sends land in {mail.info['directory']}: list them with `make mail`")
+    say("stop with Ctrl+C (or kill this process: everything it started stops with it)")
+    return odoo.wait()
 
 
 def shell(src, conf, env, code):
@@ -363,31 +516,32 @@ def shell(src, conf, env, code):
     )
 
 
-def start_sandbox(env):
-    """Start the local Azure emulator beside Odoo (see tools/azure_emulator)."""
-    say("starting the local Azure sandbox (turn it off with OEC_SANDBOX=0) ...")
-    proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "azure_emulator",
-            "--host",
-            "127.0.0.1",
-            # slow enough for a person to watch long operations progress
-            "--lro-seconds",
-            "5",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def _started(proc, what):
     line = proc.stdout.readline()
     try:
         proc.info = json.loads(line)
     except ValueError:
-        proc.terminate()
-        die(f"the local Azure sandbox did not start: {line!r}")
+        stop_child(proc)
+        die(f"{what} did not start: {line!r}")
+    return proc
+
+
+def start_sandbox(env):
+    """Start the local Azure emulator beside Odoo (see tools/azure_emulator)."""
+    say("starting the local Azure sandbox (turn it off with OEC_SANDBOX=0) ...")
+    # --lro-seconds: slow enough for a person to watch long operations progress
+    cmd = [PY, "-m", "azure_emulator", "--host", "127.0.0.1", "--lro-seconds", "5"]
+    proc = _started(start_child(cmd, env=env, stdout=subprocess.PIPE, text=True), "the local Azure sandbox")
     say(f"local Azure sandbox: {proc.info['http_url']}")
+    return proc
+
+
+def start_mail_catcher(env):
+    """A local SMTP server (aiosmtpd) on loopback: the sandbox's outgoing mail
+    server, which keeps every message as a .eml file in .cache/mail."""
+    cmd = [PY, ROOT / "tools" / "mailcatcher.py", "serve", "--dir", CACHE / "mail"]
+    proc = _started(start_child(cmd, env=env, stdout=subprocess.PIPE, text=True), "the local mail catcher")
+    say(f"local mail catcher: smtp://127.0.0.1:{proc.info['port']}")
     return proc
 
 
@@ -454,28 +608,18 @@ def cmd_test(args):
     problems = []
     started = time.time()
 
-    # 1. the emulator's own tests (plain pytest, real SDK clients)
+    # 1. the emulator's own tests (plain pytest, real SDK clients), and
+    # tools/tests: `make run` started and stopped for real
     if not args.test_tags:
-        say("running the local Azure emulator's tests ...")
-        junit = out / "emulator.xml"
-        run(
-            [
-                PY,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                f"--junitxml={junit}",
-                EMULATOR_DIR / "tests",
-            ],
-            env=env,
-            check=False,
-        )
-        p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
-        passed, failed = passed + p, failed + f + s
-        if f or s or not junit.is_file():
-            problems.append(f"emulator tests: {f} failed, {s} skipped")
+        for name, tests in (("emulator", EMULATOR_DIR / "tests"), ("tools", ROOT / "tools" / "tests")):
+            say(f"running the {name} tests ({tests.relative_to(ROOT)}) ...")
+            junit = out / f"{name}.xml"
+            cmd = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", tests]
+            run(cmd, env=env, check=False, cwd=tests.parent)
+            p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
+            passed, failed = passed + p, failed + f + s
+            if f or s or not junit.is_file():
+                problems.append(f"{name} tests: {f} failed, {s} skipped")
 
     # 2. the addons' tests in a fresh database, under coverage
     db = args.db

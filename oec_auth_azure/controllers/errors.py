@@ -20,6 +20,16 @@ def aadsts_code(description):
     return match.group(1) if match else None
 
 
+def button_label(env, provider):
+    """The label of the provider's button on the login page (its ``body``),
+    for messages that tell the user which button to click again."""
+    if isinstance(provider, int):
+        provider = env["auth.oauth.provider"].sudo().browse(provider).exists()
+    if not provider:
+        return _("Microsoft Azure")
+    return provider.body or provider.name
+
+
 def azure_error_message(provider, error, description):
     """A dict (text, and optionally url + url_label) for the login page."""
     error = str(error or "")[:MAX_ERROR]
@@ -77,8 +87,9 @@ def azure_error_message(provider, error, description):
     if code in ("65004", "50126") or (error == "access_denied" and code is None):
         return {
             "text": _(
-                "The Microsoft sign-in was cancelled (%(ref)s). Click Microsoft Azure again to sign in.",
+                "The Microsoft sign-in was cancelled (%(ref)s). Click %(button)s again to sign in.",
                 ref=ref,
+                button=button_label(provider.env, provider),
             )
         }
     if code in ("7000215", "7000222", "7000218") or error == "invalid_client":
@@ -127,16 +138,17 @@ def azure_error_message(provider, error, description):
     if code in ("50058", "50076", "50079") or error in ("login_required", "interaction_required"):
         return {
             "text": _(
-                "Microsoft needs you to sign in interactively (%(ref)s). Click Microsoft Azure again.",
+                "Microsoft needs you to sign in interactively (%(ref)s). Click %(button)s again.",
                 ref=ref,
+                button=button_label(provider.env, provider),
             )
         }
     if code in ("70008", "54005", "70000"):
         return {
             "text": _(
-                "The Microsoft sign-in took too long or was already used (%(ref)s). Click Microsoft "
-                "Azure again.",
+                "The Microsoft sign-in took too long or was already used (%(ref)s). Click %(button)s again.",
                 ref=ref,
+                button=button_label(provider.env, provider),
             )
         }
     first_line = description.splitlines()[0][:MAX_DESCRIPTION] if description.strip() else ""

@@ -21,7 +21,7 @@ from odoo.addons.auth_oauth.controllers.main import OAuthController, OAuthLogin
 from odoo.addons.web.controllers.session import Session
 from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
 
-from .errors import azure_error_message
+from .errors import azure_error_message, button_label
 
 _logger = logging.getLogger(__name__)
 
@@ -220,7 +220,8 @@ class OecAzureOAuthController(OAuthController):
             return BadRequest()
         ensure_db(db=dbname)
         env = request.env
-        retry = _("Click Microsoft Azure again to sign in.")
+        # the button's own label: the sandbox's is "Microsoft Azure (sandbox)"
+        retry = _("Click %s again to sign in.", button_label(env, payload.get("p")))
         if not state_signature_ok(env, kw["state"]):
             _logger.warning("Microsoft Entra ID: refused a sign-in with a tampered state")
             return fail({"text": _("The sign-in answer was altered. %s", retry)})

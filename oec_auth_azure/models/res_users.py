@@ -391,6 +391,18 @@ class ResUsers(models.Model):
             _logger.warning(
                 "Microsoft Entra ID: refused to link the account of user %s to user %s", linked.id, target.id
             )
+            if target.has_group("base.group_system"):
+                # an administrator may know the other user, and can unlink it there
+                raise AccessDenied(
+                    _(
+                        "This Microsoft account is already linked to another Odoo user, %(name)s "
+                        "(login %(login)s). To link it to %(target)s instead, open that user in "
+                        "Settings > Users, clear its OAuth User ID, then use this link again.",
+                        name=linked.name,
+                        login=linked.login,
+                        target=target.name,
+                    )
+                )
             raise AccessDenied(
                 _(
                     "This Microsoft account is already linked to another Odoo user. Sign in with "

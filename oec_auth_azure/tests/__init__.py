@@ -12,3 +12,4 @@ from . import test_settings
 from . import test_signin
 from . import test_signin_log
 from . import test_signout
+from . import test_invitation_mail

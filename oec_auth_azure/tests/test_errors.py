@@ -27,6 +27,11 @@ class TestMicrosoftErrors(AzureSigninCase):
     def test_cancelled(self):
         self.assertRefused(self.sign_in(action="cancel"), "cancelled", "AADSTS65004")
 
+    def test_message_names_the_button_of_the_provider(self):
+        """The message says which button to click: the provider's own label."""
+        self.provider.body = "Microsoft Azure (sandbox)"
+        self.assertRefused(self.sign_in(action="cancel"), "Click Microsoft Azure (sandbox) again")
+
     def test_id_token_not_enabled(self):
         self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, implicit_id_token=False)
         self.assertRefused(self.sign_in(), "AADSTS700054", "ID tokens (used for implicit and hybrid flows)")

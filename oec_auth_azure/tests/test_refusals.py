@@ -108,6 +108,17 @@ class TestRefusals(AzureSigninCase):
         self.assertFalse(other.oauth_uid)
         self.assertTrue(other.partner_id.sudo().signup_token)
 
+    def test_another_users_link_named_to_an_administrator(self):
+        """Linking an administrator's user tells which user holds the Microsoft account."""
+        self.link(self.user)
+        admin = new_test_user(self.env, login="second.admin", groups="base.group_user,base.group_system")
+        self.assertRefused(
+            self.sign_in(self.reset_url(admin)),
+            "already linked to another Odoo user, %s (login %s)" % (self.user.name, self.user.login),
+            "clear its OAuth User ID",
+        )
+        self.assertFalse(admin.oauth_uid)
+
     def test_allowed_tenants(self):
         """Multi-tenant: only the listed tenants; others refused even with a valid token."""
         self.link(self.user)

@@ -10,6 +10,7 @@ from odoo.http import request
 from odoo.tools import consteq
 
 from ..models.cloud_azure_environment import CALLBACK_PATH, FLOW_TTL, SESSION_KEY
+from ..models.ir_http import NOTICE_KEY
 from ..services import AzureError
 from ..services.errors import KIND_CONSENT, _lt
 
@@ -124,6 +125,7 @@ class CloudAccountsOAuth(http.Controller):
                 account_id=account_id,
             )
         env = request.env
+        result = None
         try:
             env["cloud.account"]._check_can_connect()
             environment = environments.browse(environment_id).exists()
@@ -135,13 +137,30 @@ class CloudAccountsOAuth(http.Controller):
             identity = environment._identity()
             result = identity.redeem(entry["flow"], params, environment._delegated_scopes())
             # nothing is kept unless everything succeeded: no half-created account
+            notices = []
             with env.cr.savepoint():
-                account = env["cloud.account"]._connect(environment, result, account or None)
+                account = env["cloud.account"]._connect(environment, result, account or None, notices)
         except (AzureError, UserError, AccessError) as error:
             _logger.info(
                 "Cloud Accounts connection failed: %s", str(getattr(error, "code", None) or error)[:MAX_CODE]
             )
-            return self._error_page(error, environment_id=environment_id, account_id=account_id)
+            if getattr(error, "code", None) == "user_mismatch" and account:
+                # the identity did not change; who tried is worth knowing
+                account.sudo()._message_log(
+                    body=_(
+                        "Reconnect refused: %(user)s signed in, not %(expected)s.",
+                        user=result.username,
+                        expected=account.ms_username,
+                    )
+                )
+            return self._error_page(
+                error,
+                environment_id=environment_id,
+                account_id=account_id,
+                signed_in=result and result.username,
+            )
+        # shown by the web client page opened below (models/ir_http.py)
+        request.session[NOTICE_KEY] = notices[0]
         action = env.ref("oec_cloud_accounts.cloud_account_action")
         return request.redirect(
             "/web#action=%d&model=cloud.account&view_type=kanban&id=%d" % (action.id, account.id)
@@ -157,7 +176,7 @@ class CloudAccountsOAuth(http.Controller):
         }
         return request.make_response(page, headers=[("Cache-Control", "no-store")])
 
-    def _error_page(self, error, environment_id=None, account_id=None):
+    def _error_page(self, error, environment_id=None, account_id=None, signed_in=None):
         env = request.env
         if isinstance(error, AzureError):
             message = env["cloud.account"]._azure_error_message(error)
@@ -177,12 +196,17 @@ class CloudAccountsOAuth(http.Controller):
         return self._page(
             title=_("The Azure account was not connected"),
             message=message,
-            code=getattr(error, "reference", None),  # the AADSTS number, else the code
+            # Microsoft's own code (an AADSTS number, or what ARM answered),
+            # never the names our code gives to its own refusals
+            code=error.reference
+            if isinstance(error, AzureError) and (error.aadsts or error.status)
+            else None,
             consent_url=consent_url,
             retry=retry,
+            signed_in=signed_in,
         )
 
-    def _page(self, title, message, code=None, consent_url=None, retry=None, ok=False):
+    def _page(self, title, message, code=None, consent_url=None, retry=None, ok=False, signed_in=None):
         """``retry``: the fields the page's button posts to start again (an
         empty dict: Add Account with the cloud of the settings; None: no button)."""
         message = str(message or "")
@@ -197,6 +221,7 @@ class CloudAccountsOAuth(http.Controller):
                 "consent_url": consent_url,
                 "retry": retry,
                 "ok": ok,
+                "signed_in": signed_in,
                 "back_url": self._back_url(),
             },
         )

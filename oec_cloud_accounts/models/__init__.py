@@ -8,3 +8,4 @@ from . import cloud_server
 from . import cloud_server_engine
 from . import cloud_server_schedule
 from . import cloud_price
+from . import ir_http

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 # Written only by the code that owns them (connect, refresh, cron), in sudo
 # mode after the caller's rights were checked: read-only in the views is no
@@ -46,6 +46,7 @@ class CloudAccount(models.Model):
     _order = "sequence, name, id"
     _secret_columns = ("refresh_token_enc", "access_token_enc")
 
+    # connected accounts are named after the signed-in user and tenant (_connect)
     name = fields.Char(required=True, tracking=True, default=lambda self: _("Microsoft Azure"))
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
@@ -118,6 +119,11 @@ class CloudAccount(models.Model):
     last_error = fields.Text(readonly=True)
     last_error_code = fields.Char(readonly=True)
     has_tokens = fields.Boolean(compute="_compute_has_tokens")
+    is_usable = fields.Boolean(
+        string="Usable",
+        compute="_compute_is_usable",
+        help="Active with stored tokens: Odoo can act in Azure with this account.",
+    )
 
     @api.depends("subscription_ids.is_default", "subscription_ids.name")
     def _compute_subscription_info(self):
@@ -128,6 +134,7 @@ class CloudAccount(models.Model):
             account.default_subscription_name = default.name or False
 
     @api.depends(
+        "state",
         "subscription_ids.is_default",
         "subscription_ids.can_compute",
         "subscription_ids.can_storage",
@@ -136,14 +143,28 @@ class CloudAccount(models.Model):
     def _compute_capabilities(self):
         for account in self:
             default = account.subscription_ids.filtered("is_default")[:1]
-            account.can_compute = default.can_compute
-            account.can_storage = default.can_storage
-            account.can_dns = default.can_dns
+            # only known while the account works: an expired or disconnected
+            # account cannot tell what Azure allows now
+            known = account.state == "active"
+            account.can_compute = known and default.can_compute
+            account.can_storage = known and default.can_storage
+            account.can_dns = known and default.can_dns
 
     def _compute_has_tokens(self):
         with_tokens = self._ids_with_secret("refresh_token_enc")
         for account in self:
             account.has_tokens = account.id in with_tokens
+
+    @api.depends("state", "has_tokens")
+    def _compute_is_usable(self):
+        """Whether Odoo can act in Azure with the account now: Active, with
+        stored tokens. Capabilities are only meaningful then, and every button
+        that reaches Azure through the account (Use, Register, Refresh, and
+        the actions of other addons on the card) should be shown only then:
+        ``invisible="not is_usable"``. Otherwise the only actions are
+        Reconnect and Delete."""
+        for account in self:
+            account.is_usable = account.state == "active" and account.has_tokens
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -201,6 +222,22 @@ class CloudAccount(models.Model):
         """Connecting (Add Account, Reconnect, the OAuth callback) is for Cloud Managers."""
         if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
             raise AccessError(_("Only Cloud Managers can connect cloud accounts."))
+
+    def _check_usable(self):
+        """Refuse, without calling Azure, an action on an account that has no working sign-in."""
+        for account in self:
+            if not account.is_usable:
+                if self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+                    hint = _("click Reconnect first")
+                else:
+                    hint = _("ask a Cloud Manager to reconnect it")
+                raise UserError(
+                    _(
+                        "The account %(name)s has no working sign-in to Azure: %(hint)s.",
+                        name=account.name,
+                        hint=hint,
+                    )
+                )
 
     def _check_system_fields(self, vals):
         if self.env.su:

@@ -56,6 +56,7 @@ class CloudAccountSubscription(models.Model):
     def action_set_default(self):
         self.ensure_one()
         self.account_id._check_can_change()
+        self.account_id._check_usable()
         line = self.sudo()
         line.account_id.subscription_ids.write({"is_default": False})
         line.is_default = True
@@ -65,6 +66,8 @@ class CloudAccountSubscription(models.Model):
         self.ensure_one()
         # before the remote call: a read-only user must not register anything in Azure
         self.account_id._check_can_change()
+        # before any remote call too: without tokens Azure is never asked
+        self.account_id._check_usable()
         namespace = self.env.context.get("namespace")
         if namespace not in NAMESPACE_FIELDS:
             raise UserError(_("Unknown resource provider %s.", namespace))

@@ -28,6 +28,16 @@ NO_SUBSCRIPTION = _lt(
 )
 
 
+def _tenant_label(tenant_id, username):
+    """A tenant as a person recognises it: the domain of a member's sign-in
+    name (a verified domain of the tenant), with the id; guests (#EXT#) and
+    unknown names give the id alone."""
+    domain = (username or "").rpartition("@")[2] if "@" in (username or "") else ""
+    if domain and "#EXT#" not in username:
+        return "%s (%s)" % (domain, tenant_id)
+    return tenant_id
+
+
 class CloudAccount(models.Model):
     _inherit = "cloud.account"
 
@@ -37,6 +47,8 @@ class CloudAccount(models.Model):
         """The refresh icon: renew the tokens and re-read subscriptions and capabilities."""
         # before any remote call: RPC reaches this method for every record its caller can read
         self._check_can_change()
+        # an expired or disconnected account has nothing to refresh with: say so, Azure is not called
+        self.filtered(lambda account: not account.has_tokens)._check_usable()
         failures = []
         for account in self.sudo():
             error = account._refresh_account()
@@ -348,11 +360,17 @@ class CloudAccount(models.Model):
     # -- connect (called by the OAuth callback) ----------------------------------------------------
 
     @api.model
-    def _connect(self, environment, result, account=None):
+    def _connect(self, environment, result, account=None, notices=None):
         """Create (or, on Reconnect, update) an account from a token answer.
 
-        Everything remote is checked before anything is written, so a failure
-        leaves no half-created account.
+        Add Account for a Microsoft account (tenant and object id) that already
+        has a record in this company reconnects into that record instead of
+        making a second card. Reconnect signed in as another Microsoft user is
+        refused: the account's identity (and what it may do in Azure) never
+        changes silently. Everything remote is checked before anything is
+        written, so a failure leaves no half-created account. ``notices``: a
+        list that gets the {title, message} of the notification naming the
+        account (the callback shows it in the web client).
         """
         if account and account.tenant_id and result.tenant_id != account.tenant_id:
             raise AzureError(
@@ -363,8 +381,30 @@ class CloudAccount(models.Model):
                 ),
                 code="tenant_mismatch",
                 kind=KIND_TENANT,
-                message_args={"expected": account.tenant_id, "actual": result.tenant_id},
+                message_args={
+                    "expected": _tenant_label(account.tenant_id, account.ms_username),
+                    "actual": _tenant_label(result.tenant_id, result.username),
+                },
             )
+        if account and account.ms_object_id and result.object_id and result.object_id != account.ms_object_id:
+            raise AzureError(
+                _lt(
+                    "Wrong Microsoft account: %(name)s is connected as %(expected)s, but you signed in as "
+                    "%(actual)s. Reconnect signed in as %(expected)s, or use Add Account to connect "
+                    "%(actual)s as an account of its own."
+                ),
+                code="user_mismatch",
+                kind=KIND_TENANT,
+                message_args={
+                    "name": account.name,
+                    "expected": account.ms_username or account.ms_object_id,
+                    "actual": result.username or result.object_id,
+                },
+            )
+        existing = None
+        if not account:
+            existing = self._find_connected(environment, result)
+            account = existing
         subscriptions = self._discover(environment, result.access_token, result.expires_at)
         values = {
             "ms_username": result.username,
@@ -382,16 +422,66 @@ class CloudAccount(models.Model):
         else:
             self.check_access_rights("create")
             values.update(
-                environment_id=environment.id, name=_("Microsoft Azure"), company_id=self.env.company.id
+                environment_id=environment.id,
+                name=self._default_account_name(environment, result),
+                company_id=self.env.company.id,
             )
             account = self.sudo().create(values)
         account._store_tokens(result)
         account._apply_subscriptions(subscriptions)
         # a note (no email address of the user needed); _store_tokens has
         # answered the activity of an account that was not active
-        account._message_log(
-            body=_(
+        if existing:
+            note = _(
+                "Add Account signed in as %(user)s, already connected here: reconnected this account "
+                "instead of adding a second one (tenant %(tenant)s).",
+                user=result.username,
+                tenant=result.tenant_id,
+            )
+            notice = _("%(user)s was already connected: %(name)s is reconnected and active.")
+        else:
+            note = _(
                 "Connected as %(user)s (tenant %(tenant)s).", user=result.username, tenant=result.tenant_id
             )
-        )
+            notice = _("%(name)s is connected and active (signed in as %(user)s).")
+        account._message_log(body=note)
+        if notices is not None:
+            notices.append(
+                {
+                    "title": _("Azure account connected"),
+                    "message": notice % {"name": account.name, "user": result.username},
+                }
+            )
         return account.sudo(False)
+
+    @api.model
+    def _find_connected(self, environment, result):
+        """The account of this company already connected as the same Microsoft
+        user (tenant and object id) in the same cloud, archived ones aside."""
+        if not (result.tenant_id and result.object_id):
+            return None
+        found = self.sudo().search(
+            [
+                ("environment_id", "=", environment.id),
+                ("tenant_id", "=", result.tenant_id),
+                ("ms_object_id", "=", result.object_id),
+                ("company_id", "=", self.env.company.id),
+            ],
+            order="id",
+        )
+        # the working one if several were made before this check existed
+        found = found.filtered(lambda account: account.state == "active")[:1] or found[:1]
+        return found.sudo(False) or None
+
+    @api.model
+    def _default_account_name(self, environment, result):
+        """The signed-in user and the tenant's name: tells two accounts apart on the cards."""
+        user = result.username or result.display_name or _("Microsoft Azure")
+        tenant = result.tenant_id
+        try:
+            names = environment._arm(result.access_token, result.expires_at).tenant_names()
+            tenant = (names.get(result.tenant_id) or tenant or "").split(" (")[0] or tenant
+        except AzureError:
+            # only a nicer name: the tenant id does
+            _logger.info("tenant names unavailable for the name of a new account", exc_info=True)
+        return "%s - %s" % (user, tenant) if tenant else user

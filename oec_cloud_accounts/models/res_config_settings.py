@@ -64,5 +64,9 @@ class ResConfigSettings(models.TransientModel):
                 raise UserError(_("Choose the Azure cloud the client secret belongs to."))
             settings.cloud_environment_id.set_client_secret(settings.cloud_client_secret.strip())
 
+    def action_add_cloud_account(self):
+        """Add Account from the settings, where the seeds put it (the settings are saved first)."""
+        return self.env["cloud.account"].action_add_account()
+
     def action_open_cloud_accounts(self):
         return self.env["ir.actions.act_window"]._for_xml_id("oec_cloud_accounts.cloud_account_action")

@@ -82,6 +82,19 @@ class ArmClient:
                 for sub in client.subscriptions.list()
             ]
 
+    def tenant_names(self):
+        """{tenant id: "display name (default domain)"} of the tenants the account can see."""
+        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
+            names = {}
+            for tenant in client.tenants.list():
+                # older API versions of the SDK's model lack the names: they stay in additional_properties
+                extra = getattr(tenant, "additional_properties", None) or {}
+                name = getattr(tenant, "display_name", None) or extra.get("displayName")
+                domain = getattr(tenant, "default_domain", None) or extra.get("defaultDomain")
+                label = " ".join(part for part in (name, domain and "(%s)" % domain) if part)
+                names[tenant.tenant_id] = label or tenant.tenant_id
+            return names
+
     def get_providers(self, subscription_id, namespaces):
         """{namespace: {"namespace", "state", "resource_types"}}, through one client
         (one connection) for the whole subscription."""

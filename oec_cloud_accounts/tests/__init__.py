@@ -9,3 +9,5 @@ from . import test_i18n
 from . import test_access
 from . import test_settings
 from . import test_server
+from . import test_account_identity
+from . import test_account_tours

@@ -86,14 +86,14 @@ class EmulatorMixin:
         # the answer comes in the fragment (response_mode=fragment), errors too
         return dict(parse_qsl(parts.query), **dict(parse_qsl(parts.fragment))), location
 
-    def connect(self, user=defaults.USER_EMAIL, account=None, cloud=None):
+    def connect(self, user=defaults.USER_EMAIL, account=None, cloud=None, notices=None):
         """Connect through the model layer (the controller is tested by HttpCase)."""
         cloud = cloud or self.cloud
         identity = cloud._identity()
         flow = identity.start_flow(cloud._delegated_scopes(), cloud._redirect_uri(), "test-state")
         params, _location = self.answer_consent(flow["auth_uri"], user=user)
         result = identity.redeem(flow, params, cloud._delegated_scopes())
-        return self.env["cloud.account"]._connect(cloud, result, account)
+        return self.env["cloud.account"]._connect(cloud, result, account, notices)
 
 
 class ConnectProxy:

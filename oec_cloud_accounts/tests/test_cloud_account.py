@@ -17,7 +17,8 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
     def test_connect_creates_active_account(self):
         account = self.connect()
         self.assertEqual(account.state, "active")
-        self.assertEqual(account.name, "Microsoft Azure")
+        # named after who signed in and the tenant's name, not "Microsoft Azure"
+        self.assertEqual(account.name, "%s - %s" % (defaults.USER_EMAIL, defaults.TENANT_NAME))
         self.assertEqual(account.ms_username, defaults.USER_EMAIL)
         self.assertEqual(account.ms_display_name, defaults.USER_NAME)
         self.assertEqual(account.tenant_id, defaults.TENANT_ID)
@@ -113,15 +114,19 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
         self.emu.control.update_user(defaults.USER_OID, password_changed=True)
         account.action_refresh()
         self.assertEqual(account.state, "expired")
-        again = self.connect(user=defaults.SECOND_USER_EMAIL, account=account)
+        # another user of the same tenant does not silently replace the identity
+        with self.assertRaises(AzureError) as caught:
+            self.connect(user=defaults.SECOND_USER_EMAIL, account=account)
+        self.assertEqual(caught.exception.code, "user_mismatch")
+        again = self.connect(account=account)
         self.assertEqual(again, account)
         self.assertEqual(account.state, "active")
-        self.assertEqual(account.ms_username, defaults.SECOND_USER_EMAIL)
+        self.assertEqual(account.ms_username, defaults.USER_EMAIL)
         self.assertFalse(account.activity_ids, "the reconnect activity is done")
         with self.assertRaises(AzureError) as caught:
             self.connect(user=defaults.OTHER_USER_EMAIL, account=account)
         self.assertEqual(caught.exception.code, "tenant_mismatch")
-        self.assertEqual(account.ms_username, defaults.SECOND_USER_EMAIL)
+        self.assertEqual(account.ms_username, defaults.USER_EMAIL)
 
     def test_no_subscriptions_creates_nothing(self):
         count = self.env["cloud.account"].search_count([])

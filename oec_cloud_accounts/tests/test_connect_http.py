@@ -336,6 +336,47 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         self.assertEqual(self.Account.search_count([]), self.count + 1)
         self.assertEqual(account.state, "active")
 
+    def test_every_retry_of_a_reconnect_returns_to_the_record(self):
+        self.connect_http()
+        account = self.Account.search([], order="id desc", limit=1)
+        account.action_disconnect()
+        response = self.connect_http(action="cancel", account=account)
+        self.assertFailed(response, "Authorization denied", count=self.count + 1)
+        fields = self.retry_form(response)
+        self.assertEqual(fields.get("account_id"), str(account.id))
+        retry = self.url_open(CONNECT, data=fields, allow_redirects=False)
+        self.assertEqual(retry.status_code, 303, retry.text[:300])
+        _params, location = self.answer_consent(retry.headers["Location"])
+        self.assertEqual(self.come_back(location).status_code, 303)
+        self.assertEqual(self.Account.search_count([]), self.count + 1)
+        self.assertEqual(account.state, "active")
+
+    def test_error_page_shows_microsoft_codes_and_who_signed_in(self):
+        """Our own refusals carry no "code"; the page says which Microsoft account signed in."""
+        response = self.connect_http(user=defaults.OTHER_USER_EMAIL)
+        self.assertFailed(response, "No subscriptions found")
+        self.assertNotIn("NoSubscriptionsFound", response.text)
+        self.assertNotIn("Azure code", response.text)
+        self.assertIn("Signed in with Microsoft as <b>%s</b>" % defaults.OTHER_USER_EMAIL, response.text)
+        self.cloud.tenant = defaults.TENANT_ID
+        response = self.connect_http(user=defaults.OTHER_USER_EMAIL)
+        self.assertIn(
+            'Microsoft error code: <code class="o_cloud_connect_code">AADSTS50020</code>', response.text
+        )
+
+    def test_reconnect_as_another_user_is_refused_and_noted(self):
+        self.connect_http()
+        account = self.Account.search([], order="id desc", limit=1)
+        response = self.connect_http(user=defaults.SECOND_USER_EMAIL, account=account)
+        self.assertFailed(response, "Wrong Microsoft account", count=self.count + 1)
+        self.assertIn("Signed in with Microsoft as <b>%s</b>" % defaults.SECOND_USER_EMAIL, response.text)
+        self.assertEqual(self.retry_form(response).get("account_id"), str(account.id))
+        self.assertEqual(account.ms_username, defaults.USER_EMAIL)
+        self.assertIn(
+            "Reconnect refused: %s signed in, not %s." % (defaults.SECOND_USER_EMAIL, defaults.USER_EMAIL),
+            account.message_ids[0].body,
+        )
+
     def test_reconnect_wrong_tenant(self):
         self.connect_http()
         account = self.Account.search([], order="id desc", limit=1)

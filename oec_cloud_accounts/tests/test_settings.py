@@ -55,3 +55,16 @@ class TestSettingsSecret(EmulatorMixin, TransactionCase):
         self.env["res.config.settings"].create({"cloud_environment_id": self.cloud.id}).execute()
         self.assertTrue(self.cloud.client_secret_set)
         self.assertTrue(self.cloud.sudo()._get_secret("client_secret_enc"))
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsAddAccount(EmulatorMixin, TransactionCase):
+    def test_add_account_from_the_settings(self):
+        """Settings > Cloud Accounts offers Add Account (where the seeds put it)."""
+        admin = self.env.ref("base.user_admin")
+        settings = self.env["res.config.settings"].with_user(admin).create({})
+        action = settings.action_add_cloud_account()
+        self.assertEqual((action["res_model"], action["target"]), ("cloud.account.connect", "new"))
+        arch = settings.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="action_add_cloud_account"', arch)
+        self.assertIn("oec_cloud_accounts/README.rst", arch, "the documentation link")

@@ -7,6 +7,7 @@ import copy
 import re
 import time
 import uuid
+from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from . import arm_core, entra, tokens
@@ -125,6 +126,9 @@ def add_user(req):
 
 
 def update_user(req, key):
+    # the route matches the raw path: the client percent-encodes "@" (and any
+    # other reserved character) of an email or UPN
+    key = unquote(key)
     with req.emu.lock:
         user = req.emu.state.find_user(key)
         if user is None:
@@ -182,6 +186,7 @@ def add_app(req):
 
 
 def update_app(req, client_id):
+    client_id = unquote(client_id)
     with req.emu.lock:
         app = req.emu.state["apps"].get(client_id)
         if app is None:
@@ -211,6 +216,7 @@ def add_subscription(req):
 
 
 def update_subscription(req, sid):
+    sid = unquote(sid)
     with req.emu.lock:
         sub = req.emu.state["subscriptions"].get(sid.lower())
         if sub is None:

@@ -253,3 +253,26 @@ def test_key_rotation(emu, http):
     fresh = emu.control.rotate_keys(mode="new")
     after = [k["kid"] for k in http.get(keys_url, timeout=5).json()["keys"]]
     assert fresh["active"] not in before and fresh["active"] in after
+
+
+@pytest.mark.parametrize("key", [d.USER_EMAIL, d.USER_EMAIL.upper(), d.USER_OID])
+def test_update_user_by_email_or_object_id(emu, http, key):
+    """The control client percent-encodes the "@" of an email: the emulator
+    finds the user by email (any case) as well as by object id."""
+    app = make_msal_app(emu, http)
+    flow = app.initiate_auth_code_flow([d.ARM_USER_IMPERSONATION], redirect_uri=REDIRECT)
+    emu.control.set_auto_consent(d.USER_EMAIL)
+    result = app.acquire_token_by_auth_code_flow(flow, _authorize(http, flow))
+    user = emu.control.update_user(key, password_changed=True)
+    assert user["oid"] == d.USER_OID
+    refused = make_msal_app(emu, http).acquire_token_by_refresh_token(
+        result["refresh_token"], [d.ARM_USER_IMPERSONATION]
+    )
+    assert refused["error"] == "invalid_grant", refused
+
+
+def test_update_unknown_user_is_404(emu):
+    from azure_emulator.client import ControlError
+
+    with pytest.raises(ControlError, match="404"):
+        emu.control.update_user("nobody@example.test", password_changed=True)
