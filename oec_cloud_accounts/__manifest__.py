@@ -14,6 +14,8 @@
             "azure-core",
             "azure-mgmt-resource",
             "azure-mgmt-subscription",
+            "azure-mgmt-dns",
+            "dnspython",
             "cryptography",
         ]
     },
@@ -25,6 +27,7 @@
         "views/cloud_account_views.xml",
         "views/cloud_account_subscription_views.xml",
         "views/cloud_azure_environment_views.xml",
+        "views/cloud_dns_zone_views.xml",
         "views/res_config_settings_views.xml",
         "views/connect_templates.xml",
         "wizards/cloud_account_connect_views.xml",

@@ -8,3 +8,5 @@ from . import test_environment
 from . import test_i18n
 from . import test_access
 from . import test_settings
+from . import test_dns
+from . import test_dns_access

@@ -1,1 +1,3 @@
 from . import cloud_account_connect
+from . import cloud_dns_zone_setup
+from . import cloud_dns_record_edit
