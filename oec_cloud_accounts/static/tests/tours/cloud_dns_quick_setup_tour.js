@@ -12,7 +12,7 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_dns_quick_setup", {
         },
         {
             content: "Pick the zone tour.test",
-            trigger: ".modal .o_cloud_dns_setup_lines tr:contains(tour.test) .o_cloud_dns_use_zone",
+            trigger: ".o_data_row:contains('tour.test') button[name=action_select]",
         },
         {
             content: "The zone's form: the Azure name servers to set at the registrar",
