@@ -142,4 +142,3 @@ class CloudDnsRecord(models.Model):
 
     def _metadata(self):
         return json.loads(self.metadata_json or "{}") or None
-

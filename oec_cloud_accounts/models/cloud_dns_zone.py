@@ -37,7 +37,7 @@ class CloudDnsZone(models.Model):
     as last read from Azure (cloud.dns.record)."""
 
     _name = "cloud.dns.zone"
-    _inherit = ["mail.thread"]
+    _inherit = ("mail.thread",)
     _description = "Azure DNS Zone"
     _order = "name, id"
 
@@ -102,7 +102,8 @@ class CloudDnsZone(models.Model):
         states = dict(self._fields["delegation_state"]._description_selection(self.env))
         kind = "success" if set(self.mapped("delegation_state")) == {"ok"} else "warning"
         return self.account_id._notify(
-            kind, "\n".join("%s: %s" % (z.name, z.delegation_details or states[z.delegation_state]) for z in self)
+            kind,
+            "\n".join("%s: %s" % (z.name, z.delegation_details or states[z.delegation_state]) for z in self),
         )
 
     def action_new_a_record(self):
@@ -247,7 +248,9 @@ class CloudDnsZone(models.Model):
 
     def _check_delegation(self):
         self.ensure_one()
-        expected = {n.strip().lower().rstrip(".") + "." for n in (self.name_servers or "").split() if n.strip()}
+        expected = {
+            n.strip().lower().rstrip(".") + "." for n in (self.name_servers or "").split() if n.strip()
+        }
         found, problem = resolve_ns(self.name, _nameservers(), timeout=TIMEOUT / 4)
         found = set(found)
         if problem == "timeout":
@@ -273,7 +276,11 @@ class CloudDnsZone(models.Model):
                 expected=", ".join(sorted(expected)),
             )
         self.write(
-            {"delegation_state": state, "delegation_details": details, "delegation_checked_at": fields.Datetime.now()}
+            {
+                "delegation_state": state,
+                "delegation_details": details,
+                "delegation_checked_at": fields.Datetime.now(),
+            }
         )
 
 
@@ -291,6 +298,8 @@ def _nameservers():
     return servers or None
 
 
+# pylint: disable=consider-merging-classes-inherited
+# (the account's DNS part lives with the zones, so that features stay in their own files)
 class CloudAccount(models.Model):
     _inherit = "cloud.account"
 

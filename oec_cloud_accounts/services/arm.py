@@ -130,7 +130,9 @@ def _arm_errors(codes=None, statuses=None):
         status = exc.status_code or (exc.response.status_code if exc.response is not None else None)
         code = getattr(exc.error, "code", None) if exc.error else None
         detail = getattr(exc.error, "message", None) if exc.error else None
-        retry_after = _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
+        retry_after = (
+            _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
+        )
         raise AzureError.from_arm(
             status, code or "HttpError", detail or exc.message, codes, statuses, retry_after
         ) from exc

@@ -42,9 +42,7 @@ def normalize_record_name(name, zone_name):
     if value.endswith("." + zone):
         value = value[: -len(zone) - 1]
     labels = value.split(".")
-    valid = all(
-        _LABEL_RE.match(label) or (index == 0 and label == "*") for index, label in enumerate(labels)
-    )
+    valid = all(_LABEL_RE.match(label) or (index == 0 and label == "*") for index, label in enumerate(labels))
     if not valid or len(value) + len(zone) + 1 > 253:
         raise AzureError(
             _lt(
@@ -145,7 +143,9 @@ class DnsClient(ArmClient):
                 return None
             raise
 
-    def create_a_record(self, subscription_id, resource_group, zone_name, name, addresses, ttl, metadata=None):
+    def create_a_record(
+        self, subscription_id, resource_group, zone_name, name, addresses, ttl, metadata=None
+    ):
         """Create only (If-None-Match: *): 412 RecordSetExists when the name is taken."""
         params = RecordSet(
             ttl=ttl, a_records=[ARecord(ipv4_address=a) for a in addresses], metadata=metadata or None
@@ -164,7 +164,9 @@ class DnsClient(ArmClient):
         params = RecordSet(ttl=ttl, a_records=[ARecord(ipv4_address=a) for a in addresses], metadata=metadata)
         with _arm_errors(DNS), self._dns(subscription_id) as client:
             return _record_set(
-                client.record_sets.create_or_update(resource_group, zone_name, name, "A", params, if_match=etag)
+                client.record_sets.create_or_update(
+                    resource_group, zone_name, name, "A", params, if_match=etag
+                )
             )
 
     def delete_record_set(self, subscription_id, resource_group, zone_name, name, record_type, etag):

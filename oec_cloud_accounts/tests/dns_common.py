@@ -104,7 +104,11 @@ class DnsMixin(EmulatorMixin):
         for relative, addresses in (records or {}).items():
             self.portal_set_a(name, relative, addresses, resource_group)
         dns_client.record_sets.create_or_update(
-            resource_group, name, "@", "TXT", RecordSet(ttl=300, txt_records=[TxtRecord(value=["v=spf1 -all"])])
+            resource_group,
+            name,
+            "@",
+            "TXT",
+            RecordSet(ttl=300, txt_records=[TxtRecord(value=["v=spf1 -all"])]),
         )
         return zone
 
@@ -120,7 +124,9 @@ class DnsMixin(EmulatorMixin):
 
     def portal_get_a(self, zone, relative, resource_group=RG):
         dns_client, _resources = self.portal()
-        found = [r for r in dns_client.record_sets.list_by_type(resource_group, zone, "A") if r.name == relative]
+        found = [
+            r for r in dns_client.record_sets.list_by_type(resource_group, zone, "A") if r.name == relative
+        ]
         return found[0] if found else None
 
     def quick_setup(self, account, zone_name):

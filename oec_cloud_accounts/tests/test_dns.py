@@ -78,14 +78,19 @@ class TestDnsZone(DnsMixin, TransactionCase):
 
     def test_quick_setup_error_says_what_to_do(self):
         self.emu.control.inject_fault(
-            path=r"/providers/Microsoft\.Network/dnszones\?", status=403, code="AuthorizationFailed", service="arm"
+            path=r"/providers/Microsoft\.Network/dnszones\?",
+            status=403,
+            code="AuthorizationFailed",
+            service="arm",
         )
         with self.assertRaisesRegex(UserError, "DNS Zone Contributor"):
             self.account.action_dns_quick_setup()
 
     def test_owned_fields_refused(self):
         self.seed_zone("example.test")
-        manager = new_test_user(self.env, "dns_owner_manager", groups="oec_cloud_accounts.group_cloud_manager")
+        manager = new_test_user(
+            self.env, "dns_owner_manager", groups="oec_cloud_accounts.group_cloud_manager"
+        )
         zone = self.quick_setup(self.account, "example.test").with_user(manager)
         with self.assertRaises(AccessError):
             zone.write({"resource_group": "elsewhere"})
@@ -176,7 +181,9 @@ class TestDnsZone(DnsMixin, TransactionCase):
         self.assertEqual(action["res_id"], wizard.id)
         self.assertIn("changed in Azure", wizard.conflict_message)
         self.assertIn("Reload the record", wizard.conflict_message)
-        self.assertEqual([a.ipv4_address for a in self.portal_get_a("example.test", "www").a_records], ["20.7.7.7"])
+        self.assertEqual(
+            [a.ipv4_address for a in self.portal_get_a("example.test", "www").a_records], ["20.7.7.7"]
+        )
         # Reload shows Azure's version, then the user's change goes with the new etag
         wizard.action_reload()
         self.assertFalse(wizard.conflict_message)
@@ -184,7 +191,9 @@ class TestDnsZone(DnsMixin, TransactionCase):
         self.assertEqual(record.value_text, "20.7.7.7")
         wizard.ipv4_addresses = "20.5.5.5"
         wizard.action_apply()
-        self.assertEqual([a.ipv4_address for a in self.portal_get_a("example.test", "www").a_records], ["20.5.5.5"])
+        self.assertEqual(
+            [a.ipv4_address for a in self.portal_get_a("example.test", "www").a_records], ["20.5.5.5"]
+        )
 
     def test_create_conflict_never_clobbers(self):
         self.seed_zone("example.test")
@@ -194,7 +203,9 @@ class TestDnsZone(DnsMixin, TransactionCase):
         self.portal_set_a("example.test", "www", ["20.7.7.7"])  # made by someone else meanwhile
         wizard.action_apply()
         self.assertIn("already exists in Azure", wizard.conflict_message)
-        self.assertEqual([a.ipv4_address for a in self.portal_get_a("example.test", "www").a_records], ["20.7.7.7"])
+        self.assertEqual(
+            [a.ipv4_address for a in self.portal_get_a("example.test", "www").a_records], ["20.7.7.7"]
+        )
         wizard.action_reload()  # becomes an edit of the existing record
         self.assertTrue(wizard.record_id)
         self.assertEqual(wizard.ipv4_addresses, "20.7.7.7")
@@ -222,10 +233,16 @@ class TestDnsZone(DnsMixin, TransactionCase):
         zone = self.quick_setup(self.account, "example.test")
         zones_path = r".*/dnszones/example\.test.*"
         cases = (
-            (dict(status=403, code="AuthorizationFailed"), "DNS Zone Contributor"),
-            (dict(status=409, code="MissingSubscriptionRegistration"), "Register Microsoft.Network"),
-            (dict(status=429, code="TooManyRequests", count=5, headers={"Retry-After": "0"}), "throttling"),
-            (dict(status=400, code="BadRequest", message="The record set name is invalid."), "record set name"),
+            ({"status": 403, "code": "AuthorizationFailed"}, "DNS Zone Contributor"),
+            ({"status": 409, "code": "MissingSubscriptionRegistration"}, "Register Microsoft.Network"),
+            (
+                {"status": 429, "code": "TooManyRequests", "count": 5, "headers": {"Retry-After": "0"}},
+                "throttling",
+            ),
+            (
+                {"status": 400, "code": "BadRequest", "message": "The record set name is invalid."},
+                "record set name",
+            ),
         )
         # azure-mgmt-core registers a missing provider by itself: refuse it as a real tenant could
         self.emu.control.inject_fault(
@@ -235,7 +252,10 @@ class TestDnsZone(DnsMixin, TransactionCase):
             with self.subTest(code=fault["code"]):
                 self.emu.control.clear_faults()
                 self.emu.control.inject_fault(
-                    path="/providers/Microsoft.Network/register", status=403, code="AuthorizationFailed", count=10
+                    path="/providers/Microsoft.Network/register",
+                    status=403,
+                    code="AuthorizationFailed",
+                    count=10,
                 )
                 self.emu.control.inject_fault(path=zones_path, service="arm", **fault)
                 self.assertIn(expected, self._refresh_error(zone))
@@ -295,8 +315,9 @@ class TestDnsZone(DnsMixin, TransactionCase):
         self.seed_zone("example.test")
         zone = self.quick_setup(self.account, "example.test")
         silent = self.dns_server.port + 1 if self.dns_server.port < 65535 else self.dns_server.port - 1
-        with patch.dict(config.options, {NAMESERVERS_OPTION: "127.0.0.1:%d" % silent}), patch(
-            "odoo.addons.oec_cloud_accounts.models.cloud_dns_zone.TIMEOUT", 2
+        with (
+            patch.dict(config.options, {NAMESERVERS_OPTION: "127.0.0.1:%d" % silent}),
+            patch("odoo.addons.oec_cloud_accounts.models.cloud_dns_zone.TIMEOUT", 2),
         ):
             zone.action_check_delegation()
         self.assertIn(zone.delegation_state, ("error", "missing"))
@@ -357,7 +378,9 @@ class TestDnsServerRecords(DnsMixin, TransactionCase):
 
     def test_foreign_record_left_untouched(self):
         self.portal_set_a("example.test", "odoo", ["20.7.7.7"])
-        self.portal_set_a("example.test", "shop", ["20.8.8.8"], metadata={"oec_db_uuid": "db-1", "oec_server_id": "9"})
+        self.portal_set_a(
+            "example.test", "shop", ["20.8.8.8"], metadata={"oec_db_uuid": "db-1", "oec_server_id": "9"}
+        )
         for name in ("odoo", "shop"):
             before = len(self.emu.control.requests())
             with self.assertRaises(AzureError) as error:
@@ -366,15 +389,23 @@ class TestDnsServerRecords(DnsMixin, TransactionCase):
             self.assertIn("%s.example.test already has an A record" % name, error.exception.message)
             self.assertEqual([r["method"] for r in self.dns_calls(before)], ["GET"], "only read")
             self.assertFalse(self.zone._delete_owned_a_record(name, OWNER))
-        self.assertEqual([a.ipv4_address for a in self.portal_get_a("example.test", "odoo").a_records], ["20.7.7.7"])
-        self.assertEqual([a.ipv4_address for a in self.portal_get_a("example.test", "shop").a_records], ["20.8.8.8"])
+        self.assertEqual(
+            [a.ipv4_address for a in self.portal_get_a("example.test", "odoo").a_records], ["20.7.7.7"]
+        )
+        self.assertEqual(
+            [a.ipv4_address for a in self.portal_get_a("example.test", "shop").a_records], ["20.8.8.8"]
+        )
 
     def test_apex_and_race(self):
         self.assertEqual(self.eu_zone._upsert_owned_a_record("@", "20.1.2.3", OWNER), "created")
         self.assertTrue(self.portal_get_a("eu.example.test", "@"))
         # Azure answers 412 to the creation (someone created it meanwhile): Odoo looks again
         self.emu.control.inject_fault(
-            path=r"/dnszones/example\.test/A/race\?", method="PUT", status=412, code="PreconditionFailed", service="arm"
+            path=r"/dnszones/example\.test/A/race\?",
+            method="PUT",
+            status=412,
+            code="PreconditionFailed",
+            service="arm",
         )
         before = len(self.emu.control.requests())
         self.assertEqual(self.zone._upsert_owned_a_record("race", "20.1.2.3", OWNER), "created")

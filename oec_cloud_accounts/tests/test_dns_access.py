@@ -9,7 +9,12 @@ from odoo.tests.common import JsonRpcException
 from .common import refused_users
 from .dns_common import DnsMixin
 
-AZURE_NS = ["ns1-01.azure-dns.com.", "ns2-01.azure-dns.net.", "ns3-01.azure-dns.org.", "ns4-01.azure-dns.info."]
+AZURE_NS = [
+    "ns1-01.azure-dns.com.",
+    "ns2-01.azure-dns.net.",
+    "ns3-01.azure-dns.org.",
+    "ns4-01.azure-dns.info.",
+]
 
 # (label, model, method, args after the ids): every public DNS method that
 # reaches Azure or the resolver, and writes of fields owned by the code
@@ -44,7 +49,11 @@ class TestDnsAccess(DnsMixin, HttpCase):
 
     def rpc(self, login, model, method, args):
         self.authenticate(login, login)
-        record = {"cloud.account": self.account, "cloud.dns.zone": self.zone, "cloud.dns.record": self.record}[model]
+        record = {
+            "cloud.account": self.account,
+            "cloud.dns.zone": self.zone,
+            "cloud.dns.record": self.record,
+        }[model]
         return self.make_jsonrpc_request(
             "/web/dataset/call_kw",
             {"model": model, "method": method, "args": [record.ids, *args], "kwargs": {}},
@@ -89,7 +98,12 @@ class TestDnsAccess(DnsMixin, HttpCase):
         self.assertEqual([z["name"] for z in zones], ["example.test"])
         records = self.make_jsonrpc_request(
             "/web/dataset/call_kw",
-            {"model": "cloud.dns.record", "method": "search_read", "args": [[], ["name", "value_text"]], "kwargs": {}},
+            {
+                "model": "cloud.dns.record",
+                "method": "search_read",
+                "args": [[], ["name", "value_text"]],
+                "kwargs": {},
+            },
         )
         self.assertIn({"id": self.record.id, "name": "www", "value_text": "20.1.2.3"}, records)
         # another company's manager sees none of them
