@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 {
     "name": "Cloud Accounts: Microsoft Azure",
-    "summary": "Connect Azure accounts by OAuth: status, subscriptions, capabilities, tokens kept alive",
+    "summary": "Connect Azure accounts by OAuth: status, subscriptions, capabilities, tokens kept alive; "
+    "Azure DNS zones and A records",
     "version": "17.0.1.0.0",
     "category": "Productivity",
     "website": "https://github.com/oec-sh/odoo-azure",
