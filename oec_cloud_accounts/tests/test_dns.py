@@ -12,6 +12,7 @@ from odoo.tools import config
 from ..models.cloud_dns_zone import NAMESERVERS_OPTION
 from ..services import AzureError
 from .dns_common import RG, DnsMixin
+from .test_i18n import FrenchMixin
 
 AZURE_NS = [
     "ns1-01.azure-dns.com.",
@@ -416,3 +417,16 @@ class TestDnsServerRecords(DnsMixin, TransactionCase):
         with self.assertRaises(AzureError) as error:
             self.zone._upsert_owned_a_record("bad..name", "20.1.2.3", OWNER)
         self.assertEqual(error.exception.code, "InvalidRecordName")
+
+
+@tagged("post_install", "-at_install")
+class TestDnsFrench(FrenchMixin, DnsMixin, TransactionCase):
+    def test_dns_error_in_french(self):
+        account = self.connect()
+        self.seed_zone("example.test")
+        zone = self.quick_setup(account, "example.test").with_context(lang="fr_FR")
+        self.emu.control.inject_fault(
+            path=r"/dnszones/example\.test\?", status=403, code="AuthorizationFailed"
+        )
+        with self.assertRaisesRegex(UserError, "Contributeur de zone DNS .*AuthorizationFailed"):
+            zone.action_refresh()
