@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 {
     "name": "Cloud Accounts: Microsoft Azure",
-    "summary": "Connect Azure accounts by OAuth: status, subscriptions, capabilities, tokens kept alive",
+    "summary": "Connect Azure accounts by OAuth: status, subscriptions, capabilities, tokens kept alive; "
+    "Azure DNS zones and A records",
     "version": "17.0.1.0.0",
     "category": "Productivity",
     "website": "https://github.com/oec-sh/odoo-azure",
@@ -14,6 +15,8 @@
             "azure-core",
             "azure-mgmt-resource",
             "azure-mgmt-subscription",
+            "azure-mgmt-dns",
+            "dnspython",
             "cryptography",
             "azure-mgmt-compute",
             "azure-mgmt-network",
@@ -29,6 +32,7 @@
         "views/cloud_account_views.xml",
         "views/cloud_account_subscription_views.xml",
         "views/cloud_azure_environment_views.xml",
+        "views/cloud_dns_zone_views.xml",
         "views/res_config_settings_views.xml",
         "views/connect_templates.xml",
         "wizards/cloud_account_connect_views.xml",

@@ -9,3 +9,5 @@ from . import cloud_server_engine
 from . import cloud_server_schedule
 from . import cloud_price
 from . import ir_http
+from . import cloud_dns_zone
+from . import cloud_dns_record

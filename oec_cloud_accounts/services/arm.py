@@ -132,8 +132,9 @@ class ArmClient:
 
 
 @contextmanager
-def _arm_errors():
-    """Turns azure-core exceptions into AzureError."""
+def _arm_errors(codes=None, statuses=None):
+    """Turns azure-core exceptions into AzureError; ``codes`` / ``statuses``:
+    a service's own messages (see AzureError.from_arm)."""
     try:
         yield
     except (ServiceRequestError, ServiceResponseError) as exc:
@@ -142,10 +143,12 @@ def _arm_errors():
         status = exc.status_code or (exc.response.status_code if exc.response is not None else None)
         code = getattr(exc.error, "code", None) if exc.error else None
         detail = getattr(exc.error, "message", None) if exc.error else None
-        error = AzureError.from_arm(status, code or "HttpError", detail or exc.message)
-        if exc.response is not None:
-            error.retry_after = _retry_after(exc.response.headers.get("Retry-After"))
-        raise error from exc
+        retry_after = (
+            _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
+        )
+        raise AzureError.from_arm(
+            status, code or "HttpError", detail or exc.message, codes, statuses, retry_after
+        ) from exc
 
 
 def _retry_after(value):

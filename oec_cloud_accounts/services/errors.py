@@ -225,6 +225,66 @@ ARM = {
     ),
 }
 
+# ARM codes of Azure DNS calls -> (kind, what to do); they override ARM's generic texts there.
+_ZONE_NOT_FOUND = _lt(
+    "The DNS zone was not found in Azure (deleted, moved or renamed?): run DNS Quick Setup on the "
+    "account again to pick the zone."
+)
+DNS = {
+    "ResourceNotFound": (KIND_REQUEST, _ZONE_NOT_FOUND),
+    "ParentResourceNotFound": (KIND_REQUEST, _ZONE_NOT_FOUND),
+    "AuthorizationFailed": (
+        KIND_ACCESS,
+        _lt(
+            "The Microsoft account may not manage this DNS zone: give it the DNS Zone Contributor role on "
+            "the zone or its resource group (Azure portal > DNS zone > Access control (IAM))."
+        ),
+    ),
+    "MissingSubscriptionRegistration": (
+        KIND_ACCESS,
+        _lt(
+            "Microsoft.Network is not registered on the subscription: register it from the account's "
+            "Subscriptions (Register Microsoft.Network), wait a few minutes, then try again."
+        ),
+    ),
+    "PreconditionFailed": (
+        KIND_REQUEST,
+        _lt(
+            "The record set was changed in Azure (for instance in the Azure portal) since Odoo loaded it: "
+            "nothing was overwritten. Reload the record to see its current values, then apply your "
+            "change again."
+        ),
+    ),
+    "TooManyRequests": (
+        KIND_TRANSIENT,
+        _lt(
+            "Azure DNS is throttling the requests (too many in a short time): Odoo waited and retried; "
+            "wait %(retry_after)s seconds and try again."
+        ),
+    ),
+    "BadRequest": (
+        KIND_REQUEST,
+        _lt("Azure DNS refused the record: %(detail)s Check the name, the addresses and the TTL."),
+    ),
+}
+# 412 answering a creation sent with If-None-Match: *
+DNS_RECORD_EXISTS = (
+    KIND_REQUEST,
+    _lt(
+        "A record set of this name and type already exists in Azure (made outside Odoo, or meanwhile): "
+        "it was left untouched. Reload the zone's records and edit the existing record instead."
+    ),
+)
+# an A record set the servers' code found made by someone else (metadata of another owner, or none)
+DNS_FOREIGN_RECORD = (
+    KIND_REQUEST,
+    _lt(
+        "%(fqdn)s already has an A record that Odoo did not create for this server (made in the Azure "
+        "portal, or by another database): it was left untouched. Delete it in Azure, or choose another "
+        "host name."
+    ),
+)
+
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 TRANSIENT_ERRORS = {
     "temporarily_unavailable",
@@ -313,9 +373,15 @@ class AzureError(Exception):
         )
 
     @classmethod
-    def from_arm(cls, status, code, detail):
+    def from_arm(cls, status, code, detail, codes=None, statuses=None, retry_after=None):
+        """``codes`` / ``statuses``: {code or HTTP status: (kind, message)} of
+        one service (e.g. DNS), before ARM's generic texts."""
         args = None
-        if code in ARM:
+        specific = (statuses or {}).get(status) or (codes or {}).get(code)
+        if specific:
+            kind, message = specific
+            args = {"detail": detail or code, "status": status, "retry_after": retry_after or 0}
+        elif code in ARM:
             kind, message = ARM[code]
             if "%(detail)s" in message:
                 args = {"detail": detail or code}
@@ -330,7 +396,9 @@ class AzureError(Exception):
             kind = KIND_REQUEST
             message = _lt("Azure refused the request: %(detail)s")
             args = {"detail": detail or code}
-        return cls(message, code=code, kind=kind, detail=detail, status=status, message_args=args)
+        error = cls(message, code=code, kind=kind, detail=detail, status=status, message_args=args)
+        error.retry_after = retry_after
+        return error
 
     @classmethod
     def network(cls, exc):

@@ -68,7 +68,16 @@ class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
     def test_service_messages_are_in_the_pot(self):
         with open(file_path("oec_cloud_accounts/i18n/oec_cloud_accounts.pot"), "rb") as pot:
             msgids = {row["src"] for row in TranslationFileReader(pot, fileformat="po")}
-        tables = [message for _kind, message in [*errors.AADSTS.values(), *errors.ARM.values()]]
+        tables = [
+            message
+            for _kind, message in [
+                *errors.AADSTS.values(),
+                *errors.ARM.values(),
+                *errors.DNS.values(),
+                errors.DNS_RECORD_EXISTS,
+                errors.DNS_FOREIGN_RECORD,
+            ]
+        ]
         missing = [message for message in tables if message not in msgids]
         self.assertFalse(missing, "regenerate i18n/oec_cloud_accounts.pot")
         self.assertIn("Azure is busy or unavailable (HTTP %(status)s): it will be retried.", msgids)

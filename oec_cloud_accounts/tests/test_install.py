@@ -9,7 +9,7 @@ ADDON = Path(__file__).resolve().parent.parent
 # packages Odoo itself requires: an addon need not declare them
 ODOO_REQUIREMENTS = {"odoo", "requests", "psycopg2", "werkzeug", "markupsafe"}
 # distribution name -> the module it provides, where they differ
-MODULE_OF = {"azure-core": "azure.core", "azure-mgmt-resource": "azure.mgmt.resource"}
+MODULE_OF = {"azure-core": "azure.core", "azure-mgmt-resource": "azure.mgmt.resource", "dnspython": "dns"}
 
 
 def imported_modules(path):

@@ -197,6 +197,10 @@ class Emulator:
                 "query": req.query_string,
                 "status": None if response.drop else response.status,
                 "duration": round(time.monotonic() - started, 4),
+                # preconditions sent (DNS record sets, zones): tests check clients send them
+                "conditions": {
+                    h: req.header(h) for h in ("If-Match", "If-None-Match") if req.header(h) is not None
+                },
             }
         )
         handler.send(response)

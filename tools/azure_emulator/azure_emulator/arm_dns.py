@@ -2,7 +2,9 @@
 and If-Match / If-None-Match preconditions (412 PreconditionFailed)."""
 
 import ipaddress
+import re
 import uuid
+from urllib.parse import unquote
 
 from . import arm_core as core
 from .http import Response
@@ -179,9 +181,30 @@ def _rtype(rtype):
     return upper
 
 
+# a relative record-set name: "@", or labels of letters, digits, "-" and "_"
+# (not starting or ending with "-"), the first one may be "*"
+_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+def _check_record_name(name, zone):
+    labels = name.split(".")
+    valid = name == "@" or all(
+        _LABEL_RE.match(label) or (index == 0 and label == "*") for index, label in enumerate(labels)
+    )
+    if not valid or len(name) + len(zone) + 1 > 253:
+        core.fail(
+            400,
+            "BadRequest",
+            "The record set name '%s' is invalid: it must be a relative name of labels of at most 63 "
+            "letters, digits, hyphens or underscores." % name,
+        )
+
+
 def put_record(req, sub_id, rg, zone, rtype, name):
+    name = unquote(name)  # the SDK quotes * and @
     res = _zone(req, sub_id, rg, zone)
     rtype = _rtype(rtype)
+    _check_record_name(name, res["name"])
     key = "%s/%s" % (rtype, name.lower())
     current = res["_records"].get(key)
     _check_preconditions(req, current and current["etag"], name)
@@ -205,6 +228,7 @@ def put_record(req, sub_id, rg, zone, rtype, name):
 
 
 def get_record(req, sub_id, rg, zone, rtype, name):
+    name = unquote(name)  # the SDK quotes * and @
     res = _zone(req, sub_id, rg, zone)
     record = res["_records"].get("%s/%s" % (_rtype(rtype), name.lower()))
     if record is None:
@@ -213,6 +237,7 @@ def get_record(req, sub_id, rg, zone, rtype, name):
 
 
 def delete_record(req, sub_id, rg, zone, rtype, name):
+    name = unquote(name)  # the SDK quotes * and @
     res = _zone(req, sub_id, rg, zone)
     key = "%s/%s" % (_rtype(rtype), name.lower())
     current = res["_records"].get(key)

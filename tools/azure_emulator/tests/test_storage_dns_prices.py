@@ -248,3 +248,20 @@ def test_prices_of_a_server_region(emu):
     assert {"Standard SSD Managed Disks", "IP Addresses"} <= products
     assert all(item["type"] == "Consumption" for item in items)
     assert not [i for i in items if i["armRegionName"] != "southeastasia"]
+
+
+def test_dns_record_names_and_conditions_logged(emu, resources, credential, mgmt_kwargs):
+    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    dns.zones.create_or_update(RG, "names.test", Zone(location="global"))
+    params = RecordSet(ttl=300, a_records=[ARecord(ipv4_address="20.1.2.3")])
+    wildcard = dns.record_sets.create_or_update(RG, "names.test", "*.app", "A", params, if_none_match="*")
+    assert wildcard.name == "*.app" and wildcard.fqdn == "*.app.names.test."
+    assert dns.record_sets.get(RG, "names.test", "*.app", "A").etag == wildcard.etag
+    log = [r for r in emu.control.requests() if r["method"] == "PUT" and "/A/" in r["path"]]
+    assert log[-1]["conditions"] == {"If-None-Match": "*"}
+    for bad in ("a..b", "-x", "x" * 64, "a b", "*x"):
+        with pytest.raises(HttpResponseError) as exc:
+            dns.record_sets.create_or_update(RG, "names.test", bad, "A", params)
+        assert exc.value.status_code == 400 and exc.value.error.code == "BadRequest"
+    dns.record_sets.delete(RG, "names.test", "*.app", "A", if_match=wildcard.etag)
+    assert emu.control.requests()[-1]["conditions"] == {"If-Match": wildcard.etag}
