@@ -11,3 +11,4 @@ from . import cloud_price
 from . import ir_http
 from . import cloud_dns_zone
 from . import cloud_dns_record
+from . import cloud_server_dns

@@ -70,6 +70,10 @@ SYSTEM_FIELDS = frozenset(
         "vcpus",
         "memory_gb",
         "schedule_last_event_at",
+        "dns_zone_id",
+        "dns_record_name",
+        "dns_state",
+        "dns_message",
     }
 )
 # What Azure was asked to create: fixed once provisioning starts.

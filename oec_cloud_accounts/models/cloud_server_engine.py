@@ -329,9 +329,13 @@ class CloudServer(models.Model):
                 body=_("Azure reports the VM %(power)s, public IP %(ip)s.", power=power, ip=address or "-")
             )
         self.write({"power_state": power, "public_ip": address, "state": state})
+        self._sync_dns()
         return True
 
     def _step_delete_group(self):
+        if not self.lro_token:
+            # first pass: the A record goes first, while the server still knows its zone
+            self._remove_dns()
         if not self.resource_group:
             # failed before its resource group was made: nothing of ours exists in Azure
             self.write({"state": "deleted", "public_ip": False, "power_state": False})

@@ -16,6 +16,7 @@ from ..models.cloud_server_engine import POLL_PARAM, TAG_CREATOR, TAG_SERVER
 from ..services.cloud_init import cloud_config
 from ..services.compute import ComputeClient
 from .common import EmulatorMixin, refused_users
+from .dns_common import DnsMixin
 
 
 def ssh_key(kind="ed25519", bits=2048):
@@ -549,3 +550,56 @@ class TestServerTour(EmulatorMixin, HttpCase):
         self.assertEqual(
             (server.state, server.location, server.vm_size), ("running", "eastus", "Standard_B2s")
         )
+
+
+@tagged("post_install", "-at_install")
+class TestServerDns(DnsMixin, ServerCase, TransactionCase):
+    """A server whose host name is in a managed zone gets its A record, kept and removed."""
+
+    def setUp(self):
+        super().setUp()
+        self.seed_zone("example.test")
+        self.zone = self.quick_setup(self.account, "example.test")
+
+    def test_record_follows_the_server(self):
+        server = self.new_server(host_name="erp.example.test")
+        self.provision(server)
+        self.assertEqual(server.state, "running", server.last_error)
+        self.assertEqual(
+            (server.dns_state, server.dns_zone_id, server.dns_record_name), ("managed", self.zone, "erp")
+        )
+        self.assertEqual(server.url, "http://erp.example.test")
+        record = self.portal_get_a("example.test", "erp")
+        self.assertEqual([a.ipv4_address for a in record.a_records], [server.public_ip])
+        self.assertEqual(record.metadata["oec_server_id"], str(server.id))
+
+        # the address changes (here in the portal, with our mark kept): the next refresh puts it back
+        self.portal_set_a("example.test", "erp", ["20.9.9.9"], metadata=record.metadata)
+        server.action_refresh_state()
+        self.advance(server, lambda s: not s.operation)
+        record = self.portal_get_a("example.test", "erp")
+        self.assertEqual([a.ipv4_address for a in record.a_records], [server.public_ip])
+        self.assertTrue(any("updated" in body for body in server.message_ids.mapped("body")))
+
+        server.action_delete_in_azure()
+        self.advance(server, lambda s: not s.operation)
+        self.assertEqual(server.state, "deleted")
+        self.assertIsNone(self.portal_get_a("example.test", "erp"))
+        self.assertEqual(server.dns_state, "none")
+
+    def test_foreign_record_is_left_alone(self):
+        self.portal_set_a("example.test", "shop", ["198.51.100.7"])
+        server = self.new_server(host_name="shop.example.test")
+        self.provision(server)
+        self.assertEqual(server.state, "running", "a DNS conflict never fails the server")
+        self.assertEqual(server.dns_state, "conflict")
+        self.assertFalse(server.url)
+        server.action_delete_in_azure()
+        self.advance(server, lambda s: not s.operation)
+        record = self.portal_get_a("example.test", "shop")
+        self.assertEqual([a.ipv4_address for a in record.a_records], ["198.51.100.7"], "never touched")
+
+    def test_host_outside_managed_zones(self):
+        server = self.new_server(host_name="erp.elsewhere.test")
+        self.provision(server)
+        self.assertEqual((server.state, server.dns_state, server.url), ("running", "none", False))
