@@ -197,7 +197,6 @@ class CloudServer(models.Model):
         "e.g. 203.0.113.0/24. Empty: SSH is closed. HTTP and HTTPS are always open.",
     )
     host_name = fields.Char(
-        string="Host Name",
         help="The public name of the Odoo site, e.g. erp.example.com: nginx answers for it. The VM's "
         "computer name is its first label.",
     )
@@ -210,7 +209,7 @@ class CloudServer(models.Model):
     progress = fields.Integer(compute="_compute_progress", help="Share of the provisioning steps done.")
     in_progress = fields.Boolean(compute="_compute_progress")
     operation_started_at = fields.Datetime(readonly=True)
-    elapsed = fields.Char(compute="_compute_progress", string="Elapsed")
+    elapsed = fields.Char(compute="_compute_progress")
     lro_token = fields.Text(readonly=True, groups="base.group_system", copy=False)
     lro_kind = fields.Char(readonly=True, groups="base.group_system", copy=False)
     next_run_at = fields.Datetime(readonly=True, index=True, copy=False)

@@ -75,7 +75,8 @@ class _PollOnce(ARMPolling):
         if not self.finished():
             self.update_status()
         if self.finished():
-            super()._poll()
+            return super()._poll()
+        return None
 
 
 class ComputeClient(ArmClient):

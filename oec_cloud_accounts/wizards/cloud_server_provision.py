@@ -50,7 +50,7 @@ class CloudServerProvision(models.TransientModel):
         string="SSH Allowed From",
         help="Networks allowed to reach SSH, in CIDR notation, comma separated. Empty: SSH closed.",
     )
-    host_name = fields.Char(string="Host Name", help="e.g. erp.example.com")
+    host_name = fields.Char(help="e.g. erp.example.com")
     os_disk_gb = fields.Integer(string="OS Disk (GiB)", default=64)
 
     @api.model
