@@ -18,6 +18,7 @@
             "azure-mgmt-dns",
             "dnspython",
             "cryptography",
+            "azure-mgmt-core",
             "azure-mgmt-compute",
             "azure-mgmt-network",
             "PyYAML",

@@ -7,9 +7,14 @@ from odoo.tests import TransactionCase, tagged
 
 ADDON = Path(__file__).resolve().parent.parent
 # packages Odoo itself requires: an addon need not declare them
-ODOO_REQUIREMENTS = {"odoo", "requests", "psycopg2", "werkzeug", "markupsafe"}
+ODOO_REQUIREMENTS = {"odoo", "requests", "psycopg2", "werkzeug", "markupsafe", "pytz"}
 # distribution name -> the module it provides, where they differ
-MODULE_OF = {"azure-core": "azure.core", "azure-mgmt-resource": "azure.mgmt.resource", "dnspython": "dns"}
+MODULE_OF = {
+    "azure-core": "azure.core",
+    "azure-mgmt-resource": "azure.mgmt.resource",
+    "dnspython": "dns",
+    "PyYAML": "yaml",
+}
 
 
 def imported_modules(path):

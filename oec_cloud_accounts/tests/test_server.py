@@ -288,6 +288,11 @@ class TestServerFailures(ServerCase, TransactionCase):
                 "refused a value",
             ),
             (
+                "vm",
+                {"path": "/virtualMachines/", "method": "PUT", "status": 409, "code": "OperationNotAllowed"},
+                "Usage \\+ quotas",
+            ),
+            (
                 "nsg",
                 {
                     "path": "/networkSecurityGroups/",
@@ -317,6 +322,16 @@ class TestServerFailures(ServerCase, TransactionCase):
                 self.advance(server, lambda s: not s.operation or s.state == "failed")
                 self.assertEqual(server.state, "running", server.last_error)
                 self.assertFalse(server.activity_ids, "the activity was answered")
+
+    def test_zonal_allocation_failed_then_retry(self):
+        self.emu.control.lro_fail(path="/virtualMachines/", code="ZonalAllocationFailed")
+        server = self.new_server()
+        self.provision(server)
+        self.assertEqual((server.failed_step, server.last_error_code), ("vm", "ZonalAllocationFailed"))
+        self.assertIn("availability zone", server.last_error)
+        server.action_retry()
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+        self.assertEqual(server.state, "running", server.last_error)
 
     def test_allocation_failed_in_the_operation(self):
         self.emu.control.lro_fail(path="/virtualMachines/", code="AllocationFailed")

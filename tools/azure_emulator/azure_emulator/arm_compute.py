@@ -231,7 +231,13 @@ def put_vm(req, sub_id, rg, name):
     res = existing
     res["tags"] = body.get("tags", res.get("tags", {}))
     res["properties"]["hardwareProfile"]["vmSize"] = size
-    return core.lro_write(req, sub_id, NS, res, False, "Updating")
+
+    def started(current):
+        current["_power"] = "running"
+
+    # a PUT again on a VM whose creation failed (AllocationFailed...) retries it: it runs once done
+    retried = res["_power"] is None
+    return core.lro_write(req, sub_id, NS, res, False, "Updating", started if retried else None)
 
 
 def get_vm(req, sub_id, rg, name):

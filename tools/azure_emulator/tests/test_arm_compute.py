@@ -241,3 +241,14 @@ def test_basic_public_ip_refused(clients):
             ),
         ).result()
     assert exc.value.status_code == 400
+
+
+def test_put_again_after_a_failed_creation_retries_it(emu, clients):
+    _resources, compute, network = clients
+    nic = _network(network, "vm3")
+    emu.control.lro_fail(path="/virtualMachines/vm3", code="AllocationFailed")
+    with pytest.raises(HttpResponseError) as exc:
+        compute.virtual_machines.begin_create_or_update(RG, "vm3", _vm_model(nic.id)).result()
+    assert exc.value.error.code == "AllocationFailed"
+    compute.virtual_machines.begin_create_or_update(RG, "vm3", _vm_model(nic.id)).result()
+    assert _power(compute, "vm3") == "PowerState/running"
