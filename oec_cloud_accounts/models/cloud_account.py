@@ -41,10 +41,11 @@ class CloudAccount(models.Model):
     """
 
     _name = "cloud.account"
-    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.secret.mixin")
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.secret.mixin", "cloud.owned.fields.mixin")
     _description = "Cloud Account"
     _order = "sequence, name, id"
     _secret_columns = ("refresh_token_enc", "access_token_enc")
+    _code_owned_fields = SYSTEM_FIELDS
 
     # connected accounts are named after the signed-in user and tenant (_connect)
     name = fields.Char(required=True, tracking=True, default=lambda self: _("Microsoft Azure"))
@@ -166,16 +167,6 @@ class CloudAccount(models.Model):
         for account in self:
             account.is_usable = account.state == "active" and account.has_tokens
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_system_fields(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_system_fields(vals)
-        return super().write(vals)
-
     def action_add_account(self):
         self._check_can_connect()
         return {
@@ -211,12 +202,6 @@ class CloudAccount(models.Model):
 
     # -- private helpers ---------------------------------------------------------------------------
 
-    def _check_can_change(self):
-        """The caller may change these accounts (group and company rule): the
-        first thing any method that reaches Azure or a secret does."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-
     @api.model
     def _check_can_connect(self):
         """Connecting (Add Account, Reconnect, the OAuth callback) is for Cloud Managers."""
@@ -239,18 +224,13 @@ class CloudAccount(models.Model):
                     )
                 )
 
-    def _check_system_fields(self, vals):
+    def _owned_fields_hint(self):
+        return _("Use Reconnect, Refresh or Disconnect instead.")
+
+    def _check_owned_fields(self, vals):
+        super()._check_owned_fields(vals)
         if self.env.su:
             return
-        owned = SYSTEM_FIELDS.intersection(vals)
-        if owned:
-            raise AccessError(
-                _(
-                    "These fields of a cloud account are set by Odoo from Azure and cannot be written: "
-                    "%s. Use Reconnect, Refresh or Disconnect instead.",
-                    ", ".join(sorted(owned)),
-                )
-            )
         if vals.get("company_id") and vals["company_id"] not in self.env.user.company_ids.ids:
             # the account, with its working tokens, would appear to another company's managers
             raise AccessError(_("A cloud account can only be moved to a company you belong to."))

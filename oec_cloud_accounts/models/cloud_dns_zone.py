@@ -1,7 +1,7 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..services import AzureError
@@ -37,7 +37,8 @@ class CloudDnsZone(models.Model):
     as last read from Azure (cloud.dns.record)."""
 
     _name = "cloud.dns.zone"
-    _inherit = ("mail.thread",)
+    _inherit = ("mail.thread", "cloud.owned.fields.mixin")
+    _user_fields = USER_FIELDS
     _description = "Azure DNS Zone"
     _order = "name, id"
 
@@ -74,16 +75,6 @@ class CloudDnsZone(models.Model):
     _sql_constraints = (
         ("zone_unique", "unique(account_id, azure_id)", "This DNS zone is already managed for this account."),
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_owned_fields(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_owned_fields(vals)
-        return super().write(vals)
 
     # -- user actions ------------------------------------------------------------------------------
 
@@ -192,24 +183,8 @@ class CloudDnsZone(models.Model):
 
     # -- private helpers ---------------------------------------------------------------------------
 
-    def _check_can_change(self):
-        """Managing records, reading Azure or resolving is for whoever may
-        change the zone (Cloud Managers of its company)."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-
-    def _check_owned_fields(self, vals):
-        if self.env.su:
-            return
-        owned = set(vals) - USER_FIELDS
-        if owned:
-            raise AccessError(
-                _(
-                    "These fields of a DNS zone are read from Azure and cannot be written: %s. Use DNS "
-                    "Quick Setup on the account, or Refresh on the zone.",
-                    ", ".join(sorted(owned)),
-                )
-            )
+    def _owned_fields_hint(self):
+        return _("Use DNS Quick Setup on the account, or Refresh on the zone.")
 
     def _dns_client(self):
         self.ensure_one()

@@ -4,7 +4,7 @@ import re
 import struct
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_duration
 
 from odoo.addons.base.models.res_partner import _tz_get
@@ -144,8 +144,9 @@ class CloudServer(models.Model):
     """
 
     _name = "cloud.server"
-    _inherit = ("mail.thread", "mail.activity.mixin")
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
     _description = "Cloud Server"
+    _code_owned_fields = SYSTEM_FIELDS
     _order = "name, id"
 
     name = fields.Char(required=True, tracking=True)
@@ -368,14 +369,7 @@ class CloudServer(models.Model):
 
     # -- CRUD --------------------------------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_system_fields(vals)
-        return super().create(vals_list)
-
     def write(self, vals):
-        self._check_system_fields(vals)
         if (
             not self.env.su
             and PROVISION_FIELDS.intersection(vals)
@@ -507,22 +501,8 @@ class CloudServer(models.Model):
     def _settled_state(self):
         return "running" if self.power_state in ("running", "starting") else "stopped"
 
-    def _check_can_change(self):
-        """Before any remote call or queued operation: the caller may change these servers."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-
-    def _check_system_fields(self, vals):
-        if self.env.su:
-            return
-        owned = SYSTEM_FIELDS.intersection(vals)
-        if owned:
-            raise AccessError(
-                _(
-                    "These fields of a server are set by Odoo from Azure and cannot be written: %s.",
-                    ", ".join(sorted(owned)),
-                )
-            )
+    def _owned_fields_hint(self):
+        return _("Use the server's buttons instead.")
 
 
 # -- validation of what enters (plain functions: the wizard uses them too) ----------------------

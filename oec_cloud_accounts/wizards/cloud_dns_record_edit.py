@@ -1,9 +1,11 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..services import AzureError
 from ..services.dns import check_ttl, normalize_ipv4, normalize_record_name
 
+# the version sent with If-Match and the record it belongs to come from Azure,
+# never from the caller: an etag "*" would overwrite anything
 OWNED_FIELDS = frozenset({"record_id", "etag", "conflict_message"})
 
 
@@ -17,6 +19,8 @@ class CloudDnsRecordEdit(models.TransientModel):
     """
 
     _name = "cloud.dns.record.edit"
+    _inherit = "cloud.owned.fields.mixin"
+    _code_owned_fields = OWNED_FIELDS
     _description = "Azure DNS A Record"
 
     zone_id = fields.Many2one("cloud.dns.zone", required=True, readonly=True, ondelete="cascade")
@@ -34,16 +38,6 @@ class CloudDnsRecordEdit(models.TransientModel):
     )
     etag = fields.Char(readonly=True)
     conflict_message = fields.Text(readonly=True)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_owned_fields(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_owned_fields(vals)
-        return super().write(vals)
 
     @api.model
     def _open(self, zone, record=None):
@@ -130,10 +124,3 @@ class CloudDnsRecordEdit(models.TransientModel):
             )
         self.sudo().write(values)
         return self._action()
-
-    def _check_owned_fields(self, vals):
-        # the version sent with If-Match and the record it belongs to come from Azure,
-        # never from the caller: an etag "*" would overwrite anything
-        owned = OWNED_FIELDS.intersection(vals)
-        if owned and not self.env.su:
-            raise AccessError(_("These fields are set by Odoo from Azure: %s.", ", ".join(sorted(owned))))
