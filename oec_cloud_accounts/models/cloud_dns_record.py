@@ -24,7 +24,7 @@ class CloudDnsRecord(models.Model):
     record_type = fields.Selection([(t, t) for t in RECORD_TYPES], string="Type", required=True)
     ttl = fields.Integer(string="TTL", help="Seconds resolvers may keep the answer.")
     value_text = fields.Text(string="Values", help="One value per line.")
-    fqdn = fields.Char(string="Name")
+    fqdn = fields.Char(string="Full Name", help="The fully qualified name, e.g. www.example.com.")
     etag = fields.Char(help="Version of the record set in Azure, sent with changes (If-Match).")
     metadata_json = fields.Text(string="Metadata")
     owner_server_ref = fields.Char(

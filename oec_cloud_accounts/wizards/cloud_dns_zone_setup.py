@@ -86,7 +86,7 @@ class CloudDnsZoneSetupLine(models.TransientModel):
     wizard_id = fields.Many2one("cloud.dns.zone.setup", required=True, ondelete="cascade")
     name = fields.Char(string="Zone", readonly=True)
     resource_group = fields.Char(readonly=True)
-    subscription_id = fields.Char(readonly=True)
+    subscription_id = fields.Char(string="Subscription ID", readonly=True)
     subscription_name = fields.Char(string="Subscription", readonly=True)
     azure_id = fields.Char(readonly=True)
     record_count = fields.Integer(string="Record Sets", readonly=True)
