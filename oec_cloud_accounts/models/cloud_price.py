@@ -94,11 +94,13 @@ class CloudPrice(models.Model):
         for location in regions:
             try:
                 items = client.region_prices(location)
+                with self.env.cr.savepoint():
+                    updated += self._store(location, items)
             except AzureError as error:
                 _logger.warning("Azure prices of %s not refreshed: %s", location, error)
-                continue
-            with self.env.cr.savepoint():
-                updated += self._store(location, items)
+            except Exception:  # pylint: disable=broad-except
+                # an answer nobody foresaw: this region keeps its prices, the others go on
+                _logger.warning("Azure prices of %s not refreshed", location, exc_info=True)
         return updated
 
     def _store(self, location, items):

@@ -1,9 +1,12 @@
+import logging
 from datetime import datetime, time, timedelta
 
 import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+
+_logger = logging.getLogger(__name__)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOOKBACK_DAYS = 8
@@ -46,17 +49,25 @@ class CloudServer(models.Model):
         )
         queued = 0
         for server in servers:
-            event = server._last_scheduled_event(now)
-            if not event or (server.schedule_last_event_at and event[0] <= server.schedule_last_event_at):
-                continue
-            moment, action = event
-            server.schedule_last_event_at = moment
-            wanted = "running" if action == "start" else "stopped"
-            if server.state == wanted:
-                continue
-            server._queue(action, step="vm_action", automatic=True)
-            queued += 1
+            try:
+                with self.env.cr.savepoint():
+                    queued += server._apply_schedule(now)
+            except Exception:  # pylint: disable=broad-except
+                # one server's defect never keeps the others from their schedule
+                _logger.warning("cloud.server %s: schedule not applied", server.id, exc_info=True)
         return queued
+
+    def _apply_schedule(self, now):
+        """Queue this server's start or stop if a scheduled moment passed unacted on; 1 if queued."""
+        event = self._last_scheduled_event(now)
+        if not event or (self.schedule_last_event_at and event[0] <= self.schedule_last_event_at):
+            return 0
+        moment, action = event
+        self.schedule_last_event_at = moment
+        if self.state == ("running" if action == "start" else "stopped"):
+            return 0
+        self._queue(action, step="vm_action", automatic=True)
+        return 1
 
     def _last_scheduled_event(self, now):
         """(UTC moment, "start" | "stop") of the latest scheduled moment at or before ``now``."""
