@@ -24,6 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
+# the project's own helpers: Odoo source, PostgreSQL, configuration
 import devtool
 
 DB = "oec_bench_servers"
@@ -150,16 +151,15 @@ def main():
             emu.control.configure(lro_seconds=0)
 
             Server = env["cloud.server"]
-            one = queue(env, account, 1)
+            queue(env, account, 1)
             step_1 = queries(env, lambda: Server._cron_advance(batch_size=1))
             Server.search([]).sudo().write({"operation": False})
-            many = queue(env, account, 50)
+            queue(env, account, 50)
             step_50 = queries(env, lambda: Server._cron_advance(batch_size=1))
             pass_50 = queries(env, lambda: Server._cron_advance(batch_size=100))
             Server.search([]).sudo().write({"operation": False})
             queue(env, account, 1)
             pass_1 = queries(env, lambda: Server._cron_advance(batch_size=100))
-            del one, many
     finally:
         emu.stop()
         odoo.sql_db.close_all()
