@@ -22,6 +22,8 @@
             "azure-mgmt-compute",
             "azure-mgmt-network",
             "PyYAML",
+            "azure-mgmt-storage",
+            "azure-storage-blob",
         ]
     },
     "data": [
@@ -29,7 +31,9 @@
         "security/ir.model.access.csv",
         "data/cloud_azure_environment_data.xml",
         "data/ir_cron_data.xml",
+        "data/cloud_storage_cron_data.xml",
         "data/cloud_price_data.xml",
+        "data/ir_cron_backup_data.xml",
         "views/cloud_account_views.xml",
         "views/cloud_account_subscription_views.xml",
         "views/cloud_azure_environment_views.xml",
@@ -41,6 +45,9 @@
         "views/cloud_server_views.xml",
         "views/cloud_price_views.xml",
         "views/cloud_account_server_views.xml",
+        "views/cloud_storage_views.xml",
+        "wizards/cloud_storage_setup_views.xml",
+        "views/cloud_backup_views.xml",
         "views/menus.xml",
     ],
     "assets": {

@@ -13,3 +13,7 @@ from . import ir_http
 from . import cloud_dns_zone
 from . import cloud_dns_record
 from . import cloud_server_dns
+from . import cloud_storage
+from . import cloud_backup_policy
+from . import cloud_backup
+from . import cloud_backup_run

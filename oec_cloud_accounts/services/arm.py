@@ -132,22 +132,24 @@ class ArmClient:
 
 
 @contextmanager
-def _arm_errors(codes=None, statuses=None):
+def _arm_errors(codes=None, statuses=None, values=None):
     """Turns azure-core exceptions into AzureError; ``codes`` / ``statuses``:
-    a service's own messages (see AzureError.from_arm)."""
+    a service's own messages, ``values``: their placeholders (see AzureError.from_arm)."""
     try:
         yield
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise AzureError.network(exc) from exc
     except HttpResponseError as exc:  # ClientAuthenticationError (401) included
         status = exc.status_code or (exc.response.status_code if exc.response is not None else None)
-        code = getattr(exc.error, "code", None) if exc.error else None
+        # storage's data plane gives its code as error_code (x-ms-error-code), ARM as error.code
+        code = getattr(exc, "error_code", None) or (getattr(exc.error, "code", None) if exc.error else None)
+        code = getattr(code, "value", code)  # StorageErrorCode is an enum of the wire codes
         detail = getattr(exc.error, "message", None) if exc.error else None
         retry_after = (
             _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
         )
         raise AzureError.from_arm(
-            status, code or "HttpError", detail or exc.message, codes, statuses, retry_after
+            status, code or "HttpError", detail or exc.message, codes, statuses, retry_after, values
         ) from exc
 
 

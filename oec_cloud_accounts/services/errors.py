@@ -373,14 +373,16 @@ class AzureError(Exception):
         )
 
     @classmethod
-    def from_arm(cls, status, code, detail, codes=None, statuses=None, retry_after=None):
+    def from_arm(cls, status, code, detail, codes=None, statuses=None, retry_after=None, values=None):
         """``codes`` / ``statuses``: {code or HTTP status: (kind, message)} of
-        one service (e.g. DNS), before ARM's generic texts."""
+        one service (e.g. DNS), before ARM's generic texts; ``values``: more
+        placeholders their messages use (e.g. the storage account's name)."""
         args = None
         specific = (statuses or {}).get(status) or (codes or {}).get(code)
         if specific:
             kind, message = specific
             args = {"detail": detail or code, "status": status, "retry_after": retry_after or 0}
+            args.update(values or {})
         elif code in ARM:
             kind, message = ARM[code]
             if "%(detail)s" in message:
@@ -409,3 +411,97 @@ class AzureError(Exception):
             detail=str(exc)[:300],
             message_args={"error": type(exc).__name__},
         )
+
+
+# Blob Storage (data plane answers carry x-ms-error-code) and the storage
+# account's ARM calls -> (kind, what to do): the seeds' "Cannot Access Storage
+# Account" causes, with what to change in the Azure portal.
+STORAGE = {
+    "AuthorizationFailure": (
+        KIND_ACCESS,
+        _lt(
+            "The storage account refused Odoo's connection: its network rules (firewall) do not allow "
+            "this Odoo server. In the Azure portal, open the storage account > Networking and allow "
+            "public network access from selected networks including this server's public IP address "
+            "(or from all networks), then test the access again."
+        ),
+    ),
+    "KeyBasedAuthenticationNotPermitted": (
+        KIND_ACCESS,
+        _lt(
+            "Shared key access is disabled on the storage account, and Odoo writes backups with the "
+            "account key. In the Azure portal, open the storage account > Configuration, set 'Allow "
+            "storage account key access' to Enabled, save, then test the access again."
+        ),
+    ),
+    "AuthorizationPermissionMismatch": (
+        KIND_ACCESS,
+        _lt(
+            "The identity used has no data role on the storage account: give it 'Storage Blob Data "
+            "Contributor' on the storage account or the container (Azure portal > storage account > "
+            "Access control (IAM) > Add role assignment), wait a few minutes, then test again."
+        ),
+    ),
+    "AuthenticationFailed": (
+        KIND_ACCESS,
+        _lt(
+            "The storage account rejected the key Odoo used (keys rotated meanwhile?): test the access "
+            "again; Odoo reads the current key from Azure each time."
+        ),
+    ),
+    "ContainerNotFound": (
+        KIND_REQUEST,
+        _lt(
+            "The blob container %(container)s does not exist in the storage account (deleted in the "
+            "Azure portal?): run Storage Quick Setup again to pick or create a container."
+        ),
+    ),
+    "BlobNotFound": (
+        KIND_REQUEST,
+        _lt(
+            "The backup file is no longer in the container (deleted in the Azure portal, or by a "
+            "lifecycle management rule)."
+        ),
+    ),
+    "ResourceNotFound": (
+        KIND_REQUEST,
+        _lt(
+            "The storage account %(account)s was not found in Azure (deleted, moved or renamed?), or the "
+            "Microsoft account has no access to it: run Storage Quick Setup again."
+        ),
+    ),
+    "ParentResourceNotFound": (
+        KIND_REQUEST,
+        _lt(
+            "The storage account %(account)s was not found in Azure (deleted, moved or renamed?), or the "
+            "Microsoft account has no access to it: run Storage Quick Setup again."
+        ),
+    ),
+    "StorageAccountNotFound": (
+        KIND_REQUEST,
+        _lt(
+            "The storage account %(account)s was not found in Azure (deleted, moved or renamed?), or the "
+            "Microsoft account has no access to it: run Storage Quick Setup again."
+        ),
+    ),
+    "AuthorizationFailed": (
+        KIND_ACCESS,
+        _lt(
+            "The Microsoft account may not read the storage account's keys: give it Contributor (or "
+            "Storage Account Key Operator Service Role) on the storage account or its resource group "
+            "(Azure portal > Access control (IAM)), then test again."
+        ),
+    ),
+    "ServerBusy": (
+        KIND_TRANSIENT,
+        _lt("Azure Storage is busy (throttling the storage account): try again in a few minutes."),
+    ),
+    "OperationTimedOut": (
+        KIND_TRANSIENT,
+        _lt("Azure Storage timed out (a temporary problem on Azure's side): try again."),
+    ),
+    "InternalError": (
+        KIND_TRANSIENT,
+        _lt("Azure Storage had an internal error (a temporary problem on Azure's side): try again."),
+    ),
+}

@@ -13,3 +13,7 @@ from . import test_account_identity
 from . import test_account_tours
 from . import test_dns
 from . import test_dns_access
+from . import test_backup
+from . import test_backup_access
+from . import test_storage_setup
+from . import test_storage_access

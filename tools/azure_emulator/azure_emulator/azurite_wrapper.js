@@ -15,6 +15,16 @@ AccountDataStore.prototype.init = function () {
   return originalInit.call(this);
 };
 
+// The emulator's proxy speaks TLS to clients and plain http to Azurite: it
+// says so in X-Forwarded-Proto, so a SAS limited to https (spr=https) is
+// checked against what the client really used.
+const ExpressRequestAdapter =
+  require("azurite/dist/src/blob/generated/ExpressRequestAdapter").default;
+const originalProtocol = ExpressRequestAdapter.prototype.getProtocol;
+ExpressRequestAdapter.prototype.getProtocol = function () {
+  return this.req.headers["x-forwarded-proto"] || originalProtocol.call(this);
+};
+
 const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const match = /^ACCOUNTS (\d+) ?(.*)$/.exec(line);

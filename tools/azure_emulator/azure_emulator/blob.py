@@ -227,6 +227,8 @@ class BlobService:
             k: v for k, v in req.headers.items() if k.lower() not in HOP_HEADERS and k.lower() != "host"
         }
         headers["Host"] = "127.0.0.1:%s" % self.port
+        # what the client used (our TLS listener), for Azurite's SAS protocol check (spr=https)
+        headers["X-Forwarded-Proto"] = "https"
         if req.body or req.method in ("PUT", "POST"):
             headers["Content-Length"] = str(len(req.body))
         for attempt in (1, 2):

@@ -1,0 +1,266 @@
+import os
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.service import db as db_service
+from odoo.tools import config, human_size
+
+from ..services import AzureError
+
+# Odoo's database manager accepts these names (odoo.service.db.DBNAME_PATTERN)
+DBNAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+RUN_STATES = [
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("deleted", "Deleted"),
+]
+JOB_STATES = [("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")]
+
+
+class CloudBackup(models.Model):
+    """One backup run of a policy, and what became of its blob."""
+
+    _name = "cloud.backup"
+    _description = "Backup"
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
+    _order = "id desc"
+    # every field is set by the run, the verification, the restore or retention
+    _user_fields = frozenset()
+
+    name = fields.Char(compute="_compute_name", store=True)
+    policy_id = fields.Many2one("cloud.backup.policy", required=True, ondelete="restrict", index=True)
+    storage_id = fields.Many2one(
+        "cloud.storage",
+        string="Storage Location",
+        required=True,
+        ondelete="restrict",
+        help="Where this backup was written (the policy may point elsewhere since).",
+    )
+    company_id = fields.Many2one(related="storage_id.company_id", store=True, index=True)
+    database = fields.Char(required=True, index=True)
+    backup_format = fields.Selection(
+        [("zip", "Zip with filestore"), ("dump", "PostgreSQL custom dump")], string="Format", required=True
+    )
+    tier = fields.Char(string="Access Tier")
+    state = fields.Selection(RUN_STATES, default="queued", required=True, tracking=True, index=True)
+    trigger = fields.Selection(
+        [("manual", "Back up now"), ("scheduled", "Scheduled")], string="Started By", required=True
+    )
+    requested_by = fields.Many2one("res.users", help="Who clicked Back up now.")
+    blob_name = fields.Char(help="The blob's name in the container.")
+    started_at = fields.Datetime()
+    finished_at = fields.Datetime()
+    duration = fields.Float(string="Duration (s)", digits=(16, 1))
+    size = fields.Float(string="Size (bytes)", digits=(16, 0))
+    size_display = fields.Char(string="Size", compute="_compute_size_display")
+    throughput = fields.Float(string="Throughput (MB/s)", digits=(16, 1))
+    sha256 = fields.Char(string="SHA-256", help="Of the blob's bytes; also in the blob's metadata.")
+    blocks = fields.Integer(help="Blocks staged for the blob.")
+    runner = fields.Char(help="The Odoo process (host:pid) that ran it.")
+    error = fields.Text(help="Why the run failed, or why retention left the blob alone.")
+    verify_state = fields.Selection(
+        JOB_STATES, string="Verification", tracking=True, help="Last re-download and SHA-256 comparison."
+    )
+    verified_at = fields.Datetime(string="Verified On")
+    restore_db_name = fields.Char(string="Restore As")
+    restore_neutralize = fields.Boolean(string="Neutralize")
+    restore_state = fields.Selection(JOB_STATES, tracking=True)
+    restore_error = fields.Text()
+    restore_requested_by = fields.Many2one("res.users")
+    in_progress = fields.Boolean(compute="_compute_progress", help="Something is queued or running.")
+    progress = fields.Integer(
+        compute="_compute_progress",
+        help="While running: the time elapsed against the previous successful backup's duration.",
+    )
+
+    @api.depends("database", "started_at", "create_date")
+    def _compute_name(self):
+        for backup in self:
+            moment = backup.started_at or backup.create_date or fields.Datetime.now()
+            backup.name = "%s %s" % (backup.database or "", fields.Datetime.to_string(moment)[:16])
+
+    @api.depends("state", "verify_state", "restore_state", "started_at")
+    def _compute_progress(self):
+        now = fields.Datetime.now()
+        for backup in self:
+            busy = ("queued", "running")
+            backup.in_progress = (
+                backup.state in busy or backup.verify_state in busy or backup.restore_state in busy
+            )
+            if backup.state == "done":
+                backup.progress = 100
+            elif backup.state == "running" and backup.started_at:
+                previous = self.search(
+                    [("policy_id", "=", backup.policy_id.id), ("state", "=", "done")], limit=1
+                )
+                expected = max(previous.duration, 1.0) if previous else 60.0
+                elapsed = (now - backup.started_at).total_seconds()
+                backup.progress = min(95, int(100 * elapsed / expected))
+            else:
+                backup.progress = 0
+
+    @api.depends("size")
+    def _compute_size_display(self):
+        for backup in self:
+            backup.size_display = human_size(backup.size) if backup.size else False
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        policies = self.env["cloud.backup.policy"]
+        for vals in vals_list:
+            policy = policies.browse(vals.get("policy_id")).sudo()
+            vals.setdefault("storage_id", policy.storage_id.id)
+            vals.setdefault("database", policy.database)
+            vals.setdefault("backup_format", policy.backup_format)
+            vals.setdefault("tier", policy.tier)
+        return super().create(vals_list)
+
+    def unlink(self):
+        if any(backup.state in ("running", "done") for backup in self):
+            raise UserError(
+                _(
+                    "A successful backup's blob is deleted first (Delete Backup), and a running one must "
+                    "finish: only queued, failed and deleted backups can be removed from the list."
+                )
+            )
+        return super().unlink()
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_verify(self):
+        """Queue a re-download of the blob and a comparison of its SHA-256 (the scheduled action runs it)."""
+        self._check_can_change()
+        for backup in self.sudo():
+            if backup.state != "done":
+                raise UserError(_("Only a successful backup can be verified."))
+            backup.verify_state = "queued"
+            backup.message_post(body=_("Verification requested by %s.", self.env.user.name))
+        self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
+        return True
+
+    def action_download(self):
+        """Open a link that lets the browser read the blob for a few minutes (read-only SAS)."""
+        self.ensure_one()
+        self._check_can_change()
+        backup = self.sudo()
+        if backup.state != "done":
+            raise UserError(_("Only a successful backup can be downloaded."))
+        try:
+            url = backup.storage_id._blob_store().read_url(backup.blob_name)
+        except AzureError as error:
+            raise UserError(backup._error_text(error)) from error
+        backup.message_post(
+            body=_("Download link made by %s (read-only, valid for 15 minutes).", self.env.user.name)
+        )
+        return {"type": "ir.actions.act_url", "url": url, "target": "new"}
+
+    def action_delete_backup(self):
+        """Delete the blob in Azure (only if this database wrote it) and keep the record as Deleted."""
+        self._check_can_change()
+        for backup in self.sudo():
+            if backup.state != "done":
+                raise UserError(_("Only a successful backup has a blob to delete."))
+            try:
+                backup._delete_blob(backup.storage_id._blob_store())
+            except AzureError as error:
+                raise UserError(backup._error_text(error)) from error
+            backup.message_post(body=_("Blob deleted by %s.", self.env.user.name))
+        return True
+
+    def action_restore(self):
+        """Ask for the new database's name (the wizard checks and queues the restore)."""
+        self.ensure_one()
+        self._check_can_restore()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Restore Backup"),
+            "res_model": "cloud.backup.restore",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_backup_id": self.id},
+        }
+
+    # -- business methods ----------------------------------------------------------------------------
+
+    def _check_can_restore(self):
+        """A restore makes a new database on this server: Settings administrators only."""
+        self._check_can_change()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only Settings administrators may restore a backup into a new database."))
+        for backup in self:
+            if backup.state != "done":
+                raise UserError(_("Only a successful backup can be restored."))
+
+    def _queue_restore(self, db_name, neutralize):
+        """Check the new database's name and queue the restore (caller checked the rights)."""
+        self.ensure_one()
+        db_name = self._check_restore_target(db_name)
+        if self.restore_state in ("queued", "running"):
+            raise UserError(_("A restore of this backup is already under way."))
+        backup = self.sudo()
+        backup.write(
+            {
+                "restore_db_name": db_name,
+                "restore_neutralize": neutralize,
+                "restore_state": "queued",
+                "restore_error": False,
+                "restore_requested_by": self.env.user.id,
+            }
+        )
+        backup.message_post(
+            body=_(
+                "Restore into the new database %(name)s requested by %(user)s (%(mode)s).",
+                name=db_name,
+                user=self.env.user.name,
+                mode=_("neutralized") if neutralize else _("not neutralized"),
+            )
+        )
+        self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
+
+    @api.model
+    def _check_restore_target(self, db_name):
+        """The new database's name, refused when invalid or taken (database or filestore folder)."""
+        db_name = (db_name or "").strip()
+        if not DBNAME_RE.match(db_name):
+            raise UserError(
+                _(
+                    "Invalid database name %(name)r: use letters, digits, '_', '-' and '.', starting "
+                    "with a letter or a digit.",
+                    name=db_name,
+                )
+            )
+        if db_service.exp_db_exist(db_name):
+            raise UserError(
+                _("A database named %(name)s already exists: restoring never overwrites one.", name=db_name)
+            )
+        if os.path.exists(config.filestore(db_name)):
+            raise UserError(
+                _(
+                    "A filestore folder for %(name)s already exists (%(path)s), left by a database dropped "
+                    "outside Odoo: remove it, or choose another name.",
+                    name=db_name,
+                    path=config.filestore(db_name),
+                )
+            )
+        return db_name
+
+    def _delete_blob(self, store):
+        """Delete this backup's blob if its metadata names this database; state Deleted."""
+        store.delete(self.blob_name, self.policy_id._owner_metadata())
+        self.write({"state": "deleted"})
+
+    def _error_text(self, error):
+        return self.storage_id.account_id._azure_error_message(error, reference=True)
+
+    def _open_form(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }

@@ -1,0 +1,329 @@
+from datetime import datetime, time, timedelta
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from odoo.addons.base.models.res_partner import _tz_get
+
+from ..services import AzureError
+from ..services.blob import META_DB_UUID, TIERS
+
+FORMATS = [
+    ("zip", "Zip with filestore (Odoo database manager)"),
+    ("dump", "PostgreSQL custom dump (no filestore)"),
+]
+
+
+class CloudBackupPolicy(models.Model):
+    """How and when this database is backed up to a blob container, and how
+    long backups are kept."""
+
+    _name = "cloud.backup.policy"
+    _description = "Backup Policy"
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
+    _order = "name, id"
+    _code_owned_fields = frozenset({"database", "next_run_at", "lifecycle_rule"})
+
+    name = fields.Char(required=True, default=lambda self: self.env.cr.dbname, tracking=True)
+    active = fields.Boolean(default=True)
+    database = fields.Char(
+        required=True,
+        readonly=True,
+        default=lambda self: self.env.cr.dbname,
+        help="The database backed up: the one this policy lives in.",
+    )
+    storage_id = fields.Many2one(
+        "cloud.storage",
+        string="Storage Location",
+        required=True,
+        ondelete="restrict",
+        tracking=True,
+        domain="[('state', '=', 'ready')]",
+        help="The blob container the backups are written to (Cloud > Storage, or Storage Quick Setup "
+        "on an account).",
+    )
+    company_id = fields.Many2one(related="storage_id.company_id", store=True, index=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+        help="Gets an activity when a backup or its weekly verification fails.",
+    )
+    backup_format = fields.Selection(
+        FORMATS,
+        string="Format",
+        default="zip",
+        required=True,
+        tracking=True,
+        help="Zip: dump.sql, the filestore and manifest.json, as Odoo's database manager makes and "
+        "restores it. PostgreSQL custom dump: smaller and faster, restored with pg_restore, but without "
+        "the attachments kept in the filestore.",
+    )
+    tier = fields.Selection(
+        [(tier, tier) for tier in TIERS],
+        string="Access Tier",
+        default="Cool",
+        required=True,
+        help="Azure's access tier of each backup blob: Hot costs more to keep and less to read; Cool "
+        "and Cold cost less to keep, more to read, and bill an early deletion before 30 and 90 days.",
+    )
+    scheduled = fields.Boolean(
+        default=True, tracking=True, help="Back up every day at the time below (scheduled action)."
+    )
+    schedule_time = fields.Float(
+        string="Daily At", default=2.0, help="Local time of the daily backup, in the time zone below."
+    )
+    schedule_tz = fields.Selection(
+        _tz_get, string="Time Zone", default=lambda self: self.env.user.tz or "UTC", required=True
+    )
+    next_run_at = fields.Datetime(
+        string="Next Backup", readonly=True, help="When the scheduled action queues the next backup."
+    )
+    keep_daily = fields.Integer(
+        default=7, help="Keep the newest backup of each of this many most recent days."
+    )
+    keep_weekly = fields.Integer(default=4, help="... of each of this many most recent weeks.")
+    keep_monthly = fields.Integer(default=12, help="... of each of this many most recent months.")
+    keep_yearly = fields.Integer(default=1, help="... of each of this many most recent years.")
+    lifecycle_enabled = fields.Boolean(
+        string="Lifecycle Rule",
+        help="Also ask Azure to manage the backups' blobs (lifecycle management rule on the storage "
+        "account): cheaper tier after some days, deletion after more. It acts on this database's "
+        "backups only, beside the retention above.",
+    )
+    lifecycle_cool_days = fields.Integer(
+        string="Move to Cool After (days)", default=30, help="0: never move to the Cool tier."
+    )
+    lifecycle_delete_days = fields.Integer(
+        string="Delete After (days)", default=400, help="0: never delete by the lifecycle rule."
+    )
+    lifecycle_rule = fields.Char(
+        string="Lifecycle Rule Name", readonly=True, help="The rule's name in the storage account, once set."
+    )
+    backup_ids = fields.One2many("cloud.backup", "policy_id")
+    backup_count = fields.Integer(compute="_compute_backup_stats")
+    last_backup_id = fields.Many2one("cloud.backup", compute="_compute_backup_stats")
+    last_success_at = fields.Datetime(compute="_compute_backup_stats", string="Last Successful Backup")
+
+    _sql_constraints = (
+        (
+            "keep_positive",
+            "CHECK(keep_daily >= 0 AND keep_weekly >= 0 AND keep_monthly >= 0 AND keep_yearly >= 0)",
+            "Retention counts cannot be negative.",
+        ),
+    )
+
+    @api.depends("backup_ids.state", "backup_ids.finished_at")
+    def _compute_backup_stats(self):
+        for policy in self:
+            backups = policy.backup_ids.sorted("id", reverse=True)
+            done = backups.filtered(lambda b: b.state == "done")
+            policy.backup_count = len(backups)
+            policy.last_backup_id = backups[:1]
+            policy.last_success_at = done[:1].finished_at
+
+    @api.constrains("schedule_time", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly")
+    def _check_schedule(self):
+        for policy in self:
+            if not 0 <= policy.schedule_time < 24:
+                raise ValidationError(_("The daily backup time is between 00:00 and 23:59."))
+            if not any((policy.keep_daily, policy.keep_weekly, policy.keep_monthly, policy.keep_yearly)):
+                raise ValidationError(
+                    _(
+                        "Keep at least one daily, weekly, monthly or yearly backup "
+                        "(the newest is always kept)."
+                    )
+                )
+
+    @api.constrains("lifecycle_enabled", "lifecycle_cool_days", "lifecycle_delete_days")
+    def _check_lifecycle(self):
+        for policy in self.filtered("lifecycle_enabled"):
+            cool, delete = policy.lifecycle_cool_days, policy.lifecycle_delete_days
+            if cool < 0 or delete < 0 or not (cool or delete):
+                raise ValidationError(_("Give the lifecycle rule a number of days to move or to delete."))
+            if cool and delete and delete <= cool:
+                raise ValidationError(_("The lifecycle rule must delete after it moves to Cool."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        policies = super().create(vals_list)
+        policies._schedule_next()
+        return policies
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"scheduled", "schedule_time", "schedule_tz", "active"} & set(vals):
+            self._schedule_next()
+        return res
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_backup_now(self):
+        """Queue a backup now; the scheduled action runs it (this returns at once)."""
+        self._check_can_change()
+        backups = self.env["cloud.backup"]
+        for policy in self.sudo():
+            backups |= policy._queue_backup(trigger="manual")
+        self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
+        if len(backups) == 1:
+            return backups.with_env(self.env)._open_form()
+        return True
+
+    def action_apply_lifecycle(self):
+        """Set (or remove) the lifecycle management rule of this database's backups in Azure."""
+        self._check_can_change()
+        for policy in self.sudo():
+            policy._apply_lifecycle()
+        return True
+
+    def action_view_backups(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("oec_cloud_accounts.cloud_backup_action")
+        action["domain"] = [("policy_id", "=", self.id)]
+        action["context"] = {"default_policy_id": self.id}
+        return action
+
+    # -- business methods ----------------------------------------------------------------------------
+
+    def _queue_backup(self, trigger):
+        """A queued cloud.backup, refused while one runs or waits for this database."""
+        self.ensure_one()
+        if self.storage_id.state != "ready":
+            raise UserError(
+                _(
+                    "The storage location %(name)s cannot be used (%(state)s): test its access first "
+                    "(Cloud > Storage).",
+                    name=self.storage_id.display_name,
+                    state=dict(self.storage_id._fields["state"].selection)[self.storage_id.state],
+                )
+            )
+        busy = (
+            self.env["cloud.backup"]
+            .sudo()
+            .search([("database", "=", self.database), ("state", "in", ("queued", "running"))], limit=1)
+        )
+        if busy:
+            raise UserError(
+                _(
+                    "A backup of %(db)s is already %(state)s (%(name)s): wait for it to finish.",
+                    db=self.database,
+                    state=dict(busy._fields["state"].selection)[busy.state].lower(),
+                    name=busy.display_name,
+                )
+            )
+        backup = (
+            self.env["cloud.backup"]
+            .sudo()
+            .create(
+                {
+                    "policy_id": self.id,
+                    "trigger": trigger,
+                    "requested_by": self.env.user.id if trigger == "manual" else False,
+                }
+            )
+        )
+        backup.message_post(
+            body=_("Backup requested by %s.", self.env.user.name)
+            if trigger == "manual"
+            else _("Scheduled backup queued.")
+        )
+        return backup
+
+    def _schedule_next(self, after=None):
+        """Set next_run_at to the next daily moment after ``after`` (UTC, default now)."""
+        after = after or fields.Datetime.now()
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_backups", raise_if_not_found=False)
+        for policy in self.sudo():
+            if not (policy.scheduled and policy.active):
+                policy.next_run_at = False
+                continue
+            policy.next_run_at = policy._next_moment(after)
+            if cron:
+                cron._trigger(at=policy.next_run_at)
+
+    def _next_moment(self, after):
+        tz = pytz.timezone(self.schedule_tz or "UTC")
+        local_after = pytz.utc.localize(after).astimezone(tz)
+        minutes = round(self.schedule_time * 60)
+        at = time(minutes // 60 % 24, minutes % 60)
+        for days in range(3):
+            day = (local_after + timedelta(days=days)).date()
+            moment = tz.localize(datetime.combine(day, at)).astimezone(pytz.utc).replace(tzinfo=None)
+            if moment > after:
+                return moment
+        return after + timedelta(days=1)
+
+    def _blob_prefix(self):
+        return "%s/" % self.database
+
+    def _owner_metadata(self):
+        """What a blob's metadata must say for this database to delete it."""
+        return {META_DB_UUID: self.env["ir.config_parameter"].sudo().get_param("database.uuid")}
+
+    def _apply_lifecycle(self):
+        storage = self.storage_id.sudo()
+        cool = self.lifecycle_cool_days if self.lifecycle_enabled else 0
+        delete = self.lifecycle_delete_days if self.lifecycle_enabled else 0
+        try:
+            name = storage._set_lifecycle_rule(self._blob_prefix(), cool, delete)
+        except AzureError as error:
+            raise UserError(storage.account_id._azure_error_message(error, reference=True)) from error
+        self.sudo().lifecycle_rule = name or False
+        self.message_post(
+            body=_(
+                "Lifecycle rule %(name)s set by %(user)s: Cool after %(cool)s days, "
+                "deleted after %(delete)s days.",
+                name=name,
+                user=self.env.user.name,
+                cool=cool or "-",
+                delete=delete or "-",
+            )
+            if name
+            else _("Lifecycle rule removed by %s.", self.env.user.name)
+        )
+
+
+class CloudStorage(models.Model):
+    _inherit = "cloud.storage"
+
+    policy_ids = fields.One2many("cloud.backup.policy", "storage_id", string="Backup Policies")
+    policy_count = fields.Integer(compute="_compute_policy_count", string="Policies")
+
+    @api.depends("policy_ids")
+    def _compute_policy_count(self):
+        for storage in self:
+            storage.policy_count = len(storage.policy_ids)
+
+    def action_view_policies(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "oec_cloud_accounts.cloud_backup_policy_action"
+        )
+        action["domain"] = [("storage_id", "=", self.id)]
+        action["context"] = {"default_storage_id": self.id}
+        return action
+
+    def action_new_backup_policy(self):
+        """Quick Setup's last step: the backup settings of this database, on this location."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Backup Settings"),
+            "res_model": "cloud.backup.policy",
+            "view_mode": "form",
+            "target": "current",
+            "context": {"default_storage_id": self.id},
+        }
+
+    def _open_after_setup(self):
+        """A ready location without a policy for this database goes on to the backup settings."""
+        self.ensure_one()
+        has_policy = self.env["cloud.backup.policy"].search_count(
+            [("storage_id", "=", self.id), ("database", "=", self.env.cr.dbname)]
+        )
+        if self.state == "ready" and not has_policy:
+            return self.action_new_backup_policy()
+        return super()._open_after_setup()

@@ -1,0 +1,420 @@
+"""The scheduled action of backups: runs, verifications, restores, retention.
+
+A run streams pg_dump (and the filestore) to a block blob in the cron worker,
+outside any transaction: its start and its end are each committed apart. Each
+run holds a PostgreSQL advisory lock for its database on a connection of its
+own: a second run of the same database cannot take it, and when the Odoo
+process dies the connection closes and the lock goes with it, which is how the
+next pass tells a dead run (still "running", lock free) from a live one.
+"""
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import psycopg2
+import pytz
+
+import odoo
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.service import db as db_service
+from odoo.sql_db import connection_info_for
+from odoo.tools import config, exec_pg_environ, find_pg_tool
+
+from ..services import AzureError
+from ..services.blob import (
+    BLOCK_SIZE,
+    CONCURRENCY,
+    META_DATABASE,
+    META_FORMAT,
+    MiB,
+    write_odoo_zip,
+    write_pg_custom,
+)
+from ..services.retention import backups_to_keep
+
+_logger = logging.getLogger(__name__)
+
+# pg_advisory_lock(classid, objid): the class says what is locked, objid which one
+LOCK_BACKUP = 0x0EC0  # objid: hashtext(database name)
+LOCK_VERIFY = 0x0EC1  # objid: backup id
+LOCK_RESTORE = 0x0EC2  # objid: backup id
+BLOCK_PARAM = "oec_cloud_accounts.backup_block_kib"
+VERIFY_EVERY = timedelta(days=7)
+ACTIVITY_TYPE = "mail.mail_activity_data_todo"
+
+
+@contextmanager
+def advisory_lock(dbname, classid, objid):
+    """Try a session-level advisory lock on a private connection; yields whether
+    it was taken. The lock lives as long as that connection: to the end of the
+    block, or of the process."""
+    _name, params = connection_info_for(dbname)
+    conn = psycopg2.connect(**params)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            if isinstance(objid, str):
+                cr.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (classid, objid))
+            else:
+                cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (classid, objid))
+            yield cr.fetchone()[0]
+    finally:
+        conn.close()
+
+
+class CloudBackup(models.Model):
+    _inherit = "cloud.backup"
+
+    # -- scheduled action ----------------------------------------------------------------------------
+
+    @api.model
+    def _cron_run(self):
+        """Everything due, each item isolated: a failure is recorded on its record and the others go on."""
+        self._fail_dead_runs()
+        self._queue_scheduled()
+        self._queue_verifications()
+        for kind, domain in (
+            ("backup", [("state", "=", "queued")]),
+            ("verify", [("verify_state", "=", "queued")]),
+            ("restore", [("restore_state", "=", "queued")]),
+        ):
+            done = []
+            while True:
+                backup = self._pick(domain, done)
+                if not backup:
+                    break
+                done.append(backup.id)
+                backup._isolated(kind)
+        for policy in self.env["cloud.backup.policy"].search([("backup_ids.state", "=", "done")]):
+            try:
+                with self.env.cr.savepoint():
+                    policy._apply_retention()
+            except Exception:  # pylint: disable=broad-except
+                _logger.warning("cloud.backup.policy %s: retention not applied", policy.id, exc_info=True)
+            self._commit()
+
+    def _pick(self, domain, skip):
+        """The oldest record matching ``domain``, row-locked (SKIP LOCKED: other workers pick others)."""
+        self.env.flush_all()
+        records = self.search(domain + [("id", "not in", skip)], order="id", limit=1)
+        if not records:
+            return self
+        self.env.cr.execute("SELECT id FROM cloud_backup WHERE id = %s FOR UPDATE SKIP LOCKED", (records.id,))
+        if not self.env.cr.fetchone():
+            return self._pick(domain, skip + records.ids)
+        return records
+
+    def _isolated(self, kind):
+        try:
+            getattr(self, "_do_" + kind)()
+        except Exception as error:  # pylint: disable=broad-except
+            # never raised to the cron: record it on this backup and go on with the next
+            self._rollback()
+            _logger.warning("cloud.backup %s: %s failed", self.id, kind, exc_info=True)
+            self.invalidate_recordset()
+            self._record_failure(kind, self._describe(error))
+        self._commit()
+
+    # -- backup run ----------------------------------------------------------------------------------
+
+    def _do_backup(self):
+        with advisory_lock(self.env.cr.dbname, LOCK_BACKUP, self.database) as locked:
+            if not locked:
+                # another worker runs a backup of this database: stay queued for a later pass
+                _logger.info("cloud.backup %s: another backup of %s is running", self.id, self.database)
+                return
+            now = fields.Datetime.now()
+            self.write(
+                {
+                    "state": "running",
+                    "started_at": now,
+                    "runner": "%s:%s" % (socket.gethostname(), os.getpid()),
+                    "blob_name": self._make_blob_name(now),
+                }
+            )
+            # everything read from the database first: no transaction stays open while streaming
+            stream = self._prepare_stream()
+            self._commit()
+            result, seconds = stream()
+            size = result["size"]
+            self.write(
+                {
+                    "state": "done",
+                    "finished_at": fields.Datetime.now(),
+                    "duration": seconds,
+                    "size": size,
+                    "throughput": size / MiB / seconds if seconds else 0,
+                    "sha256": result["sha256"],
+                    "blocks": result["blocks"],
+                    "error": False,
+                }
+            )
+            self.message_post(
+                body=_(
+                    "Backup written to %(blob)s: %(size)s in %(seconds)s s, SHA-256 %(sha)s.",
+                    blob=self.blob_name,
+                    size=self.size_display,
+                    seconds=round(seconds, 1),
+                    sha=result["sha256"],
+                )
+            )
+
+    def _prepare_stream(self):
+        """A function that streams pg_dump (and the filestore) to the block blob and
+        returns (result, seconds), touching no cursor: what it needs is read now."""
+        store = self.storage_id._blob_store()
+        policy = self.policy_id
+        metadata = dict(
+            policy._owner_metadata(), **{META_DATABASE: self.database, META_FORMAT: self.backup_format}
+        )
+        cmd = [find_pg_tool("pg_dump"), "--no-owner", self.database]
+        env = exec_pg_environ()
+        if self.backup_format == "zip":
+            manifest = self._manifest()
+            filestore = config.filestore(self.database)
+
+            def produce(out):
+                write_odoo_zip(out, cmd, env, filestore, manifest)
+
+        else:
+            cmd.insert(-1, "--format=c")
+
+            def produce(out):
+                write_pg_custom(out, cmd, env)
+
+        name, tier, block_size = self.blob_name, self.tier, self._block_size()
+
+        def stream():
+            started = time.monotonic()
+            result = store.upload(
+                name, produce, metadata=metadata, tier=tier, block_size=block_size, concurrency=CONCURRENCY
+            )
+            return result, max(time.monotonic() - started, 0.001)
+
+        return stream
+
+    def _manifest(self):
+        """manifest.json as Odoo's database manager writes it (db.dump_db_manifest, which
+        is behind the database manager's list_db switch: backups are not)."""
+        self.env.cr.execute("SELECT name, latest_version FROM ir_module_module WHERE state = 'installed'")
+        modules = dict(self.env.cr.fetchall())
+        return {
+            "odoo_dump": "1",
+            "db_name": self.database,
+            "version": odoo.release.version,
+            "version_info": odoo.release.version_info,
+            "major_version": odoo.release.major_version,
+            "pg_version": "%d.%d" % divmod(self.env.cr._cnx.server_version / 100, 100),
+            "modules": modules,
+        }
+
+    def _make_blob_name(self, now):
+        extension = "zip" if self.backup_format == "zip" else "dump"
+        return "%s%s/%s_%s_%s.%s" % (
+            self.policy_id._blob_prefix(),
+            now.strftime("%Y"),
+            self.database,
+            now.strftime("%Y-%m-%d_%H-%M-%S"),
+            self.id,
+            extension,
+        )
+
+    def _block_size(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(BLOCK_PARAM)
+        return int(value) * 1024 if value and value.isdigit() and int(value) >= 64 else BLOCK_SIZE
+
+    def _fail_dead_runs(self):
+        """Runs left 'running' by a process that died (their database's lock is free)."""
+        for backup in self.search([("state", "=", "running")]):
+            with advisory_lock(self.env.cr.dbname, LOCK_BACKUP, backup.database) as free:
+                if free:
+                    backup._record_failure(
+                        "backup",
+                        _(
+                            "The Odoo process running this backup (%(runner)s) stopped before it ended "
+                            "(restart, crash, or a cron time limit): nothing was committed in Azure. "
+                            "Back up again; for large databases raise limit_time_real_cron.",
+                            runner=backup.runner or "?",
+                        ),
+                    )
+        for field, classid in (("verify_state", LOCK_VERIFY), ("restore_state", LOCK_RESTORE)):
+            for backup in self.search([(field, "=", "running")]):
+                with advisory_lock(self.env.cr.dbname, classid, backup.id) as free:
+                    if free:
+                        backup._record_failure(
+                            "verify" if field == "verify_state" else "restore",
+                            _("The Odoo process doing this stopped before it ended: ask again."),
+                        )
+        self._commit()
+
+    def _queue_scheduled(self):
+        now = fields.Datetime.now()
+        policies = self.env["cloud.backup.policy"].search(
+            [("scheduled", "=", True), ("next_run_at", "<=", now)]
+        )
+        for policy in policies:
+            try:
+                with self.env.cr.savepoint():
+                    policy._queue_backup(trigger="scheduled")
+            except Exception as error:  # noqa: BLE001  # pylint: disable=broad-except
+                # e.g. the previous run still going, or the location unusable: said in the chatter
+                _logger.warning("cloud.backup.policy %s: scheduled backup not queued: %s", policy.id, error)
+                policy.message_post(body=_("Scheduled backup not started: %s", self._describe(error)))
+            policy._schedule_next(now)
+            self._commit()
+
+    # -- verification ------------------------------------------------------------------------------
+
+    def _queue_verifications(self):
+        """Each week, the newest successful backup of each policy is read back and checked."""
+        limit = fields.Datetime.now() - VERIFY_EVERY
+        for policy in self.env["cloud.backup.policy"].search([]):
+            backups = self.search([("policy_id", "=", policy.id)])
+            newest = backups.filtered(lambda b: b.state == "done")[:1]
+            if not newest or newest.verify_state in ("queued", "running"):
+                continue
+            last = max(backups.filtered("verified_at").mapped("verified_at"), default=None)
+            if last is None or last <= limit:
+                newest.verify_state = "queued"
+        self._commit()
+
+    def _do_verify(self):
+        with advisory_lock(self.env.cr.dbname, LOCK_VERIFY, self.id) as locked:
+            if not locked:
+                return
+            store = self.storage_id._blob_store()
+            self.verify_state = "running"
+            self._commit()  # nothing is read from the database while the blob downloads
+            result = store.download(self.blob_name)
+            stored = {k.lower(): v for k, v in result["metadata"].items()}.get("oec_sha256")
+            self.write({"verify_state": "done", "verified_at": fields.Datetime.now()})
+            if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
+                self.message_post(body=_("Verified: the blob's SHA-256 matches (%s).", self.sha256))
+                return
+            self._record_failure(
+                "verify",
+                _(
+                    "The blob does not match the backup: SHA-256 %(got)s (%(size)s bytes) read back, "
+                    "%(want)s (%(want_size)s bytes) written. Do not rely on this backup: back up again.",
+                    got=result["sha256"],
+                    size=result["size"],
+                    want=self.sha256,
+                    want_size=int(self.size),
+                ),
+            )
+
+    # -- restore --------------------------------------------------------------------------------------
+
+    def _do_restore(self):
+        with advisory_lock(self.env.cr.dbname, LOCK_RESTORE, self.id) as locked:
+            if not locked:
+                return
+            # checked when asked; again now, things may have changed meanwhile
+            name = self._check_restore_target(self.restore_db_name)
+            store, blob_name, sha256 = self.storage_id._blob_store(), self.blob_name, self.sha256
+            neutralize, backup_format = self.restore_neutralize, self.backup_format
+            self.restore_state = "running"
+            self._commit()  # nothing is read from the database while the blob downloads and restores
+            # Odoo's restore reads a file (it unzips it): the blob is downloaded, checked, then restored
+            with tempfile.NamedTemporaryFile(prefix="oec-restore-", suffix="." + backup_format) as tmp:
+                result = store.download(blob_name, out=tmp)
+                tmp.flush()
+                if result["sha256"] != sha256:
+                    raise UserError(
+                        _(
+                            "The blob does not match the backup (SHA-256 %(got)s, %(want)s written): "
+                            "nothing was restored.",
+                            got=result["sha256"],
+                            want=sha256,
+                        )
+                    )
+                # the database manager's own code path; copy: a new database uuid, as for a duplicate
+                db_service.restore_db(name, tmp.name, copy=True, neutralize_database=neutralize)
+            self.write({"restore_state": "done", "restore_error": False})
+            self.message_post(body=_("Restored into the new database %s.", name))
+
+    # -- failures ------------------------------------------------------------------------------------
+
+    def _record_failure(self, kind, message):
+        """Keep what failed on the record, tell the policy's responsible, never raise."""
+        if kind == "backup":
+            message = "%s %s" % (
+                message,
+                _("No blob was committed: the blocks already sent expire in Azure within 7 days."),
+            )
+        values = {
+            "backup": {"state": "failed", "error": message, "finished_at": fields.Datetime.now()},
+            "verify": {"verify_state": "failed", "verified_at": fields.Datetime.now()},
+            "restore": {"restore_state": "failed", "restore_error": message},
+        }[kind]
+        self.write(values)
+        titles = {
+            "backup": _("Backup failed"),
+            "verify": _("Backup verification failed"),
+            "restore": _("Restore failed"),
+        }
+        self.message_post(body=_("%(title)s: %(message)s", title=titles[kind], message=message))
+        user = self.policy_id.user_id or self.requested_by
+        if user and kind != "restore":
+            self.activity_schedule(ACTIVITY_TYPE, summary=titles[kind], note=message, user_id=user.id)
+
+    def _describe(self, error):
+        if isinstance(error, AzureError):
+            return self._error_text(error)
+        return str(error) or type(error).__name__
+
+    # -- transactions --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _testing():
+        return getattr(threading.current_thread(), "testing", False)
+
+    def _commit(self):
+        # each step's result is kept even if a later one fails; never during tests,
+        # whose transaction must stay open to be rolled back
+        if not self._testing():
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _rollback(self):
+        # back to the last commit (the run's "running"); in tests the writes stay and are overwritten
+        if not self._testing():
+            self.env.cr.rollback()
+
+
+class CloudBackupPolicy(models.Model):
+    _inherit = "cloud.backup.policy"
+
+    def _apply_retention(self):
+        """Delete the blobs of the successful backups the retention counts do not keep
+        (never the newest, never a blob another database or a person wrote)."""
+        self.ensure_one()
+        backups = self.env["cloud.backup"].search(
+            [("policy_id", "=", self.id), ("state", "=", "done"), ("error", "=", False)]
+        )
+        tz = pytz.timezone(self.schedule_tz or "UTC")
+        moments = [(b.id, pytz.utc.localize(b.started_at or b.create_date).astimezone(tz)) for b in backups]
+        keep = backups_to_keep(
+            moments, self.keep_daily, self.keep_weekly, self.keep_monthly, self.keep_yearly
+        )
+        doomed = backups.filtered(lambda b: b.id not in keep)
+        if not doomed:
+            return 0
+        store = self.storage_id._blob_store()
+        for backup in doomed.sorted("id"):
+            try:
+                backup._delete_blob(store)
+            except AzureError as error:
+                if error.code != "ForeignBlob":
+                    raise
+                backup.error = backup._error_text(error)
+                backup.message_post(body=_("Retention left the blob alone: %s", backup.error))
+                continue
+            backup.message_post(body=_("Deleted by the retention of %s.", self.display_name))
+        return len(doomed)

@@ -1,0 +1,356 @@
+import logging
+import uuid
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..services import AzureError
+from ..services.blob import BlobStore
+from ..services.errors import KIND_TRANSIENT, _lt
+from ..services.storage import StorageClient
+from .cloud_account_tokens import BACKOFF_BASE, BACKOFF_MAX
+from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
+
+_logger = logging.getLogger(__name__)
+CHECK_SECONDS = 10  # between two looks at a storage account Azure is creating
+
+
+class CloudStorage(models.Model):
+    """A blob container of an Azure storage account, where backups go.
+
+    Made by Storage Quick Setup (an account's Storage capability). No key is
+    kept: the storage account's key is read from Azure (listKeys) when a
+    backup, a check or a download needs it, and used in memory only.
+    """
+
+    _name = "cloud.storage"
+    _description = "Storage Location"
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
+    _order = "name, id"
+    # everything else comes from Azure or Quick Setup's checks
+    _user_fields = frozenset({"name", "active"})
+
+    name = fields.Char(
+        compute="_compute_name",
+        store=True,
+        readonly=False,
+        help="How the location is shown; by default 'storage account / container'.",
+    )
+    active = fields.Boolean(default=True)
+    account_id = fields.Many2one(
+        "cloud.account",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        help="The connected Azure account whose access reads the storage account's keys.",
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    subscription_id = fields.Char(string="Subscription ID", readonly=True)
+    subscription_name = fields.Char(string="Subscription", readonly=True)
+    resource_group = fields.Char(readonly=True)
+    storage_account = fields.Char(
+        readonly=True,
+        help="3 to 24 lower-case letters and digits, unique across Azure.",
+    )
+    container = fields.Char(
+        readonly=True,
+        help="The blob container backups are written to (3 to 63 lower-case letters, digits and hyphens).",
+    )
+    location = fields.Char(string="Region", readonly=True)
+    kind = fields.Char(readonly=True, help="Azure's kind of storage account, e.g. StorageV2.")
+    sku = fields.Char(string="Redundancy", readonly=True, help="e.g. Standard_LRS.")
+    blob_endpoint = fields.Char(readonly=True, help="The account's blob service URL.")
+    azure_id = fields.Char(string="Azure Resource ID", readonly=True)
+    state = fields.Selection(
+        [("creating", "Creating"), ("new", "To Test"), ("ready", "Ready"), ("error", "Cannot Access")],
+        default="ready",
+        required=True,
+        readonly=True,
+        tracking=True,
+        help="Creating: Azure is creating the storage account. To Test: created, no access test yet. Ready: "
+        "the last access test wrote, read and deleted a blob. Cannot Access: see the last error for what to "
+        "change in the Azure portal (or why Azure could not create the account).",
+    )
+    last_check_at = fields.Datetime(string="Last Access Test", readonly=True)
+    last_error = fields.Text(readonly=True, help="Why the last access test or the creation failed.")
+    # following a creation (Azure's long-running operation); no secret in the token (azure-core 1.41
+    # keeps the request's URL and the response, not its headers)
+    lro_token = fields.Text(string="Operation Token", readonly=True, groups="base.group_system", copy=False)
+    next_check_at = fields.Datetime(
+        string="Next Creation Check", readonly=True, copy=False, help="When Odoo asks Azure again."
+    )
+    retry_count = fields.Integer(string="Retries", readonly=True, copy=False)
+
+    @api.depends("storage_account", "container")
+    def _compute_name(self):
+        for storage in self:
+            if storage.storage_account and storage.container:
+                storage.name = "%s / %s" % (storage.storage_account, storage.container)
+            else:
+                storage.name = storage.name or storage.storage_account or False
+
+    # -- what backups need ---------------------------------------------------------------------------
+
+    def _blob_store(self):
+        """The container, reached with the storage account's key read from Azure
+        now (sudo: callers checked the user's rights first)."""
+        self.ensure_one()
+        storage = self.sudo()
+        key = storage.account_id._arm(StorageClient).account_key(
+            storage.subscription_id, storage.resource_group, storage.storage_account
+        )
+        return BlobStore(
+            storage.blob_endpoint,
+            key,
+            storage.container,
+            ca_bundle=self.env["cloud.azure.environment"]._ca_bundle(),
+            account_name=storage.storage_account,
+        )
+
+    # -- actions (each reaches Azure: access first, then sudo) --------------------------------------
+
+    def action_test_access(self):
+        """Write, read back and delete a marker blob; the result shows on the form."""
+        self._check_can_change()
+        for storage in self.sudo():
+            storage._test_access()
+        return True
+
+    def action_check_again(self):
+        """Ask Azure once how the creation of the storage account goes."""
+        self._check_can_change()
+        for storage in self.sudo().filtered(lambda s: s.state == "creating"):
+            storage._advance_creation_safely()
+        return True
+
+    def action_quick_setup(self):
+        """Storage Quick Setup again, on this location (to pick its container, or another)."""
+        self._check_can_change()
+        self.ensure_one()
+        return self.env["cloud.storage.setup"]._open(self.account_id.sudo(), storage=self.sudo())
+
+    # -- business methods -----------------------------------------------------------------------------
+
+    def _open_after_setup(self):
+        """Where Storage Quick Setup ends (one place to change: the backup settings come next)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "cloud.storage",
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _test_access(self):
+        """The access test (callers checked the rights): True when a blob could be
+        written, read and deleted; else the record says why (state Cannot Access)."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        try:
+            if not (self.container and self.blob_endpoint):
+                raise UserError(_("Choose a container first (Storage Quick Setup)."))
+            marker = "%s-%s" % (self.env.cr.dbname, uuid.uuid4().hex)
+            self._blob_store().check_access(marker)
+        except AzureError as error:
+            message = self.account_id._azure_error_message(error, reference=True)
+            self.write({"state": "error", "last_error": message, "last_check_at": now})
+            self.message_post(
+                body=_("Access test by %(user)s failed: %(error)s", user=self.env.user.name, error=message)
+            )
+            return False
+        self.write({"state": "ready", "last_error": False, "last_check_at": now})
+        self.message_post(
+            body=_(
+                "Access test by %(user)s: a blob was written, read back and deleted in %(container)s.",
+                user=self.env.user.name,
+                container=self.container,
+            )
+        )
+        return True
+
+    def _start_creation(self, resource_group_location=None):
+        """Send the storage account's creation (sudo, rights checked by the
+        caller): the record stays Creating until Azure says it is done."""
+        self.ensure_one()
+        client = self.account_id._arm(StorageClient)
+        tags = self._tags()
+        client.create_resource_group(
+            self.subscription_id, self.resource_group, resource_group_location or self.location, tags
+        )
+        token = client.begin_create_account(
+            self.subscription_id, self.resource_group, self.storage_account, self.location, tags, self.sku
+        )
+        self.write({"lro_token": token or False, "next_check_at": fields.Datetime.now(), "retry_count": 0})
+        self.message_post(
+            body=_(
+                "Storage account %(name)s asked to Azure by %(user)s (%(region)s, %(sku)s).",
+                name=self.storage_account,
+                user=self.env.user.name,
+                region=self.location,
+                sku=self.sku,
+            )
+        )
+        self._trigger_cron()
+
+    def _advance_creation(self):
+        """One look at the creation; on success, read the new account's endpoints."""
+        self.ensure_one()
+        client = self.account_id._arm(StorageClient)
+        if self.lro_token and not client.poll_create(self.subscription_id, self.lro_token):
+            self.write({"next_check_at": fields.Datetime.now() + timedelta(seconds=CHECK_SECONDS)})
+            return False
+        account = client.get_account(self.subscription_id, self.resource_group, self.storage_account)
+        self.write(
+            {
+                "state": "new",
+                "lro_token": False,
+                "next_check_at": False,
+                "retry_count": 0,
+                "last_error": False,
+                "azure_id": account["id"],
+                "blob_endpoint": account["blob_endpoint"],
+                "kind": account["kind"],
+                "sku": account["sku"],
+                "location": account["location"],
+            }
+        )
+        self.message_post(body=_("Azure created the storage account %s.", self.storage_account))
+        if self.container:
+            self._test_access()
+        return True
+
+    def _advance_creation_safely(self):
+        """One look at one record: whatever happens is recorded on it, never raised."""
+        try:
+            with self.env.cr.savepoint():
+                return self._advance_creation()
+        except AzureError as error:
+            with self.env.cr.savepoint():
+                self._record_creation_failure(error)
+        except Exception as exc:  # pylint: disable=broad-except
+            # a defect or an answer nobody foresaw: this record backs off, the others go on
+            _logger.warning("cloud.storage %s: creation check failed unexpectedly", self.id, exc_info=True)
+            error = AzureError(
+                _lt("Unexpected failure (%(error)s): it will be retried."),
+                code="unexpected_error",
+                kind=KIND_TRANSIENT,
+                message_args={"error": type(exc).__name__},
+            )
+            try:
+                with self.env.cr.savepoint():
+                    self._record_creation_failure(error)
+            except Exception:  # pylint: disable=broad-except
+                _logger.warning("cloud.storage %s: the failure could not be recorded", self.id, exc_info=True)
+        return False
+
+    def _record_creation_failure(self, error):
+        """Transient: look again later, with backoff. Else the creation failed: say why."""
+        message = self.account_id._azure_error_message(error, reference=True)
+        if error.detail and error.detail not in message:
+            message = "%s\n%s" % (message, error.detail)
+        now = fields.Datetime.now()
+        if error.kind == KIND_TRANSIENT:
+            delay = max(min(BACKOFF_BASE * 2**self.retry_count, BACKOFF_MAX), error.retry_after or 0)
+            self.write(
+                {
+                    "last_error": message,
+                    "retry_count": self.retry_count + 1,
+                    "next_check_at": now + timedelta(seconds=delay),
+                }
+            )
+            _logger.info("cloud.storage %s: creation check retried later: %s", self.id, error.reference)
+            return
+        self.write(
+            {
+                "state": "error",
+                "last_error": message,
+                "lro_token": False,
+                "next_check_at": False,
+                "retry_count": 0,
+            }
+        )
+        _logger.info("cloud.storage %s: creation failed: %s", self.id, error.reference)
+        self.message_post(body=_("Azure could not create the storage account: %s", message))
+
+    def _set_lifecycle_rule(self, prefix, cool_after_days, delete_after_days):
+        """Our lifecycle management rule on this container (sudo, rights checked
+        by the caller); see StorageClient.set_lifecycle_rule."""
+        self.ensure_one()
+        storage = self.sudo()
+        return storage.account_id._arm(StorageClient).set_lifecycle_rule(
+            storage.subscription_id,
+            storage.resource_group,
+            storage.storage_account,
+            storage.container,
+            prefix,
+            cool_after_days,
+            delete_after_days,
+        )
+
+    def _tags(self):
+        return {
+            TAG_CREATOR: TAG_CREATOR_VALUE,
+            TAG_DATABASE: self.env["ir.config_parameter"].sudo().get_param("database.uuid", ""),
+        }
+
+    # -- scheduled action -------------------------------------------------------------------------------
+
+    @api.model
+    def _cron_check_creating(self, batch_size=20):
+        """Follow the storage accounts Azure is creating, one short transaction each.
+
+        Rows are picked with FOR UPDATE SKIP LOCKED (several cron workers share
+        them); a failure of one is recorded on it and the others go on.
+        """
+        done = []
+        for _index in range(batch_size):
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                SELECT id FROM cloud_storage
+                 WHERE state = 'creating' AND next_check_at IS NOT NULL AND next_check_at <= %s
+                   AND NOT (id = ANY(%s))
+                 ORDER BY next_check_at, id
+                 LIMIT 1
+                   FOR UPDATE SKIP LOCKED
+                """,
+                (fields.Datetime.now(), done),
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            done.append(row[0])
+            self.browse(row[0])._advance_creation_safely()
+            self.env["cloud.account"]._commit_step()
+        self._trigger_cron()
+        return len(done)
+
+    @api.model
+    def _trigger_cron(self):
+        """Wake the scheduled action when the next creation is due."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT min(next_check_at) FROM cloud_storage "
+            "WHERE state = 'creating' AND next_check_at IS NOT NULL"
+        )
+        when = self.env.cr.fetchone()[0]
+        if when:
+            cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation", raise_if_not_found=False)
+            if cron:
+                cron._trigger(at=max(when, fields.Datetime.now()))
+
+
+# pylint: disable=consider-merging-classes-inherited
+# (the account's storage part lives with the storage locations, so that features stay in their own files)
+class CloudAccount(models.Model):
+    _inherit = "cloud.account"
+
+    storage_ids = fields.One2many("cloud.storage", "account_id", string="Storage Locations")
+
+    def action_storage_quick_setup(self):
+        """Storage Quick Setup: pick or create a storage account and a container, then test access."""
+        self._check_can_change()
+        self.ensure_one()
+        return self.env["cloud.storage.setup"]._open(self.sudo())

@@ -1,0 +1,106 @@
+"""Backup test helpers: a storage account and container made in the emulator
+through the real SDK (as the Azure portal would), a storage location and a
+policy on it, and the blob container seen from outside Odoo."""
+
+import base64
+from urllib.parse import quote
+
+from azure.core.credentials import AccessToken
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure.storage.blob import BlobServiceClient
+from azure_emulator import defaults
+
+from ..models.cloud_backup_run import BLOCK_PARAM
+from .common import EmulatorMixin
+
+RG = "oec-backups"
+STORAGE_ACCOUNT = "oecbackuptest"
+CONTAINER = "odoo-backups"
+
+
+class _Credential:
+    def __init__(self, token):
+        self.token = token
+
+    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
+        return AccessToken(self.token, 4102444800)
+
+
+def block_id_pattern(index):
+    """The query of the Put Block request of block ``index`` (as BlockBlobWriter names blocks)."""
+    block_id = base64.b64encode(b"%032d" % index).decode()  # the SDK's encoding of our id
+    return "comp=block&blockid=" + quote(block_id, safe="")
+
+
+class BackupMixin(EmulatorMixin):
+    """EmulatorMixin + a storage account, a connected account, a location and a policy."""
+
+    def setUp(self):
+        super().setUp()
+        self.account = self.connect()
+        self.seed_storage()
+        self.storage = self.make_location(self.account)
+        # small blocks: the test database's backup spans several of them
+        self.env["ir.config_parameter"].sudo().set_param(BLOCK_PARAM, "256")
+
+    def portal(self):
+        """The Azure portal's view of the sandbox subscription: the SDK with a token of its own."""
+        token = self.emu.control.issue_token()["access_token"]
+        options = {
+            "base_url": self.emu.endpoints["arm"],
+            "connection_verify": self.emu.ca_path,
+            "credential_scopes": [self.emu.endpoints["arm_scope"]],
+        }
+        credential = _Credential(token)
+        return (
+            StorageManagementClient(credential, defaults.SUBSCRIPTION_ID, **options),
+            ResourceManagementClient(credential, defaults.SUBSCRIPTION_ID, **options),
+        )
+
+    def seed_storage(self, name=STORAGE_ACCOUNT, container=CONTAINER):
+        storage, resources = self.portal()
+        resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+        self.storage_account = storage.storage_accounts.begin_create(
+            RG,
+            name,
+            {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+            polling_interval=0,
+        ).result()
+        storage.blob_containers.create(RG, name, container, {})
+        key = storage.storage_accounts.list_keys(RG, name)["keys"][0]["value"]
+        self.blobs = BlobServiceClient(
+            self.storage_account.primary_endpoints.blob, credential=key, connection_verify=self.emu.ca_path
+        ).get_container_client(container)
+
+    def make_location(self, account, name=STORAGE_ACCOUNT, container=CONTAINER):
+        return (
+            self.env["cloud.storage"]
+            .sudo()
+            .create(
+                {
+                    "account_id": account.id,
+                    "subscription_id": defaults.SUBSCRIPTION_ID,
+                    "subscription_name": "Sandbox",
+                    "resource_group": RG,
+                    "storage_account": name,
+                    "container": container,
+                    "location": "westeurope",
+                    "blob_endpoint": self.storage_account.primary_endpoints.blob,
+                    "azure_id": self.storage_account.id,
+                    "state": "ready",
+                }
+            )
+        )
+
+    def make_policy(self, **values):
+        return self.env["cloud.backup.policy"].create(
+            dict({"name": "Nightly", "storage_id": self.storage.id, "schedule_tz": "Europe/Paris"}, **values)
+        )
+
+    def run_cron(self):
+        self.env["cloud.backup"]._cron_run()
+        self.env.invalidate_all()
+
+    def blob_names(self):
+        return sorted(blob.name for blob in self.blobs.list_blobs())

@@ -1,0 +1,86 @@
+"""Storage test helpers: storage accounts made in the emulator through the real
+SDK with a token of their own, as someone would in the Azure portal."""
+
+from azure.core.credentials import AccessToken
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure_emulator import defaults
+
+from ..services.errors import STORAGE
+from .common import EmulatorMixin
+
+RG = "oec-storage"
+
+
+class _Credential:
+    def __init__(self, token):
+        self.token = token
+
+    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
+        return AccessToken(self.token, 4102444800)
+
+
+class StorageMixin(EmulatorMixin):
+    def portal(self, subscription_id=defaults.SUBSCRIPTION_ID):
+        token = self.emu.control.issue_token()["access_token"]
+        options = {
+            "base_url": self.emu.endpoints["arm"],
+            "connection_verify": self.emu.ca_path,
+            "credential_scopes": [self.emu.endpoints["arm_scope"]],
+        }
+        credential = _Credential(token)
+        return (
+            StorageManagementClient(credential, subscription_id, **options),
+            ResourceManagementClient(credential, subscription_id, **options),
+        )
+
+    def seed_account(self, name, resource_group=RG, location="westeurope", containers=()):
+        storage, resources = self.portal()
+        resources.resource_groups.create_or_update(resource_group, {"location": location})
+        storage.storage_accounts.begin_create(
+            resource_group,
+            name,
+            {"location": location, "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+            polling_interval=0,  # the emulator's Retry-After: 0 is taken as "not given" (30 s)
+        ).result()
+        for container in containers:
+            storage.blob_containers.create(resource_group, name, container, {})
+
+    def portal_update(self, name, properties, resource_group=RG):
+        storage, _resources = self.portal()
+        storage.storage_accounts.update(resource_group, name, {"properties": properties})
+
+    def quick_setup(self, account):
+        action = account.action_storage_quick_setup()
+        return self.env["cloud.storage.setup"].browse(action["res_id"])
+
+    def select(self, wizard, name):
+        line = wizard.line_ids.filtered(lambda line: line.name == name)
+        self.assertEqual(len(line), 1, wizard.line_ids.mapped("name"))
+        line.action_select()
+        return wizard
+
+    def ready_storage(self, account, name="oecready", container="odoo-backups"):
+        """A location set up through the wizard, its access tested."""
+        self.seed_account(name)
+        wizard = self.select(self.quick_setup(account), name)
+        wizard.write({"container_mode": "new", "new_container": container})
+        storage = self.storage_of(wizard.action_test_access())
+        self.assertEqual(storage.state, "ready", storage.last_error)
+        return storage
+
+    def storage_of(self, action):
+        """The location a successful Quick Setup ended on: its form, or the backup settings
+        of this database on it (when it has none yet)."""
+        if action["res_model"] == "cloud.storage":
+            return self.env["cloud.storage"].browse(action["res_id"])
+        self.assertEqual(action["res_model"], "cloud.backup.policy")
+        return self.env["cloud.storage"].browse(action["context"]["default_storage_id"])
+
+    def assertPosted(self, record, text):
+        bodies = record.message_ids.mapped("body")
+        self.assertTrue(any(text in (body or "") for body in bodies), bodies)
+
+    @staticmethod
+    def storage_message(code, **values):
+        return "%s (%s)" % (STORAGE[code][1] % values if values else STORAGE[code][1], code)

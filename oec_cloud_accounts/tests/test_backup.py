@@ -1,0 +1,421 @@
+"""Backups against the emulator + Azurite: real pg_dump, real azure-storage-blob
+calls, real restores by Odoo's database manager code."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import zipfile
+from datetime import datetime, timedelta
+
+import psycopg2
+import requests
+from psycopg2 import sql
+
+from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
+from odoo.sql_db import close_db, connection_info_for
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import config, exec_pg_environ, find_pg_tool
+
+from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock
+from ..services.blob import META_DB_UUID, META_SHA256
+from ..services.retention import backups_to_keep
+from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
+
+
+def table_counts(dbname):
+    """{table: rows} of every table of the public schema, read on a connection of its own
+    (what is committed, as pg_dump sees it)."""
+    _name, params = connection_info_for(dbname)
+    conn = psycopg2.connect(**params)
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+            tables = [row[0] for row in cr.fetchall()]
+            counts = {}
+            for table in tables:
+                cr.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+                counts[table] = cr.fetchone()[0]
+            return counts
+    finally:
+        conn.close()
+
+
+def drop_database(name):
+    """Drop a database made by a test (exp_drop only sees the -d database in tests), and its filestore."""
+    Registry.delete(name)
+    close_db(name)
+    _name, params = connection_info_for("postgres")
+    conn = psycopg2.connect(**params)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+    shutil.rmtree(config.filestore(name), ignore_errors=True)
+
+
+def file_hashes(root):
+    hashes = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                hashes[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return hashes
+
+
+@tagged("post_install", "-at_install")
+class TestBackupRun(BackupMixin, TransactionCase):
+    @staticmethod
+    def last_message(record):
+        """The newest message with a body (tracking messages have none)."""
+        return next((m.body for m in record.message_ids if m.body), "")
+
+    def backup_now(self, policy):
+        action = policy.action_backup_now()
+        backup = self.env["cloud.backup"].browse(action["res_id"])
+        self.assertEqual(backup.state, "queued")
+        self.run_cron()
+        return backup
+
+    def test_zip_backup_restored_identical(self):
+        policy = self.make_policy(backup_format="zip", tier="Cool")
+        # an attachment in the filestore, so the zip carries more than the assets
+        self.env["ir.attachment"].create({"name": "note.txt", "raw": os.urandom(300000)})
+        backup = self.backup_now(policy)
+        self.assertEqual(backup.state, "done", backup.error)
+        self.assertTrue(backup.blob_name.startswith(self.env.cr.dbname + "/"))
+        self.assertGreater(backup.blocks, 1, "256 KiB blocks: the upload was staged in pieces")
+        props = self.blobs.get_blob_client(backup.blob_name).get_blob_properties()
+        self.assertEqual(props.size, backup.size)
+        self.assertEqual(props.metadata[META_SHA256], backup.sha256)
+        self.assertEqual(
+            props.metadata[META_DB_UUID],
+            self.env["ir.config_parameter"].sudo().get_param("database.uuid"),
+        )
+        self.assertEqual(props.blob_tier, "Cool")
+        content = self.blobs.get_blob_client(backup.blob_name).download_blob().readall()
+        self.assertEqual(hashlib.sha256(content).hexdigest(), backup.sha256)
+        with zipfile.ZipFile(__import__("io").BytesIO(content)) as archive:
+            names = archive.namelist()
+            self.assertIn("dump.sql", names)
+            self.assertIn("manifest.json", names)
+            self.assertTrue(any(name.startswith("filestore/") for name in names))
+        self.assertIn("Backup written to", self.last_message(backup))
+
+        # restore into a new database, through the wizard and the scheduled action
+        target = "%s-restored-test" % self.env.cr.dbname
+        drop_database(target)  # left by a run that was killed
+        self.addCleanup(drop_database, target)
+        wizard = self.env["cloud.backup.restore"].with_context(default_backup_id=backup.id).create({})
+        self.assertTrue(wizard.neutralize, "neutralized by default")
+        wizard.db_name = target
+        wizard.action_confirm()
+        self.assertEqual(backup.restore_state, "queued")
+        with self.assertRaises(UserError):  # never twice at once
+            backup._queue_restore(target + "x", True)
+        self.run_cron()
+        self.assertEqual(backup.restore_state, "done", backup.restore_error)
+        original, restored = table_counts(self.env.cr.dbname), table_counts(target)
+        # by design the copy differs there: a new uuid and the neutralization flag (parameters),
+        # and the neutralization's dummy outgoing mail server
+        for table in ("ir_config_parameter", "ir_mail_server"):
+            original.pop(table)
+            restored.pop(table)
+        differences = {
+            t: (original.get(t), restored.get(t))
+            for t in set(original) | set(restored)
+            if original.get(t) != restored.get(t)
+        }
+        self.assertEqual(differences, {})
+        self.assertEqual(
+            file_hashes(config.filestore(target)), file_hashes(config.filestore(self.env.cr.dbname))
+        )
+        _name, params = connection_info_for(target)
+        conn = psycopg2.connect(**params)
+        try:
+            with conn.cursor() as cr:
+                cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'")
+                self.assertEqual(cr.fetchone()[0].lower(), "true")
+        finally:
+            conn.close()
+        # an existing database is never overwritten
+        with self.assertRaises(UserError):
+            backup._queue_restore(target, True)
+        with self.assertRaises(UserError):
+            backup._queue_restore("bad name!", True)
+        # nor a filestore folder left by a database dropped outside Odoo
+        drop_database(target)
+        os.makedirs(config.filestore(target))
+        with self.assertRaisesRegex(UserError, "filestore"):
+            backup._queue_restore(target, True)
+
+    def test_custom_dump(self):
+        policy = self.make_policy(backup_format="dump", tier="Hot")
+        backup = self.backup_now(policy)
+        self.assertEqual(backup.state, "done", backup.error)
+        self.assertTrue(backup.blob_name.endswith(".dump"))
+        with tempfile.NamedTemporaryFile(suffix=".dump") as tmp:
+            self.blobs.get_blob_client(backup.blob_name).download_blob().readinto(tmp)
+            tmp.flush()
+            listing = subprocess.run(
+                [find_pg_tool("pg_restore"), "--list", tmp.name],
+                env=exec_pg_environ(),
+                capture_output=True,
+                check=True,
+            ).stdout.decode()
+        self.assertIn("TABLE public res_partner", listing)
+
+    def test_one_run_per_database(self):
+        policy = self.make_policy(backup_format="dump")
+        policy.action_backup_now()
+        with self.assertRaisesRegex(UserError, "already queued"):
+            policy.action_backup_now()
+        # a run of this database held by another process: the cron leaves ours queued
+        with advisory_lock(self.env.cr.dbname, LOCK_BACKUP, self.env.cr.dbname) as taken:
+            self.assertTrue(taken)
+            before = len(self.emu.control.requests())
+            self.run_cron()
+            backup = policy.backup_ids
+            self.assertEqual(backup.state, "queued")
+            self.assertFalse([r for r in self.remote_calls(before) if r["service"] == "blob"])
+        self.run_cron()
+        self.assertEqual(backup.state, "done", backup.error)
+
+    def test_failure_mid_upload_leaves_no_blob(self):
+        policy = self.make_policy(backup_format="zip")
+        # the third block always fails (the SDK's own retries included)
+        self.emu.control.inject_fault(
+            path=block_id_pattern(2),
+            method="PUT",
+            service="blob",
+            status=500,
+            code="InternalError",
+            count=None,
+        )
+        backup = self.backup_now(policy)
+        self.assertEqual(backup.state, "failed")
+        self.assertIn("internal error", backup.error)
+        self.assertIn("No blob was committed", backup.error)
+        self.assertEqual(self.blob_names(), [], "nothing committed")
+        self.assertTrue(backup.activity_ids, "the responsible user is told")
+        # the record can simply be retried once Azure is back
+        self.emu.control.clear_faults()
+        retry = self.backup_now(policy)
+        self.assertEqual(retry.state, "done", retry.error)
+        self.assertEqual(self.blob_names(), [retry.blob_name])
+
+    def test_dead_run_detected(self):
+        policy = self.make_policy(backup_format="dump")
+        backup = policy.action_backup_now() and policy.backup_ids
+        backup.sudo().write({"state": "running", "runner": "elsewhere:1"})
+        # a live runner: another process holding the database's backup lock
+        _name, params = connection_info_for(self.env.cr.dbname)
+        code = (
+            "import psycopg2, sys, time\n"
+            "conn = psycopg2.connect(**%r)\n"
+            "cr = conn.cursor()\n"
+            "cr.execute('SELECT pg_advisory_lock(%%s, hashtext(%%s))', (%d, %r))\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n" % (params, LOCK_BACKUP, self.env.cr.dbname)
+        )
+        runner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        self.addCleanup(lambda: runner.poll() is None and runner.kill())
+        self.assertEqual(runner.stdout.readline().strip(), b"locked")
+        self.env["cloud.backup"]._fail_dead_runs()
+        self.assertEqual(backup.state, "running", "a live run is left alone")
+        os.kill(runner.pid, signal.SIGKILL)  # the Odoo process dies with its connection
+        runner.wait(10)
+        self.env["cloud.backup"]._fail_dead_runs()
+        self.assertEqual(backup.state, "failed")
+        self.assertIn("stopped before it ended", backup.error)
+
+    def test_verify_catches_corruption(self):
+        policy = self.make_policy(backup_format="dump")
+        backup = self.backup_now(policy)
+        backup.action_verify()
+        self.run_cron()
+        self.assertEqual(backup.verify_state, "done")
+        self.assertIn("Verified", self.last_message(backup))
+        # the blob changes behind Odoo's back, metadata kept
+        blob = self.blobs.get_blob_client(backup.blob_name)
+        metadata = blob.get_blob_properties().metadata
+        blob.upload_blob(b"PGDMP corrupted", overwrite=True, metadata=metadata)
+        backup.action_verify()
+        self.run_cron()
+        self.assertEqual(backup.verify_state, "failed")
+        self.assertIn("does not match", self.last_message(backup))
+        self.assertEqual(backup.activity_ids.user_id, policy.user_id)
+
+    def test_download_link(self):
+        policy = self.make_policy(backup_format="dump")
+        backup = self.backup_now(policy)
+        action = backup.action_download()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertIn("sp=r&", action["url"])
+        session = requests.Session()
+        session.trust_env = False
+        response = session.get(action["url"], verify=self.emu.ca_path, timeout=30)
+        self.assertEqual(response.status_code, 200, response.text[:500])
+        self.assertEqual(hashlib.sha256(response.content).hexdigest(), backup.sha256)
+        self.assertIn("Download link made by", self.last_message(backup))
+        # the same link cannot write
+        refused = session.put(
+            action["url"],
+            data=b"x",
+            headers={"x-ms-blob-type": "BlockBlob"},
+            verify=self.emu.ca_path,
+            timeout=30,
+        )
+        self.assertEqual(refused.status_code, 403)
+
+
+@tagged("post_install", "-at_install")
+class TestBackupRetention(BackupMixin, TransactionCase):
+    def test_a_year_of_daily_backups(self):
+        """Keep 7 daily, 4 weekly, 12 monthly, 1 yearly over 2025, one backup a day at 02:00 Paris."""
+        policy = self.make_policy(keep_daily=7, keep_weekly=4, keep_monthly=12, keep_yearly=1)
+        owner = policy._owner_metadata()
+        # a blob a person put there, and one of our records whose blob someone replaced
+        self.blobs.upload_blob(policy._blob_prefix() + "manual/keep-me.zip", b"mine")
+        backups = self.env["cloud.backup"].sudo()
+        # Retention reads the backups' own start times, never the clock: a schedule stopped for a
+        # month does not make it delete everything. The year is simulated by those times (the
+        # emulator runs in this process: freezing the clock would also freeze its token checks).
+        day = datetime(2025, 1, 1, 1, 0)
+        replaced = None
+        while day.year == 2025:
+            name = "%s2025/%s.zip" % (policy._blob_prefix(), day.strftime("%m-%d"))
+            metadata = {"oec_db_uuid": "someone-else"} if day.day == 3 and day.month == 1 else owner
+            self.blobs.upload_blob(name, b"backup of " + name.encode(), metadata=metadata)
+            backup = backups.create(
+                {
+                    "policy_id": policy.id,
+                    "trigger": "scheduled",
+                    "state": "done",
+                    "started_at": day,
+                    "finished_at": day,
+                    "blob_name": name,
+                    "sha256": "0" * 64,
+                }
+            )
+            replaced = replaced or (backup if metadata is not owner else None)
+            if day.weekday() == 6:  # applied on Sundays, and once more at the end
+                policy._apply_retention()
+            day += timedelta(days=1)
+        policy._apply_retention()
+        kept = backups.search([("policy_id", "=", policy.id), ("state", "=", "done")]) - replaced
+        expected = [
+            "01-31",
+            "02-28",
+            "03-31",
+            "04-30",
+            "05-31",
+            "06-30",
+            "07-31",
+            "08-31",
+            "09-30",
+            "10-31",
+            "11-30",
+            "12-14",
+            "12-21",
+            "12-25",
+            "12-26",
+            "12-27",
+            "12-28",
+            "12-29",
+            "12-30",
+            "12-31",
+        ]
+        self.assertEqual(sorted(b.started_at.strftime("%m-%d") for b in kept), expected)
+        prefix = policy._blob_prefix()
+        self.assertEqual(
+            self.blob_names(),
+            sorted(
+                ["%s2025/%s.zip" % (prefix, d) for d in expected + ["01-03"]]
+                + [prefix + "manual/keep-me.zip"]
+            ),
+            "only blobs written by this database were deleted",
+        )
+        self.assertIn("not written by this database", replaced.error)
+        self.assertEqual(replaced.state, "done")
+        deleted = backups.search([("policy_id", "=", policy.id), ("state", "=", "deleted")])
+        self.assertEqual(len(deleted), 365 - 20 - 1)
+        self.assertIn("Deleted by the retention", deleted[0].message_ids.mapped("body")[0])
+
+    def test_keep_counts(self):
+        """The newest is always kept, whatever the counts; counts apply per kind of period."""
+        moments = [(i, datetime(2025, 3, 1) + timedelta(hours=6 * i)) for i in range(12)]  # 3 days, 4 a day
+        self.assertEqual(backups_to_keep(moments, daily=1), {11})
+        self.assertEqual(backups_to_keep(moments, daily=2), {11, 7})
+        self.assertEqual(backups_to_keep(moments, monthly=5), {11})
+        self.assertEqual(backups_to_keep([], daily=3), set())
+
+
+@tagged("post_install", "-at_install")
+class TestBackupSchedule(BackupMixin, TransactionCase):
+    def test_next_run_in_policy_time_zone(self):
+        policy = self.make_policy(schedule_time=2.5, schedule_tz="Europe/Paris")
+        # 02:30 in Paris is 01:30 UTC in winter, 00:30 UTC in summer
+        self.assertEqual(policy._next_moment(datetime(2026, 1, 10, 12, 0)), datetime(2026, 1, 11, 1, 30))
+        self.assertEqual(policy._next_moment(datetime(2026, 7, 10, 0, 10)), datetime(2026, 7, 10, 0, 30))
+        policy.scheduled = False
+        self.assertFalse(policy.next_run_at)
+
+    def test_due_policy_queued_and_rescheduled(self):
+        policy = self.make_policy(backup_format="dump")
+        policy.sudo().next_run_at = datetime(2020, 1, 1)
+        self.run_cron()
+        backup = policy.backup_ids
+        self.assertEqual(backup.trigger, "scheduled")
+        self.assertEqual(backup.state, "done", backup.error)
+        self.assertGreater(policy.next_run_at, datetime.now())
+
+    def test_weekly_verification_of_the_newest(self):
+        policy = self.make_policy(backup_format="dump")
+        policy.action_backup_now()
+        self.run_cron()
+        newest = policy.backup_ids
+        self.assertFalse(newest.verify_state)
+        self.run_cron()
+        self.assertEqual(newest.verify_state, "done", "never verified: verified at the next pass")
+        self.assertTrue(newest.verified_at)
+        newest.sudo().verified_at = datetime.now() - timedelta(days=3)
+        self.env["cloud.backup"]._queue_verifications()
+        self.assertEqual(newest.verify_state, "done", "verified 3 days ago: not again")
+        newest.sudo().verified_at = datetime.now() - timedelta(days=8)
+        self.env["cloud.backup"]._queue_verifications()
+        self.assertEqual(newest.verify_state, "queued")
+
+    def test_one_bad_backup_does_not_stop_the_others(self):
+        """A location whose storage account is gone fails its run; the next run still happens."""
+        policy = self.make_policy(backup_format="dump")
+        gone = self.make_location(self.account, name="oecgonestorage")
+        backups = self.env["cloud.backup"].sudo()
+        broken = backups.create({"policy_id": policy.id, "trigger": "manual", "storage_id": gone.id})
+        fine = backups.create({"policy_id": policy.id, "trigger": "manual"})
+        self.run_cron()
+        self.assertEqual(broken.state, "failed")
+        self.assertIn("oecgonestorage was not found", broken.error)
+        self.assertEqual(fine.state, "done", fine.error)
+
+    def test_lifecycle_rule(self):
+        policy = self.make_policy(lifecycle_enabled=True, lifecycle_cool_days=30, lifecycle_delete_days=400)
+        policy.action_apply_lifecycle()
+        storage, _resources = self.portal()
+        rules = storage.management_policies.get(RG, STORAGE_ACCOUNT, "default").policy.rules
+        self.assertEqual([r.name for r in rules], [policy.lifecycle_rule])
+        definition = rules[0].definition
+        self.assertEqual(definition.filters.prefix_match, ["%s/%s" % (CONTAINER, policy._blob_prefix())])
+        self.assertEqual(definition.actions.base_blob.tier_to_cool.days_after_modification_greater_than, 30)
+        self.assertEqual(definition.actions.base_blob.delete.days_after_modification_greater_than, 400)
+        policy.lifecycle_enabled = False
+        policy.action_apply_lifecycle()
+        self.assertFalse(policy.lifecycle_rule)
+        self.assertTrue(any("Lifecycle rule removed" in (m.body or "") for m in policy.message_ids))

@@ -1,0 +1,449 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..models.cloud_server import REGIONS
+from ..services import AzureError
+from ..services.storage import (
+    DEFAULT_SKU,
+    StorageClient,
+    check_account_name,
+    check_container_name,
+    check_group_name,
+)
+
+SKUS = [
+    ("Standard_LRS", "Locally redundant (LRS)"),
+    ("Standard_ZRS", "Zone redundant (ZRS)"),
+    ("Standard_GRS", "Geo redundant (GRS)"),
+    ("Standard_RAGRS", "Geo redundant, readable (RA-GRS)"),
+]
+DEFAULT_CONTAINER = "odoo-backups"
+DEFAULT_GROUP = "oec-backups"
+
+
+class CloudStorageSetup(models.TransientModel):
+    """Storage Quick Setup (seeds: Settings > Storage > Quick Setup): a storage
+    account picked or created, a container picked or created, then an access test.
+
+    No key passes through here: the access test reads it from Azure in memory.
+    """
+
+    _name = "cloud.storage.setup"
+    _description = "Storage Quick Setup"
+
+    wizard_step = fields.Selection(
+        [
+            ("account", "Storage Account"),
+            ("creating", "Creating"),
+            ("container", "Container"),
+            ("result", "Test"),
+        ],
+        default="account",
+        required=True,
+    )
+    account_id = fields.Many2one("cloud.account", required=True, readonly=True, ondelete="cascade")
+    storage_id = fields.Many2one(
+        "cloud.storage",
+        string="Storage Location",
+        readonly=True,
+        ondelete="cascade",
+        help="The location set up.",
+    )
+    storage_state = fields.Selection(related="storage_id.state", string="Location Status")
+    storage_error = fields.Text(related="storage_id.last_error", string="Location Error")
+    line_ids = fields.One2many(
+        "cloud.storage.setup.line", "wizard_id", string="Storage Accounts", readonly=True
+    )
+    option_ids = fields.One2many("cloud.storage.setup.option", "wizard_id", string="Options")
+    notes = fields.Text(readonly=True, help="Subscriptions that could not be listed, and why.")
+    # creating a storage account
+    new_account_name = fields.Char(
+        string="New Storage Account",
+        help="3 to 24 lower-case letters and digits, unique across all of Azure (part of its URL).",
+    )
+    subscription_line_id = fields.Many2one(
+        "cloud.account.subscription",
+        string="Subscription",
+        domain="[('account_id', '=', account_id), ('can_storage', '=', True)]",
+        help="Subscriptions with Microsoft.Storage registered.",
+    )
+    location = fields.Selection(REGIONS, string="Region", default="eastus")
+    sku = fields.Selection(
+        SKUS, string="Redundancy", default=DEFAULT_SKU, help="Locally redundant is cheapest."
+    )
+    group_mode = fields.Selection(
+        [("new", "New resource group"), ("existing", "Existing resource group")], default="new"
+    )
+    new_group_name = fields.Char(string="New Resource Group", default=DEFAULT_GROUP)
+    group_option_id = fields.Many2one(
+        "cloud.storage.setup.option",
+        string="Resource Group",
+        domain="[('wizard_id', '=', id), ('kind', '=', 'group'), ('subscription_id', '=', subscription_ref)]",
+    )
+    subscription_ref = fields.Char(related="subscription_line_id.subscription_id", string="Subscription Ref")
+    # the container
+    container_mode = fields.Selection(
+        [("new", "New container"), ("existing", "Existing container")], default="new"
+    )
+    new_container = fields.Char(
+        default=DEFAULT_CONTAINER,
+        help="3 to 63 lower-case letters, digits and hyphens, starting with a letter or a digit, no two "
+        "hyphens in a row.",
+    )
+    container_option_id = fields.Many2one(
+        "cloud.storage.setup.option",
+        string="Container",
+        domain="[('wizard_id', '=', id), ('kind', '=', 'container')]",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # a wizard is only made for an account the caller may change (RPC can call create directly)
+        self._check_manager()
+        for vals in vals_list:
+            self.env["cloud.account"].browse(vals.get("account_id"))._check_can_change()
+        return super().create(vals_list)
+
+    @api.model
+    def _open(self, account, storage=None):
+        """List the storage accounts and resource groups of every subscription of
+        ``account`` with Storage (sudo; the caller checked the rights) and open
+        the wizard; with ``storage``, go on with that location."""
+        self._check_manager()
+        values = {"account_id": account.id}
+        if storage:
+            values["storage_id"] = storage.id
+        else:
+            values.update(self._listing(account))
+        wizard = self.sudo(False).create(values)
+        if storage:
+            if storage.state == "creating":
+                wizard.wizard_step = "creating"
+            else:
+                wizard._load_containers()
+        return wizard._reopen()
+
+    @api.model
+    def _listing(self, account):
+        client = self._client(account)
+        lines, options, notes, failed = [], [], [], False
+        managed = set(account.storage_ids.with_context(active_test=False).mapped("azure_id"))
+        for sub in account.subscription_ids:
+            if not sub.can_storage:
+                notes.append(
+                    _(
+                        "%(sub)s: Microsoft.Storage is not registered (register it from the account's "
+                        "Subscriptions), so its storage accounts are not listed.",
+                        sub=sub.name,
+                    )
+                )
+                continue
+            try:
+                found = client.list_accounts(sub.subscription_id)
+                groups = client.list_resource_groups(sub.subscription_id)
+            except AzureError as error:
+                notes.append("%s: %s" % (sub.name, account._azure_error_message(error, reference=True)))
+                failed = True
+                continue
+            for item in found:
+                lines.append(
+                    fields.Command.create(
+                        {
+                            "name": item["name"],
+                            "resource_group": item["resource_group"],
+                            "subscription_id": sub.subscription_id,
+                            "subscription_name": sub.name,
+                            "location": item["location"],
+                            "kind": item["kind"],
+                            "sku": item["sku"],
+                            "blob_endpoint": item["blob_endpoint"],
+                            "azure_id": item["id"],
+                            "provisioning_state": item["provisioning_state"],
+                            "already_managed": item["id"] in managed,
+                        }
+                    )
+                )
+            options += [
+                fields.Command.create(
+                    {
+                        "kind": "group",
+                        "name": g["name"],
+                        "label": g["location"],
+                        "subscription_id": sub.subscription_id,
+                    }
+                )
+                for g in groups
+            ]
+        if failed and not lines:
+            raise UserError("\n".join(notes))
+        subs = account.subscription_ids.filtered("can_storage")
+        if not subs:
+            raise UserError(
+                _(
+                    "No subscription of %s has Microsoft.Storage registered: register it from the account's "
+                    "Subscriptions, then run Storage Quick Setup again.",
+                    account.name,
+                )
+            )
+        return {
+            "line_ids": lines,
+            "option_ids": options,
+            "notes": "\n".join(notes) or False,
+            "subscription_line_id": (subs.filtered("is_default") or subs)[:1].id,
+            "wizard_step": "account",
+        }
+
+    # -- step a: a storage account -----------------------------------------------------------------
+
+    def action_create_account(self):
+        """Check the name (rules, then Azure's global availability) and send the
+        creation; it goes on in Azure while Odoo follows it (Check again, cron)."""
+        self.ensure_one()
+        account = self._checked_account()
+        name = (self.new_account_name or "").strip()
+        try:
+            check_account_name(name)
+            if not self.subscription_line_id or not self.subscription_line_id.can_storage:
+                raise UserError(_("Choose a subscription with Storage."))
+            if self.group_mode == "existing":
+                if not self.group_option_id:
+                    raise UserError(_("Choose a resource group."))
+                group, group_location = self.group_option_id.name, self.group_option_id.label
+            else:
+                group, group_location = check_group_name((self.new_group_name or "").strip()), self.location
+            sub = self.subscription_line_id
+            client = self._client(account)
+            free = client.check_name_availability(sub.subscription_id, name)
+            if not free["available"]:
+                raise UserError(
+                    _(
+                        "The storage account name %(name)s cannot be used: %(reason)s Choose another name "
+                        "(storage account names are unique across all of Azure).",
+                        name=name,
+                        reason=free["message"] or free["reason"],
+                    )
+                )
+            storage = (
+                self.env["cloud.storage"]
+                .sudo()
+                .create(
+                    {
+                        "account_id": account.id,
+                        "subscription_id": sub.subscription_id,
+                        "subscription_name": sub.name,
+                        "resource_group": group,
+                        "storage_account": name,
+                        "location": self.location,
+                        "kind": "StorageV2",
+                        "sku": self.sku or DEFAULT_SKU,
+                        "state": "creating",
+                    }
+                )
+            )
+            storage._start_creation(group_location)
+        except AzureError as error:
+            raise UserError(account._azure_error_message(error, reference=True)) from error
+        self.write({"storage_id": storage.id, "wizard_step": "creating"})
+        return self._reopen()
+
+    def action_check_again(self):
+        """Ask Azure once how the creation goes; once done, on to the container."""
+        self.ensure_one()
+        self._checked_account()
+        storage = self.storage_id.sudo()
+        if storage.state == "creating":
+            storage._advance_creation_safely()
+        if storage.state == "new":
+            self._load_containers()
+        return self._reopen()
+
+    # -- step b: a container -------------------------------------------------------------------------
+
+    def _load_containers(self):
+        """List the containers of the picked account (sudo: the caller checked the rights)."""
+        storage = self.storage_id.sudo()
+        try:
+            names = self._client(self.account_id).list_containers(
+                storage.subscription_id, storage.resource_group, storage.storage_account
+            )
+        except AzureError as error:
+            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
+        stale = self.option_ids.filtered(lambda o: o.kind == "container")
+        self.write(
+            {
+                "option_ids": [fields.Command.delete(o.id) for o in stale]
+                + [fields.Command.create({"kind": "container", "name": n}) for n in names],
+                "wizard_step": "container",
+            }
+        )
+        default = self.option_ids.filtered(lambda o: o.kind == "container" and o.name == DEFAULT_CONTAINER)
+        if default:
+            self.write({"container_mode": "existing", "container_option_id": default.id})
+
+    def action_test_access(self):
+        """Create the container when asked, then write, read and delete a marker blob."""
+        self.ensure_one()
+        account = self._checked_account()
+        storage = self.storage_id.sudo()
+        if self.container_mode == "existing":
+            if not self.container_option_id:
+                raise UserError(_("Choose a container."))
+            container = self.container_option_id.name
+        else:
+            container = (self.new_container or "").strip()
+        try:
+            check_container_name(container)
+            if self.container_mode == "new":
+                self._client(account).create_container(
+                    storage.subscription_id, storage.resource_group, storage.storage_account, container
+                )
+        except AzureError as error:
+            raise UserError(account._azure_error_message(error, reference=True)) from error
+        storage = self._location_for(storage, container)
+        self.write({"storage_id": storage.id})
+        if storage._test_access():
+            return storage._open_after_setup()
+        self.wizard_step = "result"
+        return self._reopen()
+
+    # -- step c: the result ----------------------------------------------------------------------------
+
+    def action_test_again(self):
+        self.ensure_one()
+        self._checked_account()
+        storage = self.storage_id.sudo()
+        if storage._test_access():
+            return storage._open_after_setup()
+        return self._reopen()
+
+    def action_open_storage(self):
+        self.ensure_one()
+        self._checked_account()
+        return self.storage_id._open_after_setup()
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    def _location_for(self, storage, container):
+        """The location of this account and container: the one being set up
+        when it has no container yet, else the one already known, else a new one."""
+        same = (
+            self.env["cloud.storage"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("account_id", "=", storage.account_id.id),
+                    ("azure_id", "=", storage.azure_id),
+                    ("container", "=", container),
+                ],
+                limit=1,
+            )
+        )
+        if same:
+            if not storage.container and storage != same:
+                storage.unlink()  # an unfinished duplicate, only in Odoo
+            same.active = True
+            return same
+        if not storage.container:
+            storage.container = container
+            return storage
+        return storage.copy({"container": container, "state": "new", "last_error": False})
+
+    @api.model
+    def _check_manager(self):
+        if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
+            raise AccessError(_("Only Cloud Managers can set up storage."))
+
+    def _checked_account(self):
+        """Access before effect: a Cloud Manager who may change the account (and the location)."""
+        self._check_manager()
+        self.account_id._check_can_change()
+        if self.storage_id:
+            self.storage_id._check_can_change()
+        return self.account_id.sudo()
+
+    @api.model
+    def _client(self, account):
+        try:
+            return account.sudo()._arm(StorageClient)
+        except AzureError as error:
+            raise UserError(account._azure_error_message(error, reference=True)) from error
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Storage Quick Setup"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+
+class CloudStorageSetupLine(models.TransientModel):
+    _name = "cloud.storage.setup.line"
+    _description = "Storage Quick Setup: a storage account found"
+    _order = "name, resource_group, id"
+
+    wizard_id = fields.Many2one("cloud.storage.setup", required=True, ondelete="cascade")
+    name = fields.Char(string="Storage Account", readonly=True)
+    resource_group = fields.Char(readonly=True)
+    subscription_id = fields.Char(string="Subscription ID", readonly=True)
+    subscription_name = fields.Char(string="Subscription", readonly=True)
+    location = fields.Char(string="Region", readonly=True)
+    kind = fields.Char(readonly=True)
+    sku = fields.Char(string="Redundancy", readonly=True)
+    blob_endpoint = fields.Char(readonly=True)
+    azure_id = fields.Char(string="Azure Resource ID", readonly=True)
+    provisioning_state = fields.Char(readonly=True)
+    already_managed = fields.Boolean(string="In Odoo", readonly=True)
+
+    def action_select(self):
+        """Use this storage account: on to its containers."""
+        self.ensure_one()
+        wizard = self.wizard_id
+        account = wizard._checked_account()
+        line = self.sudo()
+        storage_model = self.env["cloud.storage"].sudo().with_context(active_test=False)
+        # a location of this account still without a container (an earlier, unfinished setup)
+        storage = storage_model.search(
+            [("account_id", "=", account.id), ("azure_id", "=", line.azure_id), ("container", "=", False)],
+            limit=1,
+        )
+        values = {
+            "account_id": account.id,
+            "subscription_id": line.subscription_id,
+            "subscription_name": line.subscription_name,
+            "resource_group": line.resource_group,
+            "storage_account": line.name,
+            "location": line.location,
+            "kind": line.kind,
+            "sku": line.sku,
+            "blob_endpoint": line.blob_endpoint,
+            "azure_id": line.azure_id,
+            "active": True,
+        }
+        if storage:
+            storage.write(values)
+        else:
+            storage = storage_model.create(dict(values, state="new"))
+        wizard.storage_id = storage
+        wizard._load_containers()
+        return wizard._reopen()
+
+
+class CloudStorageSetupOption(models.TransientModel):
+    _name = "cloud.storage.setup.option"
+    _description = "Resource group or container offered to Storage Quick Setup"
+    _order = "name, id"
+
+    wizard_id = fields.Many2one("cloud.storage.setup", required=True, ondelete="cascade")
+    kind = fields.Selection([("group", "Resource Group"), ("container", "Container")], required=True)
+    name = fields.Char(required=True)
+    label = fields.Char(help="The resource group's region.")
+    subscription_id = fields.Char(string="Subscription ID")
+
+    @api.depends("name", "label")
+    def _compute_display_name(self):
+        for option in self:
+            option.display_name = "%s (%s)" % (option.name, option.label) if option.label else option.name
