@@ -69,7 +69,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         client, _resources = self.portal()
         self.assertIn("odoo-backups", [c.name for c in client.blob_containers.list(RG, "oecfirst")])
         # the marker blob is gone, nothing else was left
-        blobs = storage._blob_store().list_names("")
+        blobs = storage._blob_store().container.list_blob_names()
         self.assertEqual(list(blobs), [])
         # the same account and container again: the same record
         again = self.select(self.quick_setup(self.account), "oecfirst")
