@@ -262,7 +262,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         session = requests.Session()
         session.trust_env = False
         response = session.get(action["url"], verify=self.emu.ca_path, timeout=30)
-        self.assertEqual(response.status_code, 200, response.text[:500])
+        self.assertEqual(response.status_code, 200, response.content[:500])
         self.assertEqual(hashlib.sha256(response.content).hexdigest(), backup.sha256)
         self.assertIn("Download link made by", self.last_message(backup))
         # the same link cannot write
