@@ -4,6 +4,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 from ..services import AzureError
 from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT, _lt
@@ -286,30 +287,52 @@ class CloudAccount(models.Model):
         other or refreshing one token twice; its lock ends with its commit.
         Accounts in Error are due again on a slow schedule (ERROR_RETRY).
         """
+        count = self._each_due(
+            "cloud.account",
+            SQL(
+                "active AND state IN ('active', 'error') AND refresh_token_enc IS NOT NULL"
+                " AND (next_refresh_at IS NULL OR next_refresh_at <= (now() at time zone 'UTC'))"
+            ),
+            SQL("next_refresh_at NULLS FIRST, id"),
+            lambda account: account._cron_refresh_one(),
+            batch_size,
+        )
+        if count < batch_size:
+            return count
+        # more may be due: run again soon rather than hold one worker long
+        self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
+        return count
+
+    @api.model
+    def _each_due(self, model, condition, order, step, batch_size):
+        """The loop of our scheduled actions: up to ``batch_size`` rows of
+        ``model`` matching ``condition``, taken in ``order`` (both SQL), one at
+        a time. Each is picked with FOR UPDATE SKIP LOCKED, so several cron
+        workers (several Odoo servers) share the rows without waiting on each
+        other or taking one twice; ``step(record)`` records whatever happens on
+        it and never raises; the commit after it ends its lock and keeps its
+        result whatever happens to the next. Returns how many were taken."""
+        records = self.env[model]
         done = []
         for _index in range(batch_size):
             # the selection is SQL: pending ORM writes must reach the table first
             self.env.flush_all()
             self.env.cr.execute(
-                """
-                SELECT id FROM cloud_account
-                 WHERE active AND state IN ('active', 'error') AND refresh_token_enc IS NOT NULL
-                   AND (next_refresh_at IS NULL OR next_refresh_at <= (now() at time zone 'UTC'))
-                   AND NOT (id = ANY(%s))
-                 ORDER BY next_refresh_at NULLS FIRST, id
-                 LIMIT 1
-                   FOR UPDATE SKIP LOCKED
-                """,
-                (done,),
+                SQL(
+                    "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
+                    " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    SQL.identifier(records._table),
+                    condition,
+                    done,
+                    order,
+                )
             )
             row = self.env.cr.fetchone()
             if not row:
-                return len(done)
+                break
             done.append(row[0])
-            self.browse(row[0])._cron_refresh_one()
+            step(records.browse(row[0]))
             self._commit_step()
-        # more may be due: run again soon rather than hold one worker long
-        self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
         return len(done)
 
     def _cron_refresh_one(self):

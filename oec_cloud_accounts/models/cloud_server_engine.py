@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import RedirectWarning, UserError
+from odoo.tools import SQL
 
 from ..services import AzureError
 from ..services.cloud_init import cloud_config, custom_data
@@ -138,29 +139,17 @@ class CloudServer(models.Model):
 
     @api.model
     def _advance_due(self, batch_size):
-        done = []
-        for _index in range(batch_size):
-            self.env.flush_all()
-            self.env.cr.execute(
-                """
-                SELECT id FROM cloud_server
-                 WHERE operation IS NOT NULL AND state != 'failed'
-                   AND (next_run_at IS NULL OR next_run_at <= %s)
-                   AND NOT (id = ANY(%s))
-                 ORDER BY next_run_at NULLS FIRST, id
-                 LIMIT 1
-                   FOR UPDATE SKIP LOCKED
-                """,
-                # the clock of this process, not the transaction's start (now() in SQL)
-                (fields.Datetime.now(), done),
-            )
-            row = self.env.cr.fetchone()
-            if not row:
-                break
-            done.append(row[0])
-            self.browse(row[0])._advance_one()
-            self.env["cloud.account"]._commit_step()
-        return len(done)
+        return self.env["cloud.account"]._each_due(
+            "cloud.server",
+            # the clock of this process, not the transaction's start (now() in SQL)
+            SQL(
+                "operation IS NOT NULL AND state != 'failed' AND (next_run_at IS NULL OR next_run_at <= %s)",
+                fields.Datetime.now(),
+            ),
+            SQL("next_run_at NULLS FIRST, id"),
+            lambda server: server._advance_one(),
+            batch_size,
+        )
 
     @api.model
     def _next_due_at(self):

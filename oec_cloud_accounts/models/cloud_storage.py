@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..services import AzureError
 from ..services.blob import BlobStore
@@ -304,28 +305,18 @@ class CloudStorage(models.Model):
         Rows are picked with FOR UPDATE SKIP LOCKED (several cron workers share
         them); a failure of one is recorded on it and the others go on.
         """
-        done = []
-        for _index in range(batch_size):
-            self.env.flush_all()
-            self.env.cr.execute(
-                """
-                SELECT id FROM cloud_storage
-                 WHERE state = 'creating' AND next_check_at IS NOT NULL AND next_check_at <= %s
-                   AND NOT (id = ANY(%s))
-                 ORDER BY next_check_at, id
-                 LIMIT 1
-                   FOR UPDATE SKIP LOCKED
-                """,
-                (fields.Datetime.now(), done),
-            )
-            row = self.env.cr.fetchone()
-            if not row:
-                break
-            done.append(row[0])
-            self.browse(row[0])._advance_creation_safely()
-            self.env["cloud.account"]._commit_step()
+        count = self.env["cloud.account"]._each_due(
+            "cloud.storage",
+            SQL(
+                "state = 'creating' AND next_check_at IS NOT NULL AND next_check_at <= %s",
+                fields.Datetime.now(),
+            ),
+            SQL("next_check_at, id"),
+            lambda storage: storage._advance_creation_safely(),
+            batch_size,
+        )
         self._trigger_cron()
-        return len(done)
+        return count
 
     @api.model
     def _trigger_cron(self):
