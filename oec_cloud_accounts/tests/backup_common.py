@@ -5,7 +5,6 @@ policy on it, and the blob container seen from outside Odoo."""
 import base64
 from urllib.parse import quote
 
-from azure.core.credentials import AccessToken
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.storage.blob import BlobServiceClient
@@ -17,14 +16,6 @@ from .common import EmulatorMixin
 RG = "oec-backups"
 STORAGE_ACCOUNT = "oecbackuptest"
 CONTAINER = "odoo-backups"
-
-
-class _Credential:
-    def __init__(self, token):
-        self.token = token
-
-    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
-        return AccessToken(self.token, 4102444800)
 
 
 def block_id_pattern(index):
@@ -45,18 +36,7 @@ class BackupMixin(EmulatorMixin):
         self.env["ir.config_parameter"].sudo().set_param(BLOCK_PARAM, "256")
 
     def portal(self):
-        """The Azure portal's view of the sandbox subscription: the SDK with a token of its own."""
-        token = self.emu.control.issue_token()["access_token"]
-        options = {
-            "base_url": self.emu.endpoints["arm"],
-            "connection_verify": self.emu.ca_path,
-            "credential_scopes": [self.emu.endpoints["arm_scope"]],
-        }
-        credential = _Credential(token)
-        return (
-            StorageManagementClient(credential, defaults.SUBSCRIPTION_ID, **options),
-            ResourceManagementClient(credential, defaults.SUBSCRIPTION_ID, **options),
-        )
+        return self.portal_clients(StorageManagementClient, ResourceManagementClient)
 
     def seed_storage(self, name=STORAGE_ACCOUNT, container=CONTAINER):
         storage, resources = self.portal()
@@ -65,7 +45,6 @@ class BackupMixin(EmulatorMixin):
             RG,
             name,
             {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
-            polling_interval=0,
         ).result()
         storage.blob_containers.create(RG, name, container, {})
         key = storage.storage_accounts.list_keys(RG, name)["keys"][0]["value"]

@@ -1,20 +1,47 @@
 """Shared set-up: a cloud record pointing at the local Azure emulator."""
 
+import logging
 import select
 import socket
 import socketserver
 import threading
+from contextlib import contextmanager
 from unittest.mock import patch
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from azure_emulator import defaults
 from azure_emulator.testing import shared_emulator
+from psycopg2 import sql
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user
 from odoo.tools import config
 
 from ..models.res_config_settings import ENVIRONMENT_PARAM
+from ..services.arm import StaticTokenCredential
+
+_logger = logging.getLogger(__name__)
+
+
+def tables_holding(env, text):
+    """Every table of the database with a row whose JSON form contains ``text``."""
+    env.flush_all()
+    env.cr.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+    )
+    found = []
+    for (table,) in env.cr.fetchall():
+        env.cr.execute(
+            sql.SQL("SELECT 1 FROM {} t WHERE row_to_json(t)::text LIKE %s LIMIT 1").format(
+                sql.Identifier(table)
+            ),
+            ("%" + text + "%",),
+        )
+        if env.cr.fetchone():
+            found.append(table)
+    return found
 
 
 def refused_users(env, prefix):
@@ -64,6 +91,63 @@ class EmulatorMixin:
     def setUp(self):
         super().setUp()
         self.emu.control.reset()
+
+    def portal_clients(self, *client_classes, subscription_id=defaults.SUBSCRIPTION_ID):
+        """The Azure portal's view of a subscription: SDK clients with a token of
+        their own. LROs are polled at once: the emulator's Retry-After: 0 is
+        taken by azure-core as "not given" (30 s)."""
+        minted = self.emu.control.issue_token()
+        credential = StaticTokenCredential(minted["access_token"], minted["expires_on"])
+        options = {
+            "base_url": self.emu.endpoints["arm"],
+            "connection_verify": self.emu.ca_path,
+            "credential_scopes": [self.emu.endpoints["arm_scope"]],
+            "polling_interval": 0,
+        }
+        return tuple(cls(credential, subscription_id, **options) for cls in client_classes)
+
+    @contextmanager
+    def cron_beside_the_browser(self, model, method):
+        """While the block runs (a tour), the scheduled action ``model.method``
+        runs every half second on the test cursor, as Odoo's cron thread would.
+        An exception is logged (the test then fails on it) and the loop goes on.
+
+        The worker's test cursors and the browser's requests take the registry's
+        test lock; the tour's log-in runs on this thread's cursor, so it takes
+        the lock too (two threads on one connection mix their results)."""
+        stop = threading.Event()
+
+        def worker():
+            threading.current_thread().testing = True
+            while not stop.wait(0.5):
+                try:
+                    with self.registry.cursor() as cr:
+                        getattr(api.Environment(cr, SUPERUSER_ID, {})[model], method)()
+                except Exception:
+                    _logger.exception("scheduled action %s.%s beside the browser", model, method)
+
+        authenticate = self.authenticate
+
+        def authenticate_locked(*args, **kwargs):
+            with self.registry.test_lock:
+                result = authenticate(*args, **kwargs)
+                self.cr.flush()  # what browser_js flushes next, under the lock
+                return result
+
+        thread = threading.Thread(target=worker, name="tour cron")
+        thread.start()
+        try:
+            with patch.object(self, "authenticate", authenticate_locked):
+                yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def login_as(self, login):
+        """HttpCase only: log in as ``login`` (password: the login) unless the
+        session already is theirs; one password check per user, not per call."""
+        if getattr(getattr(self, "session", None), "login", None) != login:
+            self.authenticate(login, login)
 
     def remote_calls(self, since=0):
         """What reached the emulator (Entra ID, ARM, ...), from the ``since``-th request on."""

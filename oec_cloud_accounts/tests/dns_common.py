@@ -11,7 +11,6 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
-from azure.core.credentials import AccessToken
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import ARecord, RecordSet, TxtRecord, Zone
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -23,14 +22,6 @@ from ..models.cloud_dns_zone import NAMESERVERS_OPTION
 from .common import EmulatorMixin
 
 RG = "oec-dns"
-
-
-class _Credential:
-    def __init__(self, token):
-        self.token = token
-
-    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
-        return AccessToken(self.token, 4102444800)
 
 
 class DnsServer:
@@ -82,17 +73,8 @@ class DnsMixin(EmulatorMixin):
         )
 
     def portal(self, subscription_id=defaults.SUBSCRIPTION_ID):
-        """The Azure portal's view of a subscription: the SDK with a token of its own."""
-        token = self.emu.control.issue_token()["access_token"]
-        options = {
-            "base_url": self.emu.endpoints["arm"],
-            "connection_verify": self.emu.ca_path,
-            "credential_scopes": [self.emu.endpoints["arm_scope"]],
-        }
-        credential = _Credential(token)
-        return (
-            DnsManagementClient(credential, subscription_id, **options),
-            ResourceManagementClient(credential, subscription_id, **options),
+        return self.portal_clients(
+            DnsManagementClient, ResourceManagementClient, subscription_id=subscription_id
         )
 
     def seed_zone(self, name, resource_group=RG, records=None):

@@ -1,7 +1,6 @@
 """Storage test helpers: storage accounts made in the emulator through the real
 SDK with a token of their own, as someone would in the Azure portal."""
 
-from azure.core.credentials import AccessToken
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure_emulator import defaults
@@ -12,26 +11,10 @@ from .common import EmulatorMixin
 RG = "oec-storage"
 
 
-class _Credential:
-    def __init__(self, token):
-        self.token = token
-
-    def get_token(self, *scopes, **kwargs):  # pylint: disable=unused-argument
-        return AccessToken(self.token, 4102444800)
-
-
 class StorageMixin(EmulatorMixin):
     def portal(self, subscription_id=defaults.SUBSCRIPTION_ID):
-        token = self.emu.control.issue_token()["access_token"]
-        options = {
-            "base_url": self.emu.endpoints["arm"],
-            "connection_verify": self.emu.ca_path,
-            "credential_scopes": [self.emu.endpoints["arm_scope"]],
-        }
-        credential = _Credential(token)
-        return (
-            StorageManagementClient(credential, subscription_id, **options),
-            ResourceManagementClient(credential, subscription_id, **options),
+        return self.portal_clients(
+            StorageManagementClient, ResourceManagementClient, subscription_id=subscription_id
         )
 
     def seed_account(self, name, resource_group=RG, location="westeurope", containers=()):
@@ -41,7 +24,6 @@ class StorageMixin(EmulatorMixin):
             resource_group,
             name,
             {"location": location, "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
-            polling_interval=0,  # the emulator's Retry-After: 0 is taken as "not given" (30 s)
         ).result()
         for container in containers:
             storage.blob_containers.create(resource_group, name, container, {})

@@ -46,7 +46,7 @@ class TestAccessMatrix(EmulatorMixin, HttpCase):
         self.subscription = self.account.subscription_ids.filtered("is_default")
 
     def rpc(self, login, model, method, args, context):
-        self.authenticate(login, login)
+        self.login_as(login)
         record = {
             "cloud.account": self.account,
             "cloud.account.subscription": self.subscription,

@@ -53,7 +53,7 @@ class TestBackupAccess(BackupMixin, HttpCase):
         )
 
     def rpc(self, login, model, method, args):
-        self.authenticate(login, login)
+        self.login_as(login)
         record = {
             "cloud.backup.policy": self.policy,
             "cloud.backup": self.backup,

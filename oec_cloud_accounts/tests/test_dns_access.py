@@ -48,7 +48,7 @@ class TestDnsAccess(DnsMixin, HttpCase):
         self.record = self.zone.record_ids.filtered(lambda r: r.name == "www" and r.record_type == "A")
 
     def rpc(self, login, model, method, args):
-        self.authenticate(login, login)
+        self.login_as(login)
         record = {
             "cloud.account": self.account,
             "cloud.dns.zone": self.zone,

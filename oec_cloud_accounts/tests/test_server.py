@@ -1,5 +1,4 @@
 import base64
-import threading
 from datetime import datetime, timedelta
 
 import yaml
@@ -544,23 +543,9 @@ class TestServerTour(EmulatorMixin, HttpCase):
         self.env["ir.config_parameter"].sudo().set_param(POLL_PARAM, 0)
         self.env["cloud.account"].search([]).write({"active": False})
         self.connect()
-        stop = threading.Event()
-
-        def cron_worker():
-            # the scheduled action, as Odoo's cron thread runs it, beside the browser
-            threading.current_thread().testing = True
-            while not stop.wait(0.5):
-                with self.registry.cursor() as cr:
-                    api.Environment(cr, SUPERUSER_ID, {})["cloud.server"]._cron_advance()
-
-        worker = threading.Thread(target=cron_worker, name="tour cron")
-        worker.start()
-        try:
-            action = self.env.ref("oec_cloud_accounts.cloud_server_action")
+        action = self.env.ref("oec_cloud_accounts.cloud_server_action")
+        with self.cron_beside_the_browser("cloud.server", "_cron_advance"):
             self.start_tour("/web#action=%d" % action.id, "oec_cloud_accounts_provision", login="admin")
-        finally:
-            stop.set()
-            worker.join()
         server = self.env["cloud.server"].search([("name", "=", "Tour ERP")])
         self.assertEqual(
             (server.state, server.location, server.vm_size), ("running", "eastus", "Standard_B2s")

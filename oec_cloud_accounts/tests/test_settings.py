@@ -1,30 +1,8 @@
-from psycopg2 import sql
-
 from odoo.tests import TransactionCase, tagged
 
-from .common import EmulatorMixin
+from .common import EmulatorMixin, tables_holding
 
 SECRET = "Zq8~cloud-secret-under-test-4f2a9c"
-
-
-def tables_holding(env, text):
-    """Every table of the database with a row whose JSON form contains ``text``."""
-    env.flush_all()
-    env.cr.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
-    )
-    found = []
-    for (table,) in env.cr.fetchall():
-        env.cr.execute(
-            sql.SQL("SELECT 1 FROM {} t WHERE row_to_json(t)::text LIKE %s LIMIT 1").format(
-                sql.Identifier(table)
-            ),
-            ("%" + text + "%",),
-        )
-        if env.cr.fetchone():
-            found.append(table)
-    return found
 
 
 @tagged("post_install", "-at_install")
