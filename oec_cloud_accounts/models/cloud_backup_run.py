@@ -16,6 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 
 import psycopg2
 import pytz
@@ -93,12 +94,19 @@ class CloudBackup(models.Model):
                 done.append(backup.id)
                 backup._isolated(kind)
         for policy in self.env["cloud.backup.policy"].search([("backup_ids.state", "=", "done")]):
-            try:
-                with self.env.cr.savepoint():
-                    policy._apply_retention()
-            except Exception:  # pylint: disable=broad-except
-                _logger.warning("cloud.backup.policy %s: retention not applied", policy.id, exc_info=True)
+            self._guarded(policy, "retention", policy._apply_retention)
             self._commit()
+
+    @api.model
+    def _guarded(self, record, what, step):
+        """``step()`` in a savepoint: an exception is logged for ``record``, its
+        changes undone, and the caller goes on with the next record (the next
+        pass of the scheduled action tries again)."""
+        try:
+            with self.env.cr.savepoint():
+                step()
+        except Exception:  # pylint: disable=broad-except
+            _logger.warning("%s %s: %s failed", record._name, record.id, what, exc_info=True)
 
     def _pick(self, domain, skip):
         """The oldest record matching ``domain``, row-locked (SKIP LOCKED: other workers pick others)."""
@@ -233,26 +241,32 @@ class CloudBackup(models.Model):
     def _fail_dead_runs(self):
         """Runs left 'running' by a process that died (their database's lock is free)."""
         for backup in self.search([("state", "=", "running")]):
-            with advisory_lock(self.env.cr.dbname, LOCK_BACKUP, backup.database) as free:
-                if free:
-                    backup._record_failure(
-                        "backup",
-                        _(
-                            "The Odoo process running this backup (%(runner)s) stopped before it ended "
-                            "(restart, crash, or a cron time limit): nothing was committed in Azure. "
-                            "Back up again; for large databases raise limit_time_real_cron.",
-                            runner=backup.runner or "?",
-                        ),
-                    )
-        for field, classid in (("verify_state", LOCK_VERIFY), ("restore_state", LOCK_RESTORE)):
+            self._guarded(backup, "dead-run check", backup._fail_if_dead)
+        for field in ("verify_state", "restore_state"):
             for backup in self.search([(field, "=", "running")]):
-                with advisory_lock(self.env.cr.dbname, classid, backup.id) as free:
-                    if free:
-                        backup._record_failure(
-                            "verify" if field == "verify_state" else "restore",
-                            _("The Odoo process doing this stopped before it ended: ask again."),
-                        )
+                self._guarded(backup, "dead-run check", partial(backup._fail_if_dead, field))
         self._commit()
+
+    def _fail_if_dead(self, field="state"):
+        """Failed if the lock its runner held is free: the runner is gone."""
+        kind, classid, key = {
+            "state": ("backup", LOCK_BACKUP, self.database),
+            "verify_state": ("verify", LOCK_VERIFY, self.id),
+            "restore_state": ("restore", LOCK_RESTORE, self.id),
+        }[field]
+        with advisory_lock(self.env.cr.dbname, classid, key) as free:
+            if not free:
+                return
+            if kind == "backup":
+                message = _(
+                    "The Odoo process running this backup (%(runner)s) stopped before it ended "
+                    "(restart, crash, or a cron time limit): nothing was committed in Azure. "
+                    "Back up again; for large databases raise limit_time_real_cron.",
+                    runner=self.runner or "?",
+                )
+            else:
+                message = _("The Odoo process doing this stopped before it ended: ask again.")
+            self._record_failure(kind, message)
 
     def _queue_scheduled(self):
         now = fields.Datetime.now()
@@ -276,14 +290,18 @@ class CloudBackup(models.Model):
         """Each week, the newest successful backup of each policy is read back and checked."""
         limit = fields.Datetime.now() - VERIFY_EVERY
         for policy in self.env["cloud.backup.policy"].search([]):
-            backups = self.search([("policy_id", "=", policy.id)])
-            newest = backups.filtered(lambda b: b.state == "done")[:1]
-            if not newest or newest.verify_state in ("queued", "running"):
-                continue
-            last = max(backups.filtered("verified_at").mapped("verified_at"), default=None)
-            if last is None or last <= limit:
-                newest.verify_state = "queued"
+            self._guarded(policy, "weekly verification", partial(self._queue_verification, policy, limit))
         self._commit()
+
+    @api.model
+    def _queue_verification(self, policy, limit):
+        backups = self.search([("policy_id", "=", policy.id)])
+        newest = backups.filtered(lambda b: b.state == "done")[:1]
+        if not newest or newest.verify_state in ("queued", "running"):
+            return
+        last = max(backups.filtered("verified_at").mapped("verified_at"), default=None)
+        if last is None or last <= limit:
+            newest.verify_state = "queued"
 
     def _do_verify(self):
         with advisory_lock(self.env.cr.dbname, LOCK_VERIFY, self.id) as locked:
