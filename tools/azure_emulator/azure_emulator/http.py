@@ -9,7 +9,6 @@ import re
 import socket
 import ssl
 import threading
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -132,7 +131,9 @@ HOP_HEADERS = {
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AzureEmulator/0.1"
-    sys_version = ""
+
+    def version_string(self):
+        return self.server_version
 
     def log_message(self, format, *args):
         # Requests are recorded by the emulator (control API), never printed.
@@ -167,16 +168,15 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass  # Already gone: that is the point of a dropped connection.
             return
+        # send_response writes our own Server and Date: a proxied answer's are left out
         self.send_response(response.status)
-        headers = dict(response.headers)
-        headers.setdefault("Date", formatdate(usegmt=True))
         length = str(len(response.body))
-        for name, value in headers.items():
+        for name, value in response.headers.items():
             if name.lower() == "content-length":
                 # HEAD answers (blob properties) announce the size they omit.
                 if self.command == "HEAD":
                     length = str(value)
-            elif name.lower() not in HOP_HEADERS:
+            elif name.lower() not in HOP_HEADERS and name.lower() not in ("server", "date"):
                 self.send_header(name, str(value))
         self.send_header("Content-Length", length)
         self.end_headers()
