@@ -304,6 +304,36 @@ class CloudAccount(models.Model):
         return count
 
     @api.model
+    def _isolated_step(self, record, what, step, record_failure):
+        """``step()`` for one record of a scheduled action, in a savepoint; its
+        result, or False when it failed. An AzureError is handed to
+        ``record_failure``; any other exception is logged and handed to it as a
+        transient "Unexpected failure", so that the record backs off and is
+        retried. Never raises: the next record goes on."""
+        try:
+            with self.env.cr.savepoint():
+                return step()
+        except AzureError as error:
+            failure = error
+        except Exception as exc:  # pylint: disable=broad-except
+            # a defect or an answer nobody foresaw: this record backs off, the others go on
+            _logger.warning("%s %s: %s failed unexpectedly", record._name, record.id, what, exc_info=True)
+            failure = AzureError(
+                _lt("Unexpected failure (%(error)s): it will be retried."),
+                code="unexpected_error",
+                kind=KIND_TRANSIENT,
+                message_args={"error": type(exc).__name__},
+            )
+        try:
+            with self.env.cr.savepoint():
+                record_failure(failure)
+        except Exception:  # pylint: disable=broad-except
+            _logger.warning(
+                "%s %s: the failure could not be recorded", record._name, record.id, exc_info=True
+            )
+        return False
+
+    @api.model
     def _each_due(self, model, condition, order, step, batch_size):
         """The loop of our scheduled actions: up to ``batch_size`` rows of
         ``model`` matching ``condition``, taken in ``order`` (both SQL), one at

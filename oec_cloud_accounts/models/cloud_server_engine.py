@@ -183,26 +183,9 @@ class CloudServer(models.Model):
     def _advance_one(self):
         """One step of one server: whatever happens is recorded on it, never raised."""
         started = time.monotonic()
-        try:
-            with self.env.cr.savepoint():
-                self._advance()
-        except AzureError as error:
-            with self.env.cr.savepoint():
-                self._record_step_failure(error)
-        except Exception as exc:  # pylint: disable=broad-except
-            # a defect or an answer nobody foresaw: this server backs off, the others go on
-            _logger.warning("cloud.server %s: step %s failed unexpectedly", self.id, self.step, exc_info=True)
-            error = AzureError(
-                _lt("Unexpected failure (%(error)s): it will be retried."),
-                code="unexpected_error",
-                kind=KIND_TRANSIENT,
-                message_args={"error": type(exc).__name__},
-            )
-            try:
-                with self.env.cr.savepoint():
-                    self._record_step_failure(error)
-            except Exception:  # pylint: disable=broad-except
-                _logger.warning("cloud.server %s: the failure could not be recorded", self.id, exc_info=True)
+        self.env["cloud.account"]._isolated_step(
+            self, "step %s" % self.step, self._advance, self._record_step_failure
+        )
         _logger.debug("cloud.server %s: step done in %.2fs", self.id, time.monotonic() - started)
 
     def _advance(self):

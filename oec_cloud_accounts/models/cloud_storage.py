@@ -8,7 +8,7 @@ from odoo.tools import SQL
 
 from ..services import AzureError
 from ..services.blob import BlobStore
-from ..services.errors import KIND_TRANSIENT, _lt
+from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient
 from .cloud_account_tokens import BACKOFF_BASE, BACKOFF_MAX
 from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
@@ -224,27 +224,9 @@ class CloudStorage(models.Model):
 
     def _advance_creation_safely(self):
         """One look at one record: whatever happens is recorded on it, never raised."""
-        try:
-            with self.env.cr.savepoint():
-                return self._advance_creation()
-        except AzureError as error:
-            with self.env.cr.savepoint():
-                self._record_creation_failure(error)
-        except Exception as exc:  # pylint: disable=broad-except
-            # a defect or an answer nobody foresaw: this record backs off, the others go on
-            _logger.warning("cloud.storage %s: creation check failed unexpectedly", self.id, exc_info=True)
-            error = AzureError(
-                _lt("Unexpected failure (%(error)s): it will be retried."),
-                code="unexpected_error",
-                kind=KIND_TRANSIENT,
-                message_args={"error": type(exc).__name__},
-            )
-            try:
-                with self.env.cr.savepoint():
-                    self._record_creation_failure(error)
-            except Exception:  # pylint: disable=broad-except
-                _logger.warning("cloud.storage %s: the failure could not be recorded", self.id, exc_info=True)
-        return False
+        return self.env["cloud.account"]._isolated_step(
+            self, "creation check", self._advance_creation, self._record_creation_failure
+        )
 
     def _record_creation_failure(self, error):
         """Transient: look again later, with backoff. Else the creation failed: say why."""
