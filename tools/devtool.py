@@ -533,6 +533,10 @@ def start_sandbox(env):
     cmd = [PY, "-m", "azure_emulator", "--host", "127.0.0.1", "--lro-seconds", "5"]
     proc = _started(start_child(cmd, env=env, stdout=subprocess.PIPE, text=True), "the local Azure sandbox")
     say(f"local Azure sandbox: {proc.info['http_url']}")
+    say(
+        f"its HTTPS (e.g. a backup's Download link) is signed by its own authority {proc.info['ca_path']}: "
+        "the browser warns once, or import that file"
+    )
     return proc
 
 
