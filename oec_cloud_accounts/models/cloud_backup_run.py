@@ -26,7 +26,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.service import db as db_service
 from odoo.sql_db import connection_info_for
-from odoo.tools import config, exec_pg_environ, find_pg_tool
+from odoo.tools import SQL, config, exec_pg_environ, find_pg_tool
 
 from ..services import AzureError
 from ..services.blob import (
@@ -76,23 +76,19 @@ class CloudBackup(models.Model):
     # -- scheduled action ----------------------------------------------------------------------------
 
     @api.model
-    def _cron_run(self):
+    def _cron_run(self, batch_size=100):
         """Everything due, each item isolated: a failure is recorded on its record and the others go on."""
         self._fail_dead_runs()
         self._queue_scheduled()
         self._queue_verifications()
-        for kind, domain in (
-            ("backup", [("state", "=", "queued")]),
-            ("verify", [("verify_state", "=", "queued")]),
-            ("restore", [("restore_state", "=", "queued")]),
-        ):
-            done = []
-            while True:
-                backup = self._pick(domain, done)
-                if not backup:
-                    break
-                done.append(backup.id)
-                backup._isolated(kind)
+        for kind, column in (("backup", "state"), ("verify", "verify_state"), ("restore", "restore_state")):
+            self.env["cloud.account"]._each_due(
+                self._name,
+                SQL("%s = 'queued'", SQL.identifier(column)),
+                SQL("id"),
+                lambda backup, kind=kind: backup._isolated(kind),
+                batch_size,
+            )
         for policy in self.env["cloud.backup.policy"].search([("backup_ids.state", "=", "done")]):
             self._guarded(policy, "retention", policy._apply_retention)
             self._commit()
@@ -108,17 +104,6 @@ class CloudBackup(models.Model):
         except Exception:  # pylint: disable=broad-except
             _logger.warning("%s %s: %s failed", record._name, record.id, what, exc_info=True)
 
-    def _pick(self, domain, skip):
-        """The oldest record matching ``domain``, row-locked (SKIP LOCKED: other workers pick others)."""
-        self.env.flush_all()
-        records = self.search(domain + [("id", "not in", skip)], order="id", limit=1)
-        if not records:
-            return self
-        self.env.cr.execute("SELECT id FROM cloud_backup WHERE id = %s FOR UPDATE SKIP LOCKED", (records.id,))
-        if not self.env.cr.fetchone():
-            return self._pick(domain, skip + records.ids)
-        return records
-
     def _isolated(self, kind):
         try:
             getattr(self, "_do_" + kind)()
@@ -127,7 +112,11 @@ class CloudBackup(models.Model):
             self._rollback()
             _logger.warning("cloud.backup %s: %s failed", self.id, kind, exc_info=True)
             self.invalidate_recordset()
-            self._record_failure(kind, self._describe(error))
+            try:
+                with self.env.cr.savepoint():
+                    self._record_failure(kind, self._describe(error))
+            except Exception:  # pylint: disable=broad-except
+                _logger.warning("cloud.backup %s: the failure could not be recorded", self.id, exc_info=True)
         self._commit()
 
     # -- backup run ----------------------------------------------------------------------------------

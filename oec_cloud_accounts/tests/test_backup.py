@@ -405,6 +405,37 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         self.assertIn("oecgonestorage was not found", broken.error)
         self.assertEqual(fine.state, "done", fine.error)
 
+    def test_one_bad_retention_does_not_stop_the_others(self):
+        """Retention of a policy whose storage account is gone fails (logged, nothing changed on its
+        backups); the next policy's retention still deletes what it must."""
+        gone = self.make_location(self.account, name="oecgonestorage")
+        broken = self.make_policy(name="A broken", storage_id=gone.id, keep_daily=1, scheduled=False)
+        fine = self.make_policy(name="B fine", keep_daily=1, scheduled=False)
+        backups = self.env["cloud.backup"].sudo()
+        made = {}
+        for policy in (broken, fine):
+            for day in (1, 2):
+                name = "%s2025/%s-%d.zip" % (policy._blob_prefix(), policy.id, day)
+                if policy == fine:
+                    self.blobs.upload_blob(name, b"backup", metadata=policy._owner_metadata())
+                made[policy, day] = backups.create(
+                    {
+                        "policy_id": policy.id,
+                        "trigger": "scheduled",
+                        "state": "done",
+                        "started_at": datetime(2025, 3, day, 1, 0),
+                        "blob_name": name,
+                        "sha256": "0" * 64,
+                    }
+                )
+        with self.assertLogs("odoo.addons.oec_cloud_accounts.models.cloud_backup_run", "WARNING") as logs:
+            self.run_cron()
+        failed = "cloud.backup.policy %s: retention failed" % broken.id
+        self.assertTrue(any(failed in line for line in logs.output), logs.output)
+        self.assertEqual([made[broken, 1].state, made[broken, 2].state], ["done", "done"])
+        self.assertEqual([made[fine, 1].state, made[fine, 2].state], ["deleted", "done"])
+        self.assertEqual(self.blob_names(), [made[fine, 2].blob_name])
+
     def test_lifecycle_rule(self):
         policy = self.make_policy(lifecycle_enabled=True, lifecycle_cool_days=30, lifecycle_delete_days=400)
         policy.action_apply_lifecycle()
