@@ -161,6 +161,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         backup = self.backup_now(policy)
         self.assertEqual(backup.state, "done", backup.error)
         self.assertTrue(backup.blob_name.endswith(".dump"))
+        self.assertEqual(self.blobs.get_blob_client(backup.blob_name).get_blob_properties().blob_tier, "Hot")
         with tempfile.NamedTemporaryFile(suffix=".dump") as tmp:
             self.blobs.get_blob_client(backup.blob_name).download_blob().readinto(tmp)
             tmp.flush()
@@ -173,7 +174,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertIn("TABLE public res_partner", listing)
 
     def test_one_run_per_database(self):
-        policy = self.make_policy(backup_format="dump")
+        policy = self.make_policy(backup_format="dump", tier="Cold")
         policy.action_backup_now()
         with self.assertRaisesRegex(UserError, "already queued"):
             policy.action_backup_now()
@@ -187,6 +188,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
             self.assertFalse([r for r in self.remote_calls(before) if r["service"] == "blob"])
         self.run_cron()
         self.assertEqual(backup.state, "done", backup.error)
+        self.assertEqual(self.blobs.get_blob_client(backup.blob_name).get_blob_properties().blob_tier, "Cold")
 
     def test_failure_mid_upload_leaves_no_blob(self):
         policy = self.make_policy(backup_format="zip")
