@@ -222,7 +222,16 @@ class CloudBackup(models.Model):
 
     @api.model
     def _check_restore_target(self, db_name):
-        """The new database's name, refused when invalid or taken (database or filestore folder)."""
+        """The new database's name, refused when invalid or taken (database or filestore folder),
+        or when this server's database manager is off (restore_db refuses then)."""
+        if not config["list_db"]:
+            raise UserError(
+                _(
+                    "Restoring uses Odoo's database manager, which this server has turned off "
+                    "(list_db = False in its configuration). Turn it on and restart Odoo to restore here, "
+                    "or use Download and restore the file on another server."
+                )
+            )
         db_name = (db_name or "").strip()
         if not DBNAME_RE.match(db_name):
             raise UserError(

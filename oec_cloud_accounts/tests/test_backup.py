@@ -10,6 +10,7 @@ import sys
 import tempfile
 import zipfile
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 import psycopg2
 import requests
@@ -155,6 +156,9 @@ class TestBackupRun(BackupMixin, TransactionCase):
         os.makedirs(config.filestore(target))
         with self.assertRaisesRegex(UserError, "filestore"):
             backup._queue_restore(target, True)
+        # nor on a server whose database manager is off (restore_db would refuse it in the cron)
+        with patch.dict(config.options, list_db=False), self.assertRaisesRegex(UserError, "list_db"):
+            backup._queue_restore(target + "-2", True)
 
     def test_custom_dump(self):
         policy = self.make_policy(backup_format="dump", tier="Hot")
