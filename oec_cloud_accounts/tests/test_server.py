@@ -1,6 +1,7 @@
 import base64
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
+import pytz
 import yaml
 from azure_emulator import defaults
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -412,9 +413,18 @@ class TestServerAccess(ServerCase, TransactionCase):
 @tagged("post_install", "-at_install")
 class TestServerSchedule(ServerCase, TransactionCase):
     def test_start_and_stop_at_local_times(self):
+        # Next week, ahead of the real clock (the emulator mints its tokens at real time).
+        paris = pytz.timezone("Europe/Paris")
+        monday = datetime.now().date() + timedelta(days=7 - datetime.now().weekday())
+
+        def at(days, hour, minute):
+            """Frozen at this local time in Paris, ``days`` after next Monday."""
+            local = datetime.combine(monday + timedelta(days=days), time(hour, minute))
+            return freeze_time(paris.localize(local).astimezone(pytz.utc).replace(tzinfo=None))
+
         server = self.new_server()
         self.provision(server)
-        with freeze_time("2026-11-23 06:00:00"):  # a Monday, 07:00 in Paris
+        with at(0, 7, 0):  # a Monday, 07:00
             server.write(
                 {
                     "schedule_enabled": True,
@@ -426,19 +436,19 @@ class TestServerSchedule(ServerCase, TransactionCase):
             self.assertEqual(
                 self.env["cloud.server"]._cron_schedule(), 0, "nothing before a scheduled moment"
             )
-        with freeze_time("2026-11-23 18:31:00"):  # 19:31 in Paris: stop
+        with at(0, 19, 31):  # 19:31: stop
             self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
             self.assertEqual(server.operation, "stop")
             self.advance(server, lambda s: not s.operation)
             self.assertEqual(server.state, "stopped")
             self.assertEqual(self.env["cloud.server"]._cron_schedule(), 0, "acted once per moment")
-        with freeze_time("2026-11-24 06:59:00"):  # 07:59 Tuesday: not yet
+        with at(1, 7, 59):  # 07:59 Tuesday: not yet
             self.assertEqual(self.env["cloud.server"]._cron_schedule(), 0)
-        with freeze_time("2026-11-24 07:01:00"):  # 08:01: start
+        with at(1, 8, 1):  # 08:01: start
             self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
             self.advance(server, lambda s: not s.operation)
             self.assertEqual(server.state, "running")
-        with freeze_time("2026-11-28 07:01:00"):  # Saturday: not a scheduled day, Friday's stop acts
+        with at(5, 8, 1):  # Saturday: not a scheduled day, Friday's stop acts
             self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
             self.assertEqual(server.operation, "stop")
         self.assertTrue(any("by the server's schedule" in body for body in server.message_ids.mapped("body")))
