@@ -415,12 +415,13 @@ class TestServerSchedule(ServerCase, TransactionCase):
     def test_start_and_stop_at_local_times(self):
         # Next week, ahead of the real clock (the emulator mints its tokens at real time).
         paris = pytz.timezone("Europe/Paris")
-        monday = datetime.now().date() + timedelta(days=7 - datetime.now().weekday())
+        today = datetime.now().date()
+        monday = today + timedelta(days=7 - today.weekday())
 
         def at(days, hour, minute):
             """Frozen at this local time in Paris, ``days`` after next Monday."""
             local = datetime.combine(monday + timedelta(days=days), time(hour, minute))
-            return freeze_time(paris.localize(local).astimezone(pytz.utc).replace(tzinfo=None))
+            return freeze_time(paris.localize(local))  # freezegun keeps it as naive UTC
 
         server = self.new_server()
         self.provision(server)

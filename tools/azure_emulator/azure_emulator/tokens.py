@@ -98,9 +98,9 @@ class KeyRing:
                 token,
                 key.key.public_key(),
                 algorithms=["RS256"],
-                # only the signature here: times and audience are checked below with ARM's
-                # own codes (PyJWT's iat check would report a token minted "later" than a
-                # test's frozen clock as a bad signature)
+                # only the signature here: expiry and audience are checked below with ARM's
+                # codes; iat and nbf are not checked (PyJWT would call a token minted "later"
+                # than a test's frozen clock a bad signature)
                 options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )
         except jwt.InvalidTokenError as exc:
