@@ -33,6 +33,9 @@ ODOO_GIT = "https://github.com/odoo/odoo.git"
 SKIPPED_ODOO_REQUIREMENTS = ("python-ldap",)
 RUN_DB = os.environ.get("OEC_DB", "oec_azure")
 PORT = int(os.environ.get("OEC_PORT", "8069"))
+# the sandbox database logs in as admin / admin: serve it on this machine only
+# unless told otherwise (OEC_HOST=0.0.0.0 for every interface)
+HOST = os.environ.get("OEC_HOST", "127.0.0.1")
 
 
 def say(msg):
@@ -450,7 +453,7 @@ def _run(children):
     check_port_free(PORT)
     src = bootstrap()
     env = ensure_postgres()
-    extra = {"http_port": PORT, "db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$"}
+    extra = {"http_port": PORT, "http_interface": HOST, "db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$"}
     emulator = mail = None
     if os.environ.get("OEC_SANDBOX", "1") == "0":
         say("the local Azure sandbox is off (OEC_SANDBOX=0).")
@@ -496,7 +499,8 @@ def _run(children):
     say(f"Odoo is starting on port {PORT} (database {RUN_DB}) ...")
     odoo = start_child(odoo_cmd(src, conf, "-d", RUN_DB), env=env)
     children.append(odoo)
-    if not wait_http(f"http://127.0.0.1:{PORT}/web/login", odoo):
+    probe = "127.0.0.1" if HOST in ("", "0.0.0.0", "::") else HOST
+    if not wait_http(f"http://{probe}:{PORT}/web/login", odoo):
         if odoo.poll() is None:
             die(f"Odoo did not answer on http://localhost:{PORT} within 3 minutes: see its log above.")
         die(f"Odoo stopped (exit code {odoo.returncode}): see its log above.")

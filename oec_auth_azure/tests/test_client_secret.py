@@ -6,6 +6,7 @@ from unittest.mock import patch
 from psycopg2 import sql
 
 from odoo.exceptions import AccessError, UserError
+from odoo.modules.neutralize import neutralize_database
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import config, escape_psql
 from odoo.tools.sql import column_exists
@@ -167,3 +168,17 @@ class TestClientSecret(TransactionCase):
         uninstall_hook(self.env)
         self.assertFalse(column_exists(self.env.cr, "auth_oauth_provider", SECRET_COLUMN))
         self.assertTrue(column_exists(self.env.cr, "auth_oauth_provider", "client_id"))
+
+    def test_neutralized_copy_holds_no_client_secret(self):
+        self.save_settings(oec_azure_client_id=GUID, oec_azure_client_secret=SECRET)
+        self.assertTrue(self.provider.oec_azure_client_secret_set)
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+        self.env.cr.execute(
+            sql.SQL("SELECT count(*) FROM auth_oauth_provider WHERE {} IS NOT NULL").format(
+                sql.Identifier(SECRET_COLUMN)
+            )
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        self.assertFalse(self.provider.oec_azure_client_secret_set)
+        self.assertIsNone(self.provider._oec_azure_client_secret())

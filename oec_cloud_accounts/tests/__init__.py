@@ -17,3 +17,4 @@ from . import test_backup
 from . import test_backup_access
 from . import test_storage_setup
 from . import test_storage_access
+from . import test_neutralize

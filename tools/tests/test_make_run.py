@@ -57,13 +57,21 @@ def alive(pid):
 
 
 def listening_ports(pids):
-    ports = set()
+    return {port for pid in pids for _address, port in _sockets_of(pid)}
+
+
+def listening_addresses(pids, port):
+    """The addresses the processes listen on for ``port`` ("127.0.0.1", "0.0.0.0", ...)."""
+    found = set()
     for pid in pids:
-        ports.update(_ports_of(pid))
-    return ports
+        for address, bound in _sockets_of(pid):
+            if bound == port:
+                # /proc/net/tcp holds IPv4 addresses as little-endian hex
+                found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]) if len(address) == 8 else address)
+    return found
 
 
-def _ports_of(pid):
+def _sockets_of(pid):
     inodes = set()
     try:
         for fd in Path("/proc/%d/fd" % pid).iterdir():
@@ -76,7 +84,8 @@ def _ports_of(pid):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == "0A" and fields[9] in inodes:
-                yield int(fields[1].rsplit(":", 1)[1], 16)
+                address, port = fields[1].rsplit(":", 1)
+                yield address, int(port, 16)
 
 
 def port_is_free(port):
@@ -123,6 +132,8 @@ def test_make_run_stops_everything_on_sigterm():
         started = descendants(proc.pid)
         ports = listening_ports(started)
         assert port in ports, ports
+        # admin / admin is served on this machine only (OEC_HOST to change it)
+        assert listening_addresses(started, port) == {"127.0.0.1"}
         assert len(ports) >= 3, "Odoo, the emulator and the mail catcher listen: %s" % ports
         proc.send_signal(signal.SIGTERM)  # `kill $!` after `make run &`
         proc.wait(timeout=60)

@@ -1,0 +1,46 @@
+"""A neutralized copy of the database cannot act on production: Odoo's own
+neutralization (``odoo-bin neutralize``, the database manager's and this addon's
+neutralized restore) runs each installed module's data/neutralize.sql."""
+
+from odoo.exceptions import UserError
+from odoo.modules.neutralize import neutralize_database
+from odoo.tests import TransactionCase, tagged
+
+from .common import EmulatorMixin, tables_holding
+
+
+@tagged("post_install", "-at_install")
+class TestNeutralize(EmulatorMixin, TransactionCase):
+    def stored_ciphertexts(self):
+        cr = self.env.cr
+        cr.execute(
+            "SELECT refresh_token_enc, access_token_enc FROM cloud_account WHERE refresh_token_enc IS NOT NULL "
+            "UNION ALL SELECT client_secret_enc, NULL FROM cloud_azure_environment "
+            "WHERE client_secret_enc IS NOT NULL"
+        )
+        return [value for row in cr.fetchall() for value in row if value]
+
+    def test_neutralized_copy_holds_no_secret_and_cannot_reach_azure(self):
+        account = self.connect()
+        self.assertEqual(account.state, "active")
+        ciphertexts = self.stored_ciphertexts()
+        self.assertGreaterEqual(len(ciphertexts), 3, "a refresh token, an access token and the client secret")
+
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+
+        self.assertEqual(self.stored_ciphertexts(), [])
+        for value in ciphertexts:
+            self.assertEqual(tables_holding(self.env, value[:40]), [])
+        self.assertEqual(account.state, "disconnected")
+        self.assertFalse(account.has_tokens)
+        self.assertFalse(account.next_refresh_at, "the token cron has nothing to pick")
+        self.assertFalse(self.cloud.client_secret_set)
+        self.assertIn("Reconnect", account.last_error)
+
+        since = len(self.emu.control.requests())
+        with self.assertRaises(UserError):
+            account.action_refresh()
+        # the token cron finds nothing due
+        self.env["cloud.account"]._cron_refresh_tokens()
+        self.assertEqual(self.remote_calls(since), [])
