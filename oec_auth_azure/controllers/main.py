@@ -123,6 +123,12 @@ class OecAzureLogin(OAuthLogin):
             message = request.session.pop(ERROR_KEY, None)
             if message:
                 response.qcontext["error"] = _message_markup(message)
+        if response.is_qweb and request.env["res.users"].sudo()._oec_azure_signin_enforced():
+            # Said to everybody, before any login is typed: a refused password
+            # gets core's "Wrong login/password", whoever the login is.
+            response.qcontext["oec_azure_hint"] = enforced_hint(
+                request.env, response.qcontext.get("providers") or []
+            )
         return response
 
     @http.route("/oec_auth_azure/authorize/<int:provider_id>", type="http", auth="none", methods=["GET"])
@@ -421,6 +427,17 @@ def refuse(provider, attempt, message):
     log_attempt(provider, attempt, "refused", message.get("text"))
     request.env.cr.commit()
     return fail(message)
+
+
+def enforced_hint(env, providers):
+    """What the login page says when Microsoft sign-in is enforced, naming
+    the buttons of the enabled Microsoft providers."""
+    labels = [p.get("body") or p.get("name") for p in providers if p.get("oec_azure")]
+    return _(
+        "This database signs in with Microsoft: use the %s button. Odoo passwords are refused "
+        "for accounts managed by Microsoft Entra ID.",
+        _(" or ").join(label for label in labels if label) or button_label(env, None),
+    )
 
 
 def known_db(dbname):

@@ -78,12 +78,13 @@ class ResUsers(models.Model):
         # Never checked: the answer must not tell whether a password is right.
         # Over RPC, _rpc_api_keys_only() leaves only API keys, unless refused too.
         if user._oec_azure_password_refused() and (interactive or user._oec_azure_api_keys_refused()):
-            raise AccessDenied(
-                _(
-                    "Sign in with the Microsoft Azure button: your account is managed by "
-                    "Microsoft Entra ID, and Odoo passwords are not accepted for it."
-                )
+            # Core's own "Wrong login/password": any other answer would tell
+            # who can sign in here. The login page tells everybody instead
+            # that this database signs in with Microsoft.
+            _logger.info(
+                "Microsoft Entra ID: password refused for user %s: Microsoft sign-in is enforced", user.id
             )
+            raise AccessDenied()
         return super()._check_credentials(password, env)
 
     def _rpc_api_keys_only(self):
@@ -111,10 +112,14 @@ class ResUsers(models.Model):
         self.ensure_one()
         if not self.oauth_provider_id.oec_azure:
             return False
-        params = self.env["ir.config_parameter"].sudo()
-        if not tools.str2bool(params.get_param(ENFORCE_PARAM) or "0"):
+        if not self._oec_azure_signin_enforced():
             return False
         return self._oec_azure_break_glass_group() not in self.sudo().groups_id
+
+    @api.model
+    def _oec_azure_signin_enforced(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return tools.str2bool(params.get_param(ENFORCE_PARAM) or "0")
 
     def _oec_azure_api_keys_refused(self):
         params = self.env["ir.config_parameter"].sudo()
