@@ -287,7 +287,7 @@ class OecAzureOAuthController(OAuthController):
                     attempt=attempt,
                 )
             )
-            entry = log_attempt(provider, attempt, "success")
+            entry = log_attempt(provider, attempt, "success", attempt.get("note"))
             # the user may have just been linked or created: authenticate()
             # reads it through its own cursor
             env.cr.commit()
@@ -306,6 +306,7 @@ class OecAzureOAuthController(OAuthController):
             # what the rollback undid is not in the log
             attempt.pop("groups_added", None)
             attempt.pop("groups_removed", None)
+            attempt.pop("note", None)
             if attempt.pop("user_created", False):
                 attempt.pop("user_id", None)
             archive = env["res.users"].sudo().browse(attempt.pop("archive_user_id", None)).exists()

@@ -239,3 +239,39 @@ class TestRoleMappings(AzureSigninCase):
         form.save()
         mapping = self.provider.oec_azure_mapping_ids.filtered(lambda m: m.value == ADMIN_ROLE)
         self.assertTrue(mapping.admin_confirmed)
+
+    def test_last_admin_keeps_settings(self):
+        settings = self.env.ref("base.group_system")
+        self.provider.oec_azure_mapping_ids = [
+            (
+                0,
+                0,
+                {"kind": "role", "value": ADMIN_ROLE, "group_ids": settings.ids, "admin_confirmed": True},
+            )
+        ]
+        self.link(self.user)
+        self.set_directory(roles=[ROLE, ADMIN_ROLE])
+        self.sign_in_again()
+        self.assertIn(settings, self.user.groups_id)
+        # another administrator is there: the role's end ends Settings
+        self.set_directory(roles=[ROLE])
+        log = self.sign_in_again()
+        self.assertNotIn(settings, self.user.groups_id)
+        self.assertIn(settings, log.groups_removed_ids)
+        self.assertFalse(log.reason)
+        # this user is the only active administrator left
+        self.set_directory(roles=[ROLE, ADMIN_ROLE])
+        self.sign_in_again()
+        others = self.env["res.users"].search(
+            [("id", "!=", self.user.id), ("share", "=", False), ("groups_id", "in", settings.ids)]
+        )
+        self.assertTrue(others)
+        others.action_archive()
+        self.set_directory()
+        log = self.sign_in_again()
+        self.assertIn(settings, self.user.groups_id, "the last active administrator stays one")
+        self.assertNotIn(self.sales, self.user.groups_id, "the other mappings still apply")
+        self.assertEqual(log.groups_removed_ids, self.sales)
+        self.assertEqual(log.result, "success")
+        self.assertIn("no active administrator", log.reason)
+        self.assertIn("Administration / Settings", log.reason)
