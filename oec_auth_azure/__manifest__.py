@@ -16,6 +16,7 @@
         "views/auth_oauth_provider_views.xml",
         "views/oec_azure_signin_log_views.xml",
         "views/res_config_settings_views.xml",
+        "views/login_templates.xml",
     ],
     "assets": {
         "web.assets_tests": [

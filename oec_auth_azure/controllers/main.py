@@ -123,6 +123,12 @@ class OecAzureLogin(OAuthLogin):
             message = request.session.pop(ERROR_KEY, None)
             if message:
                 response.qcontext["error"] = _message_markup(message)
+        if response.is_qweb and request.env["res.users"].sudo()._oec_azure_signin_enforced():
+            # Said to everybody, before any login is typed: a refused password
+            # gets core's "Wrong login/password", whoever the login is.
+            response.qcontext["oec_azure_hint"] = enforced_hint(
+                request.env, response.qcontext.get("providers") or []
+            )
         return response
 
     @http.route("/oec_auth_azure/authorize/<int:provider_id>", type="http", auth="none", methods=["GET"])
@@ -281,7 +287,7 @@ class OecAzureOAuthController(OAuthController):
                     attempt=attempt,
                 )
             )
-            entry = log_attempt(provider, attempt, "success")
+            entry = log_attempt(provider, attempt, "success", attempt.get("note"))
             # the user may have just been linked or created: authenticate()
             # reads it through its own cursor
             env.cr.commit()
@@ -300,6 +306,7 @@ class OecAzureOAuthController(OAuthController):
             # what the rollback undid is not in the log
             attempt.pop("groups_added", None)
             attempt.pop("groups_removed", None)
+            attempt.pop("note", None)
             if attempt.pop("user_created", False):
                 attempt.pop("user_id", None)
             archive = env["res.users"].sudo().browse(attempt.pop("archive_user_id", None)).exists()
@@ -421,6 +428,17 @@ def refuse(provider, attempt, message):
     log_attempt(provider, attempt, "refused", message.get("text"))
     request.env.cr.commit()
     return fail(message)
+
+
+def enforced_hint(env, providers):
+    """What the login page says when Microsoft sign-in is enforced, naming
+    the buttons of the enabled Microsoft providers."""
+    labels = [p.get("body") or p.get("name") for p in providers if p.get("oec_azure")]
+    return _(
+        "This database signs in with Microsoft: use the %s button. Odoo passwords are refused "
+        "for accounts managed by Microsoft Entra ID.",
+        _(" or ").join(label for label in labels if label) or button_label(env, None),
+    )
 
 
 def known_db(dbname):

@@ -45,6 +45,20 @@ class OecAzureRoleMapping(models.Model):
         "changed.",
     )
     note = fields.Char(help="What this role or group stands for, for the next administrator.")
+    grants_admin = fields.Boolean(
+        string="Makes Administrators",
+        compute="_compute_grants_admin",
+        help="One of the Odoo groups is, or implies, Administration / Access Rights or "
+        "Administration / Settings: the holders of the role or group become Odoo "
+        "administrators at sign-in.",
+    )
+    admin_confirmed = fields.Boolean(
+        string="I Understand This Makes Administrators",
+        help="Required when the Odoo groups are, or imply, Administration / Access Rights or "
+        "Settings: everyone Microsoft gives this role or group becomes an Odoo administrator at "
+        "each sign-in and, with Administration / Settings, keeps password sign-in when Microsoft "
+        "sign-in is enforced (the default break-glass group).",
+    )
 
     _sql_constraints = (
         (
@@ -53,6 +67,11 @@ class OecAzureRoleMapping(models.Model):
             "A role value or group ID is mapped only once per provider: add Odoo groups to its line.",
         ),
     )
+
+    @api.depends("group_ids")
+    def _compute_grants_admin(self):
+        for mapping in self:
+            mapping.grants_admin = bool(mapping._admin_groups())
 
     @api.constrains("kind", "value", "group_ids")
     def _check_value(self):
@@ -82,3 +101,44 @@ class OecAzureRoleMapping(models.Model):
                         groups=", ".join(types.mapped("full_name")),
                     )
                 )
+
+    @api.constrains("group_ids", "admin_confirmed")
+    def _check_admin_confirmed(self):
+        for mapping in self:
+            admin_groups = mapping._admin_groups()
+            if admin_groups and not mapping.admin_confirmed:
+                raise ValidationError(
+                    _(
+                        "%(groups)s make administrators: everyone whose Microsoft sign-in carries "
+                        '%(value)s would become an Odoo administrator. Tick "I Understand This '
+                        'Makes Administrators" on the mapping to confirm, or map groups that do '
+                        "not imply Administration.",
+                        groups=", ".join(admin_groups.mapped("full_name")),
+                        value=mapping.value,
+                    )
+                )
+
+    @api.onchange("group_ids")
+    def _onchange_group_ids_admin(self):
+        admin_groups = self._admin_groups()
+        if admin_groups and not self.admin_confirmed:
+            return {
+                "warning": {
+                    "title": _("This mapping makes administrators"),
+                    "message": _(
+                        "%(groups)s give administrator rights: everyone Microsoft gives this role "
+                        "or group becomes an Odoo administrator at each sign-in, and keeps password "
+                        'sign-in when Microsoft sign-in is enforced. Tick "I Understand This '
+                        'Makes Administrators" to save it.',
+                        groups=", ".join(admin_groups.mapped("full_name")),
+                    ),
+                }
+            }
+
+    def _admin_groups(self):
+        """The mapped groups that are or imply Administration / Access Rights
+        or Settings."""
+        self.ensure_one()
+        admin = self.env.ref("base.group_erp_manager") | self.env.ref("base.group_system")
+        # in the form, the groups are new records: compare their origins
+        return self.group_ids.filtered(lambda g: (g._origin | g._origin.trans_implied_ids) & admin)

@@ -44,7 +44,11 @@ class OecAzureSigninLog(models.Model):
         readonly=True,
         index=True,
     )
-    reason = fields.Char(readonly=True, help="Why the sign-in was refused, as the user was told.")
+    reason = fields.Char(
+        readonly=True,
+        help="Why the sign-in was refused, as the user was told; for a sign-in, what of the "
+        "mappings was not applied (the last active administrator keeps Settings).",
+    )
     groups_added_ids = fields.Many2many(
         "res.groups",
         "oec_azure_signin_log_added_rel",

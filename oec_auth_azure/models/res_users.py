@@ -78,12 +78,13 @@ class ResUsers(models.Model):
         # Never checked: the answer must not tell whether a password is right.
         # Over RPC, _rpc_api_keys_only() leaves only API keys, unless refused too.
         if user._oec_azure_password_refused() and (interactive or user._oec_azure_api_keys_refused()):
-            raise AccessDenied(
-                _(
-                    "Sign in with the Microsoft Azure button: your account is managed by "
-                    "Microsoft Entra ID, and Odoo passwords are not accepted for it."
-                )
+            # Core's own "Wrong login/password": any other answer would tell
+            # who can sign in here. The login page tells everybody instead
+            # that this database signs in with Microsoft.
+            _logger.info(
+                "Microsoft Entra ID: password refused for user %s: Microsoft sign-in is enforced", user.id
             )
+            raise AccessDenied()
         return super()._check_credentials(password, env)
 
     def _rpc_api_keys_only(self):
@@ -111,10 +112,14 @@ class ResUsers(models.Model):
         self.ensure_one()
         if not self.oauth_provider_id.oec_azure:
             return False
-        params = self.env["ir.config_parameter"].sudo()
-        if not tools.str2bool(params.get_param(ENFORCE_PARAM) or "0"):
+        if not self._oec_azure_signin_enforced():
             return False
         return self._oec_azure_break_glass_group() not in self.sudo().groups_id
+
+    @api.model
+    def _oec_azure_signin_enforced(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return tools.str2bool(params.get_param(ENFORCE_PARAM) or "0")
 
     def _oec_azure_api_keys_refused(self):
         params = self.env["ir.config_parameter"].sudo()
@@ -176,7 +181,7 @@ class ResUsers(models.Model):
         attempt["user_id"] = user.id
         if provider.oec_azure_jit and not granting:
             self._oec_azure_refuse_without_roles(provider, user, attempt)
-        added, removed = user._oec_azure_apply_mappings(provider, directory)
+        added, removed = user._oec_azure_apply_mappings(provider, directory, attempt)
         attempt.update(groups_added=added.ids, groups_removed=removed.ids)
         return user.login, issue_login_key(self.env.cr.dbname, user.id)
 
@@ -300,11 +305,13 @@ class ResUsers(models.Model):
             )
         )
 
-    def _oec_azure_apply_mappings(self, provider, directory):
+    def _oec_azure_apply_mappings(self, provider, directory, attempt=None):
         """Give the groups of the mappings whose role or group the sign-in
         carries, take away those of the other mappings; groups no mapping
-        names are left alone. Returns (groups added, groups removed), implied
-        groups included."""
+        names are left alone, and so are those whose removal would leave the
+        database without an active administrator (then ``attempt["note"]``
+        says so). Returns (groups added, groups removed), implied groups
+        included."""
         self.ensure_one()
         groups = self.env["res.groups"]
         managed = granted = groups
@@ -321,6 +328,20 @@ class ResUsers(models.Model):
         before = self.groups_id
         to_add = granted - before
         to_remove = (managed - granted) & before
+        kept = self._oec_azure_last_admin_groups(to_add, to_remove)
+        if kept:
+            to_remove -= kept
+            _logger.warning(
+                "Microsoft Entra ID: user %s kept groups %s: the mappings would remove the last "
+                "active administrator",
+                self.id,
+                kept.ids,
+            )
+            if attempt is not None:
+                attempt["note"] = _(
+                    "Kept %(groups)s: removing them would leave no active administrator.",
+                    groups=", ".join(kept.mapped("full_name")),
+                )
         if not to_add and not to_remove:
             return groups, groups
         try:
@@ -346,6 +367,29 @@ class ResUsers(models.Model):
                 "Microsoft Entra ID: user %s groups added %s, removed %s", self.id, added.ids, removed.ids
             )
         return added, removed
+
+    def _oec_azure_last_admin_groups(self, to_add, to_remove):
+        """The groups of ``to_remove`` that must stay: this user is the last
+        active internal user with Administration / Settings, and would lose it
+        (the groups the user keeps imply what they imply, so only removing a
+        group that is or implies Settings takes it away)."""
+        self.ensure_one()
+        admin = self.env.ref("base.group_system")
+        before = self.groups_id
+        after = (before - to_remove) | to_add
+        if admin not in before or admin in after | after.trans_implied_ids:
+            return to_remove.browse()
+        others = self.with_context(active_test=False).search_count(
+            [
+                ("id", "!=", self.id),
+                ("active", "=", True),
+                ("share", "=", False),
+                ("groups_id", "in", admin.ids),
+            ]
+        )
+        if others:
+            return to_remove.browse()
+        return to_remove.filtered(lambda g: admin in g | g.trans_implied_ids)
 
     def _oec_azure_userinfo(self, provider, access_token, sub):
         try:

@@ -11,6 +11,8 @@ from odoo.tests import new_test_user, tagged
 from .common import ALERT_RE, AzureSigninCase
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+HINT_RE = re.compile(r'<p class="alert alert-info oec_azure_signin_hint"[^>]*>(.*?)</p>', re.DOTALL)
+WRONG = "Wrong login/password"
 
 
 @tagged("post_install", "-at_install")
@@ -33,16 +35,20 @@ class TestEnforcedSignin(AzureSigninCase):
         for key, value in params.items():
             set_param("oec_auth_azure.%s" % key, value)
 
-    def password_login(self, login, password):
-        """The login form, as a browser posts it: the error shown, or None when signed in."""
+    def post_login(self, login, password):
+        """The login form, as a browser posts it, from a new browser."""
         self.new_browser()
         page = self.url_open("/web/login")
         token = CSRF_RE.search(page.text).group(1)
-        response = self.url_open(
+        return self.url_open(
             "/web/login",
             data={"login": login, "password": password, "csrf_token": token},
             allow_redirects=False,
         )
+
+    def password_login(self, login, password):
+        """The error the login form shows, or None when signed in."""
+        response = self.post_login(login, password)
         if response.status_code in (302, 303):
             return None
         alert = ALERT_RE.search(response.text)
@@ -61,7 +67,7 @@ class TestEnforcedSignin(AzureSigninCase):
         self.admin.oauth_uid = "admin-linked"
         self.enforce()
         message = self.password_login("sandbox.admin", "sandbox-Password-1")
-        self.assertIn("Microsoft Azure button", message)
+        self.assertEqual(message, WRONG)
         # the same answer for a wrong password: it is never checked
         self.assertEqual(self.password_login("sandbox.admin", "wrong"), message)
         # break-glass (administrators by default), and users not linked to Microsoft
@@ -73,9 +79,44 @@ class TestEnforcedSignin(AzureSigninCase):
         # another break-glass group: administrators are no longer exempt
         custom = self.env["res.groups"].create({"name": "Azure test: break glass"})
         self.enforce(break_glass_group_id=str(custom.id))
-        self.assertIn("Microsoft Azure button", self.password_login("glass", "glass-Password-1"))
+        self.assertEqual(self.password_login("glass", "glass-Password-1"), WRONG)
         self.user.groups_id = [(4, custom.id)]
         self.assertIsNone(self.password_login("sandbox.admin", "sandbox-Password-1"))
+
+    def test_managed_login_answers_as_unknown_login(self):
+        """The answer to a Microsoft user's login tells nothing an unknown
+        login's does not: same status, same error, same page."""
+        self.link(self.user)
+        self.enforce()
+
+        def answer(login):
+            response = self.post_login(login, "sandbox-Password-1")
+            token = CSRF_RE.search(response.text).group(1)
+            page = response.text.replace(token, "TOKEN").replace('value="%s"' % login, 'value="LOGIN"')
+            alert = ALERT_RE.search(response.text)
+            return response.status_code, alert and html.unescape(alert.group(1)).strip(), page
+
+        status, error, page = answer("sandbox.admin")
+        self.assertEqual((status, error), (200, WRONG))
+        self.assertEqual(answer("nobody.here"), (status, error, page))
+        # and the same as a wrong password of a user that signs in with one
+        self.assertEqual(answer("plain"), (status, error, page))
+
+    def test_hint_on_login_page(self):
+        self.provider.body = "Contoso Entra"
+        page = self.url_open("/web/login")
+        self.assertFalse(HINT_RE.search(page.text), "no hint when Microsoft sign-in is not enforced")
+        self.enforce()
+        self.new_browser()
+        hint = HINT_RE.search(self.url_open("/web/login").text)
+        self.assertTrue(hint, "the login page says that Microsoft sign-in is enforced")
+        text = html.unescape(hint.group(1))
+        self.assertIn("signs in with Microsoft", text)
+        self.assertIn("Contoso Entra", text)
+        # and after a refused password too, next to the generic error
+        self.link(self.user)
+        response = self.post_login("sandbox.admin", "sandbox-Password-1")
+        self.assertTrue(HINT_RE.search(response.text))
 
     def test_api_keys(self):
         self.link(self.user)
@@ -94,7 +135,7 @@ class TestEnforcedSignin(AzureSigninCase):
             self.env["res.users"].sudo().signup(
                 {"password": "new-Password-1"}, self.user.partner_id.signup_token
             )
-        self.assertIn("Microsoft Azure button", self.password_login("sandbox.admin", "sandbox-Password-1"))
+        self.assertEqual(self.password_login("sandbox.admin", "sandbox-Password-1"), WRONG)
         # the same link still links / signs in with Microsoft
         self.new_browser()
         self.assertSignedIn(self.sign_in(url), self.user)

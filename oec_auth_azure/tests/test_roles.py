@@ -1,14 +1,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """App roles and groups of Entra ID become Odoo groups, over real HTTP."""
 
+import xmlrpc.client
+
 from azure_emulator import defaults
 
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import AzureSigninCase
 
 ROLE = "Odoo.Sales"
+ADMIN_ROLE = "Odoo.Admins"
 
 
 @tagged("post_install", "-at_install")
@@ -159,3 +162,116 @@ class TestRoleMappings(AzureSigninCase):
                     "group_ids": self.env.ref("base.group_portal").ids,
                 }
             )
+
+    def test_admin_mapping_needs_confirmation(self):
+        mappings = self.env["oec.azure.role.mapping"]
+        settings = self.env.ref("base.group_system")
+        # implies Administration / Access Rights, through another group
+        rights = self.env["res.groups"].create(
+            {"name": "Azure test: rights", "implied_ids": [(4, self.env.ref("base.group_erp_manager").id)]}
+        )
+        indirect = self.env["res.groups"].create(
+            {"name": "Azure test: indirect", "implied_ids": [(4, rights.id)]}
+        )
+        values = {"provider_id": self.provider.id, "kind": "role", "value": ADMIN_ROLE}
+        for group in (settings, indirect):
+            with self.assertRaises(ValidationError) as refusal:
+                mappings.create(dict(values, group_ids=group.ids))
+            self.assertIn("make administrators", str(refusal.exception))
+            self.assertIn(group.full_name, str(refusal.exception))
+        mapping = mappings.create(dict(values, group_ids=indirect.ids, admin_confirmed=True))
+        self.assertTrue(mapping.grants_admin)
+        with self.assertRaises(ValidationError) as refusal:
+            mapping.admin_confirmed = False
+        self.assertIn("I Understand This Makes Administrators", str(refusal.exception))
+        # a mapping that did not make administrators, made to
+        sales_mapping = self.provider.oec_azure_mapping_ids.filtered(lambda m: m.value == ROLE)
+        self.assertFalse(sales_mapping.grants_admin)
+        with self.assertRaises(ValidationError) as refusal:
+            sales_mapping.group_ids = [(4, settings.id)]
+        self.assertIn("Administration / Settings", str(refusal.exception))
+        sales_mapping.write({"group_ids": [(4, settings.id)], "admin_confirmed": True})
+        self.assertTrue(sales_mapping.grants_admin)
+        # over RPC, as an administrator: the same refusal
+        admin = self.env.ref("base.user_admin")
+        rpc = self.xmlrpc_object.execute_kw
+        with self.assertRaisesRegex(xmlrpc.client.Fault, "make administrators"):
+            rpc(
+                self.env.cr.dbname,
+                admin.id,
+                "admin",
+                "oec.azure.role.mapping",
+                "create",
+                [dict(values, value="Odoo.RpcAdmins", group_ids=settings.ids)],
+            )
+        created = rpc(
+            self.env.cr.dbname,
+            admin.id,
+            "admin",
+            "oec.azure.role.mapping",
+            "create",
+            [dict(values, value="Odoo.RpcAdmins", group_ids=settings.ids, admin_confirmed=True)],
+        )
+        self.assertTrue(mappings.browse(created).grants_admin)
+
+    def test_admin_mapping_warning_in_form(self):
+        """The provider form warns as soon as a mapping line's groups make
+        administrators, and saves it only once confirmed."""
+        form = Form(self.provider)
+        with form.oec_azure_mapping_ids.new() as line:
+            line.value = ADMIN_ROLE
+            with self.assertLogs("odoo.tests.form.onchange", "WARNING") as logs:
+                line.group_ids.add(self.env.ref("base.group_system"))
+            self.assertIn("makes administrators", logs.output[0])
+            self.assertIn("Administration / Settings", logs.output[0])
+            self.assertTrue(line.grants_admin)
+        with self.assertRaises(ValidationError) as refusal:
+            form.save()
+        self.assertIn("make administrators", str(refusal.exception))
+        form = Form(self.provider)
+        with form.oec_azure_mapping_ids.new() as line:
+            line.value = ADMIN_ROLE
+            with self.assertNoLogs("odoo.tests.form.onchange", "WARNING"):
+                line.group_ids.add(self.sales)
+            self.assertFalse(line.grants_admin)
+            line.group_ids.add(self.env.ref("base.group_system"))
+            line.admin_confirmed = True
+        form.save()
+        mapping = self.provider.oec_azure_mapping_ids.filtered(lambda m: m.value == ADMIN_ROLE)
+        self.assertTrue(mapping.admin_confirmed)
+
+    def test_last_admin_keeps_settings(self):
+        settings = self.env.ref("base.group_system")
+        self.provider.oec_azure_mapping_ids = [
+            (
+                0,
+                0,
+                {"kind": "role", "value": ADMIN_ROLE, "group_ids": settings.ids, "admin_confirmed": True},
+            )
+        ]
+        self.link(self.user)
+        self.set_directory(roles=[ROLE, ADMIN_ROLE])
+        self.sign_in_again()
+        self.assertIn(settings, self.user.groups_id)
+        # another administrator is there: the role's end ends Settings
+        self.set_directory(roles=[ROLE])
+        log = self.sign_in_again()
+        self.assertNotIn(settings, self.user.groups_id)
+        self.assertIn(settings, log.groups_removed_ids)
+        self.assertFalse(log.reason)
+        # this user is the only active administrator left
+        self.set_directory(roles=[ROLE, ADMIN_ROLE])
+        self.sign_in_again()
+        others = self.env["res.users"].search(
+            [("id", "!=", self.user.id), ("share", "=", False), ("groups_id", "in", settings.ids)]
+        )
+        self.assertTrue(others)
+        others.action_archive()
+        self.set_directory()
+        log = self.sign_in_again()
+        self.assertIn(settings, self.user.groups_id, "the last active administrator stays one")
+        self.assertNotIn(self.sales, self.user.groups_id, "the other mappings still apply")
+        self.assertEqual(log.groups_removed_ids, self.sales)
+        self.assertEqual(log.result, "success")
+        self.assertIn("no active administrator", log.reason)
+        self.assertIn("Administration / Settings", log.reason)
