@@ -57,7 +57,8 @@ def _split(url):
         return None
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError on a bad port)
+        if parts.port is not None and not 0 < parts.port < 65536:  # .port raises on a non-number
+            return None
     except ValueError:
         return None
     return parts

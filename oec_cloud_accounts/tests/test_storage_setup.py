@@ -378,6 +378,8 @@ class TestStorageSetup(StorageMixin, TransactionCase):
             wizard.write(
                 {"storage_id": self.Storage.sudo().search([], limit=1).id or False, "wizard_step": "result"}
             )
+        with self.assertRaises(AccessError):  # a wizard is opened from the account, for it
+            self.env["cloud.storage.setup"].with_user(admin).create({"account_id": self.account.id})
         hostile = Option.sudo().create(values)
         wizard.write(
             {"new_account_name": "oecgroupcheck", "group_mode": "existing", "group_option_id": hostile.id}

@@ -45,8 +45,11 @@ class CloudStorageSetup(models.TransientModel):
     _name = "cloud.storage.setup"
     _inherit = ("cloud.owned.fields.mixin",)
     _description = "Storage Quick Setup"
-    # what Azure listed and where the wizard stands: written by its own code only (sudo)
-    _code_owned_fields = frozenset({"wizard_step", "storage_id", "line_ids", "option_ids", "notes"})
+    # the account, what Azure listed and where the wizard stands: written by its own code only (sudo,
+    # after the caller's rights were checked: the wizard is opened from the account or the location)
+    _code_owned_fields = frozenset(
+        {"account_id", "wizard_step", "storage_id", "line_ids", "option_ids", "notes"}
+    )
 
     wizard_step = fields.Selection(
         [
@@ -115,7 +118,7 @@ class CloudStorageSetup(models.TransientModel):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # a wizard is only made for an account the caller may change (RPC can call create directly)
+        # only _open makes a wizard (its account is code-owned); checked again all the same
         self._check_manager()
         for vals in vals_list:
             self.env["cloud.account"].browse(vals.get("account_id"))._check_can_change()
