@@ -28,9 +28,9 @@ def _check_server_made(records):
     if not records.env.su:
         raise AccessError(
             _(
-                "%s are listed by Odoo from Azure: they cannot be created or changed. Run Storage Quick "
-                "Setup from the account.",
-                records._description,
+                "The storage accounts, resource groups and containers offered by Storage Quick Setup are "
+                "listed by Odoo from Azure: they cannot be created or changed. Run Storage Quick Setup from "
+                "the account."
             )
         )
 
