@@ -10,6 +10,7 @@ from odoo.tools import config
 from odoo.tools.misc import hmac
 
 from ..services import ArmClient, AzureError, AzureIdentity
+from ..services.hosts import is_host_name, quote
 
 CA_BUNDLE_OPTION = "oec_azure_ca_bundle"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
@@ -82,7 +83,9 @@ class CloudAzureEnvironment(models.Model):
         "(scopes are this + user_impersonation or .default).",
     )
     storage_suffix = fields.Char(
-        help="Storage endpoint suffix, e.g. core.windows.net; empty when the cloud gives full blob URLs.",
+        help="Storage endpoint suffix, e.g. core.windows.net: Odoo sends a storage account's key only to "
+        "https://<account>.blob.<suffix>/. Empty only on a local sandbox (blobs served by path on its "
+        "Resource Manager host).",
     )
     graph_endpoint = fields.Char(help="Microsoft Graph, e.g. https://graph.microsoft.com")
     prices_endpoint = fields.Char(
@@ -130,7 +133,7 @@ class CloudAzureEnvironment(models.Model):
             labeled = cloud.is_sandbox and "sandbox" not in (cloud.name or "").lower()
             cloud.display_name = _("%s (sandbox)", cloud.name) if labeled else cloud.name
 
-    @api.constrains(*URL_FIELDS, "arm_audience", "client_id", "tenant")
+    @api.constrains(*URL_FIELDS, "arm_audience", "client_id", "tenant", "storage_suffix")
     def _check_endpoints(self):
         """Endpoints end up in server-side requests carrying tokens and secrets
         and in links shown to users (a javascript: URL would run in Odoo's
@@ -145,7 +148,7 @@ class CloudAzureEnvironment(models.Model):
                             "127.0.0.1, localhost or ::1); got %(value)r.",
                             cloud=cloud.name,
                             field=cloud._fields[name]._description_string(self.env),
-                            value=value or "",
+                            value=quote(value),
                         )
                     )
             if not _is_secure_url(cloud.arm_audience, loopback=False):
@@ -154,7 +157,7 @@ class CloudAzureEnvironment(models.Model):
                         "%(cloud)s: the Resource Manager audience must be an https:// URL such as "
                         "https://management.azure.com/; got %(value)r.",
                         cloud=cloud.name,
-                        value=cloud.arm_audience or "",
+                        value=quote(cloud.arm_audience),
                     )
                 )
             if cloud.client_id and not GUID_RE.match(cloud.client_id):
@@ -164,7 +167,7 @@ class CloudAzureEnvironment(models.Model):
                         "00000000-0000-0000-0000-000000000000, shown on the app registration's "
                         "Overview page; got %(value)r.",
                         cloud=cloud.name,
-                        value=cloud.client_id,
+                        value=quote(cloud.client_id),
                     )
                 )
             tenant = cloud.tenant or ""
@@ -176,7 +179,17 @@ class CloudAzureEnvironment(models.Model):
                         "contoso.onmicrosoft.com, or one of organizations, common, consumers; "
                         "got %(value)r.",
                         cloud=cloud.name,
-                        value=tenant,
+                        value=quote(tenant),
+                    )
+                )
+            suffix = cloud.storage_suffix
+            if suffix and not (is_host_name(suffix) and "." in suffix):
+                raise ValidationError(
+                    _(
+                        "%(cloud)s: the storage endpoint suffix is a domain such as core.windows.net (no "
+                        "https://, no slash); got %(value)r.",
+                        cloud=cloud.name,
+                        value=quote(suffix),
                     )
                 )
 
@@ -214,6 +227,16 @@ class CloudAzureEnvironment(models.Model):
         if base.startswith("http://") and request and request.httprequest.scheme == "https":
             base = "https://" + base[len("http://") :]
         return base + CALLBACK_PATH
+
+    def _blob_endpoint_rule(self):
+        """Where this cloud serves blobs, for services.hosts.check_blob_endpoint:
+        its storage suffix, or on a local sandbox without one, its Resource
+        Manager host (the emulator serves blobs by path on that host)."""
+        self.ensure_one()
+        path_style_host = None
+        if self.is_sandbox and not self.storage_suffix:
+            path_style_host = urlsplit(self.arm_endpoint).hostname
+        return {"storage_suffix": self.storage_suffix or None, "path_style_host": path_style_host}
 
     def _delegated_scopes(self):
         self.ensure_one()
@@ -320,6 +343,7 @@ def _is_secure_url(url, loopback=True):
         hostname = parts.hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return False
-    if not parts.netloc or not hostname:
+    if not parts.netloc or not hostname or not is_host_name(hostname) or "@" in parts.netloc:
+        # a user name ("https://login.example@evil.example") or a host no DNS has
         return False
     return parts.scheme == "https" or (loopback and parts.scheme == "http" and hostname in LOOPBACK_HOSTS)

@@ -3,7 +3,7 @@ import uuid
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..services import AzureError
@@ -61,7 +61,11 @@ class CloudStorage(models.Model):
     location = fields.Char(string="Region", readonly=True)
     kind = fields.Char(readonly=True, help="Azure's kind of storage account, e.g. StorageV2.")
     sku = fields.Char(string="Redundancy", readonly=True, help="e.g. Standard_LRS.")
-    blob_endpoint = fields.Char(readonly=True, help="The account's blob service URL.")
+    blob_endpoint = fields.Char(
+        readonly=True,
+        help="The account's blob service URL, as Azure gave it at the last access test (shown only: Odoo "
+        "reads it from Azure again each time it uses it).",
+    )
     azure_id = fields.Char(string="Azure Resource ID", readonly=True)
     state = fields.Selection(
         [("creating", "Creating"), ("new", "To Test"), ("ready", "Ready"), ("error", "Cannot Access")],
@@ -95,14 +99,25 @@ class CloudStorage(models.Model):
 
     def _blob_store(self):
         """The container, reached with the storage account's key read from Azure
-        now (sudo: callers checked the user's rights first)."""
+        now (sudo: callers checked the user's rights first).
+
+        The endpoint is never the stored one: it is the account's
+        primaryEndpoints.blob read from Azure now, checked against the cloud's
+        storage suffix before the key is even read (StorageClient.blob_endpoint)."""
         self.ensure_one()
         storage = self.sudo()
-        key = storage.account_id._arm(StorageClient).account_key(
-            storage.subscription_id, storage.resource_group, storage.storage_account
+        client = storage.account_id._arm(StorageClient)
+        endpoint = client.blob_endpoint(
+            storage.subscription_id,
+            storage.resource_group,
+            storage.storage_account,
+            **storage.account_id.environment_id._blob_endpoint_rule(),
         )
+        key = client.account_key(storage.subscription_id, storage.resource_group, storage.storage_account)
+        if storage.blob_endpoint != endpoint:  # shown on the form; nearly never changes
+            storage.blob_endpoint = endpoint
         return BlobStore(
-            storage.blob_endpoint,
+            endpoint,
             key,
             storage.container,
             ca_bundle=self.env["cloud.azure.environment"]._ca_bundle(),
@@ -113,21 +128,27 @@ class CloudStorage(models.Model):
 
     def action_test_access(self):
         """Write, read back and delete a marker blob; the result shows on the form."""
+        self._check_storage_admin()
         self._check_can_change()
+        self.account_id._check_can_change()
         for storage in self.sudo():
             storage._test_access()
         return True
 
     def action_check_again(self):
         """Ask Azure once how the creation of the storage account goes."""
+        self._check_storage_admin()
         self._check_can_change()
+        self.account_id._check_can_change()
         for storage in self.sudo().filtered(lambda s: s.state == "creating"):
             storage._advance_creation_safely()
         return True
 
     def action_quick_setup(self):
         """Storage Quick Setup again, on this location (to pick its container, or another)."""
+        self._check_storage_admin()
         self._check_can_change()
+        self.account_id._check_can_change()
         self.ensure_one()
         return self.env["cloud.storage.setup"]._open(self.account_id.sudo(), storage=self.sudo())
 
@@ -150,7 +171,7 @@ class CloudStorage(models.Model):
         self.ensure_one()
         now = fields.Datetime.now()
         try:
-            if not (self.container and self.blob_endpoint):
+            if not self.container:
                 raise UserError(_("Choose a container first (Storage Quick Setup)."))
             marker = "%s-%s" % (self.env.cr.dbname, uuid.uuid4().hex)
             self._blob_store().check_access(marker)
@@ -272,6 +293,18 @@ class CloudStorage(models.Model):
             delete_after_days,
         )
 
+    @api.model
+    def _check_storage_admin(self):
+        """Storage locations hold backups, and a backup is the whole database (every company,
+        password hashes): setting them up and reaching them is for administrators only."""
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(
+                _(
+                    "Only administrators (Settings access) may set up or test backup storage: a backup "
+                    "holds the whole database."
+                )
+            )
+
     def _tags(self):
         return {
             TAG_CREATOR: TAG_CREATOR_VALUE,
@@ -324,6 +357,7 @@ class CloudAccount(models.Model):
 
     def action_storage_quick_setup(self):
         """Storage Quick Setup: pick or create a storage account and a container, then test access."""
+        self.env["cloud.storage"]._check_storage_admin()
         self._check_can_change()
         self.ensure_one()
         return self.env["cloud.storage.setup"]._open(self.sudo())

@@ -1,7 +1,9 @@
 """Azure retail prices (https://prices.azure.com/api/retail/prices): anonymous,
-OData ``$filter``, paged by ``NextPageLink``."""
+OData ``$filter``, paged by ``NextPageLink``; a next page is read only from the
+configured host (scheme, host and port of the endpoint)."""
 
 from .errors import KIND_TRANSIENT, AzureError, _lt
+from .hosts import check_same_origin
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
 
 MAX_PAGES = 50  # a region's VMs, disks and IPs take a few pages of 1000 items
@@ -56,6 +58,7 @@ class RetailPrices:
             url, params = answer.get("NextPageLink"), None
             if not url:
                 return
+            check_same_origin(url, self.endpoint)
 
 
 def _price(item):

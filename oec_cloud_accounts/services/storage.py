@@ -15,11 +15,14 @@ from azure.mgmt.storage import StorageManagementClient
 from .arm import ArmClient, _arm_errors
 from .compute import _PollOnce, _SendOnly
 from .errors import KIND_REQUEST, STORAGE, AzureError, _lt
+from .hosts import check_blob_endpoint, check_storage_id, quote
 
-# Azure's rules, checked where a name enters, before any request
-ACCOUNT_NAME_RE = re.compile(r"^[a-z0-9]{3,24}$")
-CONTAINER_NAME_RE = re.compile(r"^(?=.{3,63}$)[a-z0-9](?!.*--)[a-z0-9-]*$")
-GROUP_NAME_RE = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+# Azure's rules, checked where a name enters, before any request (always with fullmatch: a "$"
+# also matches before a final newline). Resource groups: 1 to 90 letters and digits (Unicode),
+# underscores, hyphens, parentheses and periods, not ending with a period.
+ACCOUNT_NAME_RE = re.compile(r"[a-z0-9]{3,24}")
+CONTAINER_NAME_RE = re.compile(r"(?=.{3,63}\Z)[a-z0-9](?!.*--)[a-z0-9-]*[a-z0-9]")
+GROUP_NAME_RE = re.compile(r"[-\w.()]{0,89}[-\w()]")
 DEFAULT_SKU = "Standard_LRS"
 DEFAULT_KIND = "StorageV2"
 RULE_PREFIX = "oecbackups"
@@ -27,7 +30,7 @@ RULE_PREFIX = "oecbackups"
 
 def check_account_name(name):
     """The name, or AzureError ``AccountNameInvalid`` (3-24 lower-case letters and digits)."""
-    if not ACCOUNT_NAME_RE.match(name or ""):
+    if not isinstance(name, str) or not ACCOUNT_NAME_RE.fullmatch(name):
         raise AzureError(
             _lt(
                 "Invalid storage account name %(name)s: use 3 to 24 characters, lower-case letters and "
@@ -35,14 +38,14 @@ def check_account_name(name):
             ),
             code="AccountNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": name or ""},
+            message_args={"name": quote(name)},
         )
     return name
 
 
 def check_container_name(name):
     """The name, or AzureError ``ContainerNameInvalid``."""
-    if not CONTAINER_NAME_RE.match(name or "") or (name or "").endswith("-"):
+    if not isinstance(name, str) or not CONTAINER_NAME_RE.fullmatch(name):
         raise AzureError(
             _lt(
                 "Invalid container name %(name)s: use 3 to 63 characters, lower-case letters, digits and "
@@ -51,14 +54,14 @@ def check_container_name(name):
             ),
             code="ContainerNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": name or ""},
+            message_args={"name": quote(name)},
         )
     return name
 
 
 def check_group_name(name):
     """The name, or AzureError ``ResourceGroupNameInvalid``."""
-    if not GROUP_NAME_RE.match(name or ""):
+    if not isinstance(name, str) or not GROUP_NAME_RE.fullmatch(name):
         raise AzureError(
             _lt(
                 "Invalid resource group name %(name)s: use up to 90 letters, digits, hyphens, "
@@ -66,7 +69,7 @@ def check_group_name(name):
             ),
             code="ResourceGroupNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": name or ""},
+            message_args={"name": quote(name)},
         )
     return name
 
@@ -92,6 +95,17 @@ class StorageClient(ArmClient):
             keys = client.storage_accounts.list_keys(resource_group, name)
             # hybrid models: ["keys"] (.keys is the Mapping method)
             return keys["keys"][0]["value"]
+
+    def blob_endpoint(self, subscription_id, resource_group, name, storage_suffix=None, path_style_host=None):
+        """The blob endpoint of the storage account as Azure gives it now (its
+        ``primaryEndpoints.blob``), checked before anyone sends it a key: Azure's
+        answer names this very account, and the host is ``<name>.blob.<suffix>``
+        of the cloud (see hosts.check_blob_endpoint). AzureError otherwise."""
+        check_group_name(resource_group)
+        check_account_name(name)
+        found = self.get_account(subscription_id, resource_group, name)
+        check_storage_id(found["id"], subscription_id, resource_group, name, answer_name=found["name"])
+        return check_blob_endpoint(found["blob_endpoint"], name, storage_suffix, path_style_host)
 
     def list_accounts(self, subscription_id):
         """The storage accounts of a subscription, all resource groups (see ``_account``)."""

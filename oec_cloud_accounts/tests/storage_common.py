@@ -1,6 +1,10 @@
 """Storage test helpers: storage accounts made in the emulator through the real
 SDK with a token of their own, as someone would in the Azure portal."""
 
+import contextlib
+import socketserver
+import threading
+
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure_emulator import defaults
@@ -9,6 +13,41 @@ from ..services.errors import STORAGE
 from .common import EmulatorMixin
 
 RG = "oec-storage"
+
+
+class Listener:
+    """Someone else's host: a TCP server on 127.0.0.1 that counts the connections
+    it gets (TLS or not, whatever is sent) and answers nothing."""
+
+    def __init__(self):
+        self.count = 0
+        listener = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                listener.count += 1
+                self.request.settimeout(1)
+                with contextlib.suppress(OSError):  # whatever comes, nothing is answered
+                    self.request.recv(65536)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1})
+
+    def url(self, path="/"):
+        return "https://127.0.0.1:%d%s" % (self.port, path)
+
+
+@contextlib.contextmanager
+def listening():
+    listener = Listener()
+    listener.thread.start()
+    try:
+        yield listener
+    finally:
+        listener.server.shutdown()
+        listener.server.server_close()
 
 
 class StorageMixin(EmulatorMixin):

@@ -6,12 +6,14 @@ from unittest.mock import patch
 from azure_emulator import defaults
 
 from odoo import SUPERUSER_ID, api
-from odoo.exceptions import ValidationError
-from odoo.tests import Form, TransactionCase, tagged
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 # Used by Odoo's server with tokens and secrets, or shown to users as links.
 from ..models.cloud_azure_environment import URL_FIELDS
+from ..services.hosts import check_blob_endpoint
 from .common import EmulatorMixin
+from .storage_common import listening
 
 SANDBOX_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "sandbox" / "cloud_accounts.py"
 XMLIDS = (
@@ -112,6 +114,14 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
             self.registry.leave_test_mode()
         sandbox = self.env["cloud.azure.environment"].search([("name", "=", "Local sandbox")])
         self.assertTrue(sandbox.is_sandbox and sandbox.client_secret_set)
+        # its blobs are served by path on its own host: the emulator's endpoint passes the check
+        rule = sandbox._blob_endpoint_rule()
+        self.assertEqual(rule, {"storage_suffix": None, "path_style_host": "127.0.0.1"})
+        endpoint = info["endpoints"]["blob_endpoint_template"].format(account="mystore")
+        self.assertEqual(check_blob_endpoint(endpoint, "mystore", **rule), endpoint)
+        # the same cloud not marked as a sandbox has no way to serve blobs by path
+        sandbox.is_sandbox = False
+        self.assertEqual(sandbox._blob_endpoint_rule(), {"storage_suffix": None, "path_style_host": None})
 
     def test_settings_refuse_a_client_id_that_is_not_a_guid(self):
         """Settings > Cloud Accounts writes the cloud record: same rule."""
@@ -126,3 +136,76 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
         with self.assertRaises(ValidationError):
             form.save().execute()
         self.assertEqual(self.cloud.tenant, "organizations")
+
+    def test_host_shape(self):
+        """A user name before the host sends the request elsewhere; a host no DNS has is a typo or a trick."""
+        for value in (
+            "https://login.microsoftonline.com@evil.example",
+            "https://user:pass@login.microsoftonline.com",
+            "https://evil_host.example",
+            "https://a..b.example",
+            "https://-a.example",
+            "https://%65vil.example",
+        ):
+            self.assertRefused({"authority_host": value}, "https://")
+        huge = "https://" + "x" * 10**6
+        with self.assertRaises(ValidationError) as caught:
+            self.cloud.write({"portal_url": huge + " "})
+        self.assertLess(len(str(caught.exception)), 600, "the value is quoted, not copied")
+
+    def test_storage_suffix(self):
+        for value in (
+            "https://core.windows.net",
+            "core.windows.net/",
+            "core.windows.net@evil.example",
+            "windows",
+            "core windows.net",
+            "x" * 10**6,
+        ):
+            with self.assertRaises(ValidationError) as caught:
+                self.cloud.storage_suffix = value
+            self.assertIn("storage endpoint suffix", str(caught.exception))
+            self.assertLess(len(str(caught.exception)), 600)
+        for value in ("core.windows.net", "local.azurestack.external", False):
+            self.cloud.storage_suffix = value
+        self.assertEqual(self.cloud._blob_endpoint_rule()["path_style_host"], "127.0.0.1")
+
+    def test_only_administrators_change_clouds(self):
+        """Clouds hold the endpoints the server calls with tokens and keys: Settings only."""
+        manager = new_test_user(
+            self.env, "cloud_env_manager", groups="oec_cloud_accounts.group_cloud_manager"
+        )
+        values = {
+            "name": "Elsewhere",
+            "authority_host": "https://login.evil.example",
+            "arm_endpoint": "https://arm.evil.example",
+            "arm_audience": "https://arm.evil.example/",
+        }
+        with self.assertRaises(AccessError):
+            self.env["cloud.azure.environment"].with_user(manager).create(values)
+        with self.assertRaises(AccessError):
+            self.cloud.with_user(manager).write({"arm_endpoint": "https://arm.evil.example"})
+        with self.assertRaises(AccessError):
+            self.cloud.with_user(manager).write({"storage_suffix": "evil.example"})
+
+
+@tagged("post_install", "-at_install")
+class TestPricesHost(EmulatorMixin, TransactionCase):
+    """The retail prices API is paged by links in its answers: they are followed only on the
+    configured host."""
+
+    def test_next_page_link_stays_on_the_prices_host(self):
+        self.emu.control.configure(prices_page_size=10)
+        since = len(self.emu.control.requests())
+        self.assertGreater(self.env["cloud.price"]._cron_refresh_prices(), 0)
+        pages = [c for c in self.remote_calls(since) if c["service"] == "prices"]
+        self.assertTrue([c for c in pages if "skip" in (c["query"] or "")], "next pages were read")
+        with listening() as listener:
+            page = {"Items": [], "Count": 0, "NextPageLink": listener.url("/api/retail/prices?$skip=100")}
+            self.emu.control.inject_fault(
+                service="prices", status=200, body=json.dumps(page), content_type="application/json", count=20
+            )
+            with self.assertLogs("odoo.addons.oec_cloud_accounts.models.cloud_price", "WARNING") as logs:
+                self.env["cloud.price"]._cron_refresh_prices()
+            self.assertEqual(listener.count, 0, "a next page was read from another host")
+        self.assertIn("leaves the service's host", "\n".join(logs.output))

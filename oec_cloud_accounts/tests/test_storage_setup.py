@@ -3,16 +3,21 @@ HTTPS) and Azurite behind its blob proxy (real azure-storage-blob): listing,
 creating as a long-running operation, containers, the access test and each
 "Cannot Access Storage Account" cause, lifecycle rules."""
 
+import json
 from datetime import timedelta
 
 from azure_emulator import defaults
 
-from odoo import fields
-from odoo.exceptions import UserError
+from odoo import Command, fields
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 
-from ..services.storage import lifecycle_rule_name
-from .storage_common import RG, StorageMixin
+from ..services import AzureError
+from ..services.hosts import check_blob_endpoint, check_same_origin, quote
+from ..services.storage import check_account_name, check_container_name, check_group_name, lifecycle_rule_name
+from .storage_common import RG, StorageMixin, listening
+
+HUGE = "x/" * 500_000  # a megabyte typed (or sent over RPC) as a name
 
 
 @tagged("post_install", "-at_install")
@@ -307,3 +312,240 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         # no action: our rule goes, the other stays
         storage._set_lifecycle_rule("mydb/", 0, 0)
         self.assertEqual(sorted(rules()), ["someone-elses"])
+
+    # -- names and endpoints come from Azure, checked before any request -------------------------------
+
+    def test_group_names_refused_before_any_arm_call(self):
+        self.seed_account("oecother")
+        wizard = self.quick_setup(self.account)
+        for group in (
+            "evil group/../x\n",
+            "a/b",
+            "100%",
+            "oec%2Fbackups",
+            "oec-backups\n",
+            "oec-backups ",
+            " oec-backups",
+            "tab\there",
+            "ends.",
+            "",
+            "a" * 91,
+        ):
+            with self.subTest(group=group):
+                wizard.write(
+                    {"new_account_name": "oecgroupcheck", "group_mode": "new", "new_group_name": group}
+                )
+                since = len(self.emu.control.requests())
+                with self.assertRaisesRegex(UserError, "Invalid resource group name"):
+                    wizard.action_create_account()
+                self.assertEqual(self.remote_calls(since), [], "no request for %r" % group)
+        self.assertFalse(self.Storage.search([]))
+        # Azure's rules: Unicode letters and digits, underscores, parentheses, hyphens, inner periods
+        for group in ("oec-backups", "Gruppe_ä(1).x-y", "ä" * 90, "a", "組織-バックアップ"):
+            self.assertEqual(check_group_name(group), group)
+        for name in ("oecready\n", "OECREADY", "oec-ready"):
+            with self.assertRaises(AzureError):
+                check_account_name(name)
+        for name in ("odoo-backups\n", "odoo-backups-", "odoo--backups"):
+            with self.assertRaises(AzureError):
+                check_container_name(name)
+
+    def test_group_options_are_server_made_and_checked(self):
+        """An existing resource group is one Azure listed: no caller makes an option, and even one
+        that came with a name Azure would refuse is refused before any request."""
+        self.seed_account("oecother")
+        admin = self.env.ref("base.user_admin")
+        wizard = self.quick_setup(self.account.with_user(admin)).with_user(admin)
+        values = {
+            "wizard_id": wizard.id,
+            "kind": "group",
+            "name": "evil group/../x\n",
+            "label": "westeurope",
+            "subscription_id": defaults.SUBSCRIPTION_ID,
+        }
+        since = len(self.emu.control.requests())
+        Option = self.env["cloud.storage.setup.option"].with_user(admin)
+        with self.assertRaises(AccessError):
+            Option.create(values)
+        with self.assertRaises(AccessError):
+            wizard.write({"option_ids": [Command.create(values)]})
+        listed = wizard.option_ids.filtered(lambda o: o.kind == "group" and o.name == RG)
+        with self.assertRaises(AccessError):
+            listed.write({"name": values["name"]})
+        with self.assertRaises(AccessError):
+            wizard.line_ids[:1].write({"name": "oecelsewhere", "resource_group": "../x"})
+        with self.assertRaises(AccessError):
+            wizard.write(
+                {"storage_id": self.Storage.sudo().search([], limit=1).id or False, "wizard_step": "result"}
+            )
+        with self.assertRaises(AccessError):  # a wizard is opened from the account, for it
+            self.env["cloud.storage.setup"].with_user(admin).create({"account_id": self.account.id})
+        hostile = Option.sudo().create(values)
+        wizard.write(
+            {"new_account_name": "oecgroupcheck", "group_mode": "existing", "group_option_id": hostile.id}
+        )
+        with self.assertRaisesRegex(UserError, "Invalid resource group name"):
+            wizard.action_create_account()
+        self.assertEqual(self.remote_calls(since), [])
+        self.assertFalse(self.Storage.search([]))
+
+    def test_messages_quote_little_of_the_input(self):
+        self.seed_account("oecquote")
+        wizard = self.quick_setup(self.account)
+        for values, expected in (
+            ({"new_account_name": HUGE}, "Invalid storage account name"),
+            ({"new_account_name": "oecquotenew", "new_group_name": HUGE}, "Invalid resource group name"),
+        ):
+            wizard.write(values)
+            with self.assertRaisesRegex(UserError, expected) as caught:
+                wizard.action_create_account()
+            self.assertLess(len(str(caught.exception)), 400)
+        self.select(wizard, "oecquote")
+        wizard.new_container = HUGE
+        with self.assertRaisesRegex(UserError, "Invalid container name") as caught:
+            wizard.action_test_access()
+        self.assertLess(len(str(caught.exception)), 400)
+        self.assertEqual(quote("a\nb"), "a\\nb", "a newline never starts a log line of its own")
+
+    def test_blob_endpoint_read_from_azure_at_use_time(self):
+        """The stored endpoint is shown, never used: a location whose row says another host (an
+        older version, an edit of the table) still reaches the storage account Azure names."""
+        storage = self.ready_storage(self.account)
+        azure_endpoint = storage.blob_endpoint
+        with listening() as listener:
+            storage.sudo().write({"blob_endpoint": listener.url("/oecready/")})
+            since = len(self.emu.control.requests())
+            storage.action_test_access()
+            self.assertEqual(storage.state, "ready", storage.last_error)
+            # a backup's way to the container: the same
+            self.assertEqual(list(storage._blob_store().container.list_blob_names()), [])
+            self.assertEqual(listener.count, 0, "nothing was sent to the stored host")
+        calls = self.remote_calls(since)
+        self.assertTrue(
+            [c for c in calls if c["method"] == "GET" and c["path"].endswith("/storageAccounts/oecready")],
+            "the storage account was read again from Azure",
+        )
+        self.assertEqual(storage.blob_endpoint, azure_endpoint)
+
+    def test_endpoint_in_azure_answer_checked_before_the_key(self):
+        """What Azure answers is checked too: a blob host that is not the account's in this cloud,
+        or an answer about another account, is refused before the key is read or sent."""
+        storage = self.ready_storage(self.account)
+        client, _resources = self.portal()
+        real = client.storage_accounts.get_properties(RG, "oecready").as_dict()
+        self.assertIn("primaryEndpoints", real["properties"])
+        with listening() as listener:
+            port = listener.port
+            for label, blob, resource_id in (
+                ("another host", "https://localhost:%d/oecready/" % port, None),
+                ("another path", "https://127.0.0.1:%d/evil/" % port, None),
+                ("plain http", "http://127.0.0.1:%d/oecready/" % port, None),
+                ("a user name", "https://oecready@127.0.0.1:%d/oecready/" % port, None),
+                ("a query", "https://127.0.0.1:%d/oecready/?x=1" % port, None),
+                ("another account", None, real["id"].replace("/oecready", "/oecother")),
+            ):
+                with self.subTest(label):
+                    answer = json.loads(json.dumps(real))
+                    if blob:
+                        answer["properties"]["primaryEndpoints"]["blob"] = blob
+                    if resource_id:
+                        answer["id"] = resource_id
+                    self.emu.control.inject_fault(
+                        service="arm",
+                        method="GET",
+                        path=r"/storageAccounts/oecready\?",
+                        status=200,
+                        body=json.dumps(answer),
+                        content_type="application/json",
+                    )
+                    since = len(self.emu.control.requests())
+                    storage.action_test_access()
+                    self.assertEqual(storage.state, "error")
+                    self.assertIn("Refused", storage.last_error)
+                    self.assertIn("EndpointRefused", storage.last_error)
+                    calls = self.remote_calls(since)
+                    self.assertFalse([c for c in calls if "listKeys" in c["path"]], "no key read")
+                    self.assertFalse([c for c in calls if c["service"] == "blob"], "no blob request")
+            self.assertEqual(listener.count, 0)
+        # the same endpoint is refused on a cloud whose storage lives under a suffix
+        self.cloud.storage_suffix = "core.windows.net"
+        storage.action_test_access()
+        self.assertIn("https://oecready.blob.core.windows.net/", storage.last_error)
+        self.cloud.storage_suffix = False
+        storage.action_test_access()
+        self.assertEqual(storage.state, "ready", storage.last_error)
+
+
+@tagged("post_install", "-at_install")
+class TestEndpointRules(TransactionCase):
+    """services.hosts: the blob host of each Azure cloud, and a paged API's next links."""
+
+    def test_blob_endpoints_of_each_cloud(self):
+        for xmlid, suffix in (
+            ("cloud_azure_environment_public", "core.windows.net"),
+            ("cloud_azure_environment_usgov", "core.usgovcloudapi.net"),
+            ("cloud_azure_environment_china", "core.chinacloudapi.cn"),
+        ):
+            rule = self.env.ref("oec_cloud_accounts." + xmlid)._blob_endpoint_rule()
+            self.assertEqual(rule, {"storage_suffix": suffix, "path_style_host": None})
+            good = "https://mystore.blob.%s/" % suffix
+            self.assertEqual(check_blob_endpoint(good, "mystore", **rule), good)
+            self.assertTrue(check_blob_endpoint("https://MyStore.blob.%s" % suffix, "mystore", **rule))
+            for bad in (
+                "http://mystore.blob.%s/" % suffix,
+                "https://other.blob.%s/" % suffix,
+                "https://mystore.blob.%s.evil.example/" % suffix,
+                "https://mystore.blob.%s@evil.example/" % suffix,
+                "https://evil.example/mystore.blob.%s/" % suffix,
+                "https://mystore.blob.%s:8443/" % suffix,
+                "https://mystore.blob.%s/x" % suffix,
+                "https://mystore.blob.%s/?sig=1" % suffix,
+                "https://mystore.file.%s/" % suffix,
+                "https://mystore.blob.%s/\n" % suffix,
+                "https://127.0.0.1/mystore/",
+                "",
+                None,
+            ):
+                with self.subTest(cloud=xmlid, endpoint=bad), self.assertRaises(AzureError) as caught:
+                    check_blob_endpoint(bad, "mystore", **rule)
+                self.assertEqual(caught.exception.code, "EndpointRefused")
+            with self.assertRaises(AzureError):
+                check_blob_endpoint(good, "mystore\n", **rule)
+        # a sandbox without suffix: by path, on its Resource Manager's loopback host only
+        sandbox = {"storage_suffix": None, "path_style_host": "127.0.0.1"}
+        self.assertTrue(check_blob_endpoint("https://127.0.0.1:10000/mystore/", "mystore", **sandbox))
+        for bad in (
+            "https://127.0.0.1:10000/other/",
+            "https://localhost:10000/mystore/",
+            "https://10.0.0.1/mystore/",
+        ):
+            with self.subTest(endpoint=bad), self.assertRaises(AzureError):
+                check_blob_endpoint(bad, "mystore", **sandbox)
+        for rule in ({"storage_suffix": None, "path_style_host": None}, {"path_style_host": "evil.example"}):
+            with self.assertRaises(AzureError):
+                check_blob_endpoint("https://evil.example/mystore/", "mystore", **rule)
+        message = str(self._refusal("https://%s.example/" % ("x" * 10**6), "mystore"))
+        self.assertLess(len(message), 600)
+
+    def _refusal(self, endpoint, name):
+        with self.assertRaises(AzureError) as caught:
+            check_blob_endpoint(endpoint, name, "core.windows.net")
+        return caught.exception
+
+    def test_next_page_stays_on_the_host(self):
+        base = "https://prices.azure.com/api/retail/prices"
+        for good in (
+            "https://prices.azure.com:443/api/retail/prices?$skip=100",
+            "https://PRICES.azure.com/api/retail/prices?$skip=100",
+        ):
+            self.assertEqual(check_same_origin(good, base), good)
+        for bad in (
+            "https://prices.azure.com.evil.example/api/retail/prices",
+            "https://prices.azure.com@evil.example/",
+            "http://prices.azure.com/api/retail/prices",
+            "https://prices.azure.com:8443/api/retail/prices",
+            "//evil.example/x",
+            "https://[::1",
+        ):
+            with self.subTest(bad), self.assertRaises(AzureError):
+                check_same_origin(bad, base)

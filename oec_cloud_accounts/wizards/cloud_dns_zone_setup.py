@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..services import AzureError
 
@@ -64,8 +64,8 @@ class CloudDnsZoneSetup(models.TransientModel):
                     "portal (DNS zones > Create), then run DNS Quick Setup again."
                 )
             )
-        # the wizard belongs to the caller, who may create it (Cloud Managers)
-        wizard = self.sudo(False).create(
+        # the wizard belongs to the caller (create_uid; sudo keeps the user), its lines to the server
+        wizard = self.sudo().create(
             {"account_id": account.id, "line_ids": lines, "notes": "\n".join(notes) or False}
         )
         return {
@@ -92,6 +92,26 @@ class CloudDnsZoneSetupLine(models.TransientModel):
     record_count = fields.Integer(string="Record Sets", readonly=True)
     name_servers = fields.Text(readonly=True)
     already_managed = fields.Boolean(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_server_made()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_server_made()
+        return super().write(vals)
+
+    def _check_server_made(self):
+        """A line stands for a zone Azure listed (its name, group and id are used as they are):
+        only DNS Quick Setup's own code (sudo) makes one, never a caller over RPC."""
+        if not self.env.su:
+            raise AccessError(
+                _(
+                    "The zones of DNS Quick Setup are listed by Odoo from Azure: they cannot be created or "
+                    "changed."
+                )
+            )
 
     def action_select(self):
         """Manage this zone in Odoo: create (or reactivate) it and read its records."""

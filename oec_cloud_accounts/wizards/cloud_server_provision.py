@@ -85,7 +85,9 @@ class CloudServerProvision(models.TransientModel):
             for code, label in sorted(names.items(), key=lambda item: item[1])
             if code not in known
         ]
-        self.write({"option_ids": [(5, 0, 0), *lines], "wizard_step": "region", "size_option_id": False})
+        self.sudo().write(
+            {"option_ids": [(5, 0, 0), *lines], "wizard_step": "region", "size_option_id": False}
+        )
         self.region_option_id = (
             self.option_ids.filtered(lambda o: o.name == "eastus")[:1] or self.option_ids[:1]
         )
@@ -129,7 +131,7 @@ class CloudServerProvision(models.TransientModel):
                 )
             )
         stale = self.option_ids.filtered(lambda o: o.kind == "size")
-        self.write({"option_ids": [(2, line.id) for line in stale] + lines, "wizard_step": "server"})
+        self.sudo().write({"option_ids": [(2, line.id) for line in stale] + lines, "wizard_step": "server"})
         sizes_found = self.option_ids.filtered(lambda o: o.kind == "size")
         self.size_option_id = sizes_found.filtered(lambda o: o.name == "Standard_B2s")[:1] or sizes_found[:1]
         return self._reopen()
@@ -206,6 +208,26 @@ class CloudServerProvisionOption(models.TransientModel):
     memory_gb = fields.Float(string="Memory (GiB)")
     price_hour = fields.Float(digits=(12, 4))
     price_month = fields.Float(digits=(12, 2))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_server_made()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_server_made()
+        return super().write(vals)
+
+    def _check_server_made(self):
+        """An option stands for a region or size Azure listed (its name goes into the VM's
+        request as it is): only the wizard's own code (sudo) makes one, never a caller over RPC."""
+        if not self.env.su:
+            raise AccessError(
+                _(
+                    "The regions and sizes offered are listed by Odoo from Azure: they cannot be created or "
+                    "changed."
+                )
+            )
 
     @api.depends("kind", "name", "label", "vcpus", "memory_gb", "price_hour", "price_month")
     def _compute_display_name(self):

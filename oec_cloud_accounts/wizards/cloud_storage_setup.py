@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..models.cloud_server import REGIONS
 from ..services import AzureError
+from ..services.hosts import check_storage_id
 from ..services.storage import (
     DEFAULT_SKU,
     StorageClient,
@@ -21,6 +22,19 @@ DEFAULT_CONTAINER = "odoo-backups"
 DEFAULT_GROUP = "oec-backups"
 
 
+def _check_server_made(records):
+    """Lines and options stand for what Azure listed: only the wizard's own code
+    makes or changes them (sudo), never a caller over RPC with names of its own."""
+    if not records.env.su:
+        raise AccessError(
+            _(
+                "The storage accounts, resource groups and containers offered by Storage Quick Setup are "
+                "listed by Odoo from Azure: they cannot be created or changed. Run Storage Quick Setup from "
+                "the account."
+            )
+        )
+
+
 class CloudStorageSetup(models.TransientModel):
     """Storage Quick Setup (seeds: Settings > Storage > Quick Setup): a storage
     account picked or created, a container picked or created, then an access test.
@@ -29,7 +43,13 @@ class CloudStorageSetup(models.TransientModel):
     """
 
     _name = "cloud.storage.setup"
+    _inherit = ("cloud.owned.fields.mixin",)
     _description = "Storage Quick Setup"
+    # the account, what Azure listed and where the wizard stands: written by its own code only (sudo,
+    # after the caller's rights were checked: the wizard is opened from the account or the location)
+    _code_owned_fields = frozenset(
+        {"account_id", "wizard_step", "storage_id", "line_ids", "option_ids", "notes"}
+    )
 
     wizard_step = fields.Selection(
         [
@@ -98,7 +118,7 @@ class CloudStorageSetup(models.TransientModel):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # a wizard is only made for an account the caller may change (RPC can call create directly)
+        # only _open makes a wizard (its account is code-owned); checked again all the same
         self._check_manager()
         for vals in vals_list:
             self.env["cloud.account"].browse(vals.get("account_id"))._check_can_change()
@@ -115,10 +135,11 @@ class CloudStorageSetup(models.TransientModel):
             values["storage_id"] = storage.id
         else:
             values.update(self._listing(account))
-        wizard = self.sudo(False).create(values)
+        # sudo: lines and options are the server's; the wizard stays the caller's (create_uid)
+        wizard = self.sudo().create(values).sudo(False)
         if storage:
             if storage.state == "creating":
-                wizard.wizard_step = "creating"
+                wizard.sudo().wizard_step = "creating"
             else:
                 wizard._load_containers()
         return wizard._reopen()
@@ -156,7 +177,6 @@ class CloudStorageSetup(models.TransientModel):
                             "location": item["location"],
                             "kind": item["kind"],
                             "sku": item["sku"],
-                            "blob_endpoint": item["blob_endpoint"],
                             "azure_id": item["id"],
                             "provisioning_state": item["provisioning_state"],
                             "already_managed": item["id"] in managed,
@@ -203,15 +223,23 @@ class CloudStorageSetup(models.TransientModel):
         name = (self.new_account_name or "").strip()
         try:
             check_account_name(name)
-            if not self.subscription_line_id or not self.subscription_line_id.can_storage:
+            sub = self.subscription_line_id.sudo()
+            if not sub or sub.account_id != account or not sub.can_storage:
                 raise UserError(_("Choose a subscription with Storage."))
             if self.group_mode == "existing":
-                if not self.group_option_id:
+                option = self.group_option_id.sudo()
+                if not option:
                     raise UserError(_("Choose a resource group."))
-                group, group_location = self.group_option_id.name, self.group_option_id.label
+                if (
+                    option.wizard_id != self
+                    or option.kind != "group"
+                    or option.subscription_id != sub.subscription_id
+                ):
+                    raise UserError(_("Choose a resource group of the chosen subscription."))
+                group, group_location = check_group_name(option.name), option.label
             else:
-                group, group_location = check_group_name((self.new_group_name or "").strip()), self.location
-            sub = self.subscription_line_id
+                # as typed: a name Azure refuses is said so, never changed behind the user's back
+                group, group_location = check_group_name(self.new_group_name or ""), self.location
             client = self._client(account)
             free = client.check_name_availability(sub.subscription_id, name)
             if not free["available"]:
@@ -243,7 +271,7 @@ class CloudStorageSetup(models.TransientModel):
             storage._start_creation(group_location)
         except AzureError as error:
             raise UserError(account._azure_error_message(error, reference=True)) from error
-        self.write({"storage_id": storage.id, "wizard_step": "creating"})
+        self.sudo().write({"storage_id": storage.id, "wizard_step": "creating"})
         return self._reopen()
 
     def action_check_again(self):
@@ -269,7 +297,7 @@ class CloudStorageSetup(models.TransientModel):
         except AzureError as error:
             raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
         stale = self.option_ids.filtered(lambda o: o.kind == "container")
-        self.write(
+        self.sudo().write(
             {
                 "option_ids": [fields.Command.delete(o.id) for o in stale]
                 + [fields.Command.create({"kind": "container", "name": n}) for n in names],
@@ -286,9 +314,10 @@ class CloudStorageSetup(models.TransientModel):
         account = self._checked_account()
         storage = self.storage_id.sudo()
         if self.container_mode == "existing":
-            if not self.container_option_id:
+            option = self.container_option_id.sudo()
+            if not option or option.wizard_id != self or option.kind != "container":
                 raise UserError(_("Choose a container."))
-            container = self.container_option_id.name
+            container = option.name
         else:
             container = (self.new_container or "").strip()
         try:
@@ -300,10 +329,10 @@ class CloudStorageSetup(models.TransientModel):
         except AzureError as error:
             raise UserError(account._azure_error_message(error, reference=True)) from error
         storage = self._location_for(storage, container)
-        self.write({"storage_id": storage.id})
+        self.sudo().write({"storage_id": storage.id})
         if storage._test_access():
             return storage._open_after_setup()
-        self.wizard_step = "result"
+        self.sudo().wizard_step = "result"
         return self._reopen()
 
     # -- step c: the result ----------------------------------------------------------------------------
@@ -351,11 +380,13 @@ class CloudStorageSetup(models.TransientModel):
 
     @api.model
     def _check_manager(self):
+        """Backups go where this wizard points: administrators (Settings) only, who manage clouds."""
+        self.env["cloud.storage"]._check_storage_admin()
         if not self.env.user.has_group("oec_cloud_accounts.group_cloud_manager"):
             raise AccessError(_("Only Cloud Managers can set up storage."))
 
     def _checked_account(self):
-        """Access before effect: a Cloud Manager who may change the account (and the location)."""
+        """Access before effect: an administrator who may change the account (and the location)."""
         self._check_manager()
         self.account_id._check_can_change()
         if self.storage_id:
@@ -393,41 +424,62 @@ class CloudStorageSetupLine(models.TransientModel):
     location = fields.Char(string="Region", readonly=True)
     kind = fields.Char(readonly=True)
     sku = fields.Char(string="Redundancy", readonly=True)
-    blob_endpoint = fields.Char(readonly=True)
     azure_id = fields.Char(string="Azure Resource ID", readonly=True)
     provisioning_state = fields.Char(readonly=True)
     already_managed = fields.Boolean(string="In Odoo", readonly=True)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        _check_server_made(self)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        _check_server_made(self)
+        return super().write(vals)
+
     def action_select(self):
-        """Use this storage account: on to its containers."""
+        """Use this storage account: read it again from Azure (its subscription must be
+        one of the account's), then on to its containers."""
         self.ensure_one()
         wizard = self.wizard_id
         account = wizard._checked_account()
         line = self.sudo()
+        sub = account.subscription_ids.filtered(lambda s: s.subscription_id == line.subscription_id)[:1]
+        if not sub.can_storage:
+            raise UserError(
+                _("This storage account is not in a subscription of %s with Storage.", account.name)
+            )
+        try:
+            check_group_name(line.resource_group)
+            check_account_name(line.name)
+            found = wizard._client(account).get_account(sub.subscription_id, line.resource_group, line.name)
+            check_storage_id(found["id"], sub.subscription_id, line.resource_group, line.name, found["name"])
+        except AzureError as error:
+            raise UserError(account._azure_error_message(error, reference=True)) from error
         storage_model = self.env["cloud.storage"].sudo().with_context(active_test=False)
         # a location of this account still without a container (an earlier, unfinished setup)
         storage = storage_model.search(
-            [("account_id", "=", account.id), ("azure_id", "=", line.azure_id), ("container", "=", False)],
+            [("account_id", "=", account.id), ("azure_id", "=", found["id"]), ("container", "=", False)],
             limit=1,
         )
         values = {
             "account_id": account.id,
-            "subscription_id": line.subscription_id,
-            "subscription_name": line.subscription_name,
-            "resource_group": line.resource_group,
-            "storage_account": line.name,
-            "location": line.location,
-            "kind": line.kind,
-            "sku": line.sku,
-            "blob_endpoint": line.blob_endpoint,
-            "azure_id": line.azure_id,
+            "subscription_id": sub.subscription_id,
+            "subscription_name": sub.name,
+            "resource_group": found["resource_group"],
+            "storage_account": found["name"],
+            "location": found["location"],
+            "kind": found["kind"],
+            "sku": found["sku"],
+            "blob_endpoint": found["blob_endpoint"],
+            "azure_id": found["id"],
             "active": True,
         }
         if storage:
             storage.write(values)
         else:
             storage = storage_model.create(dict(values, state="new"))
-        wizard.storage_id = storage
+        wizard.sudo().storage_id = storage
         wizard._load_containers()
         return wizard._reopen()
 
@@ -442,6 +494,15 @@ class CloudStorageSetupOption(models.TransientModel):
     name = fields.Char(required=True)
     label = fields.Char(help="The resource group's region.")
     subscription_id = fields.Char(string="Subscription ID")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        _check_server_made(self)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        _check_server_made(self)
+        return super().write(vals)
 
     @api.depends("name", "label")
     def _compute_display_name(self):

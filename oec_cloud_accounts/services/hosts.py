@@ -1,0 +1,160 @@
+"""Checks of the hosts Odoo's server sends requests to, before any request.
+
+An endpoint handed to a client here carries a key or a token: it must come
+from Azure's answer and lie where the cloud says that kind of service lives.
+Everything refused raises AzureError (code ``EndpointRefused``) quoting at
+most ``MAX_QUOTE`` characters of the value.
+"""
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from .errors import KIND_REQUEST, AzureError, _lt
+
+MAX_QUOTE = 100
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# a DNS name: dot-separated labels of letters, digits and inner hyphens (no trailing dot)
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+HOST_RE = re.compile(r"%s(?:\.%s)*" % (_LABEL, _LABEL), re.IGNORECASE)
+# Azure's storage account names: the first label of the blob host
+STORAGE_ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
+STORAGE_ID_RE = re.compile(
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.Storage/storageAccounts/(?P<name>[^/]+)",
+    re.IGNORECASE,
+)
+
+
+def quote(value, limit=MAX_QUOTE):
+    """``value`` as text shown in a message or a log: at most ``limit`` characters, on one line."""
+    text = "" if value is None else str(value)
+    cut = len(text) > limit
+    text = text[:limit]
+    if not text.isprintable():  # a newline or a control character would forge a log line
+        text = text.encode("unicode_escape").decode("ascii")
+    return text[: limit - 1] + "\u2026" if cut or len(text) > limit else text
+
+
+def is_host_name(value):
+    """A DNS host name (letters, digits, hyphens, dots) or an IP address."""
+    if not value or len(value) > 253:
+        return False
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(HOST_RE.fullmatch(value))
+
+
+def _refused(reason, value):
+    return AzureError(reason, code="EndpointRefused", kind=KIND_REQUEST, message_args={"value": quote(value)})
+
+
+def _split(url):
+    """urlsplit that never raises, or None; control characters and spaces refused."""
+    if not isinstance(url, str) or not url or any(char.isspace() or ord(char) < 32 for char in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        if parts.port is not None and not 0 < parts.port < 65536:  # .port raises on a non-number
+            return None
+    except ValueError:
+        return None
+    return parts
+
+
+def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_host=None):
+    """``endpoint`` (ARM's ``primaryEndpoints.blob``) when it is the blob service of
+    ``account_name`` in this cloud, else AzureError ``EndpointRefused``.
+
+    With a ``storage_suffix`` (core.windows.net, core.usgovcloudapi.net,
+    core.chinacloudapi.cn...): ``https://<account_name>.blob.<suffix>/``, port 443.
+    Without one, only for a local sandbox (``path_style_host``, a loopback host):
+    ``https://<path_style_host>:<port>/<account_name>/``, as Azurite serves it.
+    No user name, query or fragment in either.
+    """
+    name = account_name or ""
+    if not STORAGE_ACCOUNT_RE.fullmatch(name):
+        raise _refused(
+            _lt("Refused storage account name %(value)s: not an Azure storage account name."), name
+        )
+    parts = _split(endpoint)
+    if parts is None or parts.scheme != "https" or not parts.hostname:
+        raise _refused(
+            _lt("Refused blob endpoint %(value)s: Odoo only sends a storage key over https."), endpoint
+        )
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise _refused(
+            _lt("Refused blob endpoint %(value)s: a user name, query or fragment has no place in it."),
+            endpoint,
+        )
+    host = parts.hostname.lower()
+    suffix = (storage_suffix or "").strip().strip(".").lower()
+    if suffix:
+        if (
+            host != "%s.blob.%s" % (name, suffix)
+            or parts.port not in (None, 443)
+            or parts.path not in ("", "/")
+        ):
+            raise AzureError(
+                _lt(
+                    "Refused blob endpoint %(value)s: the storage account %(account)s of this Azure cloud is "
+                    "served at https://%(account)s.blob.%(suffix)s/ only; Odoo sends its key nowhere else."
+                ),
+                code="EndpointRefused",
+                kind=KIND_REQUEST,
+                message_args={"value": quote(endpoint), "account": name, "suffix": quote(suffix)},
+            )
+        return endpoint
+    sandbox = (path_style_host or "").lower().strip("[]")
+    if (
+        sandbox not in LOOPBACK_HOSTS
+        or host != sandbox
+        or parts.path.rstrip("/") != "/" + name
+        or parts.path.count("/") > 2
+    ):
+        raise _refused(
+            _lt(
+                "Refused blob endpoint %(value)s: this Azure cloud has no storage endpoint suffix (set it on "
+                "the cloud, e.g. core.windows.net); only a local sandbox may serve blobs by path."
+            ),
+            endpoint,
+        )
+    return endpoint
+
+
+def check_storage_id(resource_id, subscription_id, resource_group, account_name, answer_name=None):
+    """``resource_id`` when it names the storage account ``account_name`` of this
+    subscription and resource group (case-insensitive, as Azure compares them),
+    and so does ``answer_name`` (the answer's ``name``) when given; else
+    AzureError ``EndpointRefused``."""
+    match = STORAGE_ID_RE.fullmatch(resource_id if isinstance(resource_id, str) else "")
+    expected = (subscription_id, resource_group, account_name)
+    if (
+        not match
+        or (answer_name is not None and answer_name != account_name)
+        or tuple(v.lower() for v in match.group("sub", "group", "name"))
+        != tuple((v or "").lower() for v in expected)
+    ):
+        raise _refused(
+            _lt("Refused storage account %(value)s: Azure's answer names another storage account."),
+            resource_id,
+        )
+    return resource_id
+
+
+def check_same_origin(url, base):
+    """``url`` when it has the scheme, host and port of ``base`` (a page link
+    of a paged API), else AzureError ``EndpointRefused``."""
+    parts, origin = _split(url), _split(base)
+    if parts is None or origin is None or parts.username is not None or parts.password is not None:
+        raise _refused(_lt("Refused link %(value)s: not a plain https URL of the service."), url)
+
+    def key(split):
+        port = split.port or {"https": 443, "http": 80}.get(split.scheme)
+        return split.scheme.lower(), (split.hostname or "").lower(), port
+
+    if key(parts) != key(origin):
+        raise _refused(_lt("Refused link %(value)s: it leaves the service's host."), url)
+    return url
