@@ -27,6 +27,11 @@ TENANT_ALIASES = ("organizations", "common", "consumers")
 MSA_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# a DNS host name, an IPv4 address, or an IPv6 address as urlsplit gives it (no brackets)
+HOST_RE = re.compile(
+    r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"|[0-9a-f:.]+:[0-9a-f:.]*"
+)
 TIMEOUT = 10
 # Clock skew tolerated on exp/iat/nbf, in seconds.
 LEEWAY = 120
@@ -263,10 +268,11 @@ class AuthOAuthProvider(models.Model):
                 if not _is_secure_url(url):
                     raise ValidationError(
                         _(
-                            "%(provider)s: the %(label)s must be an https:// URL (got %(value)r).",
+                            "%(provider)s: the %(label)s must be an https:// URL to a plain host name "
+                            "(got %(value)r).",
                             provider=provider.name,
                             label=label,
-                            value=url or "",
+                            value=(url or "")[:100],
                         )
                     )
             allowed = provider._oec_azure_allowed_tenant_ids()
@@ -706,11 +712,19 @@ class AuthOAuthProvider(models.Model):
 
 
 def _is_secure_url(url):
-    """https, or http on the loopback interface (as Azure itself allows)."""
-    parts = urlsplit(url or "")
-    if not parts.netloc:
+    """https, or http on the loopback interface (as Azure itself allows), to a
+    plain host: no user name ("https://graph.microsoft.com@evil.example" sends
+    the bearer token to evil.example), no white space, a host DNS can have."""
+    if not url or any(char.isspace() or ord(char) < 32 for char in url):
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    if not parts.netloc or "@" in parts.netloc or not hostname or not HOST_RE.fullmatch(hostname):
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and hostname in LOOPBACK_HOSTS)
 
 
 def _authorize_url(current, tenant):

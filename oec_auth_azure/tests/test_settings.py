@@ -71,6 +71,22 @@ class TestSettings(TransactionCase):
             self.provider.validation_endpoint = "http://graph.example.com/oidc/userinfo"
         # the loopback interface may use http, as in Azure (the local sandbox)
         self.provider.auth_endpoint = "http://127.0.0.1:1234/%s/oauth2/v2.0/authorize" % TENANT
+        self.provider.validation_endpoint = "http://[::1]:1234/oidc/userinfo"
+        for url in (
+            # a user name: the bearer token would go to evil.example
+            "https://graph.microsoft.com@evil.example/oidc/userinfo",
+            " https://graph.microsoft.com/oidc/userinfo",
+            "https://graph.microsoft.com/oidc/userinfo\n",
+            "http://[::1/oidc/userinfo",  # an unclosed bracket: a message, not a traceback
+            "https://gra ph.microsoft.com/oidc/userinfo",
+        ):
+            with self.subTest(url=url), self.assertRaisesRegex(ValidationError, "https"):
+                with self.env.cr.savepoint():
+                    self.provider.validation_endpoint = url
+        # the message quotes at most about 100 characters of what was typed
+        with self.assertRaises(ValidationError) as caught, self.env.cr.savepoint():
+            self.provider.validation_endpoint = "https://" + "x" * 100_000
+        self.assertLess(len(str(caught.exception)), 400)
 
     def test_redirect_uri_from_base_url(self):
         self.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://odoo.example.com/")
