@@ -342,6 +342,8 @@ class CloudBackup(models.Model):
                             want=sha256,
                         )
                     )
+                # checked again right before the database is made: one may have appeared meanwhile
+                self._check_restore_target(name)
                 # the database manager's own code path; copy: a new database uuid, as for a duplicate
                 db_service.restore_db(name, tmp.name, copy=True, neutralize_database=neutralize)
             self.write({"restore_state": "done", "restore_error": False})

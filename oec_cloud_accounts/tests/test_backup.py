@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from datetime import datetime, timedelta
 from unittest.mock import patch
@@ -16,11 +17,12 @@ import psycopg2
 import requests
 from psycopg2 import sql
 
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.sql_db import close_db, connection_info_for
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config, exec_pg_environ, find_pg_tool
+from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
 from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock
 from ..services.blob import META_DB_UUID, META_SHA256
@@ -404,7 +406,15 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         policy = self.make_policy(backup_format="dump")
         gone = self.make_location(self.account, name="oecgonestorage")
         backups = self.env["cloud.backup"].sudo()
-        broken = backups.create({"policy_id": policy.id, "trigger": "manual", "storage_id": gone.id})
+        # one queued run per database: the broken one stands for another database's run
+        broken = backups.create(
+            {
+                "policy_id": policy.id,
+                "trigger": "manual",
+                "storage_id": gone.id,
+                "database": self.env.cr.dbname + "_elsewhere",
+            }
+        )
         fine = backups.create({"policy_id": policy.id, "trigger": "manual"})
         self.run_cron()
         self.assertEqual(broken.state, "failed")
@@ -456,3 +466,182 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         policy.action_apply_lifecycle()
         self.assertFalse(policy.lifecycle_rule)
         self.assertTrue(any("Lifecycle rule removed" in (m.body or "") for m in policy.message_ids))
+
+
+@tagged("post_install", "-at_install")
+class TestBackupGuards(BackupMixin, TransactionCase):
+    """Restore names checked before anything is downloaded; the policy's integers bounded."""
+
+    def done_backup(self):
+        policy = self.make_policy(backup_format="dump")
+        name = "%s2026/guard.dump" % policy._blob_prefix()
+        self.blobs.upload_blob(name, b"PGDMP", metadata=policy._owner_metadata())
+        return (
+            self.env["cloud.backup"]
+            .sudo()
+            .create(
+                {
+                    "policy_id": policy.id,
+                    "trigger": "manual",
+                    "state": "done",
+                    "blob_name": name,
+                    "sha256": hashlib.sha256(b"PGDMP").hexdigest(),
+                    # verified: the scheduled action's weekly verification leaves it alone
+                    "verify_state": "done",
+                    "verified_at": datetime.now(),
+                }
+            )
+        )
+
+    def test_restore_names_refused_before_download(self):
+        backup = self.done_backup()
+        before = len(self.emu.control.requests())
+        for name, why in (
+            ("template0", "already exists"),
+            ("postgres", "already exists"),
+            (self.env.cr.dbname.upper(), "already exists"),
+            ("Template1", "already exists"),
+            ("a" * 64, "Invalid database name"),
+            ("bad name!", "Invalid database name"),
+        ):
+            with self.subTest(name=name):
+                wizard = self.env["cloud.backup.restore"].create({"backup_id": backup.id, "db_name": name})
+                with self.assertRaisesRegex(UserError, why):
+                    wizard.action_confirm()
+                self.assertFalse(backup.restore_state, "nothing queued")
+        # had one been queued, the scheduled action would download the blob: nothing reached it
+        self.run_cron()
+        self.assertEqual(
+            [r for r in self.remote_calls(before) if r["service"] == "blob" and r["method"] == "GET"],
+            [],
+            "no blob was downloaded",
+        )
+        # a name taken after the restore was queued: refused again before the download
+        target = "%s-guard" % self.env.cr.dbname
+        drop_database(target)
+        self.addCleanup(drop_database, target)
+        self.env["cloud.backup.restore"].create({"backup_id": backup.id, "db_name": target}).action_confirm()
+        self.assertEqual(backup.restore_state, "queued")
+        _name, params = connection_info_for("postgres")
+        conn = psycopg2.connect(**params)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                cr.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target.upper())))
+        finally:
+            conn.close()
+        self.addCleanup(drop_database, target.upper())
+        before = len(self.emu.control.requests())
+        self.run_cron()
+        self.assertEqual(backup.restore_state, "failed")
+        self.assertIn("already exists", backup.restore_error)
+        self.assertFalse([r for r in self.remote_calls(before) if r["service"] == "blob" and r["method"] == "GET"])
+
+    def test_policy_integers_bounded(self):
+        policy = self.make_policy()
+        for field, value in (
+            ("lifecycle_delete_days", 2147483647),
+            ("lifecycle_delete_days", 2**40),
+            ("lifecycle_cool_days", 100000),
+            ("keep_daily", 2**40),
+            ("keep_weekly", 100000),
+            ("keep_monthly", -1),
+            ("keep_yearly", 101),
+        ):
+            with self.subTest(field=field, value=value):
+                with self.assertRaisesRegex(ValidationError, "whole number between 0 and"):
+                    policy.write({field: value})
+                with self.assertRaisesRegex(ValidationError, "whole number between 0 and"):
+                    self.make_policy(name="Another", **{field: value})
+        # Azure's own limit is accepted, and sent as is
+        policy.write({"lifecycle_enabled": True, "lifecycle_cool_days": 30, "lifecycle_delete_days": 99999})
+        policy.action_apply_lifecycle()
+        storage, _resources = self.portal()
+        rules = storage.management_policies.get(RG, STORAGE_ACCOUNT, "default").policy.rules
+        self.assertEqual(rules[0].definition.actions.base_blob.delete.days_after_modification_greater_than, 99999)
+
+
+@tagged("post_install", "-at_install")
+class TestBackupRace(TransactionCase):
+    """Back up now pressed in several transactions at once queues one run (real cursors, committed)."""
+
+    PARALLEL = 8
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            account = env["cloud.account"].create(
+                {
+                    "name": "Race",
+                    "environment_id": env.ref("oec_cloud_accounts.cloud_azure_environment_public").id,
+                }
+            )
+            storage = env["cloud.storage"].create(
+                {"account_id": account.id, "storage_account": "oecrace", "container": "race", "state": "ready"}
+            )
+            policy = env["cloud.backup.policy"].create({"name": "Race", "storage_id": storage.id, "scheduled": False})
+            cr.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
+            self.triggers_before = cr.fetchone()[0]
+            self.ids = {"cloud.account": account.id, "cloud.storage": storage.id, "cloud.backup.policy": policy.id}
+        self.addCleanup(self.remove_committed)
+
+    def remove_committed(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT id FROM cloud_backup WHERE policy_id = %s", (self.ids["cloud.backup.policy"],))
+            ids = dict(self.ids, **{"cloud.backup": [row[0] for row in cr.fetchall()]})
+            for model, record_ids in ids.items():
+                record_ids = record_ids if isinstance(record_ids, list) else [record_ids]
+                for table in ("mail_message", "mail_followers", "mail_activity"):
+                    cr.execute(
+                        sql.SQL("DELETE FROM {} WHERE res_model = %s AND res_id = ANY(%s)").format(
+                            sql.Identifier(table)
+                        )
+                        if table != "mail_message"
+                        else sql.SQL("DELETE FROM mail_message WHERE model = %s AND res_id = ANY(%s)"),
+                        (model, record_ids),
+                    )
+            for table, key in (
+                ("cloud_backup", "cloud.backup"),
+                ("cloud_backup_policy", "cloud.backup.policy"),
+                ("cloud_storage", "cloud.storage"),
+                ("cloud_account", "cloud.account"),
+            ):
+                record_ids = ids[key] if isinstance(ids[key], list) else [ids[key]]
+                cr.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table)), (record_ids,))
+            cr.execute("DELETE FROM ir_cron_trigger WHERE id > %s", (self.triggers_before,))
+
+    def test_parallel_backup_now_queues_one_run(self):
+        barrier = threading.Barrier(self.PARALLEL)
+        results = []
+        admin = self.env.ref("base.user_admin").id
+
+        def press():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, admin, {})
+                policy = env["cloud.backup.policy"].browse(self.ids["cloud.backup.policy"])
+                policy.storage_id.state  # noqa: B018  # the snapshot starts before anyone queues
+                barrier.wait(30)
+                try:
+                    policy.action_backup_now()
+                    cr.commit()
+                    results.append("queued")
+                except UserError as error:
+                    cr.rollback()
+                    results.append(str(error))
+
+        threads = [threading.Thread(target=press, name="backup now %d" % i) for i in range(self.PARALLEL)]
+        with mute_logger("odoo.sql_db"):  # the losers' inserts are refused by the unique index
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        self.assertEqual(len(results), self.PARALLEL, results)
+        self.assertEqual(results.count("queued"), 1, results)
+        self.assertTrue(all("already" in r or "same moment" in r for r in results if r != "queued"), results)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM cloud_backup WHERE policy_id = %s AND state IN ('queued', 'running')",
+                (self.ids["cloud.backup.policy"],),
+            )
+            self.assertEqual(cr.fetchone()[0], 1)
