@@ -10,6 +10,7 @@ from odoo.tools.sql import index_exists
 from odoo.addons.web.controllers.database import DBNAME_PATTERN
 
 from ..services import AzureError
+from ..services.blob import DeadlineReached
 
 # the names Odoo's database manager accepts
 DBNAME_RE = re.compile(DBNAME_PATTERN)
@@ -203,10 +204,14 @@ class CloudBackup(models.Model):
         for backup in self.sudo():
             if backup.state != "done":
                 raise UserError(_("Only a successful backup has a blob to delete."))
+            store = backup.storage_id._blob_store()
+            store.deadline = backup._deadline()  # within this request's time limit
             try:
-                backup._delete_blob(backup.storage_id._blob_store())
+                backup._delete_blob(store)
             except AzureError as error:
                 raise UserError(backup._error_text(error)) from error
+            except DeadlineReached as error:
+                raise UserError(_("Azure did not answer in time: nothing was deleted, try again later.")) from error
             backup.message_post(body=_("Blob deleted by %s.", self.env.user.name))
         return True
 

@@ -6,6 +6,17 @@ run holds a PostgreSQL advisory lock for its database on a connection of its
 own: a second run of the same database cannot take it, and when the Odoo
 process dies the connection closes and the lock goes with it, which is how the
 next pass tells a dead run (still "running", lock free) from a live one.
+
+Time limits. Odoo stops a scheduled action that runs too long: the threaded
+server logs "virtual real time limit reached" and reloads the whole server,
+a cron worker (--workers) is killed. So every long step (upload, verification,
+restore's download) works to a deadline taken from those limits (time_limit()),
+minus a margin: each Azure request gets timeouts and retries that fit in the
+time left, and at the deadline the step stops and the run ends Failed, saying
+why, with nothing committed. A backup is not resumed in the next run: staged
+blocks could be, but pg_dump's output cannot be continued mid-stream, so the
+next run starts over (and succeeds once Azure answers, or once the limit is
+raised for a database too large to back up within it).
 """
 
 import logging
@@ -33,6 +44,8 @@ from ..services.blob import (
     BLOCK_SIZE,
     CONCURRENCY,
     META_DATABASE,
+    Deadline,
+    DeadlineReached,
     META_FORMAT,
     MiB,
     write_odoo_zip,
@@ -49,6 +62,54 @@ LOCK_RESTORE = 0x0EC2  # objid: backup id
 BLOCK_PARAM = "oec_cloud_accounts.backup_block_kib"
 VERIFY_EVERY = timedelta(days=7)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
+# the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
+MARGIN_RATIO = 0.25
+MIN_MARGIN = 10  # seconds
+MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
+MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
+
+
+def time_limit(cron=True):
+    """The seconds Odoo lets a scheduled action (``cron``) or an HTTP request run before
+    it stops it, or None for no limit, by the rules of odoo/service/server.py (17.0):
+
+    * threaded server (no --workers): process_limit() stops a cron thread after
+      limit_time_real_cron when it is > 0, else after limit_time_real (0: no limit);
+    * --workers: a cron worker after limit_time_real_cron (-1: limit_time_real, 0: no
+      limit), an HTTP worker after limit_time_real; both also after limit_time_cpu
+      seconds of CPU (RLIMIT_CPU), which wall time bounds from above.
+    """
+    real = config.get("limit_time_real") or 0
+    limits = []
+    if config.get("workers"):
+        if cron:
+            cron_limit = config.get("limit_time_real_cron")
+            limits.append(real if cron_limit == -1 else (cron_limit or 0))
+        else:
+            limits.append(real)
+        limits.append(config.get("limit_time_cpu") or 0)
+    else:
+        cron_limit = config.get("limit_time_real_cron") or 0
+        limits.append(cron_limit if cron and cron_limit > 0 else real)
+    limits = [limit for limit in limits if limit > 0]
+    return min(limits) if limits else None
+
+
+def time_budget(cron=True):
+    """The seconds long work may take in one scheduled action (or request): the limit
+    minus a margin (a quarter, at least MIN_MARGIN), at most MAX_BUDGET."""
+    limit = time_limit(cron)
+    if limit is None:
+        return MAX_BUDGET
+    return min(MAX_BUDGET, max(limit - max(MIN_MARGIN, limit * MARGIN_RATIO), 1))
+
+
+def job_deadline(cron=True):
+    """When the current scheduled action (or request) must give its thread back:
+    counted from when Odoo started timing the thread (a cron thread's start_time
+    covers the jobs run before ours in the same pass), else from now."""
+    started = getattr(threading.current_thread(), "start_time", None) or time.time()
+    return started + time_budget(cron)
 
 
 @contextmanager
@@ -77,7 +138,12 @@ class CloudBackup(models.Model):
 
     @api.model
     def _cron_run(self, batch_size=100):
-        """Everything due, each item isolated: a failure is recorded on its record and the others go on."""
+        """Everything due, each item isolated: a failure is recorded on its record and the others go on.
+        Everything works to this job's deadline (see time_limit)."""
+        self.with_context(oec_backup_deadline=job_deadline())._cron_run_due(batch_size)
+
+    @api.model
+    def _cron_run_due(self, batch_size):
         self._fail_dead_runs()
         self._queue_scheduled()
         self._queue_verifications()
@@ -104,7 +170,17 @@ class CloudBackup(models.Model):
         except Exception:  # pylint: disable=broad-except
             _logger.warning("%s %s: %s failed", record._name, record.id, what, exc_info=True)
 
+    def _deadline(self):
+        """The Deadline of this scheduled action's long work (or of this request)."""
+        return Deadline(self.env.context.get("oec_backup_deadline") or job_deadline(cron=False))
+
     def _isolated(self, kind):
+        left = self._deadline().left()
+        if left < MIN_START:
+            # too little time left in this pass: the next one starts it (triggered at once)
+            _logger.info("cloud.backup %s: %s left for the next pass (%.0f s left)", self.id, kind, left)
+            self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
+            return
         try:
             getattr(self, "_do_" + kind)()
         except Exception as error:  # pylint: disable=broad-except
@@ -167,6 +243,7 @@ class CloudBackup(models.Model):
         """A function that streams pg_dump (and the filestore) to the block blob and
         returns (result, seconds), touching no cursor: what it needs is read now."""
         store = self.storage_id._blob_store()
+        deadline = store.deadline = self._deadline()
         policy = self.policy_id
         metadata = dict(
             policy._owner_metadata(), **{META_DATABASE: self.database, META_FORMAT: self.backup_format}
@@ -178,13 +255,13 @@ class CloudBackup(models.Model):
             filestore = config.filestore(self.database)
 
             def produce(out):
-                write_odoo_zip(out, cmd, env, filestore, manifest)
+                write_odoo_zip(out, cmd, env, filestore, manifest, deadline)
 
         else:
             cmd.insert(-1, "--format=c")
 
             def produce(out):
-                write_pg_custom(out, cmd, env)
+                write_pg_custom(out, cmd, env, deadline)
 
         name, tier, block_size = self.blob_name, self.tier, self._block_size()
 
@@ -249,8 +326,7 @@ class CloudBackup(models.Model):
             if kind == "backup":
                 message = _(
                     "The Odoo process running this backup (%(runner)s) stopped before it ended "
-                    "(restart, crash, or a cron time limit): nothing was committed in Azure. "
-                    "Back up again; for large databases raise limit_time_real_cron.",
+                    "(restart, crash, or a time limit): nothing was committed in Azure. Back up again.",
                     runner=self.runner or "?",
                 )
             else:
@@ -297,6 +373,7 @@ class CloudBackup(models.Model):
             if not locked:
                 return
             store = self.storage_id._blob_store()
+            store.deadline = self._deadline()
             self.verify_state = "running"
             self._commit()  # nothing is read from the database while the blob downloads
             result = store.download(self.blob_name)
@@ -326,6 +403,7 @@ class CloudBackup(models.Model):
             # checked when asked; again now, things may have changed meanwhile
             name = self._check_restore_target(self.restore_db_name)
             store, blob_name, sha256 = self.storage_id._blob_store(), self.blob_name, self.sha256
+            store.deadline = self._deadline()
             neutralize, backup_format = self.restore_neutralize, self.backup_format
             self.restore_state = "running"
             self._commit()  # nothing is read from the database while the blob downloads and restores
@@ -375,9 +453,24 @@ class CloudBackup(models.Model):
             self.activity_schedule(ACTIVITY_TYPE, summary=titles[kind], note=message, user_id=user.id)
 
     def _describe(self, error):
+        if isinstance(error, DeadlineReached):
+            return self._deadline_message(error)
         if isinstance(error, AzureError):
             return self._error_text(error)
         return str(error) or type(error).__name__
+
+    @api.model
+    def _deadline_message(self, error):
+        limit = time_limit()
+        return _(
+            "Stopped while waiting for %(step)s: this server lets a scheduled action run %(limit)s "
+            "(limit_time_real_cron, limit_time_real, limit_time_cpu), and the work must end well before. "
+            "Either Azure did not answer in time (it is tried again at the next run), or the database "
+            "takes longer to back up than that: then raise limit_time_real_cron (and limit_time_cpu "
+            "with --workers) in the server configuration.",
+            step=error.step,
+            limit=_("%s s", limit) if limit else _("without limit"),
+        )
 
     # -- transactions --------------------------------------------------------------------------------
 
@@ -416,6 +509,7 @@ class CloudBackupPolicy(models.Model):
         if not doomed:
             return 0
         store = self.storage_id._blob_store()
+        store.deadline = self.env["cloud.backup"]._deadline()
         for backup in doomed.sorted("id"):
             try:
                 backup._delete_blob(store)

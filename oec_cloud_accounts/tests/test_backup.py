@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from datetime import datetime, timedelta
 from unittest.mock import patch
@@ -24,8 +25,8 @@ from odoo.sql_db import close_db, connection_info_for
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
-from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock
-from ..services.blob import META_DB_UUID, META_SHA256
+from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock, time_budget, time_limit
+from ..services.blob import META_DB_UUID, META_SHA256, Deadline, DeadlineReached
 from ..services.retention import backups_to_keep
 from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
 
@@ -645,3 +646,87 @@ class TestBackupRace(TransactionCase):
                 (self.ids["cloud.backup.policy"],),
             )
             self.assertEqual(cr.fetchone()[0], 1)
+
+
+@tagged("post_install", "-at_install")
+class TestBackupDeadline(BackupMixin, TransactionCase):
+    """Long work ends well before Odoo's time limits, read from the server's configuration."""
+
+    LIMITS = {"workers": 0, "limit_time_real": 120, "limit_time_real_cron": 30, "limit_time_cpu": 60}
+
+    def test_time_limit_follows_odoo_rules(self):
+        cases = (
+            ({"workers": 0, "limit_time_real_cron": -1}, 120),  # threaded: falls back to limit_time_real
+            ({"workers": 0, "limit_time_real_cron": 0}, 120),  # 0 is not "> 0" there either
+            ({"workers": 0, "limit_time_real_cron": 3600}, 3600),  # limit_time_cpu: workers only
+            ({"workers": 2, "limit_time_real_cron": -1}, 60),  # limit_time_real, and 60 s of CPU
+            ({"workers": 2, "limit_time_real_cron": 0, "limit_time_cpu": 0}, None),
+            ({"workers": 2, "limit_time_real_cron": 3600, "limit_time_cpu": 7200}, 3600),
+        )
+        for options, expected in cases:
+            with self.subTest(**options), patch.dict(config.options, dict(self.LIMITS, **options)):
+                self.assertEqual(time_limit(), expected)
+                if expected:
+                    self.assertLessEqual(time_budget(), expected - 10, "well under the limit")
+                else:
+                    self.assertEqual(time_budget(), 6 * 3600, "no limit: still a bound")
+
+    def test_hanging_storage_ends_in_a_failed_run_within_the_limit(self):
+        policy = self.make_policy(backup_format="zip")
+        # the second block's Put Block hangs: the emulator answers only after 90 s
+        self.emu.control.inject_fault(path=block_id_pattern(1), method="PUT", service="blob", delay=90, count=None)
+        with patch.dict(config.options, self.LIMITS):
+            started = time.monotonic()
+            backup = policy.action_backup_now() and policy.backup_ids
+            self.run_cron()
+            elapsed = time.monotonic() - started
+        self.assertEqual(backup.state, "failed")
+        # the request's own timeout (fitted to the time left) or the deadline, whichever comes first
+        self.assertRegex(backup.error, "Put Block|could not be reached")
+        self.assertLess(elapsed, 30, "ended before Odoo's limit: no 'virtual real time limit', no reload")
+        self.assertEqual(self.blob_names(), [], "nothing committed")
+        # Azure answers again: the next run succeeds
+        self.emu.control.clear_faults()
+        with patch.dict(config.options, self.LIMITS):
+            retry = policy.action_backup_now() and policy.backup_ids[0]
+            self.run_cron()
+        self.assertEqual(retry.state, "done", retry.error)
+        self.assertEqual(self.blob_names(), [retry.blob_name])
+        # a verification whose download hangs fails the same way
+        self.emu.control.inject_fault(path=r"\.zip$", method="GET", service="blob", delay=90, count=None)
+        with patch.dict(config.options, self.LIMITS):
+            started = time.monotonic()
+            retry.action_verify()
+            self.run_cron()
+            elapsed = time.monotonic() - started
+        self.assertEqual(retry.verify_state, "failed")
+        self.assertRegex("".join(m.body for m in retry.message_ids if m.body), "Get Blob|could not be reached")
+        self.assertLess(elapsed, 30)
+
+    def test_deadline_never_waits_past_itself(self):
+        """Whatever a call or a block does, the waiting thread has its answer at the deadline."""
+        deadline = Deadline(time.time() + 1)
+        started = time.monotonic()
+        with self.assertRaises(DeadlineReached) as reached:
+            deadline.call("Put Block List", threading.Event().wait, 30)
+        self.assertEqual(reached.exception.step, "Put Block List")
+        self.assertLess(time.monotonic() - started, 3)
+        message = self.env["cloud.backup"]._deadline_message(reached.exception)
+        self.assertIn("Put Block List", message)
+        self.assertIn("limit_time_real_cron", message)
+        self.assertEqual(Deadline(time.time() + 5).call("x", sum, [1, 2]), 3)
+        self.assertLessEqual(Deadline(time.time() + 8).options()["read_timeout"], 2, "retries fit in the time left")
+
+    def test_too_little_time_left_waits_for_the_next_pass(self):
+        """Jobs run before ours in the same pass of the cron thread count against its limit."""
+        policy = self.make_policy(backup_format="dump")
+        backup = policy.action_backup_now() and policy.backup_ids
+        thread = threading.current_thread()
+        with patch.dict(config.options, self.LIMITS), patch.object(thread, "start_time", time.time() - 12, create=True):
+            before = len(self.emu.control.requests())
+            self.run_cron()
+            self.assertEqual(backup.state, "queued", "left for the next pass")
+            self.assertFalse([r for r in self.remote_calls(before) if r["service"] == "blob"])
+        with patch.dict(config.options, self.LIMITS):
+            self.run_cron()
+        self.assertEqual(backup.state, "done", backup.error)
