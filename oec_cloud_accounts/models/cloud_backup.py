@@ -84,6 +84,7 @@ class CloudBackup(models.Model):
     restore_state = fields.Selection(JOB_STATES, tracking=True)
     restore_error = fields.Text()
     restore_requested_by = fields.Many2one("res.users")
+    restore_job = fields.Char(help="While the restore's own process runs: its working folder.")
     in_progress = fields.Boolean(compute="_compute_progress", help="Something is queued or running.")
     progress = fields.Integer(
         compute="_compute_progress",
@@ -211,7 +212,9 @@ class CloudBackup(models.Model):
             except AzureError as error:
                 raise UserError(backup._error_text(error)) from error
             except DeadlineReached as error:
-                raise UserError(_("Azure did not answer in time: nothing was deleted, try again later.")) from error
+                raise UserError(
+                    _("Azure did not answer in time: nothing was deleted, try again later.")
+                ) from error
             backup.message_post(body=_("Blob deleted by %s.", self.env.user.name))
         return True
 

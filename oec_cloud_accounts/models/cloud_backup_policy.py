@@ -103,7 +103,9 @@ class CloudBackupPolicy(models.Model):
         default=7, help="Keep the newest backup of each of this many most recent days (at most 3660)."
     )
     keep_weekly = fields.Integer(default=4, help="... of each of this many most recent weeks (at most 520).")
-    keep_monthly = fields.Integer(default=12, help="... of each of this many most recent months (at most 240).")
+    keep_monthly = fields.Integer(
+        default=12, help="... of each of this many most recent months (at most 240)."
+    )
     keep_yearly = fields.Integer(default=1, help="... of each of this many most recent years (at most 100).")
     lifecycle_enabled = fields.Boolean(
         string="Lifecycle Rule",

@@ -17,11 +17,22 @@ why, with nothing committed. A backup is not resumed in the next run: staged
 blocks could be, but pg_dump's output cannot be continued mid-stream, so the
 next run starts over (and succeeds once Azure answers, or once the limit is
 raised for a database too large to back up within it).
+
+A restore's download works to the deadline too; the restore itself (Odoo's
+restore_db: psql or pg_restore, then the new database's registry) takes as long
+as it takes, so it runs in a process of its own, started in a session of its
+own (a cron worker killed or a server reload leaves it alone). That process
+holds the restore's advisory lock and leaves result.json in its folder; the
+next passes of the scheduled action only look at them.
 """
 
+import json
 import logging
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -35,7 +46,6 @@ import pytz
 import odoo
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.service import db as db_service
 from odoo.sql_db import connection_info_for
 from odoo.tools import SQL, config, exec_pg_environ, find_pg_tool
 
@@ -44,9 +54,9 @@ from ..services.blob import (
     BLOCK_SIZE,
     CONCURRENCY,
     META_DATABASE,
+    META_FORMAT,
     Deadline,
     DeadlineReached,
-    META_FORMAT,
     MiB,
     write_odoo_zip,
     write_pg_custom,
@@ -61,12 +71,50 @@ LOCK_VERIFY = 0x0EC1  # objid: backup id
 LOCK_RESTORE = 0x0EC2  # objid: backup id
 BLOCK_PARAM = "oec_cloud_accounts.backup_block_kib"
 VERIFY_EVERY = timedelta(days=7)
+# the options of this server's configuration a restore process needs (given on its stdin)
+RESTORE_OPTIONS = (
+    "db_host",
+    "db_port",
+    "db_user",
+    "db_password",
+    "db_sslmode",
+    "db_template",
+    "pg_path",
+    "unaccent",
+    "list_db",
+)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
 MARGIN_RATIO = 0.25
 MIN_MARGIN = 10  # seconds
 MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
 MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
+
+
+RESTORE_CHILD = r"""
+import json, os, sys
+params = json.loads(sys.stdin.readline())
+import psycopg2
+import odoo
+from odoo.tools import config
+config.parse_config(params["args"])
+config.options.update(params["options"])
+from odoo.sql_db import connection_info_for
+# the lock tells the scheduled action this restore lives; it goes with this process
+lock = psycopg2.connect(**connection_info_for(params["lock_db"])[1])
+lock.autocommit = True
+lock.cursor().execute("SELECT pg_advisory_lock(%s, %s)", (params["classid"], params["objid"]))
+result = {"ok": True}
+try:
+    db_service.restore_db(params["db"], params["dump"], copy=True, neutralize_database=params["neutralize"])
+except Exception as error:
+    result = {"ok": False, "error": str(error)[-1000:] or type(error).__name__}
+finally:
+    os.unlink(params["dump"])
+with open(params["result"] + ".tmp", "w") as out:
+    json.dump(result, out)
+os.replace(params["result"] + ".tmp", params["result"])
+"""
 
 
 def time_limit(cron=True):
@@ -323,6 +371,9 @@ class CloudBackup(models.Model):
         with advisory_lock(self.env.cr.dbname, classid, key) as free:
             if not free:
                 return
+            if kind == "restore" and self.restore_job:
+                self._collect_restore()
+                return
             if kind == "backup":
                 message = _(
                     "The Odoo process running this backup (%(runner)s) stopped before it ended "
@@ -406,11 +457,13 @@ class CloudBackup(models.Model):
             store.deadline = self._deadline()
             neutralize, backup_format = self.restore_neutralize, self.backup_format
             self.restore_state = "running"
-            self._commit()  # nothing is read from the database while the blob downloads and restores
-            # Odoo's restore reads a file (it unzips it): the blob is downloaded, checked, then restored
-            with tempfile.NamedTemporaryFile(prefix="oec-restore-", suffix="." + backup_format) as tmp:
-                result = store.download(blob_name, out=tmp)
-                tmp.flush()
+            self._commit()  # nothing is read from the database while the blob downloads
+            # Odoo's restore reads a file (it unzips it): the blob is downloaded and checked first
+            workdir = tempfile.mkdtemp(prefix="oec-restore-")
+            try:
+                dump = os.path.join(workdir, "backup." + backup_format)
+                with open(dump, "wb") as out:
+                    result = store.download(blob_name, out=out)
                 if result["sha256"] != sha256:
                     raise UserError(
                         _(
@@ -422,10 +475,82 @@ class CloudBackup(models.Model):
                     )
                 # checked again right before the database is made: one may have appeared meanwhile
                 self._check_restore_target(name)
-                # the database manager's own code path; copy: a new database uuid, as for a duplicate
-                db_service.restore_db(name, tmp.name, copy=True, neutralize_database=neutralize)
+                self._start_restore_process(workdir, dump, name, neutralize)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            self.restore_job = workdir
+            self.message_post(
+                body=_("Backup downloaded and checked: restoring into the new database %s.", name)
+            )
+        # leaving the block frees our lock, which goes to the restore process waiting for it
+
+    def _start_restore_process(self, workdir, dump, name, neutralize):
+        """Start the restore process, and wait until it waits for this restore's lock."""
+        params = {
+            "args": [
+                "--addons-path",
+                config["addons_path"],
+                "--data-dir",
+                config["data_dir"],
+                # its log goes where this server's goes
+                *(["--logfile", config["logfile"]] if config.get("logfile") else []),
+            ],
+            "options": {key: config.get(key) for key in RESTORE_OPTIONS},
+            "lock_db": self.env.cr.dbname,
+            "classid": LOCK_RESTORE,
+            "objid": self.id,
+            "db": name,
+            "dump": dump,
+            "neutralize": bool(neutralize),
+            "result": os.path.join(workdir, "result.json"),
+        }
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+        proc = subprocess.Popen(  # our own interpreter and script
+            [sys.executable, "-c", RESTORE_CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,
+        )
+        proc.stdin.write(json.dumps(params).encode() + b"\n")
+        proc.stdin.close()
+        deadline = self._deadline()
+        while proc.poll() is None:
+            self.env.cr.execute(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
+                "AND objsubid = 2 AND NOT granted",
+                (LOCK_RESTORE, self.id),
+            )
+            if self.env.cr.fetchone():
+                return proc
+            if deadline.left() <= 0:
+                proc.kill()
+                raise DeadlineReached("the restore process")
+            time.sleep(0.2)  # our own process starting, not Azure
+        raise UserError(
+            _(
+                "The restore process stopped at its start (exit code %s): see the server's log.",
+                proc.returncode,
+            )
+        )
+
+    def _collect_restore(self):
+        """The restore process is gone (its lock is free): keep what it left."""
+        path = os.path.join(self.restore_job, "result.json")
+        try:
+            with open(path) as handle:
+                result = json.load(handle)
+        except (OSError, ValueError):
+            result = {"ok": False, "error": _("The restore process stopped before it ended: ask again.")}
+        shutil.rmtree(self.restore_job, ignore_errors=True)
+        self.restore_job = False
+        if result.get("ok"):
             self.write({"restore_state": "done", "restore_error": False})
-            self.message_post(body=_("Restored into the new database %s.", name))
+            self.message_post(body=_("Restored into the new database %s.", self.restore_db_name))
+        else:
+            self._record_failure("restore", result.get("error") or "?")
 
     # -- failures ------------------------------------------------------------------------------------
 

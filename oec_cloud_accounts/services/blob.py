@@ -111,7 +111,11 @@ class Deadline:
         if left is None:
             return {}
         read = max(MIN_READ_TIMEOUT, min(READ_TIMEOUT, left / (CALL_RETRIES + 1) / 2))
-        return {"connection_timeout": min(CONNECT_TIMEOUT, read), "read_timeout": read, "retry_total": CALL_RETRIES}
+        return {
+            "connection_timeout": min(CONNECT_TIMEOUT, read),
+            "read_timeout": read,
+            "retry_total": CALL_RETRIES,
+        }
 
     def wait(self, futures, step):
         """Wait for the first of ``futures``, until the deadline at most; (done, not done)."""

@@ -122,13 +122,17 @@ class TestBackupAccess(BackupMixin, HttpCase):
         self.rpc(login, "cloud.backup", "action_verify", [])
         self.env.invalidate_all()
         self.assertEqual(self.backup.verify_state, "queued")
-        self.assertEqual(self.rpc(login, "cloud.backup", "action_restore", [])["res_model"], "cloud.backup.restore")
+        self.assertEqual(
+            self.rpc(login, "cloud.backup", "action_restore", [])["res_model"], "cloud.backup.restore"
+        )
         self.rpc(login, "cloud.backup.policy", "write", [{"keep_daily": 3}])
         self.env.invalidate_all()
         self.assertEqual(self.policy.keep_daily, 3)
         self.rpc(login, "cloud.backup.policy", "action_backup_now", [])
         self.env.invalidate_all()
-        self.assertEqual(self.policy.backup_ids.filtered(lambda b: b.state == "queued").requested_by, self.admin)
+        self.assertEqual(
+            self.policy.backup_ids.filtered(lambda b: b.state == "queued").requested_by, self.admin
+        )
         other = self.rpc(login, "cloud.backup.policy", "create", None)
         self.assertTrue(self.env["cloud.backup.policy"].browse(other).exists())
         self.rpc(login, "cloud.backup", "action_delete_backup", [])

@@ -174,7 +174,9 @@ def test_make_run_comes_back_after_a_reload():
                 break
         reader.start()
         assert answers(port, 30), "".join(lines)[-3000:]
-        odoo = [pid for pid in descendants(proc.pid) if b"odoo-bin" in Path("/proc/%d/cmdline" % pid).read_bytes()]
+        odoo = [
+            pid for pid in descendants(proc.pid) if b"odoo-bin" in Path("/proc/%d/cmdline" % pid).read_bytes()
+        ]
         assert len(odoo) == 1, odoo
         os.kill(odoo[0], signal.SIGHUP)
         deadline = time.monotonic() + 60
