@@ -99,6 +99,7 @@ import odoo
 from odoo.tools import config
 config.parse_config(params["args"])
 config.options.update(params["options"])
+from odoo.service import db as db_service
 from odoo.sql_db import connection_info_for
 # the lock tells the scheduled action this restore lives; it goes with this process
 lock = psycopg2.connect(**connection_info_for(params["lock_db"])[1])
@@ -204,6 +205,9 @@ class CloudBackup(models.Model):
                 batch_size,
             )
         for policy in self.env["cloud.backup.policy"].search([("backup_ids.state", "=", "done")]):
+            if self._deadline().left() < MIN_START:
+                self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()  # the rest in the next pass
+                break
             self._guarded(policy, "retention", policy._apply_retention)
             self._commit()
 
@@ -590,9 +594,8 @@ class CloudBackup(models.Model):
         return _(
             "Stopped while waiting for %(step)s: this server lets a scheduled action run %(limit)s "
             "(limit_time_real_cron, limit_time_real, limit_time_cpu), and the work must end well before. "
-            "Either Azure did not answer in time (it is tried again at the next run), or the database "
-            "takes longer to back up than that: then raise limit_time_real_cron (and limit_time_cpu "
-            "with --workers) in the server configuration.",
+            "Either Azure did not answer in time, or the work takes longer than that: then raise "
+            "limit_time_real_cron (and limit_time_cpu with --workers) in the server configuration.",
             step=error.step,
             limit=_("%s s", limit) if limit else _("without limit"),
         )

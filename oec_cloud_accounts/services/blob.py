@@ -180,7 +180,7 @@ class BlockBlobWriter:
     def write(self, data):  # pylint: disable=method-required-super
         if self._closed:
             raise ValueError("write to a closed BlockBlobWriter")
-        self.deadline.check("pg_dump")
+        self.deadline.check("the backup's data (pg_dump, the filestore)")
         view = memoryview(data)
         self.sha256.update(view)
         self.size += len(view)
