@@ -96,6 +96,7 @@ import json, os, sys
 params = json.loads(sys.stdin.readline())
 import psycopg2
 import odoo
+import odoo.sql_db
 from odoo.tools import config
 config.parse_config(params["args"])
 config.options.update(params["options"])
@@ -115,6 +116,16 @@ finally:
 with open(params["result"] + ".tmp", "w") as out:
     json.dump(result, out)
 os.replace(params["result"] + ".tmp", params["result"])
+# the scheduled action records the result at once (as ir.cron._trigger does), else at its next interval
+try:
+    lock.cursor().execute(
+        "INSERT INTO ir_cron_trigger (cron_id, call_at) VALUES (%s, now() at time zone 'UTC')",
+        (params["cron_id"],),
+    )
+    with odoo.sql_db.db_connect("postgres").cursor() as notify:
+        notify.execute("SELECT pg_notify('cron_trigger', %s)", (params["lock_db"],))
+except Exception:
+    pass
 """
 
 
@@ -508,6 +519,7 @@ class CloudBackup(models.Model):
             "dump": dump,
             "neutralize": bool(neutralize),
             "result": os.path.join(workdir, "result.json"),
+            "cron_id": self.env.ref("oec_cloud_accounts.ir_cron_backups").id,
         }
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
         proc = subprocess.Popen(  # our own interpreter and script
