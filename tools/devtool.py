@@ -313,6 +313,18 @@ def odoo_cmd(src, conf, *args, command=None):
     return [PY, src / "odoo-bin", *([command] if command else []), "-c", conf, *args]
 
 
+def venv_env(env):
+    """``env`` with the virtual environment's bin first on PATH, as its `activate` does.
+
+    Odoo reloads itself (SIGHUP, "Initiating server reload") with
+    os.execve(sys.executable, [basename(sys.executable), *sys.argv]): the new
+    interpreter gets argv[0] "python" without a directory, so CPython looks it up
+    on PATH to find its prefix. Without the venv there, that is the system Python,
+    which has none of the dependencies (No module named 'PyPDF2')."""
+    path = env.get("PATH", os.defpath)
+    return dict(env, PATH=os.pathsep.join([str(VENV / "bin"), path]), VIRTUAL_ENV=str(VENV))
+
+
 # --------------------------------------------------------------------------
 # make run
 # --------------------------------------------------------------------------
@@ -452,7 +464,7 @@ def cmd_run(args):
 def _run(children):
     check_port_free(PORT)
     src = bootstrap()
-    env = ensure_postgres()
+    env = venv_env(ensure_postgres())
     extra = {"http_port": PORT, "http_interface": HOST, "db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$"}
     emulator = mail = None
     if os.environ.get("OEC_SANDBOX", "1") == "0":

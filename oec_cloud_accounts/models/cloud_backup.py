@@ -3,13 +3,19 @@ import re
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.service import db as db_service
-from odoo.tools import config, human_size
+from odoo.sql_db import db_connect
+from odoo.tools import SQL, config, human_size
+from odoo.tools.sql import index_exists
+
+from odoo.addons.web.controllers.database import DBNAME_PATTERN
 
 from ..services import AzureError
+from ..services.blob import DeadlineReached
 
-# Odoo's database manager accepts these names (odoo.service.db.DBNAME_PATTERN)
-DBNAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# the names Odoo's database manager accepts
+DBNAME_RE = re.compile(DBNAME_PATTERN)
+# PostgreSQL cuts longer names (NAMEDATALEN - 1 bytes): a long name could land on another database
+DBNAME_MAX_BYTES = 63
 RUN_STATES = [
     ("queued", "Queued"),
     ("running", "Running"),
@@ -17,6 +23,8 @@ RUN_STATES = [
     ("failed", "Failed"),
     ("deleted", "Deleted"),
 ]
+# one queued or running backup per database, whatever the races (see init)
+BUSY_INDEX = "cloud_backup_one_busy_per_database"
 JOB_STATES = [("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")]
 
 
@@ -39,7 +47,13 @@ class CloudBackup(models.Model):
         ondelete="restrict",
         help="Where this backup was written (the policy may point elsewhere since).",
     )
-    company_id = fields.Many2one(related="storage_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="storage_id.company_id",
+        store=True,
+        index=True,
+        help="The company of the storage location. The backup itself holds the whole database: "
+        "every company, the users and their password hashes.",
+    )
     database = fields.Char(required=True, index=True)
     backup_format = fields.Selection(
         [("zip", "Zip with filestore"), ("dump", "PostgreSQL custom dump")], string="Format", required=True
@@ -70,11 +84,39 @@ class CloudBackup(models.Model):
     restore_state = fields.Selection(JOB_STATES, tracking=True)
     restore_error = fields.Text()
     restore_requested_by = fields.Many2one("res.users")
+    restore_job = fields.Char(help="While the restore's own process runs: its working folder.")
     in_progress = fields.Boolean(compute="_compute_progress", help="Something is queued or running.")
     progress = fields.Integer(
         compute="_compute_progress",
         help="While running: the time elapsed against the previous successful backup's duration.",
     )
+
+    def init(self):
+        """One queued or running backup per database, kept by PostgreSQL: two Back up now at
+        the same moment both pass the search of _queue_backup, the second insert fails."""
+        super().init()
+        cr = self.env.cr
+        if index_exists(cr, BUSY_INDEX):
+            return
+        # runs queued twice before the index existed: the running one (else the oldest) stays
+        cr.execute(
+            SQL(
+                """UPDATE cloud_backup b SET state = 'failed', error = %s
+                    WHERE b.state IN ('queued', 'running') AND EXISTS (
+                        SELECT 1 FROM cloud_backup o
+                         WHERE o.database = b.database AND o.id != b.id
+                           AND o.state IN ('queued', 'running')
+                           AND (o.state = 'running' AND b.state = 'queued'
+                                OR o.state = b.state AND o.id < b.id))""",
+                "Queued while another backup of this database was queued or running.",
+            )
+        )
+        cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX %s ON cloud_backup (database) WHERE state IN ('queued', 'running')",
+                SQL.identifier(BUSY_INDEX),
+            )
+        )
 
     @api.depends("database", "started_at", "create_date")
     def _compute_name(self):
@@ -132,7 +174,7 @@ class CloudBackup(models.Model):
 
     def action_verify(self):
         """Queue a re-download of the blob and a comparison of its SHA-256 (the scheduled action runs it)."""
-        self._check_can_change()
+        self._check_backup_admin()
         for backup in self.sudo():
             if backup.state != "done":
                 raise UserError(_("Only a successful backup can be verified."))
@@ -143,8 +185,8 @@ class CloudBackup(models.Model):
 
     def action_download(self):
         """Open a link that lets the browser read the blob for a few minutes (read-only SAS)."""
+        self._check_backup_admin()
         self.ensure_one()
-        self._check_can_change()
         backup = self.sudo()
         if backup.state != "done":
             raise UserError(_("Only a successful backup can be downloaded."))
@@ -159,21 +201,27 @@ class CloudBackup(models.Model):
 
     def action_delete_backup(self):
         """Delete the blob in Azure (only if this database wrote it) and keep the record as Deleted."""
-        self._check_can_change()
+        self._check_backup_admin()
         for backup in self.sudo():
             if backup.state != "done":
                 raise UserError(_("Only a successful backup has a blob to delete."))
+            store = backup.storage_id._blob_store()
+            store.deadline = backup._deadline()  # within this request's time limit
             try:
-                backup._delete_blob(backup.storage_id._blob_store())
+                backup._delete_blob(store)
             except AzureError as error:
                 raise UserError(backup._error_text(error)) from error
+            except DeadlineReached as error:
+                raise UserError(
+                    _("Azure did not answer in time: nothing was deleted, try again later.")
+                ) from error
             backup.message_post(body=_("Blob deleted by %s.", self.env.user.name))
         return True
 
     def action_restore(self):
         """Ask for the new database's name (the wizard checks and queues the restore)."""
-        self.ensure_one()
         self._check_can_restore()
+        self.ensure_one()
         return {
             "type": "ir.actions.act_window",
             "name": _("Restore Backup"),
@@ -185,11 +233,23 @@ class CloudBackup(models.Model):
 
     # -- business methods ----------------------------------------------------------------------------
 
+    def _check_backup_admin(self):
+        """A backup is the whole database (every company, the users' password hashes,
+        database.secret): taking, reading, deleting or restoring one is for Settings
+        administrators only, the people Odoo's database manager trusts. The first
+        thing every backup action does, before any remote call."""
+        if not self.env.is_system():
+            raise AccessError(
+                _(
+                    "Only Settings administrators may back up, verify, download, delete or restore "
+                    "backups: a backup holds the whole database, every company included."
+                )
+            )
+        self._check_can_change()
+
     def _check_can_restore(self):
         """A restore makes a new database on this server: Settings administrators only."""
-        self._check_can_change()
-        if not self.env.user.has_group("base.group_system"):
-            raise AccessError(_("Only Settings administrators may restore a backup into a new database."))
+        self._check_backup_admin()
         for backup in self:
             if backup.state != "done":
                 raise UserError(_("Only a successful backup can be restored."))
@@ -223,7 +283,8 @@ class CloudBackup(models.Model):
     @api.model
     def _check_restore_target(self, db_name):
         """The new database's name, refused when invalid or taken (database or filestore folder),
-        or when this server's database manager is off (restore_db refuses then)."""
+        or when this server's database manager is off (restore_db refuses then). Checked when the
+        restore is asked for (before anything is downloaded) and again right before it is made."""
         if not config["list_db"]:
             raise UserError(
                 _(
@@ -233,28 +294,46 @@ class CloudBackup(models.Model):
                 )
             )
         db_name = (db_name or "").strip()
-        if not DBNAME_RE.match(db_name):
+        shown = db_name[:100]
+        if not DBNAME_RE.match(db_name) or len(db_name.encode()) > DBNAME_MAX_BYTES:
             raise UserError(
                 _(
                     "Invalid database name %(name)r: use letters, digits, '_', '-' and '.', starting "
-                    "with a letter or a digit.",
-                    name=db_name,
+                    "with a letter or a digit, at most 63 characters.",
+                    name=shown,
                 )
             )
-        if db_service.exp_db_exist(db_name):
+        existing = self._database_named_like(db_name)
+        if existing:
             raise UserError(
-                _("A database named %(name)s already exists: restoring never overwrites one.", name=db_name)
+                _(
+                    "A database named %(name)s already exists on this server (%(existing)s; names that "
+                    "differ only by case are refused too): restoring never overwrites one, choose another "
+                    "name.",
+                    name=shown,
+                    existing=existing,
+                )
             )
         if os.path.exists(config.filestore(db_name)):
             raise UserError(
                 _(
                     "A filestore folder for %(name)s already exists (%(path)s), left by a database dropped "
                     "outside Odoo: remove it, or choose another name.",
-                    name=db_name,
+                    name=shown,
                     path=config.filestore(db_name),
                 )
             )
         return db_name
+
+    @api.model
+    def _database_named_like(self, db_name):
+        """The name of a database of this PostgreSQL server (templates included) equal to
+        ``db_name`` ignoring case, or None: asked to pg_database itself, not to the list of
+        databases Odoo shows (list_db, dbfilter), and before anything is downloaded."""
+        with db_connect("postgres").cursor() as cr:
+            cr.execute("SELECT datname FROM pg_database WHERE lower(datname) = lower(%s) LIMIT 1", (db_name,))
+            row = cr.fetchone()
+        return row[0] if row else None
 
     def _delete_blob(self, store):
         """Delete this backup's blob if its metadata names this database; state Deleted."""

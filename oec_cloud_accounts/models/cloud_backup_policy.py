@@ -1,5 +1,6 @@
 from datetime import datetime, time, timedelta
 
+import psycopg2.errors
 import pytz
 
 from odoo import _, api, fields, models
@@ -10,6 +11,12 @@ from odoo.addons.base.models.res_partner import _tz_get
 from ..services import AzureError
 from ..services.blob import META_DB_UUID, TIERS
 
+# the integer fields' bounds, checked before anything reaches PostgreSQL (an int4 column) or
+# Azure (a lifecycle rule's daysAfterModificationGreaterThan is at most 99999)
+KEEP_MAX = {"keep_daily": 3660, "keep_weekly": 520, "keep_monthly": 240, "keep_yearly": 100}
+LIFECYCLE_DAYS_MAX = 99999
+BOUNDS = dict(KEEP_MAX, lifecycle_cool_days=LIFECYCLE_DAYS_MAX, lifecycle_delete_days=LIFECYCLE_DAYS_MAX)
+
 FORMATS = [
     ("zip", "Zip with filestore (Odoo database manager)"),
     ("dump", "PostgreSQL custom dump (no filestore)"),
@@ -18,7 +25,11 @@ FORMATS = [
 
 class CloudBackupPolicy(models.Model):
     """How and when this database is backed up to a blob container, and how
-    long backups are kept."""
+    long backups are kept.
+
+    A backup is the whole database (every company, the users' password hashes,
+    database.secret): policies are made, changed and run by Settings
+    administrators only (access rights, and each action checks it first)."""
 
     _name = "cloud.backup.policy"
     _description = "Backup Policy"
@@ -44,7 +55,13 @@ class CloudBackupPolicy(models.Model):
         help="The blob container the backups are written to (Cloud > Storage, or Storage Quick Setup "
         "on an account).",
     )
-    company_id = fields.Many2one(related="storage_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="storage_id.company_id",
+        store=True,
+        index=True,
+        help="The company of the storage location. The backups hold the whole database, every company "
+        "included: only Settings administrators manage them.",
+    )
     user_id = fields.Many2one(
         "res.users",
         string="Responsible",
@@ -83,11 +100,13 @@ class CloudBackupPolicy(models.Model):
         string="Next Backup", readonly=True, help="When the scheduled action queues the next backup."
     )
     keep_daily = fields.Integer(
-        default=7, help="Keep the newest backup of each of this many most recent days."
+        default=7, help="Keep the newest backup of each of this many most recent days (at most 3660)."
     )
-    keep_weekly = fields.Integer(default=4, help="... of each of this many most recent weeks.")
-    keep_monthly = fields.Integer(default=12, help="... of each of this many most recent months.")
-    keep_yearly = fields.Integer(default=1, help="... of each of this many most recent years.")
+    keep_weekly = fields.Integer(default=4, help="... of each of this many most recent weeks (at most 520).")
+    keep_monthly = fields.Integer(
+        default=12, help="... of each of this many most recent months (at most 240)."
+    )
+    keep_yearly = fields.Integer(default=1, help="... of each of this many most recent years (at most 100).")
     lifecycle_enabled = fields.Boolean(
         string="Lifecycle Rule",
         help="Also ask Azure to manage the backups' blobs (lifecycle management rule on the storage "
@@ -95,10 +114,14 @@ class CloudBackupPolicy(models.Model):
         "backups only, beside the retention above.",
     )
     lifecycle_cool_days = fields.Integer(
-        string="Move to Cool After (days)", default=30, help="0: never move to the Cool tier."
+        string="Move to Cool After (days)",
+        default=30,
+        help="0: never move to the Cool tier. At most 99999 (Azure's limit).",
     )
     lifecycle_delete_days = fields.Integer(
-        string="Delete After (days)", default=400, help="0: never delete by the lifecycle rule."
+        string="Delete After (days)",
+        default=400,
+        help="0: never delete by the lifecycle rule. At most 99999 (Azure's limit).",
     )
     lifecycle_rule = fields.Char(
         string="Lifecycle Rule Name", readonly=True, help="The rule's name in the storage account, once set."
@@ -130,6 +153,9 @@ class CloudBackupPolicy(models.Model):
         for policy in self:
             if not 0 <= policy.schedule_time < 24:
                 raise ValidationError(_("The daily backup time is between 00:00 and 23:59."))
+            for name, most in KEEP_MAX.items():
+                if not 0 <= policy[name] <= most:
+                    raise ValidationError(policy._bound_message(name))
             if not any((policy.keep_daily, policy.keep_weekly, policy.keep_monthly, policy.keep_yearly)):
                 raise ValidationError(
                     _(
@@ -142,18 +168,25 @@ class CloudBackupPolicy(models.Model):
     def _check_lifecycle(self):
         for policy in self.filtered("lifecycle_enabled"):
             cool, delete = policy.lifecycle_cool_days, policy.lifecycle_delete_days
-            if cool < 0 or delete < 0 or not (cool or delete):
+            if not (0 <= cool <= LIFECYCLE_DAYS_MAX and 0 <= delete <= LIFECYCLE_DAYS_MAX):
+                raise ValidationError(
+                    _("The lifecycle rule's days are between 0 and %s (Azure's limit).", LIFECYCLE_DAYS_MAX)
+                )
+            if not (cool or delete):
                 raise ValidationError(_("Give the lifecycle rule a number of days to move or to delete."))
             if cool and delete and delete <= cool:
                 raise ValidationError(_("The lifecycle rule must delete after it moves to Cool."))
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_bounds(vals)
         policies = super().create(vals_list)
         policies._schedule_next()
         return policies
 
     def write(self, vals):
+        self._check_bounds(vals)
         res = super().write(vals)
         if {"scheduled", "schedule_time", "schedule_tz", "active"} & set(vals):
             self._schedule_next()
@@ -163,7 +196,7 @@ class CloudBackupPolicy(models.Model):
 
     def action_backup_now(self):
         """Queue a backup now; the scheduled action runs it (this returns at once)."""
-        self._check_can_change()
+        self._check_backup_admin()
         backups = self.env["cloud.backup"]
         for policy in self.sudo():
             backups |= policy._queue_backup(trigger="manual")
@@ -174,7 +207,7 @@ class CloudBackupPolicy(models.Model):
 
     def action_apply_lifecycle(self):
         """Set (or remove) the lifecycle management rule of this database's backups in Azure."""
-        self._check_can_change()
+        self._check_backup_admin()
         for policy in self.sudo():
             policy._apply_lifecycle()
         return True
@@ -188,8 +221,39 @@ class CloudBackupPolicy(models.Model):
 
     # -- business methods ----------------------------------------------------------------------------
 
+    def _check_backup_admin(self):
+        """Settings administrators only, then the access rights and rules (see cloud.backup)."""
+        self.env["cloud.backup"]._check_backup_admin()
+        self._check_can_change()
+
+    @api.model
+    def _check_bounds(self, vals):
+        """Refuse out-of-range integers before they reach PostgreSQL or Azure."""
+        for name, most in BOUNDS.items():
+            value = vals.get(name)
+            if value is None or value is False:
+                continue
+            try:
+                number = int(value)
+            except (TypeError, ValueError, OverflowError):
+                continue  # not a number: the ORM refuses it
+            if not 0 <= number <= most or number != value:
+                raise ValidationError(self._bound_message(name))
+
+    def _bound_message(self, name):
+        field = self._fields[name]
+        return _(
+            "%(field)s must be a whole number between 0 and %(most)s.",
+            field=field._description_string(self.env),
+            most=BOUNDS[name],
+        )
+
     def _queue_backup(self, trigger):
-        """A queued cloud.backup, refused while one runs or waits for this database."""
+        """A queued cloud.backup, refused while one runs or waits for this database.
+
+        The search gives the usual answer; the partial unique index of cloud.backup
+        (one queued or running backup per database) settles the race of two requests
+        at once: the second insert waits for the first transaction and fails."""
         self.ensure_one()
         if self.storage_id.state != "ready":
             raise UserError(
@@ -214,17 +278,27 @@ class CloudBackupPolicy(models.Model):
                     name=busy.display_name,
                 )
             )
-        backup = (
-            self.env["cloud.backup"]
-            .sudo()
-            .create(
-                {
-                    "policy_id": self.id,
-                    "trigger": trigger,
-                    "requested_by": self.env.user.id if trigger == "manual" else False,
-                }
-            )
-        )
+        try:
+            with self.env.cr.savepoint():
+                backup = (
+                    self.env["cloud.backup"]
+                    .sudo()
+                    .create(
+                        {
+                            "policy_id": self.id,
+                            "trigger": trigger,
+                            "requested_by": self.env.user.id if trigger == "manual" else False,
+                        }
+                    )
+                )
+        except psycopg2.errors.UniqueViolation as error:
+            raise UserError(
+                _(
+                    "A backup of %(db)s was queued at the same moment by another request: wait for it "
+                    "to finish.",
+                    db=self.database,
+                )
+            ) from error
         backup.message_post(
             body=_("Backup requested by %s.", self.env.user.name)
             if trigger == "manual"
@@ -319,8 +393,11 @@ class CloudStorage(models.Model):
         }
 
     def _open_after_setup(self):
-        """A ready location without a policy for this database goes on to the backup settings."""
+        """A ready location without a policy for this database goes on to the backup settings
+        (for Settings administrators: only they may make one)."""
         self.ensure_one()
+        if not self.env.is_system():
+            return super()._open_after_setup()
         has_policy = self.env["cloud.backup.policy"].search_count(
             [("storage_id", "=", self.id), ("database", "=", self.env.cr.dbname)]
         )

@@ -6,11 +6,33 @@ run holds a PostgreSQL advisory lock for its database on a connection of its
 own: a second run of the same database cannot take it, and when the Odoo
 process dies the connection closes and the lock goes with it, which is how the
 next pass tells a dead run (still "running", lock free) from a live one.
+
+Time limits. Odoo stops a scheduled action that runs too long: the threaded
+server logs "virtual real time limit reached" and reloads the whole server,
+a cron worker (--workers) is killed. So every long step (upload, verification,
+restore's download) works to a deadline taken from those limits (time_limit()),
+minus a margin: each Azure request gets timeouts and retries that fit in the
+time left, and at the deadline the step stops and the run ends Failed, saying
+why, with nothing committed. A backup is not resumed in the next run: staged
+blocks could be, but pg_dump's output cannot be continued mid-stream, so the
+next run starts over (and succeeds once Azure answers, or once the limit is
+raised for a database too large to back up within it).
+
+A restore's download works to the deadline too; the restore itself (Odoo's
+restore_db: psql or pg_restore, then the new database's registry) takes as long
+as it takes, so it runs in a process of its own, started in a session of its
+own (a cron worker killed or a server reload leaves it alone). That process
+holds the restore's advisory lock and leaves result.json in its folder; the
+next passes of the scheduled action only look at them.
 """
 
+import json
 import logging
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -24,7 +46,6 @@ import pytz
 import odoo
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.service import db as db_service
 from odoo.sql_db import connection_info_for
 from odoo.tools import SQL, config, exec_pg_environ, find_pg_tool
 
@@ -34,6 +55,8 @@ from ..services.blob import (
     CONCURRENCY,
     META_DATABASE,
     META_FORMAT,
+    Deadline,
+    DeadlineReached,
     MiB,
     write_odoo_zip,
     write_pg_custom,
@@ -48,7 +71,105 @@ LOCK_VERIFY = 0x0EC1  # objid: backup id
 LOCK_RESTORE = 0x0EC2  # objid: backup id
 BLOCK_PARAM = "oec_cloud_accounts.backup_block_kib"
 VERIFY_EVERY = timedelta(days=7)
+# the options of this server's configuration a restore process needs (given on its stdin)
+RESTORE_OPTIONS = (
+    "db_host",
+    "db_port",
+    "db_user",
+    "db_password",
+    "db_sslmode",
+    "db_template",
+    "pg_path",
+    "unaccent",
+    "list_db",
+)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
+# the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
+MARGIN_RATIO = 0.25
+MIN_MARGIN = 10  # seconds
+MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
+MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
+
+
+RESTORE_CHILD = r"""
+import json, os, sys
+params = json.loads(sys.stdin.readline())
+import psycopg2
+import odoo
+import odoo.sql_db
+from odoo.tools import config
+config.parse_config(params["args"])
+config.options.update(params["options"])
+from odoo.service import db as db_service
+from odoo.sql_db import connection_info_for
+# the lock tells the scheduled action this restore lives; it goes with this process
+lock = psycopg2.connect(**connection_info_for(params["lock_db"])[1])
+lock.autocommit = True
+lock.cursor().execute("SELECT pg_advisory_lock(%s, %s)", (params["classid"], params["objid"]))
+result = {"ok": True}
+try:
+    db_service.restore_db(params["db"], params["dump"], copy=True, neutralize_database=params["neutralize"])
+except Exception as error:
+    result = {"ok": False, "error": str(error)[-1000:] or type(error).__name__}
+finally:
+    os.unlink(params["dump"])
+with open(params["result"] + ".tmp", "w") as out:
+    json.dump(result, out)
+os.replace(params["result"] + ".tmp", params["result"])
+# the scheduled action records the result at once (as ir.cron._trigger does), else at its next interval
+try:
+    lock.cursor().execute(
+        "INSERT INTO ir_cron_trigger (cron_id, call_at) VALUES (%s, now() at time zone 'UTC')",
+        (params["cron_id"],),
+    )
+    with odoo.sql_db.db_connect("postgres").cursor() as notify:
+        notify.execute("SELECT pg_notify('cron_trigger', %s)", (params["lock_db"],))
+except Exception:
+    pass
+"""
+
+
+def time_limit(cron=True):
+    """The seconds Odoo lets a scheduled action (``cron``) or an HTTP request run before
+    it stops it, or None for no limit, by the rules of odoo/service/server.py (17.0):
+
+    * threaded server (no --workers): process_limit() stops a cron thread after
+      limit_time_real_cron when it is > 0, else after limit_time_real (0: no limit);
+    * --workers: a cron worker after limit_time_real_cron (-1: limit_time_real, 0: no
+      limit), an HTTP worker after limit_time_real; both also after limit_time_cpu
+      seconds of CPU (RLIMIT_CPU), which wall time bounds from above.
+    """
+    real = config.get("limit_time_real") or 0
+    limits = []
+    if config.get("workers"):
+        if cron:
+            cron_limit = config.get("limit_time_real_cron")
+            limits.append(real if cron_limit == -1 else (cron_limit or 0))
+        else:
+            limits.append(real)
+        limits.append(config.get("limit_time_cpu") or 0)
+    else:
+        cron_limit = config.get("limit_time_real_cron") or 0
+        limits.append(cron_limit if cron and cron_limit > 0 else real)
+    limits = [limit for limit in limits if limit > 0]
+    return min(limits) if limits else None
+
+
+def time_budget(cron=True):
+    """The seconds long work may take in one scheduled action (or request): the limit
+    minus a margin (a quarter, at least MIN_MARGIN), at most MAX_BUDGET."""
+    limit = time_limit(cron)
+    if limit is None:
+        return MAX_BUDGET
+    return min(MAX_BUDGET, max(limit - max(MIN_MARGIN, limit * MARGIN_RATIO), 1))
+
+
+def job_deadline(cron=True):
+    """When the current scheduled action (or request) must give its thread back:
+    counted from when Odoo started timing the thread (a cron thread's start_time
+    covers the jobs run before ours in the same pass), else from now."""
+    started = getattr(threading.current_thread(), "start_time", None) or time.time()
+    return started + time_budget(cron)
 
 
 @contextmanager
@@ -77,7 +198,12 @@ class CloudBackup(models.Model):
 
     @api.model
     def _cron_run(self, batch_size=100):
-        """Everything due, each item isolated: a failure is recorded on its record and the others go on."""
+        """Everything due, each item isolated: a failure is recorded on its record and the others go on.
+        Everything works to this job's deadline (see time_limit)."""
+        self.with_context(oec_backup_deadline=job_deadline())._cron_run_due(batch_size)
+
+    @api.model
+    def _cron_run_due(self, batch_size):
         self._fail_dead_runs()
         self._queue_scheduled()
         self._queue_verifications()
@@ -90,6 +216,9 @@ class CloudBackup(models.Model):
                 batch_size,
             )
         for policy in self.env["cloud.backup.policy"].search([("backup_ids.state", "=", "done")]):
+            if self._deadline().left() < MIN_START:
+                self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()  # the rest in the next pass
+                break
             self._guarded(policy, "retention", policy._apply_retention)
             self._commit()
 
@@ -104,7 +233,17 @@ class CloudBackup(models.Model):
         except Exception:  # pylint: disable=broad-except
             _logger.warning("%s %s: %s failed", record._name, record.id, what, exc_info=True)
 
+    def _deadline(self):
+        """The Deadline of this scheduled action's long work (or of this request)."""
+        return Deadline(self.env.context.get("oec_backup_deadline") or job_deadline(cron=False))
+
     def _isolated(self, kind):
+        left = self._deadline().left()
+        if left < MIN_START:
+            # too little time left in this pass: the next one starts it (triggered at once)
+            _logger.info("cloud.backup %s: %s left for the next pass (%.0f s left)", self.id, kind, left)
+            self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
+            return
         try:
             getattr(self, "_do_" + kind)()
         except Exception as error:  # pylint: disable=broad-except
@@ -167,6 +306,7 @@ class CloudBackup(models.Model):
         """A function that streams pg_dump (and the filestore) to the block blob and
         returns (result, seconds), touching no cursor: what it needs is read now."""
         store = self.storage_id._blob_store()
+        deadline = store.deadline = self._deadline()
         policy = self.policy_id
         metadata = dict(
             policy._owner_metadata(), **{META_DATABASE: self.database, META_FORMAT: self.backup_format}
@@ -178,13 +318,13 @@ class CloudBackup(models.Model):
             filestore = config.filestore(self.database)
 
             def produce(out):
-                write_odoo_zip(out, cmd, env, filestore, manifest)
+                write_odoo_zip(out, cmd, env, filestore, manifest, deadline)
 
         else:
             cmd.insert(-1, "--format=c")
 
             def produce(out):
-                write_pg_custom(out, cmd, env)
+                write_pg_custom(out, cmd, env, deadline)
 
         name, tier, block_size = self.blob_name, self.tier, self._block_size()
 
@@ -246,11 +386,13 @@ class CloudBackup(models.Model):
         with advisory_lock(self.env.cr.dbname, classid, key) as free:
             if not free:
                 return
+            if kind == "restore" and self.restore_job:
+                self._collect_restore()
+                return
             if kind == "backup":
                 message = _(
                     "The Odoo process running this backup (%(runner)s) stopped before it ended "
-                    "(restart, crash, or a cron time limit): nothing was committed in Azure. "
-                    "Back up again; for large databases raise limit_time_real_cron.",
+                    "(restart, crash, or a time limit): nothing was committed in Azure. Back up again.",
                     runner=self.runner or "?",
                 )
             else:
@@ -297,6 +439,7 @@ class CloudBackup(models.Model):
             if not locked:
                 return
             store = self.storage_id._blob_store()
+            store.deadline = self._deadline()
             self.verify_state = "running"
             self._commit()  # nothing is read from the database while the blob downloads
             result = store.download(self.blob_name)
@@ -326,13 +469,16 @@ class CloudBackup(models.Model):
             # checked when asked; again now, things may have changed meanwhile
             name = self._check_restore_target(self.restore_db_name)
             store, blob_name, sha256 = self.storage_id._blob_store(), self.blob_name, self.sha256
+            store.deadline = self._deadline()
             neutralize, backup_format = self.restore_neutralize, self.backup_format
             self.restore_state = "running"
-            self._commit()  # nothing is read from the database while the blob downloads and restores
-            # Odoo's restore reads a file (it unzips it): the blob is downloaded, checked, then restored
-            with tempfile.NamedTemporaryFile(prefix="oec-restore-", suffix="." + backup_format) as tmp:
-                result = store.download(blob_name, out=tmp)
-                tmp.flush()
+            self._commit()  # nothing is read from the database while the blob downloads
+            # Odoo's restore reads a file (it unzips it): the blob is downloaded and checked first
+            workdir = tempfile.mkdtemp(prefix="oec-restore-")
+            try:
+                dump = os.path.join(workdir, "backup." + backup_format)
+                with open(dump, "wb") as out:
+                    result = store.download(blob_name, out=out)
                 if result["sha256"] != sha256:
                     raise UserError(
                         _(
@@ -342,10 +488,85 @@ class CloudBackup(models.Model):
                             want=sha256,
                         )
                     )
-                # the database manager's own code path; copy: a new database uuid, as for a duplicate
-                db_service.restore_db(name, tmp.name, copy=True, neutralize_database=neutralize)
+                # checked again right before the database is made: one may have appeared meanwhile
+                self._check_restore_target(name)
+                self._start_restore_process(workdir, dump, name, neutralize)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            self.restore_job = workdir
+            self.message_post(
+                body=_("Backup downloaded and checked: restoring into the new database %s.", name)
+            )
+        # leaving the block frees our lock, which goes to the restore process waiting for it
+
+    def _start_restore_process(self, workdir, dump, name, neutralize):
+        """Start the restore process, and wait until it waits for this restore's lock."""
+        params = {
+            "args": [
+                "--addons-path",
+                config["addons_path"],
+                "--data-dir",
+                config["data_dir"],
+                # its log goes where this server's goes
+                *(["--logfile", config["logfile"]] if config.get("logfile") else []),
+            ],
+            "options": {key: config.get(key) for key in RESTORE_OPTIONS},
+            "lock_db": self.env.cr.dbname,
+            "classid": LOCK_RESTORE,
+            "objid": self.id,
+            "db": name,
+            "dump": dump,
+            "neutralize": bool(neutralize),
+            "result": os.path.join(workdir, "result.json"),
+            "cron_id": self.env.ref("oec_cloud_accounts.ir_cron_backups").id,
+        }
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+        proc = subprocess.Popen(  # our own interpreter and script
+            [sys.executable, "-c", RESTORE_CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,
+        )
+        proc.stdin.write(json.dumps(params).encode() + b"\n")
+        proc.stdin.close()
+        deadline = self._deadline()
+        while proc.poll() is None:
+            self.env.cr.execute(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
+                "AND objsubid = 2 AND NOT granted",
+                (LOCK_RESTORE, self.id),
+            )
+            if self.env.cr.fetchone():
+                return proc
+            if deadline.left() <= 0:
+                proc.kill()
+                raise DeadlineReached("the restore process")
+            time.sleep(0.2)  # our own process starting, not Azure
+        raise UserError(
+            _(
+                "The restore process stopped at its start (exit code %s): see the server's log.",
+                proc.returncode,
+            )
+        )
+
+    def _collect_restore(self):
+        """The restore process is gone (its lock is free): keep what it left."""
+        path = os.path.join(self.restore_job, "result.json")
+        try:
+            with open(path) as handle:
+                result = json.load(handle)
+        except (OSError, ValueError):
+            result = {"ok": False, "error": _("The restore process stopped before it ended: ask again.")}
+        shutil.rmtree(self.restore_job, ignore_errors=True)
+        self.restore_job = False
+        if result.get("ok"):
             self.write({"restore_state": "done", "restore_error": False})
-            self.message_post(body=_("Restored into the new database %s.", name))
+            self.message_post(body=_("Restored into the new database %s.", self.restore_db_name))
+        else:
+            self._record_failure("restore", result.get("error") or "?")
 
     # -- failures ------------------------------------------------------------------------------------
 
@@ -373,9 +594,23 @@ class CloudBackup(models.Model):
             self.activity_schedule(ACTIVITY_TYPE, summary=titles[kind], note=message, user_id=user.id)
 
     def _describe(self, error):
+        if isinstance(error, DeadlineReached):
+            return self._deadline_message(error)
         if isinstance(error, AzureError):
             return self._error_text(error)
         return str(error) or type(error).__name__
+
+    @api.model
+    def _deadline_message(self, error):
+        limit = time_limit()
+        return _(
+            "Stopped while waiting for %(step)s: this server lets a scheduled action run %(limit)s "
+            "(limit_time_real_cron, limit_time_real, limit_time_cpu), and the work must end well before. "
+            "Either Azure did not answer in time, or the work takes longer than that: then raise "
+            "limit_time_real_cron (and limit_time_cpu with --workers) in the server configuration.",
+            step=error.step,
+            limit=_("%s s", limit) if limit else _("without limit"),
+        )
 
     # -- transactions --------------------------------------------------------------------------------
 
@@ -414,6 +649,7 @@ class CloudBackupPolicy(models.Model):
         if not doomed:
             return 0
         store = self.storage_id._blob_store()
+        store.deadline = self.env["cloud.backup"]._deadline()
         for backup in doomed.sorted("id"):
             try:
                 backup._delete_blob(store)

@@ -11,6 +11,13 @@ fills, and the block list is committed at the end with the SHA-256 in the
 blob's metadata. Memory stays at ``(concurrency + 1) * block_size`` whatever
 the database's size; nothing touches the local disk. A failure before the
 commit leaves no blob (staged blocks are dropped by Azure after 7 days).
+
+Every call can be held to a ``Deadline`` (the caller's share of Odoo's time
+limits): each request gets timeouts and retries that fit in the time left, the
+calling thread never waits past the deadline for a request, a block or pg_dump,
+and at the deadline ``DeadlineReached`` is raised with nothing committed. A
+request still hanging then is left to its own (short) timeouts in a thread that
+Odoo's time limits do not watch.
 """
 
 import hashlib
@@ -20,6 +27,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -54,6 +62,11 @@ META_FORMAT = "oec_format"
 MARKER_PREFIX = ".oec-access-test/"
 TIERS = ("Hot", "Cool", "Cold")
 SAS_MINUTES = 15
+# per request under a deadline: at most CALL_RETRIES retries, each attempt's timeouts within these
+CALL_RETRIES = 1
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
+MIN_READ_TIMEOUT = 2
 
 
 @contextmanager
@@ -68,6 +81,76 @@ class BackupStreamError(AzureError):
     """The producer (pg_dump, the filestore) failed: nothing was committed."""
 
 
+class DeadlineReached(Exception):
+    """The job's time ran out (see Deadline); ``step`` says what it was waiting for."""
+
+    def __init__(self, step):
+        super().__init__("deadline reached during %s" % step)
+        self.step = step
+
+
+class Deadline:
+    """When a job must have given the thread back (``time.time()`` seconds), or
+    None for no limit. Wall-clock time, as Odoo's own limits count it."""
+
+    def __init__(self, at=None):
+        self.at = at
+
+    def left(self):
+        return None if self.at is None else self.at - time.time()
+
+    def check(self, step):
+        left = self.left()
+        if left is not None and left <= 0:
+            raise DeadlineReached(step)
+
+    def options(self):
+        """Per-request timeouts and retries of the SDK: one call (its retries
+        included) fits in the time left, so a hanging endpoint costs little."""
+        left = self.left()
+        if left is None:
+            return {}
+        read = max(MIN_READ_TIMEOUT, min(READ_TIMEOUT, left / (CALL_RETRIES + 1) / 2))
+        return {
+            "connection_timeout": min(CONNECT_TIMEOUT, read),
+            "read_timeout": read,
+            "retry_total": CALL_RETRIES,
+        }
+
+    def wait(self, futures, step):
+        """Wait for the first of ``futures``, until the deadline at most; (done, not done)."""
+        done, pending = wait(futures, timeout=self.left(), return_when=FIRST_COMPLETED)
+        if not done:
+            raise DeadlineReached(step)
+        return done, pending
+
+    def call(self, step, function, *args, **kwargs):
+        """``function(*args, **kwargs)``, waited for until the deadline only: it runs
+        in a daemon thread left behind at the deadline (its request's timeouts end it)."""
+        if self.at is None:
+            return function(*args, **kwargs)
+        self.check(step)
+        outcome = {}
+
+        def run():
+            try:
+                outcome["result"] = function(*args, **kwargs)
+            except BaseException as error:  # noqa: BLE001  # handed to the waiting thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, name="oec-blob-call", daemon=True)
+        worker.start()
+        worker.join(max(self.left(), 0))
+        if worker.is_alive():
+            raise DeadlineReached(step)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+
+NO_DEADLINE = Deadline()
+
+
 class BlockBlobWriter:
     """A write-only, non-seekable file object that stages blocks of a block blob.
 
@@ -76,8 +159,9 @@ class BlockBlobWriter:
     blob exist; without it (an exception, ``abort()``) nothing does.
     """
 
-    def __init__(self, blob_client, block_size=BLOCK_SIZE, concurrency=CONCURRENCY):
+    def __init__(self, blob_client, block_size=BLOCK_SIZE, concurrency=CONCURRENCY, deadline=NO_DEADLINE):
         self.blob = blob_client
+        self.deadline = deadline
         self.block_size = block_size
         self.concurrency = max(1, concurrency)
         self.sha256 = hashlib.sha256()
@@ -96,6 +180,7 @@ class BlockBlobWriter:
     def write(self, data):  # pylint: disable=method-required-super
         if self._closed:
             raise ValueError("write to a closed BlockBlobWriter")
+        self.deadline.check("the backup's data (pg_dump, the filestore)")
         view = memoryview(data)
         self.sha256.update(view)
         self.size += len(view)
@@ -123,27 +208,35 @@ class BlockBlobWriter:
             )
         # at most `concurrency` blocks in flight: wait for one, which also raises its error early
         while len(self._pending) >= self.concurrency:
-            done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+            done, self._pending = self.deadline.wait(self._pending, "Put Block")
             for future in done:
                 future.result()
         block_id = "%032d" % len(self._block_ids)  # the SDK sends it base64-encoded
         self._block_ids.append(block_id)
-        self._pending.add(self._pool.submit(self.blob.stage_block, block_id, data, length=len(data)))
+        self._pending.add(
+            self._pool.submit(
+                self.blob.stage_block, block_id, data, length=len(data), **self.deadline.options()
+            )
+        )
 
     def commit(self, metadata=None, tier=None):
         """Stage the last block, wait for all, commit the list: the blob exists from here."""
         if self._buffer or not self._block_ids:
             self._stage(bytes(self._buffer))
             self._buffer = bytearray()
-        try:
-            for future in self._pending:
+        while self._pending:
+            done, self._pending = self.deadline.wait(self._pending, "Put Block")
+            for future in done:
                 future.result()
-        finally:
-            self._pending = set()
-            self._close()
+        self._close()
         metadata = dict(metadata or {}, **{META_SHA256: self.sha256.hexdigest()})
-        self.blob.commit_block_list(
-            self._block_ids, metadata=metadata, standard_blob_tier=StandardBlobTier(tier) if tier else None
+        self.deadline.call(
+            "Put Block List",
+            self.blob.commit_block_list,
+            self._block_ids,
+            metadata=metadata,
+            standard_blob_tier=StandardBlobTier(tier) if tier else None,
+            **self.deadline.options(),
         )
         return {"size": self.size, "sha256": self.sha256.hexdigest(), "blocks": len(self._block_ids)}
 
@@ -153,12 +246,13 @@ class BlockBlobWriter:
             future.cancel()
         self._pending = set()
         self._buffer = bytearray()
-        self._close()
+        # a block still in flight is not waited for: its request's timeouts end it
+        self._close(wait=False)
 
-    def _close(self):
+    def _close(self, wait=True):
         if not self._closed:
             self._closed = True
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
 
 
 # -- producers: what a backup is made of ------------------------------------------------------------
@@ -181,19 +275,29 @@ class _Stderr:
         return self.tail.decode("utf-8", "replace").strip()
 
 
-def _pg_dump(cmd, env, out):
-    """Run ``cmd`` (pg_dump writing to stdout) and copy its output into ``out``."""
+def _pg_dump(cmd, env, out, deadline=NO_DEADLINE):
+    """Run ``cmd`` (pg_dump writing to stdout) and copy its output into ``out``;
+    pg_dump is killed at the deadline (it cannot be resumed: the run fails)."""
     with subprocess.Popen(
         cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as proc:
         stderr = _Stderr(proc.stderr)
+        left = deadline.left()
+        timer = threading.Timer(max(left, 0), proc.kill) if left is not None else None
+        if timer:
+            timer.daemon = True
+            timer.start()
         try:
             shutil.copyfileobj(proc.stdout, out, READ_CHUNK)
         except BaseException:
             proc.kill()
             raise
+        finally:
+            if timer:
+                timer.cancel()
         code = proc.wait()
     if code != 0:
+        deadline.check("pg_dump")
         raise BackupStreamError(
             _lt("pg_dump failed (exit code %(code)s): %(error)s"),
             code="PgDumpFailed",
@@ -213,7 +317,7 @@ def filestore_files(filestore):
                 yield path, "filestore/" + os.path.relpath(path, filestore).replace(os.sep, "/")
 
 
-def write_odoo_zip(out, dump_cmd, env, filestore, manifest):
+def write_odoo_zip(out, dump_cmd, env, filestore, manifest, deadline=NO_DEADLINE):
     """The zip Odoo's database manager makes and restores (dump.sql, filestore/,
     manifest.json), written to the non-seekable ``out`` while pg_dump runs.
 
@@ -226,14 +330,14 @@ def write_odoo_zip(out, dump_cmd, env, filestore, manifest):
     ) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=4))
         with archive.open("dump.sql", "w", force_zip64=True) as entry:
-            _pg_dump(dump_cmd, env, entry)
+            _pg_dump(dump_cmd, env, entry, deadline)
         for path, name in filestore_files(filestore):
             archive.write(path, name)
 
 
-def write_pg_custom(out, dump_cmd, env):
+def write_pg_custom(out, dump_cmd, env, deadline=NO_DEADLINE):
     """pg_dump's custom format (compressed by pg_dump, no filestore)."""
-    _pg_dump(dump_cmd, env, out)
+    _pg_dump(dump_cmd, env, out, deadline)
 
 
 # -- the container ------------------------------------------------------------------------------------
@@ -269,6 +373,8 @@ class BlobStore:
         if ca_bundle:
             options["connection_verify"] = ca_bundle
         self._key = account_key
+        # set by the caller for long work (backups, verifications, restores)
+        self.deadline = NO_DEADLINE
         self.service = BlobServiceClient(blob_endpoint, credential=account_key, **options)
         self.account_name = account_name or self.service.account_name
         self.container_name = container
@@ -299,7 +405,7 @@ class BlobStore:
         Returns {"size", "sha256", "blocks"}. On any failure nothing is committed
         and the error is raised (AzureError for Azure's refusals).
         """
-        writer = BlockBlobWriter(self.container.get_blob_client(name), block_size, concurrency)
+        writer = BlockBlobWriter(self.container.get_blob_client(name), block_size, concurrency, self.deadline)
         try:
             with self._errors():
                 produce(writer)
@@ -312,7 +418,11 @@ class BlobStore:
         """{"size", "metadata", "tier", "last_modified"} of a blob, or None when it is gone."""
         with self._errors():
             try:
-                props = self.container.get_blob_client(name).get_blob_properties()
+                props = self.deadline.call(
+                    "Get Blob Properties",
+                    self.container.get_blob_client(name).get_blob_properties,
+                    **self.deadline.options(),
+                )
             except ResourceNotFoundError:
                 return None
         return {
@@ -326,9 +436,19 @@ class BlobStore:
         """Stream the blob (into ``out`` when given): {"size", "sha256", "metadata"}."""
         sha256 = hashlib.sha256()
         size = 0
+        deadline = self.deadline
         with self._errors():
-            downloader = self.container.get_blob_client(name).download_blob(max_concurrency=1)
-            for chunk in downloader.chunks():
+            downloader = deadline.call(
+                "Get Blob",
+                self.container.get_blob_client(name).download_blob,
+                max_concurrency=1,
+                **deadline.options(),
+            )
+            chunks = downloader.chunks()
+            while True:
+                chunk = deadline.call("Get Blob", next, chunks, None)
+                if chunk is None:
+                    break
                 sha256.update(chunk)
                 size += len(chunk)
                 if out is not None:
@@ -356,7 +476,12 @@ class BlobStore:
                 message_args={"name": name},
             )
         with self._errors():
-            self.container.get_blob_client(name).delete_blob(delete_snapshots="include")
+            self.deadline.call(
+                "Delete Blob",
+                self.container.get_blob_client(name).delete_blob,
+                delete_snapshots="include",
+                **self.deadline.options(),
+            )
         return True
 
     def read_url(self, name, minutes=SAS_MINUTES):

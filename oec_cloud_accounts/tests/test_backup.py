@@ -8,22 +8,26 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from unittest.mock import patch
 
 import psycopg2
 import requests
 from psycopg2 import sql
 
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.sql_db import close_db, connection_info_for
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config, exec_pg_environ, find_pg_tool
+from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
-from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock
-from ..services.blob import META_DB_UUID, META_SHA256
+from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock, time_budget, time_limit
+from ..services.blob import META_DB_UUID, META_SHA256, Deadline, DeadlineReached
 from ..services.retention import backups_to_keep
 from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
 
@@ -85,6 +89,14 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.run_cron()
         return backup
 
+    def wait_restore(self, backup, timeout=240):
+        """The next passes of the scheduled action, until the restore process is done."""
+        deadline = time.monotonic() + timeout
+        while backup.restore_state == "running" and time.monotonic() < deadline:
+            time.sleep(1)  # our own restore process, not Azure
+            self.env["cloud.backup"]._fail_dead_runs()
+            self.env.invalidate_all()
+
     def test_zip_backup_restored_identical(self):
         policy = self.make_policy(backup_format="zip", tier="Cool")
         # an attachment in the filestore, so the zip carries more than the assets
@@ -121,14 +133,23 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertEqual(backup.restore_state, "queued")
         with self.assertRaises(UserError):  # never twice at once
             backup._queue_restore(target + "x", True)
+        started = time.monotonic()
         self.run_cron()
+        self.assertLess(time.monotonic() - started, 60, "the scheduled action does not wait for the restore")
+        self.assertEqual(backup.restore_state, "running", backup.restore_error)
+        self.assertTrue(backup.restore_job)
+        self.wait_restore(backup)
         self.assertEqual(backup.restore_state, "done", backup.restore_error)
+        self.assertFalse(backup.restore_job)
         original, restored = table_counts(self.env.cr.dbname), table_counts(target)
         # by design the copy differs there: a new uuid and the neutralization flag (parameters),
         # and the neutralization's dummy outgoing mail server
         for table in ("ir_config_parameter", "ir_mail_server"):
             original.pop(table)
             restored.pop(table)
+        # the restore process woke the scheduled action up when it ended (a committed trigger)
+        self.assertGreaterEqual(original.pop("ir_cron_trigger"), 1)
+        restored.pop("ir_cron_trigger")
         differences = {
             t: (original.get(t), restored.get(t))
             for t in set(original) | set(restored)
@@ -404,7 +425,15 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         policy = self.make_policy(backup_format="dump")
         gone = self.make_location(self.account, name="oecgonestorage")
         backups = self.env["cloud.backup"].sudo()
-        broken = backups.create({"policy_id": policy.id, "trigger": "manual", "storage_id": gone.id})
+        # one queued run per database: the broken one stands for another database's run
+        broken = backups.create(
+            {
+                "policy_id": policy.id,
+                "trigger": "manual",
+                "storage_id": gone.id,
+                "database": self.env.cr.dbname + "_elsewhere",
+            }
+        )
         fine = backups.create({"policy_id": policy.id, "trigger": "manual"})
         self.run_cron()
         self.assertEqual(broken.state, "failed")
@@ -456,3 +485,296 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         policy.action_apply_lifecycle()
         self.assertFalse(policy.lifecycle_rule)
         self.assertTrue(any("Lifecycle rule removed" in (m.body or "") for m in policy.message_ids))
+
+
+@tagged("post_install", "-at_install")
+class TestBackupGuards(BackupMixin, TransactionCase):
+    """Restore names checked before anything is downloaded; the policy's integers bounded."""
+
+    def done_backup(self):
+        policy = self.make_policy(backup_format="dump")
+        name = "%s2026/guard.dump" % policy._blob_prefix()
+        self.blobs.upload_blob(name, b"PGDMP", metadata=policy._owner_metadata())
+        return (
+            self.env["cloud.backup"]
+            .sudo()
+            .create(
+                {
+                    "policy_id": policy.id,
+                    "trigger": "manual",
+                    "state": "done",
+                    "blob_name": name,
+                    "sha256": hashlib.sha256(b"PGDMP").hexdigest(),
+                    # verified: the scheduled action's weekly verification leaves it alone
+                    "verify_state": "done",
+                    "verified_at": datetime.now(),
+                }
+            )
+        )
+
+    def test_restore_names_refused_before_download(self):
+        backup = self.done_backup()
+        before = len(self.emu.control.requests())
+        for name, why in (
+            ("template0", "already exists"),
+            ("postgres", "already exists"),
+            (self.env.cr.dbname.upper(), "already exists"),
+            ("Template1", "already exists"),
+            ("a" * 64, "Invalid database name"),
+            ("bad name!", "Invalid database name"),
+        ):
+            with self.subTest(name=name):
+                wizard = self.env["cloud.backup.restore"].create({"backup_id": backup.id, "db_name": name})
+                with self.assertRaisesRegex(UserError, why):
+                    wizard.action_confirm()
+                self.assertFalse(backup.restore_state, "nothing queued")
+        # had one been queued, the scheduled action would download the blob: nothing reached it
+        self.run_cron()
+        self.assertEqual(
+            [r for r in self.remote_calls(before) if r["service"] == "blob" and r["method"] == "GET"],
+            [],
+            "no blob was downloaded",
+        )
+        # a name taken after the restore was queued: refused again before the download
+        target = "%s-guard" % self.env.cr.dbname
+        drop_database(target)
+        self.addCleanup(drop_database, target)
+        self.env["cloud.backup.restore"].create({"backup_id": backup.id, "db_name": target}).action_confirm()
+        self.assertEqual(backup.restore_state, "queued")
+        _name, params = connection_info_for("postgres")
+        conn = psycopg2.connect(**params)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                cr.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target.upper()))
+                )
+        finally:
+            conn.close()
+        self.addCleanup(drop_database, target.upper())
+        before = len(self.emu.control.requests())
+        self.run_cron()
+        self.assertEqual(backup.restore_state, "failed")
+        self.assertIn("already exists", backup.restore_error)
+        self.assertFalse(
+            [r for r in self.remote_calls(before) if r["service"] == "blob" and r["method"] == "GET"]
+        )
+
+    def test_policy_integers_bounded(self):
+        policy = self.make_policy()
+        for field, value in (
+            ("lifecycle_delete_days", 2147483647),
+            ("lifecycle_delete_days", 2**40),
+            ("lifecycle_cool_days", 100000),
+            ("keep_daily", 2**40),
+            ("keep_weekly", 100000),
+            ("keep_monthly", -1),
+            ("keep_yearly", 101),
+        ):
+            with self.subTest(field=field, value=value):
+                with self.assertRaisesRegex(ValidationError, "whole number between 0 and"):
+                    policy.write({field: value})
+                with self.assertRaisesRegex(ValidationError, "whole number between 0 and"):
+                    self.make_policy(name="Another", **{field: value})
+        # Azure's own limit is accepted, and sent as is
+        policy.write({"lifecycle_enabled": True, "lifecycle_cool_days": 30, "lifecycle_delete_days": 99999})
+        policy.action_apply_lifecycle()
+        storage, _resources = self.portal()
+        rules = storage.management_policies.get(RG, STORAGE_ACCOUNT, "default").policy.rules
+        self.assertEqual(
+            rules[0].definition.actions.base_blob.delete.days_after_modification_greater_than, 99999
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBackupRace(TransactionCase):
+    """Back up now pressed in several transactions at once queues one run (real cursors, committed)."""
+
+    PARALLEL = 8
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            account = env["cloud.account"].create(
+                {
+                    "name": "Race",
+                    "environment_id": env.ref("oec_cloud_accounts.cloud_azure_environment_public").id,
+                }
+            )
+            storage = env["cloud.storage"].create(
+                {
+                    "account_id": account.id,
+                    "storage_account": "oecrace",
+                    "container": "race",
+                    "state": "ready",
+                }
+            )
+            policy = env["cloud.backup.policy"].create(
+                {"name": "Race", "storage_id": storage.id, "scheduled": False}
+            )
+            cr.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
+            self.triggers_before = cr.fetchone()[0]
+            self.ids = {
+                "cloud.account": account.id,
+                "cloud.storage": storage.id,
+                "cloud.backup.policy": policy.id,
+            }
+        self.addCleanup(self.remove_committed)
+
+    def remove_committed(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT id FROM cloud_backup WHERE policy_id = %s", (self.ids["cloud.backup.policy"],))
+            ids = dict(self.ids, **{"cloud.backup": [row[0] for row in cr.fetchall()]})
+            for model, record_ids in ids.items():
+                record_ids = record_ids if isinstance(record_ids, list) else [record_ids]
+                for table in ("mail_message", "mail_followers", "mail_activity"):
+                    cr.execute(
+                        sql.SQL("DELETE FROM {} WHERE res_model = %s AND res_id = ANY(%s)").format(
+                            sql.Identifier(table)
+                        )
+                        if table != "mail_message"
+                        else sql.SQL("DELETE FROM mail_message WHERE model = %s AND res_id = ANY(%s)"),
+                        (model, record_ids),
+                    )
+            for table, key in (
+                ("cloud_backup", "cloud.backup"),
+                ("cloud_backup_policy", "cloud.backup.policy"),
+                ("cloud_storage", "cloud.storage"),
+                ("cloud_account", "cloud.account"),
+            ):
+                record_ids = ids[key] if isinstance(ids[key], list) else [ids[key]]
+                cr.execute(
+                    sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table)), (record_ids,)
+                )
+            cr.execute("DELETE FROM ir_cron_trigger WHERE id > %s", (self.triggers_before,))
+
+    def test_parallel_backup_now_queues_one_run(self):
+        barrier = threading.Barrier(self.PARALLEL)
+        results = []
+        admin = self.env.ref("base.user_admin").id
+
+        def press():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, admin, {})
+                policy = env["cloud.backup.policy"].browse(self.ids["cloud.backup.policy"])
+                cr.execute("SELECT 1")  # the transaction's snapshot is taken before anyone queues
+                barrier.wait(30)
+                try:
+                    policy.action_backup_now()
+                    cr.commit()  # pylint: disable=invalid-commit
+                    results.append("queued")
+                except UserError as error:
+                    cr.rollback()
+                    results.append(str(error))
+
+        threads = [threading.Thread(target=press, name="backup now %d" % i) for i in range(self.PARALLEL)]
+        with mute_logger("odoo.sql_db"):  # the losers' inserts are refused by the unique index
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        self.assertEqual(len(results), self.PARALLEL, results)
+        self.assertEqual(results.count("queued"), 1, results)
+        self.assertTrue(all("already" in r or "same moment" in r for r in results if r != "queued"), results)
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM cloud_backup WHERE policy_id = %s AND state IN ('queued', 'running')",
+                (self.ids["cloud.backup.policy"],),
+            )
+            self.assertEqual(cr.fetchone()[0], 1)
+
+
+@tagged("post_install", "-at_install")
+class TestBackupDeadline(BackupMixin, TransactionCase):
+    """Long work ends well before Odoo's time limits, read from the server's configuration."""
+
+    LIMITS = MappingProxyType(
+        {"workers": 0, "limit_time_real": 120, "limit_time_real_cron": 30, "limit_time_cpu": 60}
+    )
+
+    def test_time_limit_follows_odoo_rules(self):
+        cases = (
+            ({"workers": 0, "limit_time_real_cron": -1}, 120),  # threaded: falls back to limit_time_real
+            ({"workers": 0, "limit_time_real_cron": 0}, 120),  # 0 is not "> 0" there either
+            ({"workers": 0, "limit_time_real_cron": 3600}, 3600),  # limit_time_cpu: workers only
+            ({"workers": 2, "limit_time_real_cron": -1}, 60),  # limit_time_real, and 60 s of CPU
+            ({"workers": 2, "limit_time_real_cron": 0, "limit_time_cpu": 0}, None),
+            ({"workers": 2, "limit_time_real_cron": 3600, "limit_time_cpu": 7200}, 3600),
+        )
+        for options, expected in cases:
+            with self.subTest(**options), patch.dict(config.options, dict(self.LIMITS, **options)):
+                self.assertEqual(time_limit(), expected)
+                if expected:
+                    self.assertLessEqual(time_budget(), expected - 10, "well under the limit")
+                else:
+                    self.assertEqual(time_budget(), 6 * 3600, "no limit: still a bound")
+
+    def test_hanging_storage_ends_in_a_failed_run_within_the_limit(self):
+        policy = self.make_policy(backup_format="zip")
+        # the second block's Put Block hangs: the emulator answers only after 90 s
+        self.emu.control.inject_fault(
+            path=block_id_pattern(1), method="PUT", service="blob", delay=90, count=None
+        )
+        with patch.dict(config.options, self.LIMITS):
+            started = time.monotonic()
+            backup = policy.action_backup_now() and policy.backup_ids
+            self.run_cron()
+            elapsed = time.monotonic() - started
+        self.assertEqual(backup.state, "failed")
+        # the request's own timeout (fitted to the time left) or the deadline, whichever comes first
+        self.assertRegex(backup.error, "Put Block|could not be reached")
+        self.assertLess(elapsed, 30, "ended before Odoo's limit: no 'virtual real time limit', no reload")
+        self.assertEqual(self.blob_names(), [], "nothing committed")
+        # Azure answers again: the next run succeeds
+        self.emu.control.clear_faults()
+        with patch.dict(config.options, self.LIMITS):
+            retry = policy.action_backup_now() and policy.backup_ids[0]
+            self.run_cron()
+        self.assertEqual(retry.state, "done", retry.error)
+        self.assertEqual(self.blob_names(), [retry.blob_name])
+        # a verification whose download hangs fails the same way
+        self.emu.control.inject_fault(path=r"\.zip$", method="GET", service="blob", delay=90, count=None)
+        with patch.dict(config.options, self.LIMITS):
+            started = time.monotonic()
+            retry.action_verify()
+            self.run_cron()
+            elapsed = time.monotonic() - started
+        self.assertEqual(retry.verify_state, "failed")
+        self.assertRegex(
+            "".join(m.body for m in retry.message_ids if m.body), "Get Blob|could not be reached"
+        )
+        self.assertLess(elapsed, 30)
+
+    def test_deadline_never_waits_past_itself(self):
+        """Whatever a call or a block does, the waiting thread has its answer at the deadline."""
+        deadline = Deadline(time.time() + 1)
+        started = time.monotonic()
+        with self.assertRaises(DeadlineReached) as reached:
+            deadline.call("Put Block List", threading.Event().wait, 30)
+        self.assertEqual(reached.exception.step, "Put Block List")
+        self.assertLess(time.monotonic() - started, 3)
+        message = self.env["cloud.backup"]._deadline_message(reached.exception)
+        self.assertIn("Put Block List", message)
+        self.assertIn("limit_time_real_cron", message)
+        self.assertEqual(Deadline(time.time() + 5).call("x", sum, [1, 2]), 3)
+        self.assertLessEqual(
+            Deadline(time.time() + 8).options()["read_timeout"], 2, "retries fit in the time left"
+        )
+
+    def test_too_little_time_left_waits_for_the_next_pass(self):
+        """Jobs run before ours in the same pass of the cron thread count against its limit."""
+        policy = self.make_policy(backup_format="dump")
+        backup = policy.action_backup_now() and policy.backup_ids
+        thread = threading.current_thread()
+        with (
+            patch.dict(config.options, self.LIMITS),
+            patch.object(thread, "start_time", time.time() - 12, create=True),
+        ):
+            before = len(self.emu.control.requests())
+            self.run_cron()
+            self.assertEqual(backup.state, "queued", "left for the next pass")
+            self.assertFalse([r for r in self.remote_calls(before) if r["service"] == "blob"])
+        with patch.dict(config.options, self.LIMITS):
+            self.run_cron()
+        self.assertEqual(backup.state, "done", backup.error)

@@ -1,7 +1,10 @@
-"""Backup access through the RPC layer: Cloud Users read policies and backups,
-only Cloud Managers of the company run, verify, download or delete, only
-Settings administrators restore, and a refused call never reaches Azure (the
-emulator's request log is the witness)."""
+"""Backup access through the RPC layer. A backup is the whole database (every
+company, the users' password hashes, database.secret): only Settings
+administrators make, change or run policies, verify, download, delete or
+restore backups. Cloud Users and Cloud Managers read the backups' status, and
+a refused call never reaches Azure (the emulator's request log is the witness)."""
+
+import logging
 
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
@@ -9,19 +12,28 @@ from odoo.tests.common import JsonRpcException
 from .backup_common import BackupMixin
 from .common import refused_users
 
+_logger = logging.getLogger(__name__)
+
 # (label, model, method, args after the ids): every public backup method that
-# reaches Azure or queues work, and writes of fields owned by the code
+# reaches Azure or queues work, the policies' create/write/unlink, and writes of
+# fields owned by the code
 CALLS = (
+    ("create policy", "cloud.backup.policy", "create", None),
+    ("write policy", "cloud.backup.policy", "write", [{"keep_daily": 3}]),
+    ("unlink policy", "cloud.backup.policy", "unlink", []),
     ("back up now", "cloud.backup.policy", "action_backup_now", []),
     ("lifecycle rule", "cloud.backup.policy", "action_apply_lifecycle", []),
-    ("write policy", "cloud.backup.policy", "write", [{"next_run_at": "2030-01-01 00:00:00"}]),
+    ("write policy (code's field)", "cloud.backup.policy", "write", [{"next_run_at": "2030-01-01 00:00:00"}]),
     ("verify", "cloud.backup", "action_verify", []),
     ("download", "cloud.backup", "action_download", []),
     ("delete blob", "cloud.backup", "action_delete_backup", []),
     ("restore", "cloud.backup", "action_restore", []),
+    ("restore wizard", "cloud.backup.restore", "create", None),
     ("write backup", "cloud.backup", "write", [{"state": "queued"}]),
+    ("unlink backup", "cloud.backup", "unlink", []),
     ("storage key (private)", "cloud.storage", "_blob_store", []),
 )
+REFUSALS = ("odoo.exceptions.AccessError", "odoo.exceptions.UserError", "builtins.ValueError")
 
 
 @tagged("post_install", "-at_install")
@@ -30,7 +42,13 @@ class TestBackupAccess(BackupMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.users = refused_users(cls.env, "bkp")
-        cls.manager = new_test_user(cls.env, "bkp_manager", groups="oec_cloud_accounts.group_cloud_manager")
+        # a Cloud Manager of the storage's company, without Settings rights
+        cls.users["cloud manager"] = new_test_user(
+            cls.env, "bkp_manager", groups="oec_cloud_accounts.group_cloud_manager"
+        )
+        cls.admin = new_test_user(
+            cls.env, "bkp_admin", groups="base.group_system,oec_cloud_accounts.group_cloud_user"
+        )
 
     def setUp(self):
         super().setUp()
@@ -54,49 +72,91 @@ class TestBackupAccess(BackupMixin, HttpCase):
 
     def rpc(self, login, model, method, args):
         self.login_as(login)
-        record = {
-            "cloud.backup.policy": self.policy,
-            "cloud.backup": self.backup,
-            "cloud.storage": self.storage,
-        }[model]
+        if args is None:  # create
+            args = [
+                {
+                    "cloud.backup.policy": {"name": "Mine", "storage_id": self.storage.id},
+                    "cloud.backup.restore": {"backup_id": self.backup.id, "db_name": "oec-stolen-copy"},
+                }[model]
+            ]
+        else:
+            record = {
+                "cloud.backup.policy": self.policy,
+                "cloud.backup": self.backup,
+                "cloud.storage": self.storage,
+            }[model]
+            args = [record.ids, *args]
         return self.make_jsonrpc_request(
-            "/web/dataset/call_kw",
-            {"model": model, "method": method, "args": [record.ids, *args], "kwargs": {}},
+            "/web/dataset/call_kw", {"model": model, "method": method, "args": args, "kwargs": {}}
         )
 
     def test_refused_before_any_remote_call(self):
-        users = dict(self.users, **{"cloud manager (restore)": self.manager})
-        for kind, user in users.items():
+        """Portal, internal, Cloud User, Cloud Manager (of this company or another): every backup
+        action refused, nothing reaches Azure, nothing changes."""
+        matrix = []
+        for kind, user in self.users.items():
             for label, model, method, args in CALLS:
-                if kind.startswith("cloud manager") and label != "restore":
-                    continue  # a manager may do the rest; restoring needs Settings rights
                 with self.subTest(user=kind, call=label):
                     before = len(self.emu.control.requests())
                     with self.assertRaises(JsonRpcException) as refusal:
                         self.rpc(user.login, model, method, args)
-                    self.assertIn(
-                        refusal.exception.args[0],
-                        ("odoo.exceptions.AccessError", "odoo.exceptions.UserError", "builtins.ValueError"),
-                    )
+                    self.assertIn(refusal.exception.args[0], REFUSALS)
                     self.assertEqual(self.remote_calls(since=before), [], "a refused call reached Azure")
+                    matrix.append("%s / %s: refused" % (kind, label))
+        _logger.info("backup access matrix:\n%s", "\n".join(matrix))
+        self.env.invalidate_all()
         self.assertEqual(self.backup.state, "done")
+        self.assertEqual(self.policy.keep_daily, 7)
+        self.assertTrue(self.policy.exists())
+        self.assertEqual(self.env["cloud.backup.policy"].search_count([]), 1)
         self.assertFalse(self.env["cloud.backup"].search([("state", "=", "queued")]))
-        # the witness sees calls: the manager's download reaches Azure (listKeys)
+        self.assertFalse(self.env["cloud.backup.restore"].search([]))
+
+    def test_settings_administrator_allowed(self):
+        """The same calls as a Settings administrator: done, and Azure is reached."""
+        login = self.admin.login
         before = len(self.emu.control.requests())
-        action = self.rpc(self.manager.login, "cloud.backup", "action_download", [])
+        action = self.rpc(login, "cloud.backup", "action_download", [])
         self.assertIn("sig=", action["url"])
-        self.assertTrue(self.remote_calls(since=before))
+        self.assertTrue(self.remote_calls(since=before), "the download link needs the account key")
+        self.rpc(login, "cloud.backup", "action_verify", [])
+        self.env.invalidate_all()
+        self.assertEqual(self.backup.verify_state, "queued")
+        self.assertEqual(
+            self.rpc(login, "cloud.backup", "action_restore", [])["res_model"], "cloud.backup.restore"
+        )
+        self.rpc(login, "cloud.backup.policy", "write", [{"keep_daily": 3}])
+        self.env.invalidate_all()
+        self.assertEqual(self.policy.keep_daily, 3)
+        self.rpc(login, "cloud.backup.policy", "action_backup_now", [])
+        self.env.invalidate_all()
+        self.assertEqual(
+            self.policy.backup_ids.filtered(lambda b: b.state == "queued").requested_by, self.admin
+        )
+        other = self.rpc(login, "cloud.backup.policy", "create", None)
+        self.assertTrue(self.env["cloud.backup.policy"].browse(other).exists())
+        self.rpc(login, "cloud.backup", "action_delete_backup", [])
+        self.env.invalidate_all()
+        self.assertEqual(self.backup.state, "deleted")
 
     def test_cloud_user_reads(self):
-        viewer = self.users["cloud user"]
-        self.authenticate(viewer.login, viewer.login)
-        backups = self.make_jsonrpc_request(
-            "/web/dataset/call_kw",
-            {"model": "cloud.backup", "method": "search_read", "args": [[], ["name", "state"]], "kwargs": {}},
-        )
-        self.assertEqual([b["id"] for b in backups], self.backup.ids)
+        """Cloud Users and Managers read the backups' status of their companies; a Settings
+        administrator sees every backup of the database, whatever their companies."""
+        for kind in ("cloud user", "cloud manager"):
+            viewer = self.users[kind]
+            self.login_as(viewer.login)
+            backups = self.make_jsonrpc_request(
+                "/web/dataset/call_kw",
+                {
+                    "model": "cloud.backup",
+                    "method": "search_read",
+                    "args": [[], ["name", "state", "verify_state"]],
+                    "kwargs": {},
+                },
+            )
+            self.assertEqual([b["id"] for b in backups], self.backup.ids, kind)
         outsider = self.users["manager of another company"]
-        self.authenticate(outsider.login, outsider.login)
+        self.login_as(outsider.login)
         for model in ("cloud.backup", "cloud.backup.policy", "cloud.storage"):
             self.assertEqual(
                 self.make_jsonrpc_request(
@@ -106,3 +166,18 @@ class TestBackupAccess(BackupMixin, HttpCase):
                 [],
                 model,
             )
+        other_company = outsider.company_id
+        admin_elsewhere = new_test_user(
+            self.env,
+            "bkp_admin_elsewhere",
+            groups="base.group_system",
+            company_id=other_company.id,
+            company_ids=[(6, 0, other_company.ids)],
+        )
+        self.login_as(admin_elsewhere.login)
+        for model, record in (("cloud.backup", self.backup), ("cloud.backup.policy", self.policy)):
+            found = self.make_jsonrpc_request(
+                "/web/dataset/call_kw",
+                {"model": model, "method": "search_read", "args": [[], ["name"]], "kwargs": {}},
+            )
+            self.assertEqual([r["id"] for r in found], record.ids, model)

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import devtool
 
-DB = "oec_make_run_test"
+DB = os.environ.get("OEC_MAKE_RUN_TEST_DB", "oec_make_run_test")
 
 
 def free_port():
@@ -148,6 +149,65 @@ def test_make_run_stops_everything_on_sigterm():
     assert not left, "still running after SIGTERM: %s\n%s" % (left, rest[-2000:])
     assert all(port_is_free(p) for p in ports), "a port is still bound: %s" % ports
     assert "stopping Odoo and the sandbox" in rest
+
+
+def answers(port, timeout=5):
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            "http://127.0.0.1:%d/web/login" % port, timeout=timeout
+        ) as page:
+            return page.status == 200
+    except OSError:
+        return False
+
+
+def test_make_run_comes_back_after_a_reload():
+    """Odoo reloads itself on SIGHUP (and on "Initiating server reload" after a time
+    limit) by re-executing sys.executable: it must come back in the virtual environment."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=ROOT,
+        env=run_env(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    # everything it prints is read (a full pipe would stop Odoo's logging, and Odoo)
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    try:
+        deadline = time.monotonic() + 420
+        while time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "open http://localhost:%d" % port in line:
+                break
+        reader.start()
+        assert answers(port, 30), "".join(lines)[-3000:]
+        odoo = [
+            pid for pid in descendants(proc.pid) if b"odoo-bin" in Path("/proc/%d/cmdline" % pid).read_bytes()
+        ]
+        assert len(odoo) == 1, odoo
+        os.kill(odoo[0], signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Initiating server reload" in line for line in lines):
+            time.sleep(0.5)
+        assert any("Initiating server reload" in line for line in lines), "".join(lines)[-3000:]
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and alive(odoo[0]) and not answers(port):
+            time.sleep(1)
+        output = "".join(lines)
+        assert alive(odoo[0]), "Odoo did not come back after its reload:\n" + output[-3000:]
+        assert answers(port), output[-3000:]
+        assert "ModuleNotFoundError" not in output
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def test_make_run_refuses_a_taken_port():
