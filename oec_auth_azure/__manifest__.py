@@ -17,6 +17,7 @@
         "views/oec_azure_signin_log_views.xml",
         "views/res_config_settings_views.xml",
         "views/login_templates.xml",
+        "views/signin_templates.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -51,7 +51,11 @@
         "views/menus.xml",
     ],
     "assets": {
-        "web.assets_backend": ["oec_cloud_accounts/static/src/**/*"],
+        "web.assets_backend": [
+            "oec_cloud_accounts/static/src/**/*",
+            # the script of the OAuth callback's page, served on its own
+            ("remove", "oec_cloud_accounts/static/src/js/connect_callback.js"),
+        ],
         "web.assets_tests": ["oec_cloud_accounts/static/tests/tours/*.js"],
     },
     "uninstall_hook": "uninstall_hook",

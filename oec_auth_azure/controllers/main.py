@@ -36,27 +36,6 @@ STATE_SCOPE = "oec_auth_azure.state"
 # a state of either.
 MAX_STATE = 4096
 
-# Microsoft answers in the URL fragment, which only the browser sees. Core
-# turns it into a query string (tokens then land in access logs and history);
-# this page posts it to the same URL instead and clears the address bar.
-FRAGMENT_PAGE = """<!DOCTYPE html><html><head><title>Signing in...</title></head><body><script>
-(function () {
-    var fragment = window.location.hash.substring(1);
-    if (!fragment) { window.location = "/web/login"; return; }
-    var form = document.createElement("form");
-    form.method = "POST";
-    form.action = window.location.pathname;
-    new URLSearchParams(fragment).forEach(function (value, name) {
-        var input = document.createElement("input");
-        input.type = "hidden"; input.name = name; input.value = value;
-        form.appendChild(input);
-    });
-    window.history.replaceState(null, "", window.location.pathname);
-    document.body.appendChild(form);
-    form.submit();
-})();
-</script></body></html>"""
-
 
 def sign_state(env, payload):
     body = base64url_encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
@@ -195,7 +174,13 @@ class OecAzureOAuthController(OAuthController):
         # an uploaded file (multipart) where text is expected is no answer of Microsoft's
         kw = {key: value for key, value in kw.items() if isinstance(value, str)}
         if not kw:
-            return request.make_response(FRAGMENT_PAGE, headers=[("Cache-Control", "no-store")])
+            # Microsoft answers in the URL fragment, which only the browser
+            # sees. Core turns it into a query string (tokens then land in
+            # access logs and history); this page posts it to the same URL
+            # instead and clears the address bar.
+            return request.render(
+                "oec_auth_azure.signin_fragment_page", headers=[("Cache-Control", "no-store")]
+            )
         if kw.get("admin_consent"):
             return fail(
                 {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}

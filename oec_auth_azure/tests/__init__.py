@@ -6,6 +6,7 @@ from . import test_install
 from . import test_jit
 from . import test_linking
 from . import test_login_tour
+from . import test_pages
 from . import test_refusals
 from . import test_roles
 from . import test_settings

@@ -16,6 +16,18 @@ from odoo.tests import HttpCase, new_test_user
 BUTTON_RE = re.compile(r'href="(/oec_auth_azure/authorize/\d+[^"]*)"')
 # the error paragraph of web.login
 ALERT_RE = re.compile(r'<p class="alert alert-danger"[^>]*>(.*?)</p>', re.DOTALL)
+# a page's scripts: (attributes, body)
+SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+SRC_RE = re.compile(r'\bsrc="([^"]+)"')
+
+
+def script_sources(page_text):
+    """The src of each <script> of a page (None for an inline one)."""
+    sources = []
+    for attributes, _body in SCRIPT_RE.findall(page_text):
+        src = SRC_RE.search(attributes)
+        sources.append(src and html.unescape(src.group(1)))
+    return sources
 
 
 class AzureSigninCase(HttpCase):
@@ -47,6 +59,16 @@ class AzureSigninCase(HttpCase):
         self.env["ir.config_parameter"].sudo().set_param("auth_signup.invitation_scope", "b2b")
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def with_scripts(self, page):
+        """A page as the browser runs it: its HTML, then the files its
+        <script src> load (each must be served)."""
+        texts = [page.text]
+        for src in filter(None, script_sources(page.text)):
+            script = self.url_open(src)
+            self.assertEqual(script.status_code, 200, src)
+            texts.append(script.text)
+        return "\n".join(texts)
 
     def use_secret(self, secret=defaults.SIGNIN_CLIENT_SECRET):
         """Set the client secret as an administrator does (write-only field,
@@ -83,7 +105,7 @@ class AzureSigninCase(HttpCase):
         self.assertEqual(parts.path, "/auth_oauth/signin")
         if parts.fragment:
             page = self.url_open(parts.path)
-            self.assertIn("form.submit()", page.text)
+            self.assertIn("form.submit()", self.with_scripts(page))
             return self.url_open(parts.path, data=dict(parse_qsl(parts.fragment)), allow_redirects=False)
         return self.url_open("%s?%s" % (parts.path, parts.query), allow_redirects=False)
 

@@ -1,8 +1,5 @@
-import json
 import logging
 import time
-
-from markupsafe import escape
 
 from odoo import _, http
 from odoo.exceptions import AccessError, UserError
@@ -20,32 +17,6 @@ _logger = logging.getLogger(__name__)
 # browser (error_description is whatever the redirect carried).
 MAX_MESSAGE = 600
 MAX_CODE = 80
-
-# Microsoft answers in the URL fragment (response_mode=fragment), which only
-# the browser sees: the code never appears in a URL the server, a proxy or the
-# browser history records. This page posts it to the same URL, same-origin (so
-# Odoo's SameSite=Lax session cookie, to which the state is bound, comes with
-# it), with Odoo's CSRF token, and clears the address bar. Same as the page of
-# oec_auth_azure's /auth_oauth/signin.
-FRAGMENT_PAGE = """<!DOCTYPE html><html><head><title>Connecting...</title></head><body>
-<form method="POST" id="o_cloud_callback_form">
-<input type="hidden" name="csrf_token" value="%(csrf_token)s"/></form>
-<script>
-(function () {
-    var fragment = window.location.hash.substring(1);
-    if (!fragment) { window.location = %(back_url)s; return; }
-    var form = document.getElementById("o_cloud_callback_form");
-    form.action = window.location.pathname;
-    new URLSearchParams(fragment).forEach(function (value, name) {
-        if (name === "csrf_token") { return; }
-        var input = document.createElement("input");
-        input.type = "hidden"; input.name = name; input.value = value;
-        form.appendChild(input);
-    });
-    window.history.replaceState(null, "", window.location.pathname);
-    form.submit();
-})();
-</script></body></html>"""
 
 
 class CloudAccountsOAuth(http.Controller):
@@ -169,12 +140,18 @@ class CloudAccountsOAuth(http.Controller):
     # -- helpers ---------------------------------------------------------------------------------
 
     def _fragment_page(self):
-        page = FRAGMENT_PAGE % {
-            "csrf_token": escape(request.csrf_token()),
-            # a JSON string in a script: quotes and slashes escaped, "</" cannot occur
-            "back_url": json.dumps(self._back_url()).replace("/", "\\/"),
-        }
-        return request.make_response(page, headers=[("Cache-Control", "no-store")])
+        """Microsoft answers in the URL fragment (response_mode=fragment),
+        which only the browser sees: the code never appears in a URL the
+        server, a proxy or the browser history records. This page posts it to
+        the same URL, same-origin (so Odoo's SameSite=Lax session cookie, to
+        which the state is bound, comes with it), with Odoo's CSRF token, and
+        clears the address bar. Same as the page of oec_auth_azure's
+        /auth_oauth/signin."""
+        return request.render(
+            "oec_cloud_accounts.connect_fragment_page",
+            {"back_url": self._back_url()},
+            headers=[("Cache-Control", "no-store")],
+        )
 
     def _error_page(self, error, environment_id=None, account_id=None, signed_in=None):
         env = request.env

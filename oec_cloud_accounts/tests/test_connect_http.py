@@ -1,3 +1,4 @@
+import html
 import logging
 import re
 from unittest.mock import patch
@@ -14,6 +15,18 @@ from .common import EmulatorMixin, refused_users
 
 CALLBACK = "/cloud_accounts/azure/callback"
 CONNECT = "/cloud_accounts/azure/connect"
+# a page's scripts: (attributes, body)
+SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+SRC_RE = re.compile(r'\bsrc="([^"]+)"')
+
+
+def script_sources(page_text):
+    """The src of each <script> of a page (None for an inline one)."""
+    sources = []
+    for attributes, _body in SCRIPT_RE.findall(page_text):
+        src = SRC_RE.search(attributes)
+        sources.append(src and html.unescape(src.group(1)))
+    return sources
 
 
 class AccessLog(logging.Handler):
@@ -72,6 +85,16 @@ class ConnectHttpMixin:
         _params, location = self.answer_consent(self.start(account), user=user, action=action)
         return self.come_back(location)
 
+    def with_scripts(self, page):
+        """A page as the browser runs it: its HTML, then the files its
+        <script src> load (each must be served)."""
+        texts = [page.text]
+        for src in filter(None, script_sources(page.text)):
+            script = self.url_open(src)
+            self.assertEqual(script.status_code, 200, src)
+            texts.append(script.text)
+        return "\n".join(texts)
+
     def csrf_token(self):
         """The CSRF token of this browser session, as the callback page gives it."""
         page = self.url_open(CALLBACK)
@@ -129,7 +152,7 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         # what the browser requests first: the page, with no answer in it
         page = self.url_open(CALLBACK)
         self.assertEqual(page.status_code, 200)
-        self.assertIn("window.location.hash", page.text)
+        self.assertIn("window.location.hash", self.with_scripts(page))
         self.assertIn('method="POST"', page.text)
         self.assertEqual(self.Account.search_count([]), self.count, "a GET redeems nothing")
         # a code in the query string (not what we asked for) is not redeemed either
@@ -150,6 +173,26 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         logged = "\n".join(access_log.lines)
         self.assertIn("POST %s " % CALLBACK, logged)
         self.assertNotIn(dict(parse_qsl(parts.fragment))["code"], logged)
+
+    def test_pages_have_no_inline_script(self):
+        """The connection's pages run under a strict Content-Security-Policy:
+        no inline script; the callback page's script is a served file."""
+        fragment_page = self.url_open(CALLBACK)
+        self.assertEqual(fragment_page.status_code, 200)
+        sources = script_sources(fragment_page.text)
+        self.assertEqual(sources, ["/oec_cloud_accounts/static/src/js/connect_callback.js"])
+        script = self.url_open(sources[0])
+        self.assertEqual(script.status_code, 200)
+        self.assertIn("javascript", script.headers.get("Content-Type", ""))
+        self.assertIn("csrf_token", script.text)
+        consent_page = self.url_open(CALLBACK + "?admin_consent=True")
+        error_page = self.url_open(
+            CALLBACK, data={"state": "not-ours", "code": "x", "csrf_token": self.csrf_token()}
+        )
+        for page in (consent_page, error_page):
+            self.assertEqual(page.status_code, 200)
+            self.assertIn("o_cloud_connect_result", page.text)
+            self.assertEqual(script_sources(page.text), [])
 
     def test_fragment_page_without_answer_goes_back(self):
         page = self.url_open(CALLBACK)

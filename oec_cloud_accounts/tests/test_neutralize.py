@@ -14,7 +14,8 @@ class TestNeutralize(EmulatorMixin, TransactionCase):
     def stored_ciphertexts(self):
         cr = self.env.cr
         cr.execute(
-            "SELECT refresh_token_enc, access_token_enc FROM cloud_account WHERE refresh_token_enc IS NOT NULL "
+            "SELECT refresh_token_enc, access_token_enc FROM cloud_account "
+            "WHERE refresh_token_enc IS NOT NULL "
             "UNION ALL SELECT client_secret_enc, NULL FROM cloud_azure_environment "
             "WHERE client_secret_enc IS NOT NULL"
         )
