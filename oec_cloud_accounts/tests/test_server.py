@@ -623,6 +623,7 @@ class TestServerAccess(ServerCase, TransactionCase):
                 "action_refresh_state",
                 "action_delete_in_azure",
                 "action_retry",
+                "action_show_master_password",
             ):
                 with self.subTest(user=label, method=method):
                     since = len(self.emu.control.requests())
