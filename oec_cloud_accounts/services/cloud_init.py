@@ -16,7 +16,6 @@ import base64
 import hashlib
 
 import yaml
-from passlib.hash import pbkdf2_sha512
 
 ODOO_REPOSITORY = "https://nightly.odoo.com/17.0/nightly/deb/"
 ODOO_KEY = "https://nightly.odoo.com/odoo.key"
@@ -97,7 +96,7 @@ CERTBOT_PATH = "/usr/local/sbin/oec-certbot"
 # odoo.conf waits here until the odoo package (its user) is installed
 CONF_STAGED = "/etc/odoo/odoo.conf.oec"
 
-# Odoo's admin_passwd hash (odoo.tools.config: passlib pbkdf2_sha512, 600000 rounds)
+# Odoo's admin_passwd hash (odoo.tools.config: passlib's pbkdf2_sha512, 600000 rounds)
 PASSWORD_ROUNDS = 600_000
 # workers (Odoo's deployment guide): 2 per vCPU + 1, as many as the memory holds once PostgreSQL and
 # the system have theirs, each worker counted at WORKER_MB
@@ -116,7 +115,13 @@ def master_password_hash(password):
     from the (random) password itself, so the same password always gives the same cloud-init: a VM
     request sent again after a lost answer is the same request."""
     salt = hashlib.sha256(b"oec-admin-passwd:" + password.encode()).digest()[:16]
-    return pbkdf2_sha512.using(salt=salt, rounds=PASSWORD_ROUNDS).hash(password)
+    checksum = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PASSWORD_ROUNDS)
+    # passlib's modular crypt format: $pbkdf2-sha512$rounds$salt$checksum, in its "adapted base64"
+    return "$pbkdf2-sha512$%d$%s$%s" % (PASSWORD_ROUNDS, _ab64(salt), _ab64(checksum))
+
+
+def _ab64(data):
+    return base64.b64encode(data).decode().rstrip("=").replace("+", ".")
 
 
 def odoo_sizing(vcpus, memory_gb):
