@@ -588,6 +588,20 @@ def check_browser():
         )
 
 
+def check_cloud_init():
+    """The servers' tests validate every generated cloud-config with cloud-init's own schema check."""
+    if not shutil.which("cloud-init"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            say("installing Debian's cloud-init for the cloud-config schema checks ...")
+            run(["apt-get", "update", "-qq"], check=False)
+            run(["apt-get", "install", "-y", "-qq", "cloud-init"], check=False, stdout=subprocess.DEVNULL)
+        if not shutil.which("cloud-init"):
+            die(
+                "cloud-init is needed for the servers' tests (cloud-init schema): install it\n"
+                "  (Debian: apt-get install cloud-init) and re-run `make test`."
+            )
+
+
 def pytest_counts(junit):
     root = ET.parse(junit).getroot()
     suites = [root] if root.tag == "testsuite" else list(root)
@@ -620,6 +634,7 @@ def odoo_counts(log_path):
 def cmd_test(args):
     src = bootstrap()
     check_browser()
+    check_cloud_init()
     env = ensure_postgres()
     out = CACHE / f"test-{args.db}"
     shutil.rmtree(out, ignore_errors=True)

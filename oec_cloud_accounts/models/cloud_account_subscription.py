@@ -24,8 +24,11 @@ class CloudAccountSubscription(models.Model):
     _name = "cloud.account.subscription"
     _description = "Azure Subscription"
     _order = "is_default desc, name, id"
+    _check_company_auto = True
 
-    account_id = fields.Many2one("cloud.account", required=True, ondelete="cascade", index=True)
+    account_id = fields.Many2one(
+        "cloud.account", required=True, ondelete="cascade", index=True, check_company=True
+    )
     company_id = fields.Many2one(related="account_id.company_id", store=True)
     name = fields.Char(required=True)
     subscription_id = fields.Char(string="Subscription ID", required=True)

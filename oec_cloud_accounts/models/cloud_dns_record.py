@@ -1,10 +1,73 @@
+import ipaddress
 import json
+import re
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services import AzureError
-from ..services.dns import OWNER_DB_KEY, OWNER_SERVER_KEY, RECORD_TYPES
+from ..services.dns import MAX_A_RECORDS, OWNER_DB_KEY, OWNER_SERVER_KEY, RECORD_TYPES
+from ..services.inputs import quote, shorten
+
+# a DNS name takes at most 253 characters
+NAME_MAX_CHARS = 253
+
+
+def check_a_record_input(name, addresses=None):
+    """Refuse, quoting at most a hundred characters of it, an A record's name longer than a DNS
+    name can be, and addresses no public A record should hold: loopback (127.0.0.1), unspecified
+    (0.0.0.0), broadcast, link-local (169.254.169.254 is the VMs' metadata service), multicast and
+    reserved ones. The rest of the syntax is checked by services.dns."""
+    if len(name or "") > NAME_MAX_CHARS:
+        raise UserError(
+            _(
+                "Invalid record name %(name)s: a DNS name takes at most %(max)s characters.",
+                name=quote(name),
+                max=NAME_MAX_CHARS,
+            )
+        )
+    if addresses is None:
+        return
+    items = [item for item in re.split(r"[\s,;]+", (addresses or "").strip()) if item]
+    if len(items) > MAX_A_RECORDS:
+        raise UserError(_("An A record needs between 1 and %s IPv4 addresses.", MAX_A_RECORDS))
+    for item in items:
+        try:
+            address = ipaddress.IPv4Address(item)
+        except ValueError:
+            raise UserError(
+                _(
+                    "Invalid IPv4 address %s: write four numbers from 0 to 255, like 20.50.1.10.",
+                    shorten(item),
+                )
+            ) from None
+        kind = _address_kind(address)
+        if kind:
+            raise UserError(
+                _(
+                    "%(address)s is %(kind)s: it cannot be the address of a public name. Give the public "
+                    "IPv4 address of the server.",
+                    address=item,
+                    kind=kind,
+                )
+            )
+
+
+def _address_kind(address):
+    """What makes ``address`` unfit for a public A record, or None."""
+    if address.is_unspecified:
+        return _("the unspecified address")
+    if address.is_loopback:
+        return _("a loopback address (this machine)")
+    if address == ipaddress.IPv4Address("255.255.255.255"):
+        return _("the broadcast address")
+    if address.is_link_local:
+        return _("a link-local address (169.254.0.0/16, where cloud VMs reach their metadata service)")
+    if address.is_multicast:
+        return _("a multicast address")
+    if address.is_reserved:
+        return _("a reserved address (240.0.0.0/4)")
+    return None
 
 
 class CloudDnsRecord(models.Model):
@@ -17,8 +80,11 @@ class CloudDnsRecord(models.Model):
     _description = "Azure DNS Record Set"
     _order = "zone_id, record_type, name, id"
     _rec_name = "fqdn"
+    _check_company_auto = True
 
-    zone_id = fields.Many2one("cloud.dns.zone", required=True, ondelete="cascade", index=True)
+    zone_id = fields.Many2one(
+        "cloud.dns.zone", required=True, readonly=True, ondelete="cascade", index=True, check_company=True
+    )
     company_id = fields.Many2one(related="zone_id.company_id", store=True, index=True)
     name = fields.Char(required=True, help="Relative to the zone; @ is the zone itself, * a wildcard.")
     record_type = fields.Selection([(t, t) for t in RECORD_TYPES], string="Type", required=True)

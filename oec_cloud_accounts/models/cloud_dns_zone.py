@@ -41,11 +41,18 @@ class CloudDnsZone(models.Model):
     _user_fields = USER_FIELDS
     _description = "Azure DNS Zone"
     _order = "name, id"
+    _check_company_auto = True
 
     name = fields.Char(string="Zone", required=True, readonly=True, help="The domain, e.g. example.com.")
     active = fields.Boolean(default=True)
     account_id = fields.Many2one(
-        "cloud.account", required=True, readonly=True, ondelete="cascade", index=True, tracking=True
+        "cloud.account",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        index=True,
+        tracking=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     subscription_id = fields.Char(string="Subscription ID", required=True, readonly=True)

@@ -1,13 +1,18 @@
 import base64
+import binascii
 import ipaddress
 import re
+import secrets
 import struct
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_duration
 
 from odoo.addons.base.models.res_partner import _tz_get
+
+from ..services.inputs import quote, shorten
+from .cloud_account import check_readable_references
 
 STATES = [
     ("draft", "Draft"),
@@ -74,6 +79,7 @@ SYSTEM_FIELDS = frozenset(
         "dns_record_name",
         "dns_state",
         "dns_message",
+        "https",
     }
 )
 # What Azure was asked to create: fixed once provisioning starts.
@@ -132,6 +138,21 @@ RESERVED_ADMINS = frozenset(
     ]
 )
 MIN_DISK_GB, MAX_DISK_GB = 30, 4095
+# the encrypted column holding the Odoo master password (admin_passwd) of the server
+MASTER_PASSWORD = "master_password_enc"
+# SSH public keys: one OpenSSH line, of a type Azure Linux VMs take
+SSH_KEY_MAX_CHARS = 16 * 1024
+SSH_COMMENT_MAX_CHARS = 100
+RSA_MIN_BITS, RSA_MAX_BITS = 2048, 16384
+ECDSA_CURVES = {
+    # key type: (curve name in the key data, length of the uncompressed point)
+    "ecdsa-sha2-nistp256": (b"nistp256", 65),
+    "ecdsa-sha2-nistp384": (b"nistp384", 97),
+    "ecdsa-sha2-nistp521": (b"nistp521", 133),
+}
+SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", *ECDSA_CURVES)
+# SSH sources: a short list of the networks that administer the server
+SSH_SOURCES_MAX = 50
 
 
 class CloudServer(models.Model):
@@ -144,10 +165,13 @@ class CloudServer(models.Model):
     """
 
     _name = "cloud.server"
-    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin", "cloud.secret.mixin")
     _description = "Cloud Server"
     _code_owned_fields = SYSTEM_FIELDS
     _order = "name, id"
+    _check_company_auto = True
+    # the master password: encrypted, in a column no ORM read reaches (cloud.secret.mixin)
+    _secret_columns = (MASTER_PASSWORD,)
 
     name = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True)
@@ -160,6 +184,7 @@ class CloudServer(models.Model):
         required=True,
         ondelete="restrict",
         index=True,
+        check_company=True,
         domain="[('state', '=', 'active'), ('can_compute', '=', True)]",
         help="The connected Azure account the server is created with.",
     )
@@ -168,6 +193,7 @@ class CloudServer(models.Model):
         string="Subscription",
         required=True,
         ondelete="restrict",
+        check_company=True,
         domain="[('account_id', '=', account_id)]",
     )
     subscription_id = fields.Char(related="subscription_line_id.subscription_id", string="Subscription ID")
@@ -189,17 +215,31 @@ class CloudServer(models.Model):
     ssh_public_key = fields.Text(
         string="SSH Public Key",
         required=True,
-        help="The OpenSSH public key of the admin user (ssh-ed25519, or ssh-rsa of 2048 bits or more). "
-        "Password sign-in is disabled.",
+        help="One OpenSSH public key of the admin user, on one line (ssh-ed25519, "
+        "ecdsa-sha2-nistp256/384/521, or ssh-rsa of 2048 bits or more). Password sign-in is disabled.",
     )
     ssh_allowed_cidrs = fields.Char(
         string="SSH Allowed From",
         help="Networks allowed to reach SSH (port 22), in CIDR notation, separated by commas, "
-        "e.g. 203.0.113.0/24. Empty: SSH is closed. HTTP and HTTPS are always open.",
+        "e.g. 203.0.113.0/24. Empty: SSH is closed. HTTP is always open, HTTPS when the server has a name "
+        "in a managed DNS zone.",
     )
     host_name = fields.Char(
         help="The public name of the Odoo site, e.g. erp.example.com: nginx answers for it. The VM's "
-        "computer name is its first label.",
+        "computer name is its first label. In a zone of Cloud > DNS Zones, its A record is kept there and "
+        "the site gets a Let's Encrypt certificate (HTTPS); elsewhere it is served over HTTP only.",
+    )
+    https = fields.Boolean(
+        string="HTTPS",
+        readonly=True,
+        copy=False,
+        help="Set when provisioning starts: the host name is in a managed DNS zone, so the VM obtains a "
+        "Let's Encrypt certificate at its first boot and port 443 is open. Otherwise only port 80 is.",
+    )
+    web_access = fields.Char(compute="_compute_web_access")
+    master_password_set = fields.Boolean(
+        compute="_compute_master_password_set",
+        help="The Odoo master password of the server (database manager) is stored, encrypted.",
     )
     os_disk_gb = fields.Integer(string="OS Disk (GiB)", default=64, required=True)
     # provisioning state, written by the engine
@@ -265,6 +305,37 @@ class CloudServer(models.Model):
 
     # -- computes ----------------------------------------------------------------------------------
 
+    @api.depends("host_name", "https", "state")
+    def _compute_web_access(self):
+        for server in self:
+            host = (server.host_name or "").rstrip(".").lower()
+            if server.state == "draft":
+                https = bool(server._managed_zone())
+            else:
+                https = server.https
+            if https:
+                server.web_access = _(
+                    "HTTPS: a Let's Encrypt certificate for %s (obtained at the first boot, renewed by "
+                    "certbot); HTTP redirects to it.",
+                    host,
+                )
+            elif host:
+                server.web_access = _(
+                    "HTTP only (port 80): %s is not in a zone of Cloud > DNS Zones, so no certificate is "
+                    "obtained and port 443 stays closed.",
+                    host,
+                )
+            else:
+                server.web_access = _(
+                    "HTTP only (port 80): give the server a host name in a zone of Cloud > DNS Zones to "
+                    "have HTTPS; port 443 stays closed."
+                )
+
+    def _compute_master_password_set(self):
+        stored = self._ids_with_secret(MASTER_PASSWORD)
+        for server in self:
+            server.master_password_set = server.id in stored
+
     @api.depends("location")
     def _compute_location_label(self):
         labels = dict(REGIONS)
@@ -326,15 +397,24 @@ class CloudServer(models.Model):
     def _check_location_size(self):
         for server in self:
             if not re.fullmatch(r"[a-z0-9]{2,40}", server.location or ""):
-                raise ValidationError(_("%r is not an Azure region name (e.g. westeurope).", server.location))
+                raise ValidationError(
+                    _("%s is not an Azure region name (e.g. westeurope).", quote(server.location or ""))
+                )
             if not re.fullmatch(r"[A-Za-z0-9_]{3,64}", server.vm_size or ""):
-                raise ValidationError(_("%r is not an Azure VM size (e.g. Standard_B2s).", server.vm_size))
+                raise ValidationError(
+                    _("%s is not an Azure VM size (e.g. Standard_B2s).", quote(server.vm_size or ""))
+                )
 
-    @api.constrains("account_id", "company_id")
-    def _check_company(self):
-        for server in self:
+    @api.constrains("account_id", "subscription_line_id", "company_id")
+    def _check_account_company(self):
+        # sudo: the names are not read for the message, and the caller's reach was checked in create/write
+        for server in self.sudo():
             if server.account_id.company_id != server.company_id:
                 raise ValidationError(_("A server belongs to the company of its cloud account."))
+            if server.subscription_line_id.account_id != server.account_id:
+                raise ValidationError(
+                    _("A server's subscription must be one of its cloud account's subscriptions.")
+                )
 
     @api.constrains("admin_username")
     def _check_admin_username(self):
@@ -343,10 +423,10 @@ class CloudServer(models.Model):
             if not ADMIN_RE.match(name) or name in RESERVED_ADMINS:
                 raise ValidationError(
                     _(
-                        "%r cannot be the admin user: use lowercase letters, digits, '-' or '_' (up to 32, "
+                        "%s cannot be the admin user: use lowercase letters, digits, '-' or '_' (up to 32, "
                         "starting with a letter), and none of the names Azure reserves (admin, root, "
                         "administrator, user, test...).",
-                        name,
+                        quote(name),
                     )
                 )
 
@@ -369,7 +449,13 @@ class CloudServer(models.Model):
 
     # -- CRUD --------------------------------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_readable_references(self, vals_list)
+        return super().create(vals_list)
+
     def write(self, vals):
+        check_readable_references(self, [vals])
         if (
             not self.env.su
             and PROVISION_FIELDS.intersection(vals)
@@ -402,12 +488,47 @@ class CloudServer(models.Model):
     # -- user actions (each: access check first, then the engine in sudo) -------------------------
 
     def action_provision(self):
+        """Check, then queue the provisioning; the answer shows the new master password once."""
         self._check_can_change()
         for server in self:
             if server.state != "draft":
                 raise UserError(_("%s has already been provisioned.", server.name))
-        self.sudo()._preflight()
-        return self.sudo()._queue("provision", state="provisioning", step="resource_group")
+        servers = self.sudo()
+        servers._preflight()
+        for server in servers:
+            # decided once, before the network security group and the cloud-init are made from it
+            server.write({"https": bool(server._managed_zone())})
+            server._ensure_master_password()
+        servers._queue("provision", state="provisioning", step="resource_group")
+        return servers._master_password_notification(
+            _(
+                "Provisioning started. The Odoo master password of %(servers)s (the database manager's; "
+                "shown once here, administrators can show it again on the server): %(passwords)s",
+                servers=", ".join(servers.mapped("name")),
+                passwords=", ".join(server._get_secret(MASTER_PASSWORD) for server in servers),
+            )
+        )
+
+    def action_show_master_password(self):
+        """Administrators only: the server's Odoo master password, in a notification (never a field)."""
+        self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only administrators (Settings group) can see a server's master password."))
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        server = self.sudo()
+        password = server._get_secret(MASTER_PASSWORD)
+        if not password:
+            raise UserError(
+                _(
+                    "%s has no master password stored in Odoo (it was never provisioned from here).",
+                    server.name,
+                )
+            )
+        server._message_log(body=_("Master password shown to %s.", self.env.user.name))
+        return server._master_password_notification(
+            _("The Odoo master password of %(server)s: %(password)s", server=server.name, password=password)
+        )
 
     def action_start(self):
         return self._operate("start", ("stopped",))
@@ -501,6 +622,37 @@ class CloudServer(models.Model):
     def _settled_state(self):
         return "running" if self.power_state in ("running", "starting") else "stopped"
 
+    def _managed_zone(self):
+        """The zone of Cloud > DNS Zones (of the server's company) holding the host name, if any."""
+        self.ensure_one()
+        if not self.host_name:
+            return self.env["cloud.dns.zone"]
+        zones = self.env["cloud.dns.zone"].sudo().with_company(self.company_id)
+        return zones._zone_for_host(self.host_name)[0]
+
+    def _ensure_master_password(self):
+        """The server's master password (sudo callers), made and stored encrypted the first time:
+        the same one goes into every copy of the cloud-init sent for the VM."""
+        self.ensure_one()
+        password = self._get_secret(MASTER_PASSWORD)
+        if not password:
+            password = secrets.token_urlsafe(24)
+            self._set_secret(MASTER_PASSWORD, password)
+        return password
+
+    def _master_password_notification(self, message):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "title": _("Odoo master password"),
+                "message": message,
+                "sticky": True,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def _owned_fields_hint(self):
         return _("Use the server's buttons instead.")
 
@@ -509,34 +661,82 @@ class CloudServer(models.Model):
 
 
 def parse_ssh_public_key(text):
-    """(type, bits) of an OpenSSH public key line; ValidationError unless ed25519 or RSA >= 2048."""
-    parts = (text or "").strip().split()
+    """(type, bits, line) of exactly one OpenSSH public key line: ssh-ed25519, ecdsa-sha2-nistp256/384/521
+    or ssh-rsa of 2048 bits or more, its data decoded and of the type it says; ``line`` is what Azure gets
+    ("type data comment"). ValidationError otherwise."""
+    text = (text or "").strip()
+    if len(text) > SSH_KEY_MAX_CHARS:
+        raise ValidationError(
+            _(
+                "The SSH public key is %(size)s characters long; one OpenSSH public key line takes at most "
+                "%(max)s. Paste a single public key (the .pub file), not a private key or several keys.",
+                size=len(text),
+                max=SSH_KEY_MAX_CHARS,
+            )
+        )
+    if len(text.splitlines()) > 1:
+        raise ValidationError(
+            _(
+                "Paste exactly one SSH public key, on one line: Azure installs only that key for the admin "
+                "user."
+            )
+        )
+    parts = text.split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
         raise ValidationError(_("Paste an OpenSSH public key: a line like 'ssh-ed25519 AAAA... me@host'."))
     kind, blob = parts[0], parts[1]
+    comment = parts[2].strip() if len(parts) > 2 else ""
+    if kind not in SSH_KEY_TYPES:
+        raise ValidationError(
+            _(
+                "Use an ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa key (Azure Linux VMs accept "
+                "these); got %s.",
+                quote(kind, 40),
+            )
+        )
+    if len(comment) > SSH_COMMENT_MAX_CHARS or any(ord(char) < 32 or ord(char) == 127 for char in comment):
+        raise ValidationError(
+            _(
+                "The SSH key's comment (after the key data) takes at most %s printable characters: shorten "
+                "it or remove it.",
+                SSH_COMMENT_MAX_CHARS,
+            )
+        )
     try:
         data = base64.b64decode(blob, validate=True)
         fields_ = _ssh_fields(data)
-    except (ValueError, struct.error) as exc:
+    except (ValueError, binascii.Error, struct.error) as exc:
         raise ValidationError(_("The SSH public key is not valid OpenSSH base64 data.")) from exc
     if not fields_ or fields_[0] != kind.encode():
         raise ValidationError(_("The SSH public key's type does not match its data."))
+    line = " ".join(filter(None, (kind, blob, comment)))
     if kind == "ssh-ed25519":
         if len(fields_) != 2 or len(fields_[1]) != 32:
             raise ValidationError(_("The ed25519 key is truncated."))
-        return kind, 256
-    if kind == "ssh-rsa":
-        if len(fields_) != 3:
-            raise ValidationError(_("The RSA key is truncated."))
-        bits = int.from_bytes(fields_[2], "big").bit_length()
-        if bits < 2048:
-            raise ValidationError(
-                _("The RSA key has %d bits: Azure needs 2048 or more (or use ed25519).", bits)
+        return kind, 256, line
+    if kind in ECDSA_CURVES:
+        curve, point_size = ECDSA_CURVES[kind]
+        if (
+            len(fields_) != 3
+            or fields_[1] != curve
+            or len(fields_[2]) != point_size
+            or fields_[2][:1] != b"\x04"
+        ):
+            raise ValidationError(_("The ECDSA key's data does not match its type %s.", kind))
+        return kind, int(kind[-3:]), line
+    if len(fields_) != 3:
+        raise ValidationError(_("The RSA key is truncated."))
+    bits = int.from_bytes(fields_[2], "big").bit_length()
+    if not RSA_MIN_BITS <= bits <= RSA_MAX_BITS:
+        raise ValidationError(
+            _(
+                "The RSA key has %(bits)s bits: Azure needs %(min)s to %(max)s (or use ed25519).",
+                bits=bits,
+                min=RSA_MIN_BITS,
+                max=RSA_MAX_BITS,
             )
-        return kind, bits
-    raise ValidationError(
-        _("Use an ssh-ed25519 or ssh-rsa key (Azure Linux VMs accept these); got %s.", kind)
-    )
+        )
+    return kind, bits, line
 
 
 def _ssh_fields(data):
@@ -552,23 +752,44 @@ def _ssh_fields(data):
 
 
 def parse_cidrs(text):
-    """The networks of a comma-separated CIDR list (empty: none); ValidationError on a bad one."""
+    """The networks of a comma-separated CIDR list (empty: none); ValidationError on a bad one, or when
+    together they cover half of the internet's addresses or more."""
+    items = [part.strip() for part in (text or "").replace(";", ",").split(",") if part.strip()]
+    if len(items) > SSH_SOURCES_MAX:
+        raise ValidationError(
+            _(
+                "SSH may be allowed from at most %(max)s networks (%(count)s given): name the networks "
+                "that administer the server.",
+                max=SSH_SOURCES_MAX,
+                count=len(items),
+            )
+        )
     networks = []
-    for item in filter(None, (part.strip() for part in (text or "").replace(";", ",").split(","))):
+    for item in items:
         try:
-            network = ipaddress.ip_network(item, strict=True)
+            networks.append(ipaddress.ip_network(item, strict=True))
         except ValueError as exc:
             raise ValidationError(
                 _(
-                    "%r is not a network in CIDR notation (e.g. 203.0.113.0/24, or 203.0.113.7/32 for one "
+                    "%s is not a network in CIDR notation (e.g. 203.0.113.0/24, or 203.0.113.7/32 for one "
                     "address).",
-                    item,
+                    quote(item),
                 )
             ) from exc
-        if network.prefixlen == 0:
-            raise ValidationError(_("%s would open SSH to the whole internet: name your own networks.", item))
-        networks.append(str(network))
-    return networks
+    for version, bits in ((4, 32), (6, 128)):
+        same = [network for network in networks if network.version == version]
+        covered = sum(network.num_addresses for network in ipaddress.collapse_addresses(same))
+        if covered * 2 >= 2**bits:
+            raise ValidationError(
+                _(
+                    "%(networks)s would open SSH to the whole internet, or to %(share)s%% of its "
+                    "IPv%(version)s addresses: name your own networks.",
+                    networks=shorten(", ".join(str(network) for network in same)),
+                    share=round(100 * covered / 2**bits),
+                    version=version,
+                )
+            )
+    return [str(network) for network in networks]
 
 
 def check_host_name(host_name):
@@ -576,8 +797,8 @@ def check_host_name(host_name):
     if len(host_name) > 253 or len(labels) < 2 or not all(HOST_LABEL_RE.match(label) for label in labels):
         raise ValidationError(
             _(
-                "%r is not a host name: use a full name such as erp.example.com (letters, digits and '-').",
-                host_name,
+                "%s is not a host name: use a full name such as erp.example.com (letters, digits and '-').",
+                quote(host_name),
             )
         )
 

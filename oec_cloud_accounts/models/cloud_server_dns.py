@@ -23,7 +23,9 @@ class CloudServer(models.Model):
 
     _inherit = "cloud.server"
 
-    dns_zone_id = fields.Many2one("cloud.dns.zone", string="DNS Zone", readonly=True, ondelete="set null")
+    dns_zone_id = fields.Many2one(
+        "cloud.dns.zone", string="DNS Zone", readonly=True, ondelete="set null", check_company=True
+    )
     dns_record_name = fields.Char(
         string="DNS Record", readonly=True, help="Relative to the zone; @ is its apex."
     )
@@ -33,11 +35,12 @@ class CloudServer(models.Model):
         string="URL", compute="_compute_url", help="The server's site, once its A record exists."
     )
 
-    @api.depends("host_name", "dns_state")
+    @api.depends("host_name", "dns_state", "https")
     def _compute_url(self):
         for server in self:
             managed = server.host_name and server.dns_state == "managed"
-            server.url = "http://%s" % server.host_name.rstrip(".").lower() if managed else False
+            scheme = "https" if server.https else "http"
+            server.url = "%s://%s" % (scheme, server.host_name.rstrip(".").lower()) if managed else False
 
     def _dns_owner(self):
         uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")

@@ -8,6 +8,7 @@ transaction was lost (Odoo killed, database restarted) is simply sent again.
 """
 
 import logging
+import re
 import time
 from datetime import timedelta
 
@@ -16,11 +17,11 @@ from odoo.exceptions import RedirectWarning, UserError
 from odoo.tools import SQL
 
 from ..services import AzureError
-from ..services.cloud_init import cloud_config, custom_data
+from ..services.cloud_init import cloud_config, custom_data, master_password_hash
 from ..services.compute import NIC, NSG, PUBLIC_IP, SUBNET, VNET, ComputeClient
 from ..services.errors import KIND_TRANSIENT, _lt
 from .cloud_account_tokens import ACTIVITY_TYPE, BACKOFF_BASE, BACKOFF_MAX
-from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs
+from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs, parse_ssh_public_key
 
 _logger = logging.getLogger(__name__)
 
@@ -230,7 +231,12 @@ class CloudServer(models.Model):
         return self._lro(
             "nsg",
             lambda arm: arm.begin_create_nsg(
-                self.subscription_id, self.resource_group, self.location, cidrs, self._tags()
+                self.subscription_id,
+                self.resource_group,
+                self.location,
+                cidrs,
+                self._tags(),
+                https=self.https,
             ),
         )
 
@@ -246,12 +252,18 @@ class CloudServer(models.Model):
         )
 
     def _step_public_ip(self):
-        return self._lro(
+        finished = self._lro(
             "public_ip",
             lambda arm: arm.begin_create_public_ip(
                 self.subscription_id, self.resource_group, self.location, self._tags()
             ),
         )
+        if finished:
+            # the A record before the VM: its first boot asks Let's Encrypt for the name's certificate
+            address = self._client().get_public_ip(self.subscription_id, self.resource_group)
+            self.write({"public_ip": address})
+            self._sync_dns()
+        return finished
 
     def _step_nic(self):
         sub, group = self.subscription_id, self.resource_group
@@ -264,18 +276,24 @@ class CloudServer(models.Model):
 
     def _step_vm(self):
         sub, group = self.subscription_id, self.resource_group
-        spec = {
+        return self._lro(
+            "vm", lambda arm: arm.begin_create_vm(sub, group, self.vm_name, self._vm_spec(), self._tags())
+        )
+
+    def _vm_spec(self):
+        sub, group = self.subscription_id, self.resource_group
+        return {
             "location": self.location,
             "size": self.vm_size,
             "image": self.image,
             "admin_username": self.admin_username,
-            "ssh_public_key": self.ssh_public_key.strip(),
+            # the one key line checked, its comment bounded
+            "ssh_public_key": parse_ssh_public_key(self.ssh_public_key)[2],
             "os_disk_gb": self.os_disk_gb,
             "nic_id": ComputeClient.resource_id(sub, group, "Microsoft.Network/networkInterfaces", NIC),
             "computer_name": self.vm_name,
             "custom_data": custom_data(self._cloud_config()),
         }
-        return self._lro("vm", lambda arm: arm.begin_create_vm(sub, group, self.vm_name, spec, self._tags()))
 
     def _step_vm_action(self):
         return self._lro(
@@ -355,7 +373,22 @@ class CloudServer(models.Model):
         return self.account_id._arm(ComputeClient)
 
     def _cloud_config(self):
-        return cloud_config(self.host_name, self.vcpus or 2)
+        return cloud_config(
+            (self.host_name or "").rstrip(".").lower(),
+            master_password_hash(self._ensure_master_password()),
+            vcpus=self.vcpus or 2,
+            memory_gb=self.memory_gb or 4.0,
+            https=self.https,
+            email=self._certificate_email(),
+        )
+
+    def _certificate_email(self):
+        """Where Let's Encrypt writes about the certificate: who provisioned the server, or its company."""
+        for email in (self.create_uid.email, self.company_id.email):
+            email = (email or "").strip()
+            if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                return email
+        return None
 
     def _resource_group_name(self):
         uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")

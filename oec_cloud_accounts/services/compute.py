@@ -154,12 +154,12 @@ class ComputeClient(ArmClient):
         with _arm_errors(), self._resources(subscription_id) as client:
             return self._begin(client.resource_groups.begin_delete(name, polling=_SendOnly()))
 
-    def begin_create_nsg(self, subscription_id, group, location, ssh_sources, tags):
-        """SSH (22) only from ``ssh_sources`` (CIDRs; none: closed), HTTP and HTTPS from anywhere."""
-        rules = [
-            _rule("allow-http", 100, "80", ["*"]),
-            _rule("allow-https", 110, "443", ["*"]),
-        ]
+    def begin_create_nsg(self, subscription_id, group, location, ssh_sources, tags, https=False):
+        """SSH (22) only from ``ssh_sources`` (CIDRs; none: closed), HTTP from anywhere, HTTPS from
+        anywhere when ``https`` (the VM gets a certificate), else closed."""
+        rules = [_rule("allow-http", 100, "80", ["*"])]
+        if https:
+            rules.append(_rule("allow-https", 110, "443", ["*"]))
         if ssh_sources:
             rules.append(_rule("allow-ssh", 120, "22", list(ssh_sources)))
         body = {"location": location, "tags": tags, "properties": {"securityRules": rules}}

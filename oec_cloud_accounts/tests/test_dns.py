@@ -170,6 +170,50 @@ class TestDnsZone(DnsMixin, TransactionCase):
                 wizard.action_apply()
             self.assertEqual(self.remote_calls(before), [], values)
 
+    def test_addresses_unfit_for_a_public_name_refused_before_any_call(self):
+        self.seed_zone("example.test")
+        zone = self.quick_setup(self.account, "example.test")
+        for address, expected in (
+            ("127.0.0.1", "loopback"),
+            ("0.0.0.0", "unspecified"),
+            ("255.255.255.255", "broadcast"),
+            ("169.254.169.254", "link-local"),
+            ("224.0.0.1", "multicast"),
+            ("240.0.0.1", "reserved"),
+            ("20.1.2.3, 127.0.0.2", "loopback"),
+        ):
+            with self.subTest(address=address):
+                wizard = self._wizard(zone.action_new_a_record())
+                wizard.write({"name": "www", "ipv4_addresses": address})
+                before = len(self.emu.control.requests())
+                with self.assertRaisesRegex(UserError, expected):
+                    wizard.action_apply()
+                self.assertEqual(self.remote_calls(before), [], address)
+        self.assertIsNone(self.portal_get_a("example.test", "www"))
+
+    def test_messages_quote_at_most_a_hundred_characters(self):
+        self.seed_zone("example.test")
+        zone = self.quick_setup(self.account, "example.test")
+        huge = "x" * (10 * 1024 * 1024)
+        for values in (
+            {"name": huge},
+            {"name": "www", "ipv4_addresses": huge},
+            {"name": "www", "ipv4_addresses": "20.1.2.3, 20.1.2.%s" % huge},
+        ):
+            wizard = self._wizard(zone.action_new_a_record())
+            wizard.write(dict({"ipv4_addresses": "20.1.2.3"}, **values))
+            before = len(self.emu.control.requests())
+            for action in (wizard.action_apply, wizard.action_reload):
+                if action == wizard.action_reload and values["name"] == "www":
+                    continue
+                with self.subTest(values=list(values), action=action.__name__):
+                    with self.assertRaisesRegex(UserError, "Invalid") as refusal:
+                        action()
+                    message = str(refusal.exception)
+                    self.assertLess(len(message), 500, message[:300])
+                    self.assertIn("xxxxxxxxxx", message, "the start of the input is quoted")
+            self.assertEqual(self.remote_calls(before), [])
+
     def test_update_conflict_offers_reload(self):
         self.seed_zone("example.test", records={"www": ["20.1.2.3"]})
         zone = self.quick_setup(self.account, "example.test")

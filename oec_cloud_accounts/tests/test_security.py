@@ -1,9 +1,12 @@
 from azure_emulator import defaults
 
-from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
 
 from .common import EmulatorMixin
+from .dns_common import DnsMixin
+from .test_server import ssh_key
 
 
 @tagged("post_install", "-at_install")
@@ -119,3 +122,181 @@ class TestSecurity(EmulatorMixin, TransactionCase):
         # a manager cannot change the application's secret
         with self.assertRaises(AccessError):
             self.cloud.with_user(self.manager).set_client_secret("hijack")
+
+
+@tagged("post_install", "-at_install")
+class TestCompanyBoundaries(DnsMixin, HttpCase):
+    """A Cloud Manager of company B points B's records, or the wizards, at company A's account,
+    subscription or zone: refused through JSON-RPC, before anything of A is read or Azure is
+    called, and the refusal names nothing of A."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
+        # technical features on: Odoo's own access errors would then list the records' names
+        cls.manager_b = new_test_user(
+            cls.env,
+            "company_b_manager",
+            groups="oec_cloud_accounts.group_cloud_manager,base.group_no_one",
+            company_id=cls.company_b.id,
+            company_ids=[(6, 0, cls.company_b.ids)],
+        )
+        cls.manager_a = new_test_user(
+            cls.env, "company_a_manager", groups="oec_cloud_accounts.group_cloud_manager"
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.account_a = self.connect()
+        self.account_a.name = "Secret Account Of A"
+        self.line_a = self.account_a.subscription_ids[:1]
+        self.seed_zone("secret-a.test")
+        self.zone_a = self.quick_setup(self.account_a, "secret-a.test")
+        # company B's own account (no sign-in needed: nothing here may reach Azure)
+        self.account_b = (
+            self.env["cloud.account"]
+            .sudo()
+            .create({"name": "Account B", "environment_id": self.cloud.id, "company_id": self.company_b.id})
+        )
+        self.line_b = (
+            self.env["cloud.account.subscription"]
+            .sudo()
+            .create({"account_id": self.account_b.id, "name": "Sub B", "subscription_id": "sub-b"})
+        )
+        self.server_b = (
+            self.env["cloud.server"]
+            .sudo()
+            .create(
+                dict(
+                    self.server_values(),
+                    company_id=self.company_b.id,
+                    account_id=self.account_b.id,
+                    subscription_line_id=self.line_b.id,
+                )
+            )
+        )
+
+    def server_values(self):
+        return {
+            "name": "B's ERP",
+            "account_id": self.account_a.id,
+            "subscription_line_id": self.line_a.id,
+            "location": "westeurope",
+            "vm_size": "Standard_B2s",
+            "ssh_public_key": ssh_key(),
+        }
+
+    def call(self, login, model, method, args, kwargs=None):
+        self.login_as(login)
+        return self.make_jsonrpc_request(
+            "/web/dataset/call_kw", {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}
+        )
+
+    def test_references_to_another_company_refused(self):
+        wizard_b = self.call(
+            self.manager_b.login,
+            "cloud.server.provision",
+            "create",
+            [{"account_id": self.account_b.id, "subscription_line_id": self.line_b.id}],
+        )
+        attempts = (
+            ("server on A's account", "cloud.server", "create", [self.server_values()]),
+            (
+                "server on B's account, A's subscription",
+                "cloud.server",
+                "create",
+                [dict(self.server_values(), account_id=self.account_b.id)],
+            ),
+            (
+                "B's server moved to A's subscription",
+                "cloud.server",
+                "write",
+                [self.server_b.ids, {"subscription_line_id": self.line_a.id}],
+            ),
+            (
+                "B's server moved to A's account",
+                "cloud.server",
+                "write",
+                [
+                    self.server_b.ids,
+                    {"account_id": self.account_a.id, "subscription_line_id": self.line_a.id},
+                ],
+            ),
+            (
+                "provision wizard on A's account",
+                "cloud.server.provision",
+                "create",
+                [{"account_id": self.account_a.id}],
+            ),
+            (
+                "provision wizard on A's subscription",
+                "cloud.server.provision",
+                "create",
+                [{"account_id": self.account_b.id, "subscription_line_id": self.line_a.id}],
+            ),
+            (
+                "provision wizard switched to A's account",
+                "cloud.server.provision",
+                "write",
+                [[wizard_b], {"account_id": self.account_a.id, "subscription_line_id": self.line_a.id}],
+            ),
+            (
+                "DNS quick setup on A's account",
+                "cloud.dns.zone.setup",
+                "create",
+                [{"account_id": self.account_a.id}],
+            ),
+            ("A record wizard on A's zone", "cloud.dns.record.edit", "create", [{"zone_id": self.zone_a.id}]),
+        )
+        for label, model, method, args in attempts:
+            with self.subTest(attempt=label):
+                before = len(self.emu.control.requests())
+                with self.assertRaises(JsonRpcException) as refusal:
+                    self.call(self.manager_b.login, model, method, args)
+                self.assertIn(
+                    refusal.exception.args[0],
+                    (
+                        "odoo.exceptions.AccessError",
+                        "odoo.exceptions.UserError",
+                        "odoo.exceptions.ValidationError",
+                    ),
+                )
+                message = str(refusal.exception)
+                for secret in (
+                    "Secret Account Of A",
+                    "secret-a.test",
+                    self.line_a.name,
+                    self.line_a.subscription_id,
+                ):
+                    self.assertNotIn(secret, message)
+                self.assertEqual(self.remote_calls(since=before), [], "a refused call reached Azure")
+        self.server_b.invalidate_recordset()
+        self.assertEqual(self.server_b.subscription_line_id, self.line_b, "nothing was written")
+        self.assertFalse(self.env["cloud.server"].search([("subscription_line_id", "=", self.line_a.id)]))
+        self.assertFalse(
+            self.env["cloud.dns.zone.setup"].search(
+                [("account_id", "=", self.account_a.id), ("create_uid", "=", self.manager_b.id)]
+            )
+        )
+        # the witness: A's own manager uses the same references
+        setup_id = self.call(
+            self.manager_a.login, "cloud.dns.zone.setup", "create", [{"account_id": self.account_a.id}]
+        )
+        self.assertTrue(setup_id)
+        server_id = self.call(self.manager_a.login, "cloud.server", "create", [self.server_values()])
+        self.assertEqual(self.env["cloud.server"].browse(server_id).subscription_line_id, self.line_a)
+
+    def test_subscription_of_another_account_refused(self):
+        """Even where the caller may read both (superuser here): a server's subscription is its account's."""
+        with self.assertRaisesRegex(ValidationError, "subscription must be one of its cloud account's"):
+            self.env["cloud.server"].create(
+                dict(
+                    self.server_values(),
+                    account_id=self.account_b.id,
+                    company_id=self.company_b.id,
+                    subscription_line_id=self.line_a.id,
+                )
+            )
+        with self.assertRaises(UserError):  # ValidationError is one
+            self.server_b.sudo().write({"company_id": self.env.company.id})

@@ -1,30 +1,80 @@
 import base64
+import configparser
+import shutil
+import subprocess
+import tempfile
 from datetime import datetime, time, timedelta
 
 import pytz
 import yaml
 from azure_emulator import defaults
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
-from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tools.config import crypt_context
 
 from ..models.cloud_server_engine import POLL_PARAM, TAG_CREATOR, TAG_SERVER
-from ..services.cloud_init import cloud_config
+from ..services.cloud_init import cloud_config, master_password_hash
 from ..services.compute import ComputeClient
-from .common import EmulatorMixin, refused_users
+from .common import EmulatorMixin, refused_users, tables_holding
 from .dns_common import DnsMixin
 
 
 def ssh_key(kind="ed25519", bits=2048):
     if kind == "ed25519":
         key = ed25519.Ed25519PrivateKey.generate()
+    elif kind == "ecdsa":
+        key = ec.generate_private_key({256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}[bits])
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode() + " me@laptop"
+
+
+def check_cloud_config_schema(test, text):
+    """cloud-init's own schema check of a #cloud-config (Debian's cloud-init package): a missing
+    tool fails the test, it never skips it (make test installs it)."""
+    tool = shutil.which("cloud-init")
+    if not tool:
+        test.fail("cloud-init is not installed: apt-get install -y cloud-init (make test does it as root)")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as document:
+        document.write(text)
+        document.flush()
+        result = subprocess.run(
+            [tool, "schema", "--config-file", document.name], capture_output=True, text=True, check=False
+        )
+    test.assertEqual(result.returncode, 0, "cloud-init schema: %s%s" % (result.stdout, result.stderr))
+    test.assertIn("Valid cloud-config", result.stdout)
+
+
+def odoo_conf(document):
+    """The [options] of the odoo.conf a cloud-config writes."""
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(files["/etc/odoo/odoo.conf.oec"])
+    return parser["options"]
+
+
+def vm_cloud_config(emu):
+    """The cloud-config of the (single) VM the emulator holds: its customData, decoded."""
+    vm = next(
+        r
+        for r in emu.control.state()["resources"].values()
+        if r["type"] == "Microsoft.Compute/virtualMachines"
+    )
+    return base64.b64decode(vm["properties"]["osProfile"]["customData"]).decode()
+
+
+def nsg_rules(emu):
+    nsg = next(
+        r
+        for r in emu.control.state()["resources"].values()
+        if r["type"] == "Microsoft.Network/networkSecurityGroups"
+    )
+    return {rule["name"]: rule["properties"] for rule in nsg["properties"]["securityRules"]}
 
 
 class ServerCase(EmulatorMixin):
@@ -41,7 +91,7 @@ class ServerCase(EmulatorMixin):
             lambda s: s.subscription_id == defaults.SUBSCRIPTION_ID
         )
 
-    def new_server(self, **values):
+    def new_server(self, user=None, **values):
         vals = {
             "name": "Production ERP",
             "account_id": self.account.id,
@@ -53,7 +103,7 @@ class ServerCase(EmulatorMixin):
             "host_name": "erp.example.com",
         }
         vals.update(values)
-        return self.env["cloud.server"].create(vals)
+        return self.env["cloud.server"].with_user(user or self.env.user).create(vals)
 
     def advance(self, server, until, passes=60):
         """Run the scheduled action until ``until(server)`` holds."""
@@ -104,15 +154,18 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         )
         self.assertEqual(group["tags"][TAG_CREATOR], "odoo-oec_cloud_accounts")
         self.assertEqual(group["tags"][TAG_SERVER], str(server.id))
-        nsg = next(
-            r for r in state["resources"].values() if r["type"] == "Microsoft.Network/networkSecurityGroups"
-        )
-        rules = {rule["name"]: rule["properties"] for rule in nsg["properties"]["securityRules"]}
+        rules = nsg_rules(self.emu)
         self.assertEqual(rules["allow-ssh"]["sourceAddressPrefix"], "203.0.113.0/24")
-        self.assertEqual(rules["allow-https"]["destinationPortRange"], "443")
+        # erp.example.com is in no managed zone: no certificate, HTTP only, 443 closed
+        self.assertEqual(sorted(rules), ["allow-http", "allow-ssh"])
+        self.assertEqual(rules["allow-http"]["destinationPortRange"], "80")
+        self.assertFalse(server.https)
+        self.assertIn("HTTP only", server.web_access)
         vm = next(r for r in state["resources"].values() if r["type"] == "Microsoft.Compute/virtualMachines")
         custom = yaml.safe_load(base64.b64decode(vm["properties"]["osProfile"]["customData"]))
         self.assertIn("postgresql", custom["packages"])
+        self.assertNotIn("certbot", custom["packages"])
+        self.assertEqual(odoo_conf(custom)["list_db"], "False")
         self.assertEqual(vm["properties"]["hardwareProfile"]["vmSize"], "Standard_B2s")
 
         for action, state_after, power in (
@@ -134,7 +187,7 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         server.unlink()
 
     def test_cloud_init_prepares_odoo_17(self):
-        text = cloud_config("erp.example.com", vcpus=4)
+        text = cloud_config("erp.example.com", master_password_hash("s3cret-test"), vcpus=4, memory_gb=16)
         self.assertTrue(text.startswith("#cloud-config\n"))
         doc = yaml.safe_load(text)
         self.assertTrue(doc["package_upgrade"])
@@ -145,13 +198,17 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         self.assertIn("location /websocket", site)
         self.assertIn("location /longpolling", site)
         self.assertIn("proxy_set_header Upgrade $http_upgrade;", site)
-        self.assertIn("workers = 9", files["/etc/odoo/odoo.conf.oec"])
+        self.assertIn("workers = 9\n", files["/etc/odoo/odoo.conf.oec"])
         self.assertIn('Unattended-Upgrade "1"', files["/etc/apt/apt.conf.d/20auto-upgrades"])
         commands = [" ".join(cmd) if isinstance(cmd, list) else cmd for cmd in doc["runcmd"]]
         self.assertTrue(any("https://nightly.odoo.com/17.0/nightly/deb/" in c for c in commands))
         self.assertTrue(any("apt-get install -y odoo" in c for c in commands))
         self.assertIn("ufw --force enable", commands)
-        self.assertTrue(any(c.startswith("ufw allow https") for c in commands))
+        self.assertIn("ufw allow http", commands)
+        self.assertNotIn("ufw allow https", commands, "HTTPS only with a certificate")
+        # the package starts Odoo with its own configuration: ours needs a restart, not enable --now
+        self.assertIn("systemctl restart odoo", commands)
+        check_cloud_config_schema(self, text)
 
     def test_cost_estimate(self):
         server = self.new_server(os_disk_gb=64)
@@ -182,6 +239,106 @@ class TestServerLifecycle(ServerCase, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestServerSafeFirstAnswer(ServerCase, TransactionCase):
+    """What Azure boots is safe when it first answers: a master password of its own, the database
+    manager closed, proxy mode, workers sized for the VM, HTTPS only when it can be had."""
+
+    def test_cloud_config_is_safe_and_valid(self):
+        secret = "Vq3-master-under-test"
+        for https, vcpus, memory_gb in ((True, 2, 4.0), (False, 1, 1.0), (False, 16, 64.0)):
+            with self.subTest(https=https, vcpus=vcpus, memory_gb=memory_gb):
+                text = cloud_config(
+                    "erp.example.com" if https else "",
+                    master_password_hash(secret),
+                    vcpus=vcpus,
+                    memory_gb=memory_gb,
+                    https=https,
+                    email="ops@example.com",
+                )
+                document = yaml.safe_load(text)
+                options = odoo_conf(document)
+                self.assertNotEqual(options["admin_passwd"], "admin")
+                self.assertNotIn(secret, text, "only the hash is sent")
+                self.assertTrue(crypt_context.verify(secret, options["admin_passwd"]), "Odoo's own check")
+                self.assertEqual(options["list_db"], "False")
+                self.assertEqual(options["proxy_mode"], "True")
+                workers, crons = int(options["workers"]), int(options["max_cron_threads"])
+                self.assertGreater(workers, 0)
+                self.assertLessEqual(workers, 2 * vcpus + 1)
+                self.assertIn(crons, (1, 2))
+                soft, hard = int(options["limit_memory_soft"]), int(options["limit_memory_hard"])
+                self.assertLess(soft, hard)
+                commands = [" ".join(c) for c in document["runcmd"]]
+                certbot = [c for c in commands if "certbot --nginx" in c]
+                if https:
+                    self.assertEqual(len(certbot), 1, commands)
+                    self.assertIn(
+                        "certbot --nginx --non-interactive --agree-tos -m ops@example.com -d erp.example.com "
+                        "--redirect",
+                        certbot[0],
+                    )
+                    self.assertIn("systemctl enable --now certbot.timer", commands, "renewal")
+                    self.assertTrue({"certbot", "python3-certbot-nginx"} <= set(document["packages"]))
+                    self.assertIn("ufw allow https", commands)
+                else:
+                    self.assertEqual(certbot, [])
+                    self.assertNotIn("ufw allow https", commands)
+                # the memory of the VM holds its workers
+                if memory_gb >= 4:
+                    self.assertLessEqual((workers + crons) * soft, memory_gb * 1024**3)
+                check_cloud_config_schema(self, text)
+        with self.assertRaises(ValueError):
+            cloud_config("erp.example.com", "admin")
+
+    def test_master_password_per_server_shown_once_then_to_administrators(self):
+        server = self.new_server()
+        manager = new_test_user(self.env, "srv_pw_manager", groups="oec_cloud_accounts.group_cloud_manager")
+        admin = self.env.ref("base.user_admin")
+        shown = server.with_user(manager).action_provision()
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+        self.assertEqual(server.state, "running", server.last_error)
+        password = server.sudo()._get_secret("master_password_enc")
+        self.assertTrue(password and len(password) >= 24)
+        # shown once, to whoever provisioned it, in the answer (not stored anywhere)
+        self.assertEqual(shown["tag"], "display_notification")
+        self.assertIn(password, shown["params"]["message"])
+        # the VM got its hash
+        text = vm_cloud_config(self.emu)
+        self.assertNotIn(password, text)
+        options = odoo_conf(yaml.safe_load(text))
+        self.assertTrue(crypt_context.verify(password, options["admin_passwd"]))
+        self.assertEqual((options["list_db"], options["proxy_mode"]), ("False", "True"))
+        self.assertEqual(options["workers"], "5", "2 vCPUs, 4 GiB")
+        check_cloud_config_schema(self, text)
+        # in no table in clear, and no field reads it
+        self.assertEqual(tables_holding(self.env, password), [])
+        self.assertNotIn("master_password_enc", server.fields_get())
+        self.assertNotIn(password, str(server.with_user(admin).read()))
+        self.assertTrue(server.with_user(manager).master_password_set)
+        # a Cloud Manager cannot show it again; an administrator can, and it is noted
+        with self.assertRaises(AccessError):
+            server.with_user(manager).action_show_master_password()
+        again = server.with_user(admin).action_show_master_password()
+        self.assertIn(password, again["params"]["message"])
+        self.assertTrue(any("Master password shown" in body for body in server.message_ids.mapped("body")))
+        # another server gets another password
+        other = self.new_server(name="Second ERP")
+        other.action_provision()
+        self.assertNotEqual(other.sudo()._get_secret("master_password_enc"), password)
+        # the witness can fail: a value stored in clear is found
+        self.env["ir.config_parameter"].sudo().set_param("oec_test.witness", password)
+        self.assertEqual(tables_holding(self.env, password), ["ir_config_parameter"])
+
+    def test_same_cloud_config_when_the_vm_request_is_sent_again(self):
+        """Azure refuses a changed customData on an existing VM: the password (and its hash) stay."""
+        server = self.new_server()
+        server.action_provision()
+        self.advance(server, lambda s: s.step == "vm")
+        first = server.sudo()._cloud_config()
+        self.assertEqual(server.sudo()._cloud_config(), first)
+
+
+@tagged("post_install", "-at_install")
 class TestServerValidation(ServerCase, TransactionCase):
     def test_inputs_are_validated(self):
         for values, message in (
@@ -197,6 +354,77 @@ class TestServerValidation(ServerCase, TransactionCase):
             with self.subTest(values=values), self.assertRaisesRegex(ValidationError, message):
                 self.new_server(**values)
         self.assertTrue(self.new_server(ssh_public_key=ssh_key("rsa", 2048), ssh_allowed_cidrs=""))
+
+    def test_ssh_key_is_exactly_one_known_key(self):
+        key, second = ssh_key(), ssh_key()
+        kind, blob, _comment = key.split()
+        for value, message in (
+            (key + "\n" + second, "exactly one SSH public key"),
+            (key + "\r\n" + second, "exactly one SSH public key"),
+            ("%s %s %s" % (kind, blob, "c" * (10 * 1024 * 1024)), "characters long"),
+            ("%s %s %s" % (kind, blob, "c" * 101), "comment"),
+            ("%s %s me\x07@laptop" % (kind, blob), "comment"),
+            ("ssh-dss AAAAB3NzaC1kc3MAAACBAP= me", "got 'ssh-dss'"),
+            ("sk-ssh-ed25519@openssh.com AAAA me", "got 'sk-ssh-ed25519@openssh.com'"),
+            ("ssh-rsa %s me" % blob, "does not match"),
+            ("ecdsa-sha2-nistp384 %s me" % ssh_key("ecdsa", 256).split()[1], "does not match"),
+            ('command="rm -rf /" %s' % key, "OpenSSH public key"),
+        ):
+            with self.subTest(value=value[:60]), self.assertRaisesRegex(ValidationError, message) as refusal:
+                self.new_server(ssh_public_key=value)
+            self.assertLess(len(str(refusal.exception)), 400, "the message does not repeat the input")
+        for value in (
+            ssh_key("ecdsa", 256),
+            ssh_key("ecdsa", 384),
+            ssh_key("ecdsa", 521),
+            ssh_key("rsa", 3072),
+        ):
+            with self.subTest(value=value[:30]):
+                self.assertTrue(self.new_server(ssh_public_key=value))
+
+    def test_key_sent_to_azure_is_the_one_checked(self):
+        server = self.new_server(ssh_public_key="  %s   \n" % self.key.replace(" me@", "  me@"))
+        self.provision(server)
+        vm = next(
+            r
+            for r in self.emu.control.state()["resources"].values()
+            if r["type"] == "Microsoft.Compute/virtualMachines"
+        )
+        keys = vm["properties"]["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"]
+        self.assertEqual([k["keyData"] for k in keys], [self.key])
+
+    def test_ssh_sources_cannot_cover_the_internet(self):
+        for value in (
+            "0.0.0.0/0",
+            "0.0.0.0/1,128.0.0.0/1",
+            "0.0.0.0/1",
+            "0.0.0.0/2, 64.0.0.0/2, 128.0.0.0/2",
+            "::/0",
+            "::/1, 8000::/1",
+        ):
+            with self.subTest(value=value), self.assertRaisesRegex(ValidationError, "whole internet"):
+                self.new_server(ssh_allowed_cidrs=value)
+        with self.assertRaisesRegex(ValidationError, "at most 50 networks"):
+            self.new_server(ssh_allowed_cidrs=",".join("203.0.113.%d/32" % n for n in range(51)))
+        server = self.new_server(ssh_allowed_cidrs="203.0.113.0/24, 198.51.100.7/32, 0.0.0.0/2")
+        self.assertTrue(server)
+
+    def test_messages_quote_at_most_a_hundred_characters(self):
+        huge = "x" * (10 * 1024 * 1024)
+        for values in (
+            {"host_name": huge + ".example.com"},
+            {"host_name": "a." + huge},
+            {"location": huge},
+            {"vm_size": huge},
+            {"admin_username": huge},
+            {"ssh_allowed_cidrs": huge},
+            {"ssh_allowed_cidrs": "203.0.113.0/24," + huge},
+        ):
+            with self.subTest(field=next(iter(values))), self.assertRaises(ValidationError) as refusal:
+                self.new_server(**values)
+            message = str(refusal.exception)
+            self.assertLess(len(message), 500, message[:300])
+            self.assertIn("xxxxxxxxxx", message, "the start of the input is quoted")
 
     def test_provisioned_settings_are_fixed_and_system_fields_refused(self):
         server = self.new_server()
@@ -395,6 +623,7 @@ class TestServerAccess(ServerCase, TransactionCase):
                 "action_refresh_state",
                 "action_delete_in_azure",
                 "action_retry",
+                "action_show_master_password",
             ):
                 with self.subTest(user=label, method=method):
                     since = len(self.emu.control.requests())
@@ -579,7 +808,7 @@ class TestServerDns(DnsMixin, ServerCase, TransactionCase):
         self.assertEqual(
             (server.dns_state, server.dns_zone_id, server.dns_record_name), ("managed", self.zone, "erp")
         )
-        self.assertEqual(server.url, "http://erp.example.test")
+        self.assertEqual(server.url, "https://erp.example.test", "a name in a managed zone has HTTPS")
         record = self.portal_get_a("example.test", "erp")
         self.assertEqual([a.ipv4_address for a in record.a_records], [server.public_ip])
         self.assertEqual(record.metadata["oec_server_id"], str(server.id))
@@ -597,6 +826,41 @@ class TestServerDns(DnsMixin, ServerCase, TransactionCase):
         self.assertEqual(server.state, "deleted")
         self.assertIsNone(self.portal_get_a("example.test", "erp"))
         self.assertEqual(server.dns_state, "none")
+
+    def test_named_server_gets_https(self):
+        admin = self.env.ref("base.user_admin")
+        admin.email = "ops@example.com"
+        server = self.new_server(user=admin, host_name="erp.example.test")
+        self.assertIn("HTTPS", server.web_access)
+        since = len(self.emu.control.requests())
+        server.action_provision()
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+        self.assertEqual(server.state, "running", server.last_error)
+        self.assertTrue(server.https)
+        self.assertEqual(server.url, "https://erp.example.test")
+        rules = nsg_rules(self.emu)
+        self.assertEqual(rules["allow-https"]["destinationPortRange"], "443")
+        self.assertEqual(
+            rules["allow-http"]["destinationPortRange"], "80", "the HTTP-01 challenge, the redirect"
+        )
+        text = vm_cloud_config(self.emu)
+        commands = [" ".join(c) for c in yaml.safe_load(text)["runcmd"]]
+        wanted = (
+            "certbot --nginx --non-interactive --agree-tos -m ops@example.com -d erp.example.test --redirect"
+        )
+        self.assertTrue(any(wanted in c for c in commands), commands)
+        check_cloud_config_schema(self, text)
+        # the A record exists before the VM boots and asks Let's Encrypt for the name
+        calls = self.remote_calls(since)
+        record_put = next(
+            i
+            for i, r in enumerate(calls)
+            if r["method"] == "PUT" and "/A/erp" in r["path"].replace("%2F", "/")
+        )
+        vm_put = next(
+            i for i, r in enumerate(calls) if r["method"] == "PUT" and "/virtualMachines/" in r["path"]
+        )
+        self.assertLess(record_put, vm_put)
 
     def test_foreign_record_is_left_alone(self):
         self.portal_set_a("example.test", "shop", ["198.51.100.7"])

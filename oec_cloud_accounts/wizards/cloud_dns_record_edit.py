@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.cloud_account import check_readable_references
+from ..models.cloud_dns_record import check_a_record_input
 from ..services import AzureError
 from ..services.dns import check_ttl, normalize_ipv4, normalize_record_name
 
@@ -39,6 +41,16 @@ class CloudDnsRecordEdit(models.TransientModel):
     etag = fields.Char(readonly=True)
     conflict_message = fields.Text(readonly=True)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # another company's zone: refused before its name could be read through the wizard
+        check_readable_references(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_readable_references(self, [vals])
+        return super().write(vals)
+
     @api.model
     def _open(self, zone, record=None):
         values = {"zone_id": zone.id}
@@ -67,6 +79,7 @@ class CloudDnsRecordEdit(models.TransientModel):
         self.ensure_one()
         self.zone_id._check_can_change()
         zone = self.zone_id.sudo()
+        check_a_record_input(self.name, self.ipv4_addresses)
         try:
             name = normalize_record_name(self.name, zone.name)
             addresses = normalize_ipv4(self.ipv4_addresses)
@@ -106,6 +119,7 @@ class CloudDnsRecordEdit(models.TransientModel):
         self.ensure_one()
         self.zone_id._check_can_change()
         zone = self.zone_id.sudo()
+        check_a_record_input(self.name)
         try:
             name = normalize_record_name(self.name, zone.name)
             current = zone._dns_client().get_record_set(

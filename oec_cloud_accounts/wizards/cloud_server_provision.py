@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..models.cloud_account import check_readable_references
 from ..models.cloud_server import REGIONS
 from ..services import AzureError
 from ..services.compute import ComputeClient
@@ -52,6 +53,16 @@ class CloudServerProvision(models.TransientModel):
     )
     host_name = fields.Char(help="e.g. erp.example.com")
     os_disk_gb = fields.Integer(string="OS Disk (GiB)", default=64)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # another company's account or subscription: refused before anything of it is read
+        check_readable_references(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_readable_references(self, [vals])
+        return super().write(vals)
 
     @api.model
     def _default_account(self):
@@ -162,14 +173,17 @@ class CloudServerProvision(models.TransientModel):
                 "os_disk_gb": self.os_disk_gb,
             }
         )
-        server.action_provision()
-        return {
+        # the notification shows the server's new master password once, then opens its form
+        result = server.action_provision()
+        result["params"]["next"] = {
             "type": "ir.actions.act_window",
             "res_model": "cloud.server",
             "res_id": server.id,
+            "views": [(False, "form")],
             "view_mode": "form",
             "target": "current",
         }
+        return result
 
     def _checked_client(self):
         """Access before effect: a Cloud Manager who may change the account."""
@@ -178,6 +192,9 @@ class CloudServerProvision(models.TransientModel):
         if not self.account_id or not self.subscription_line_id:
             raise UserError(_("Choose an active account and a subscription with Compute."))
         self.account_id._check_can_change()
+        self.subscription_line_id.check_access_rule("read")
+        if self.subscription_line_id.account_id != self.account_id:
+            raise UserError(_("Choose a subscription of the chosen account."))
         try:
             return self.account_id.sudo()._arm(ComputeClient)
         except AzureError as error:

@@ -1,0 +1,22 @@
+"""Bounds on what a message repeats of a person's input.
+
+A validation message quotes what was refused so the user sees which value is
+wrong; it goes to the browser and to the log. Input is not bounded by the
+field (a 10 MB host name is a valid Char), so the message quotes at most
+``QUOTE_LIMIT`` characters of it.
+"""
+
+QUOTE_LIMIT = 100
+
+
+def shorten(value, limit=QUOTE_LIMIT):
+    """``value`` as text, cut to ``limit`` characters with an ellipsis, for a message."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return "%s… (%d characters)" % (text[:limit], len(text))
+
+
+def quote(value, limit=QUOTE_LIMIT):
+    """``shorten(value)`` between quotes, as ``%r`` showed it."""
+    return "'%s'" % shorten(value, limit)
