@@ -80,9 +80,12 @@ class TestSettings(TransactionCase):
             "http://[::1/oidc/userinfo",  # an unclosed bracket: a message, not a traceback
             "https://gra ph.microsoft.com/oidc/userinfo",
         ):
-            with self.subTest(url=url), self.assertRaisesRegex(ValidationError, "https"):
-                with self.env.cr.savepoint():
-                    self.provider.validation_endpoint = url
+            with (
+                self.subTest(url=url),
+                self.assertRaisesRegex(ValidationError, "https"),
+                self.env.cr.savepoint(),
+            ):
+                self.provider.validation_endpoint = url
         # the message quotes at most about 100 characters of what was typed
         with self.assertRaises(ValidationError) as caught, self.env.cr.savepoint():
             self.provider.validation_endpoint = "https://" + "x" * 100_000

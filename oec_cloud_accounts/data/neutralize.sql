@@ -12,4 +12,5 @@ UPDATE cloud_account
        last_error = 'Neutralized copy: the tokens were deleted. Reconnect to use this account here.';
 UPDATE cloud_azure_environment SET client_secret_enc = NULL;
 UPDATE cloud_backup_policy SET scheduled = false, next_run_at = NULL;
-UPDATE cloud_server SET schedule_enabled = false;
+-- the master passwords of production's servers stay with production
+UPDATE cloud_server SET schedule_enabled = false, master_password_enc = NULL;

@@ -10,7 +10,8 @@ from odoo.tools import config
 from odoo.tools.misc import hmac
 
 from ..services import ArmClient, AzureError, AzureIdentity
-from ..services.hosts import is_host_name, quote
+from ..services.hosts import is_host_name
+from ..services.inputs import shorten
 
 CA_BUNDLE_OPTION = "oec_azure_ca_bundle"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
@@ -148,7 +149,7 @@ class CloudAzureEnvironment(models.Model):
                             "127.0.0.1, localhost or ::1); got %(value)r.",
                             cloud=cloud.name,
                             field=cloud._fields[name]._description_string(self.env),
-                            value=quote(value),
+                            value=shorten(value),
                         )
                     )
             if not _is_secure_url(cloud.arm_audience, loopback=False):
@@ -157,7 +158,7 @@ class CloudAzureEnvironment(models.Model):
                         "%(cloud)s: the Resource Manager audience must be an https:// URL such as "
                         "https://management.azure.com/; got %(value)r.",
                         cloud=cloud.name,
-                        value=quote(cloud.arm_audience),
+                        value=shorten(cloud.arm_audience),
                     )
                 )
             if cloud.client_id and not GUID_RE.match(cloud.client_id):
@@ -167,7 +168,7 @@ class CloudAzureEnvironment(models.Model):
                         "00000000-0000-0000-0000-000000000000, shown on the app registration's "
                         "Overview page; got %(value)r.",
                         cloud=cloud.name,
-                        value=quote(cloud.client_id),
+                        value=shorten(cloud.client_id),
                     )
                 )
             tenant = cloud.tenant or ""
@@ -179,7 +180,7 @@ class CloudAzureEnvironment(models.Model):
                         "contoso.onmicrosoft.com, or one of organizations, common, consumers; "
                         "got %(value)r.",
                         cloud=cloud.name,
-                        value=quote(tenant),
+                        value=shorten(tenant),
                     )
                 )
             suffix = cloud.storage_suffix
@@ -189,7 +190,7 @@ class CloudAzureEnvironment(models.Model):
                         "%(cloud)s: the storage endpoint suffix is a domain such as core.windows.net (no "
                         "https://, no slash); got %(value)r.",
                         cloud=cloud.name,
-                        value=quote(suffix),
+                        value=shorten(suffix),
                     )
                 )
 

@@ -3,7 +3,7 @@
 An endpoint handed to a client here carries a key or a token: it must come
 from Azure's answer and lie where the cloud says that kind of service lives.
 Everything refused raises AzureError (code ``EndpointRefused``) quoting at
-most ``MAX_QUOTE`` characters of the value.
+most ``inputs.QUOTE_LIMIT`` characters of the value.
 """
 
 import ipaddress
@@ -11,8 +11,8 @@ import re
 from urllib.parse import urlsplit
 
 from .errors import KIND_REQUEST, AzureError, _lt
+from .inputs import shorten
 
-MAX_QUOTE = 100
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # a DNS name: dot-separated labels of letters, digits and inner hyphens (no trailing dot)
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -24,16 +24,6 @@ STORAGE_ID_RE = re.compile(
     r"/providers/Microsoft\.Storage/storageAccounts/(?P<name>[^/]+)",
     re.IGNORECASE,
 )
-
-
-def quote(value, limit=MAX_QUOTE):
-    """``value`` as text shown in a message or a log: at most ``limit`` characters, on one line."""
-    text = "" if value is None else str(value)
-    cut = len(text) > limit
-    text = text[:limit]
-    if not text.isprintable():  # a newline or a control character would forge a log line
-        text = text.encode("unicode_escape").decode("ascii")
-    return text[: limit - 1] + "\u2026" if cut or len(text) > limit else text
 
 
 def is_host_name(value):
@@ -48,7 +38,9 @@ def is_host_name(value):
 
 
 def _refused(reason, value):
-    return AzureError(reason, code="EndpointRefused", kind=KIND_REQUEST, message_args={"value": quote(value)})
+    return AzureError(
+        reason, code="EndpointRefused", kind=KIND_REQUEST, message_args={"value": shorten(value)}
+    )
 
 
 def _split(url):
@@ -104,7 +96,7 @@ def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_
                 ),
                 code="EndpointRefused",
                 kind=KIND_REQUEST,
-                message_args={"value": quote(endpoint), "account": name, "suffix": quote(suffix)},
+                message_args={"value": shorten(endpoint), "account": name, "suffix": shorten(suffix)},
             )
         return endpoint
     sandbox = (path_style_host or "").lower().strip("[]")

@@ -10,11 +10,15 @@ QUOTE_LIMIT = 100
 
 
 def shorten(value, limit=QUOTE_LIMIT):
-    """``value`` as text, cut to ``limit`` characters with an ellipsis, for a message."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= limit:
-        return text
-    return "%s… (%d characters)" % (text[:limit], len(text))
+    """``value`` as text on one line, cut to ``limit`` characters with an
+    ellipsis, for a message or a log line (a newline or a control character
+    would forge a log line of its own: they are escaped)."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    size = len(text)
+    text = text[:limit]
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if size <= limit else "%s… (%d characters)" % (text, size)
 
 
 def quote(value, limit=QUOTE_LIMIT):

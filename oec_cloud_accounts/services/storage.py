@@ -15,7 +15,8 @@ from azure.mgmt.storage import StorageManagementClient
 from .arm import ArmClient, _arm_errors
 from .compute import _PollOnce, _SendOnly
 from .errors import KIND_REQUEST, STORAGE, AzureError, _lt
-from .hosts import check_blob_endpoint, check_storage_id, quote
+from .hosts import check_blob_endpoint, check_storage_id
+from .inputs import shorten
 
 # Azure's rules, checked where a name enters, before any request (always with fullmatch: a "$"
 # also matches before a final newline). Resource groups: 1 to 90 letters and digits (Unicode),
@@ -38,7 +39,7 @@ def check_account_name(name):
             ),
             code="AccountNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": quote(name)},
+            message_args={"name": shorten(name)},
         )
     return name
 
@@ -54,7 +55,7 @@ def check_container_name(name):
             ),
             code="ContainerNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": quote(name)},
+            message_args={"name": shorten(name)},
         )
     return name
 
@@ -69,7 +70,7 @@ def check_group_name(name):
             ),
             code="ResourceGroupNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": quote(name)},
+            message_args={"name": shorten(name)},
         )
     return name
 

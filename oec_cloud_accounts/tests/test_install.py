@@ -54,6 +54,7 @@ class TestInstall(TransactionCase):
         for model, columns in (
             ("cloud.account", ("refresh_token_enc", "access_token_enc")),
             ("cloud.azure.environment", ("client_secret_enc",)),
+            ("cloud.server", ("master_password_enc",)),
         ):
             table = self.env[model]._table
             self.env.cr.execute(

@@ -13,7 +13,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 
 from ..services import AzureError
-from ..services.hosts import check_blob_endpoint, check_same_origin, quote
+from ..services.hosts import check_blob_endpoint, check_same_origin
+from ..services.inputs import shorten
 from ..services.storage import check_account_name, check_container_name, check_group_name, lifecycle_rule_name
 from .storage_common import RG, StorageMixin, listening
 
@@ -405,7 +406,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         with self.assertRaisesRegex(UserError, "Invalid container name") as caught:
             wizard.action_test_access()
         self.assertLess(len(str(caught.exception)), 400)
-        self.assertEqual(quote("a\nb"), "a\\nb", "a newline never starts a log line of its own")
+        self.assertEqual(shorten("a\nb"), "a\\nb", "a newline never starts a log line of its own")
 
     def test_blob_endpoint_read_from_azure_at_use_time(self):
         """The stored endpoint is shown, never used: a location whose row says another host (an
