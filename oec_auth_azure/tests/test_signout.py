@@ -57,7 +57,7 @@ class TestSingleSignOut(AzureSigninCase):
         self.assertEqual(len(set(self.emu.control.state()["sessions"])), len(sessions) - 1)
         # which leads to the login page
         page = self.url_open(urlsplit(redirect_uri).path)
-        self.assertIn("/web/login", page.text)
+        self.assertIn("/web/login", self.with_scripts(page))
         # a session that did not come from Microsoft: Odoo's logout only
         self.authenticate("sandbox.user", "sandbox.user")
         response = self.url_open("/web/session/logout", allow_redirects=False)
