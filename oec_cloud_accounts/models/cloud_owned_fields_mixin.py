@@ -7,7 +7,7 @@ class CloudOwnedFieldsMixin(models.AbstractModel):
     Azure, operation bookkeeping. Read-only in a view protects nothing (RPC can
     write any field of a record its caller may write), so create() and write()
     refuse them unless in sudo mode, which only the owning code uses after the
-    caller's rights were checked (see DESIGN.md, 7).
+    caller's rights were checked (see ARCHITECTURE.md, "Security model").
 
     Models name their fields with ``_code_owned_fields`` (these are refused) or
     ``_user_fields`` (only these are allowed), and may say what to do instead

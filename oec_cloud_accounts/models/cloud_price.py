@@ -24,7 +24,9 @@ DISK_TIERS = [
 class CloudPrice(models.Model):
     """A pay-as-you-go list price of Azure (USD), for the servers' cost estimates.
 
-    The module ships a dated table for the seeds' regions (source: fallback);
+    The module ships a dated table (source: fallback) for the six regions
+    offered first (East US, West US 2, West Europe, North Europe, Southeast
+    Asia, Australia East: cloud_server.REGIONS);
     a scheduled action replaces it with the retail prices API's current prices
     (source: Azure)."""
 
@@ -78,7 +80,7 @@ class CloudPrice(models.Model):
 
     @api.model
     def _cron_refresh_prices(self):
-        """Read the current prices of the seeds' regions and of the servers' regions.
+        """Read the current prices of the regions offered first (REGIONS) and of the servers' regions.
 
         One region failing (the service down, a proxy) keeps its previous prices
         and does not stop the others."""

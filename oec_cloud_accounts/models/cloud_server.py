@@ -46,7 +46,7 @@ OPERATION_STEPS = [
     ("delete_group", "Resource group deletion"),
 ]
 REGIONS = [
-    # the seeds' regions first, in their order
+    # the six regions offered first, in this order (the subscription's other regions follow)
     ("eastus", "East US (Virginia)"),
     ("westus2", "West US 2 (Washington)"),
     ("westeurope", "West Europe (Netherlands)"),

@@ -65,7 +65,7 @@ class ResConfigSettings(models.TransientModel):
             settings.cloud_environment_id.set_client_secret(settings.cloud_client_secret.strip())
 
     def action_add_cloud_account(self):
-        """Add Account from the settings, where the seeds put it (the settings are saved first)."""
+        """Add Account from the settings, where the documentation puts it (the settings are saved first)."""
         return self.env["cloud.account"].action_add_account()
 
     def action_open_cloud_accounts(self):

@@ -168,7 +168,7 @@ ARM = {
         KIND_ACCESS,
         _lt("A resource provider is not registered on the subscription: register it from the account."),
     ),
-    # creating and operating VMs (the seeds' "VM Creation Fails")
+    # creating and operating VMs (the usual reasons a VM creation fails)
     "QuotaExceeded": (
         KIND_REQUEST,
         _lt(
@@ -414,8 +414,8 @@ class AzureError(Exception):
 
 
 # Blob Storage (data plane answers carry x-ms-error-code) and the storage
-# account's ARM calls -> (kind, what to do): the seeds' "Cannot Access Storage
-# Account" causes, with what to change in the Azure portal.
+# account's ARM calls -> (kind, what to do): the usual reasons a storage location
+# ends "Cannot Access", with what to change in the Azure portal.
 STORAGE = {
     "AuthorizationFailure": (
         KIND_ACCESS,

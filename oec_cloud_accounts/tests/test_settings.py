@@ -38,7 +38,7 @@ class TestSettingsSecret(EmulatorMixin, TransactionCase):
 @tagged("post_install", "-at_install")
 class TestSettingsAddAccount(EmulatorMixin, TransactionCase):
     def test_add_account_from_the_settings(self):
-        """Settings > Cloud Accounts offers Add Account (where the seeds put it)."""
+        """Settings > Cloud Accounts offers Add Account (where the documentation puts it)."""
         admin = self.env.ref("base.user_admin")
         settings = self.env["res.config.settings"].with_user(admin).create({})
         action = settings.action_add_cloud_account()

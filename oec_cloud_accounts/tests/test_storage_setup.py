@@ -211,7 +211,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         wizard.new_container = "a1-b2-" + "c" * 57
         self.assertEqual(self.storage_of(wizard.action_test_access()).state, "ready")
 
-    # -- step c: the access test and the seeds' "Cannot Access Storage Account" ------------------------
+    # -- step c: the access test and the reasons a storage location ends "Cannot Access" ---------------
 
     def assert_refused(self, storage, message):
         self.assertFalse(storage.action_test_access() is None)

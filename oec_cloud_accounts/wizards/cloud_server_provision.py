@@ -77,7 +77,7 @@ class CloudServerProvision(models.TransientModel):
         )
 
     def action_load_regions(self):
-        """Step 1 -> 2: the regions of the subscription, the seeds' six first."""
+        """Step 1 -> 2: the regions of the subscription, the six of cloud_server.REGIONS first."""
         self.ensure_one()
         arm = self._checked_client()
         try:

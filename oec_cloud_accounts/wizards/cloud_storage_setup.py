@@ -36,7 +36,7 @@ def _check_server_made(records):
 
 
 class CloudStorageSetup(models.TransientModel):
-    """Storage Quick Setup (seeds: Settings > Storage > Quick Setup): a storage
+    """Storage Quick Setup (the account's Storage Quick Setup button): a storage
     account picked or created, a container picked or created, then an access test.
 
     No key passes through here: the access test reads it from Azure in memory.
