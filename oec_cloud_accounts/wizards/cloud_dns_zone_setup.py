@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..models.cloud_account import check_readable_references
 from ..services import AzureError
@@ -87,6 +87,9 @@ class CloudDnsZoneSetup(models.TransientModel):
 
 class CloudDnsZoneSetupLine(models.TransientModel):
     _name = "cloud.dns.zone.setup.line"
+    _inherit = ("cloud.owned.fields.mixin",)
+    # stands for what Azure listed: only the wizard's own code (sudo) makes or changes it
+    _user_fields = frozenset()
     _description = "DNS Quick Setup: a zone found"
     _order = "name, resource_group, id"
 
@@ -100,25 +103,11 @@ class CloudDnsZoneSetupLine(models.TransientModel):
     name_servers = fields.Text(readonly=True)
     already_managed = fields.Boolean(readonly=True)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        self._check_server_made()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_server_made()
-        return super().write(vals)
-
-    def _check_server_made(self):
-        """A line stands for a zone Azure listed (its name, group and id are used as they are):
-        only DNS Quick Setup's own code (sudo) makes one, never a caller over RPC."""
-        if not self.env.su:
-            raise AccessError(
-                _(
-                    "The zones of DNS Quick Setup are listed by Odoo from Azure: they cannot be created or "
-                    "changed."
-                )
-            )
+    def _owned_fields_hint(self):
+        return _(
+            "The zones of DNS Quick Setup are listed by Odoo from Azure. Run DNS Quick Setup from the "
+            "account."
+        )
 
     def action_select(self):
         """Manage this zone in Odoo: create (or reactivate) it and read its records."""

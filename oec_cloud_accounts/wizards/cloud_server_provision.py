@@ -213,6 +213,9 @@ class CloudServerProvision(models.TransientModel):
 
 class CloudServerProvisionOption(models.TransientModel):
     _name = "cloud.server.provision.option"
+    _inherit = ("cloud.owned.fields.mixin",)
+    # stands for what Azure listed: only the wizard's own code (sudo) makes or changes it
+    _user_fields = frozenset()
     _description = "Region or VM size offered to the provisioning wizard"
     _order = "sequence, id"
 
@@ -226,25 +229,8 @@ class CloudServerProvisionOption(models.TransientModel):
     price_hour = fields.Float(digits=(12, 4))
     price_month = fields.Float(digits=(12, 2))
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        self._check_server_made()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_server_made()
-        return super().write(vals)
-
-    def _check_server_made(self):
-        """An option stands for a region or size Azure listed (its name goes into the VM's
-        request as it is): only the wizard's own code (sudo) makes one, never a caller over RPC."""
-        if not self.env.su:
-            raise AccessError(
-                _(
-                    "The regions and sizes offered are listed by Odoo from Azure: they cannot be created or "
-                    "changed."
-                )
-            )
+    def _owned_fields_hint(self):
+        return _("The regions and sizes offered are listed by Odoo from Azure. Start Provision again.")
 
     @api.depends("kind", "name", "label", "vcpus", "memory_gb", "price_hour", "price_month")
     def _compute_display_name(self):

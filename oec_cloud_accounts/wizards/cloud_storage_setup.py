@@ -22,19 +22,6 @@ DEFAULT_CONTAINER = "odoo-backups"
 DEFAULT_GROUP = "oec-backups"
 
 
-def _check_server_made(records):
-    """Lines and options stand for what Azure listed: only the wizard's own code
-    makes or changes them (sudo), never a caller over RPC with names of its own."""
-    if not records.env.su:
-        raise AccessError(
-            _(
-                "The storage accounts, resource groups and containers offered by Storage Quick Setup are "
-                "listed by Odoo from Azure: they cannot be created or changed. Run Storage Quick Setup from "
-                "the account."
-            )
-        )
-
-
 class CloudStorageSetup(models.TransientModel):
     """Storage Quick Setup (the account's Storage Quick Setup button): a storage
     account picked or created, a container picked or created, then an access test.
@@ -413,6 +400,9 @@ class CloudStorageSetup(models.TransientModel):
 
 class CloudStorageSetupLine(models.TransientModel):
     _name = "cloud.storage.setup.line"
+    _inherit = ("cloud.owned.fields.mixin",)
+    # stands for what Azure listed: only the wizard's own code (sudo) makes or changes it
+    _user_fields = frozenset()
     _description = "Storage Quick Setup: a storage account found"
     _order = "name, resource_group, id"
 
@@ -428,14 +418,11 @@ class CloudStorageSetupLine(models.TransientModel):
     provisioning_state = fields.Char(readonly=True)
     already_managed = fields.Boolean(string="In Odoo", readonly=True)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        _check_server_made(self)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        _check_server_made(self)
-        return super().write(vals)
+    def _owned_fields_hint(self):
+        return _(
+            "The storage accounts, resource groups and containers offered by Storage Quick Setup are "
+            "listed by Odoo from Azure. Run Storage Quick Setup from the account."
+        )
 
     def action_select(self):
         """Use this storage account: read it again from Azure (its subscription must be
@@ -486,6 +473,9 @@ class CloudStorageSetupLine(models.TransientModel):
 
 class CloudStorageSetupOption(models.TransientModel):
     _name = "cloud.storage.setup.option"
+    _inherit = ("cloud.owned.fields.mixin",)
+    # stands for what Azure listed: only the wizard's own code (sudo) makes or changes it
+    _user_fields = frozenset()
     _description = "Resource group or container offered to Storage Quick Setup"
     _order = "name, id"
 
@@ -495,14 +485,11 @@ class CloudStorageSetupOption(models.TransientModel):
     label = fields.Char(help="The resource group's region.")
     subscription_id = fields.Char(string="Subscription ID")
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        _check_server_made(self)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        _check_server_made(self)
-        return super().write(vals)
+    def _owned_fields_hint(self):
+        return _(
+            "The storage accounts, resource groups and containers offered by Storage Quick Setup are "
+            "listed by Odoo from Azure. Run Storage Quick Setup from the account."
+        )
 
     @api.depends("name", "label")
     def _compute_display_name(self):
