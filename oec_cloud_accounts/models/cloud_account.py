@@ -1,6 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..services.dns import DnsClient
+from .cloud_azure_environment import TIMEOUT
+
 # Written only by the code that owns them (connect, refresh, cron), in sudo
 # mode after the caller's rights were checked: read-only in the views is no
 # protection, since RPC can write any field of a record the caller may write.
@@ -154,6 +157,10 @@ class CloudAccount(models.Model):
         help="Active with stored tokens: Odoo can act in Azure with this account.",
     )
 
+    dns_zone_ids = fields.One2many("cloud.dns.zone", "account_id", string="DNS Zones")
+    server_count = fields.Integer(compute="_compute_server_count", string="Servers")
+    storage_ids = fields.One2many("cloud.storage", "account_id", string="Storage Locations")
+
     @api.depends("subscription_ids.is_default", "subscription_ids.name")
     def _compute_subscription_info(self):
         for account in self:
@@ -194,6 +201,15 @@ class CloudAccount(models.Model):
         Reconnect and Delete."""
         for account in self:
             account.is_usable = account.state == "active" and account.has_tokens
+
+    def _compute_server_count(self):
+        counts = dict(
+            self.env["cloud.server"]._read_group(
+                [("account_id", "in", self.ids), ("state", "!=", "deleted")], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.server_count = counts.get(account, 0)
 
     def action_add_account(self):
         self._check_can_connect()
@@ -262,3 +278,48 @@ class CloudAccount(models.Model):
         if vals.get("company_id") and vals["company_id"] not in self.env.user.company_ids.ids:
             # the account, with its working tokens, would appear to another company's managers
             raise AccessError(_("A cloud account can only be moved to a company you belong to."))
+
+    # -- servers, DNS and storage of the account ----------------------------------------------------
+
+    def action_dns_quick_setup(self):
+        """List the public DNS zones of every subscription the account sees, to pick one."""
+        self._check_can_change()
+        self.ensure_one()
+        return self.env["cloud.dns.zone.setup"]._open(self.sudo())
+
+    def _dns_client(self):
+        """A DnsClient with a fresh access token (callers checked the rights)."""
+        self.ensure_one()
+        account = self.sudo()
+        token, expires_at = account._access_token()
+        environment = account.environment_id
+        return DnsClient(
+            environment.arm_endpoint,
+            environment.arm_audience.rstrip("/") + "/.default",
+            token,
+            expires_at,
+            ca_bundle=environment._ca_bundle(),
+            timeout=TIMEOUT,
+        )
+
+    def action_provision_server(self):
+        """Provision from Cloud, with this account chosen."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "oec_cloud_accounts.cloud_server_provision_action"
+        )
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_view_servers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("oec_cloud_accounts.cloud_server_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        return action
+
+    def action_storage_quick_setup(self):
+        """Storage Quick Setup: pick or create a storage account and a container, then test access."""
+        self.env["cloud.storage"]._check_storage_admin()
+        self._check_can_change()
+        self.ensure_one()
+        return self.env["cloud.storage.setup"]._open(self.sudo())

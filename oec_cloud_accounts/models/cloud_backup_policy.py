@@ -10,6 +10,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 
 from ..services import AzureError
 from ..services.blob import META_DB_UUID, TIERS
+from ..services.retention import backups_to_keep
 
 # the integer fields' bounds, checked before anything reaches PostgreSQL (an int4 column) or
 # Azure (a lifecycle rule's daysAfterModificationGreaterThan is at most 99999)
@@ -359,48 +360,31 @@ class CloudBackupPolicy(models.Model):
             else _("Lifecycle rule removed by %s.", self.env.user.name)
         )
 
-
-class CloudStorage(models.Model):
-    _inherit = "cloud.storage"
-
-    policy_ids = fields.One2many("cloud.backup.policy", "storage_id", string="Backup Policies")
-    policy_count = fields.Integer(compute="_compute_policy_count", string="Policies")
-
-    @api.depends("policy_ids")
-    def _compute_policy_count(self):
-        for storage in self:
-            storage.policy_count = len(storage.policy_ids)
-
-    def action_view_policies(self):
+    def _apply_retention(self):
+        """Delete the blobs of the successful backups the retention counts do not keep
+        (never the newest, never a blob another database or a person wrote)."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "oec_cloud_accounts.cloud_backup_policy_action"
+        backups = self.env["cloud.backup"].search(
+            [("policy_id", "=", self.id), ("state", "=", "done"), ("error", "=", False)]
         )
-        action["domain"] = [("storage_id", "=", self.id)]
-        action["context"] = {"default_storage_id": self.id}
-        return action
-
-    def action_new_backup_policy(self):
-        """Quick Setup's last step: the backup settings of this database, on this location."""
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Backup Settings"),
-            "res_model": "cloud.backup.policy",
-            "view_mode": "form",
-            "target": "current",
-            "context": {"default_storage_id": self.id},
-        }
-
-    def _open_after_setup(self):
-        """A ready location without a policy for this database goes on to the backup settings
-        (for Settings administrators: only they may make one)."""
-        self.ensure_one()
-        if not self.env.is_system():
-            return super()._open_after_setup()
-        has_policy = self.env["cloud.backup.policy"].search_count(
-            [("storage_id", "=", self.id), ("database", "=", self.env.cr.dbname)]
+        tz = pytz.timezone(self.schedule_tz or "UTC")
+        moments = [(b.id, pytz.utc.localize(b.started_at or b.create_date).astimezone(tz)) for b in backups]
+        keep = backups_to_keep(
+            moments, self.keep_daily, self.keep_weekly, self.keep_monthly, self.keep_yearly
         )
-        if self.state == "ready" and not has_policy:
-            return self.action_new_backup_policy()
-        return super()._open_after_setup()
+        doomed = backups.filtered(lambda b: b.id not in keep)
+        if not doomed:
+            return 0
+        store = self.storage_id._blob_store()
+        store.deadline = self.env["cloud.backup"]._deadline()
+        for backup in doomed.sorted("id"):
+            try:
+                backup._delete_blob(store)
+            except AzureError as error:
+                if error.code != "ForeignBlob":
+                    raise
+                backup.error = backup._error_text(error)
+                backup.message_post(body=_("Retention left the blob alone: %s", backup.error))
+                continue
+            backup.message_post(body=_("Deleted by the retention of %s.", self.display_name))
+        return len(doomed)

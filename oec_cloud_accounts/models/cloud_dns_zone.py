@@ -6,7 +6,6 @@ from odoo.tools import config
 
 from ..services import AzureError
 from ..services.dns import (
-    DnsClient,
     is_owned_by,
     normalize_ipv4,
     normalize_record_name,
@@ -278,32 +277,3 @@ def _nameservers():
             host, _sep, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
             servers.append((host or item, int(port) if port else 53))
     return servers or None
-
-
-# pylint: disable=consider-merging-classes-inherited
-# (the account's DNS part lives with the zones, so that features stay in their own files)
-class CloudAccount(models.Model):
-    _inherit = "cloud.account"
-
-    dns_zone_ids = fields.One2many("cloud.dns.zone", "account_id", string="DNS Zones")
-
-    def action_dns_quick_setup(self):
-        """List the public DNS zones of every subscription the account sees, to pick one."""
-        self._check_can_change()
-        self.ensure_one()
-        return self.env["cloud.dns.zone.setup"]._open(self.sudo())
-
-    def _dns_client(self):
-        """A DnsClient with a fresh access token (callers checked the rights)."""
-        self.ensure_one()
-        account = self.sudo()
-        token, expires_at = account._access_token()
-        environment = account.environment_id
-        return DnsClient(
-            environment.arm_endpoint,
-            environment.arm_audience.rstrip("/") + "/.default",
-            token,
-            expires_at,
-            ca_bundle=environment._ca_bundle(),
-            timeout=TIMEOUT,
-        )

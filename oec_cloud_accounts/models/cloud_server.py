@@ -811,33 +811,3 @@ def computer_name(server):
     if not name or name.isdigit():
         raise ValidationError(_("Give the server a name with letters (it becomes the VM's name)."))
     return name
-
-
-class CloudAccount(models.Model):
-    _inherit = "cloud.account"
-
-    server_count = fields.Integer(compute="_compute_server_count", string="Servers")
-
-    def _compute_server_count(self):
-        counts = dict(
-            self.env["cloud.server"]._read_group(
-                [("account_id", "in", self.ids), ("state", "!=", "deleted")], ["account_id"], ["__count"]
-            )
-        )
-        for account in self:
-            account.server_count = counts.get(account, 0)
-
-    def action_provision_server(self):
-        """Provision from Cloud, with this account chosen."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "oec_cloud_accounts.cloud_server_provision_action"
-        )
-        action["context"] = {"default_account_id": self.id}
-        return action
-
-    def action_view_servers(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("oec_cloud_accounts.cloud_server_action")
-        action["domain"] = [("account_id", "=", self.id)]
-        return action

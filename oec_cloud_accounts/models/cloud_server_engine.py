@@ -44,7 +44,8 @@ FOREIGN_GROUP = _lt(
 
 
 class CloudServer(models.Model):
-    _inherit = "cloud.server"
+    # a concern file of cloud.server, named in ARCHITECTURE.md
+    _inherit = "cloud.server"  # pylint: disable=consider-merging-classes-inherited
 
     # -- pre-flight: before anything is created ---------------------------------------------------
 

@@ -19,7 +19,8 @@ class CloudServer(models.Model):
     stays up until the next scheduled stop, not the next pass of the cron.
     """
 
-    _inherit = "cloud.server"
+    # a concern file of cloud.server, named in ARCHITECTURE.md
+    _inherit = "cloud.server"  # pylint: disable=consider-merging-classes-inherited
 
     @api.constrains("schedule_start", "schedule_stop")
     def _check_schedule(self):

@@ -86,6 +86,8 @@ class CloudStorage(models.Model):
         string="Next Creation Check", readonly=True, copy=False, help="When Odoo asks Azure again."
     )
     retry_count = fields.Integer(string="Retries", readonly=True, copy=False)
+    policy_ids = fields.One2many("cloud.backup.policy", "storage_id", string="Backup Policies")
+    policy_count = fields.Integer(compute="_compute_policy_count", string="Policies")
 
     @api.depends("storage_account", "container")
     def _compute_name(self):
@@ -94,6 +96,11 @@ class CloudStorage(models.Model):
                 storage.name = "%s / %s" % (storage.storage_account, storage.container)
             else:
                 storage.name = storage.name or storage.storage_account or False
+
+    @api.depends("policy_ids")
+    def _compute_policy_count(self):
+        for storage in self:
+            storage.policy_count = len(storage.policy_ids)
 
     # -- what backups need ---------------------------------------------------------------------------
 
@@ -152,11 +159,39 @@ class CloudStorage(models.Model):
         self.ensure_one()
         return self.env["cloud.storage.setup"]._open(self.account_id.sudo(), storage=self.sudo())
 
+    def action_view_policies(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "oec_cloud_accounts.cloud_backup_policy_action"
+        )
+        action["domain"] = [("storage_id", "=", self.id)]
+        action["context"] = {"default_storage_id": self.id}
+        return action
+
+    def action_new_backup_policy(self):
+        """Quick Setup's last step: the backup settings of this database, on this location."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Backup Settings"),
+            "res_model": "cloud.backup.policy",
+            "view_mode": "form",
+            "target": "current",
+            "context": {"default_storage_id": self.id},
+        }
+
     # -- business methods -----------------------------------------------------------------------------
 
     def _open_after_setup(self):
-        """Where Storage Quick Setup ends (one place to change: the backup settings come next)."""
+        """Where Storage Quick Setup ends: a ready location without a policy for this database goes on
+        to the backup settings (for Settings administrators: only they may make one), else to its form."""
         self.ensure_one()
+        if self.env.is_system() and self.state == "ready":
+            has_policy = self.env["cloud.backup.policy"].search_count(
+                [("storage_id", "=", self.id), ("database", "=", self.env.cr.dbname)]
+            )
+            if not has_policy:
+                return self.action_new_backup_policy()
         return {
             "type": "ir.actions.act_window",
             "res_model": "cloud.storage",
@@ -346,18 +381,3 @@ class CloudStorage(models.Model):
             cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation", raise_if_not_found=False)
             if cron:
                 cron._trigger(at=max(when, fields.Datetime.now()))
-
-
-# pylint: disable=consider-merging-classes-inherited
-# (the account's storage part lives with the storage locations, so that features stay in their own files)
-class CloudAccount(models.Model):
-    _inherit = "cloud.account"
-
-    storage_ids = fields.One2many("cloud.storage", "account_id", string="Storage Locations")
-
-    def action_storage_quick_setup(self):
-        """Storage Quick Setup: pick or create a storage account and a container, then test access."""
-        self.env["cloud.storage"]._check_storage_admin()
-        self._check_can_change()
-        self.ensure_one()
-        return self.env["cloud.storage.setup"]._open(self.sudo())
