@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -257,9 +258,10 @@ def template_db(src, conf, env, addons, db):
         {dep for a in addons for dep in eval_manifest(ROOT / a / "__manifest__.py").get("depends", [])}
     )
     tpl = "oec_tpl_" + digest(str(src), (src / "odoo" / "release.py"), ",".join(depends))[:12]
-    lock = CACHE / "template.lock"
+    # the template is shared by every checkout of this machine (worktrees included), so is its lock
+    lock = Path(tempfile.gettempdir()) / f"{tpl}.lock"
     with lock.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)  # parallel runs share one template
+        fcntl.flock(fh, fcntl.LOCK_EX)
         if not db_exists(env, tpl):
             say(f"caching a template database {tpl} with {', '.join(depends)} (once) ...")
             drop_db(env, tpl + "_tmp")
