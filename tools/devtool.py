@@ -16,8 +16,8 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
