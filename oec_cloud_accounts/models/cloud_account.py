@@ -36,34 +36,6 @@ STATES = [
 ]
 
 
-def check_readable_references(model, vals_list):
-    """Refuse values of ``model.create``/``write`` that point at a cloud record the caller may not
-    read (another company's), before anything is read or written: the referencing record would
-    show its name (many2one names are read as superuser) and lend it to the code that acts on
-    it. The message names no record."""
-    if model.env.su:
-        return
-    for vals in vals_list:
-        for name, value in vals.items():
-            field = model._fields.get(name)
-            if not value or field is None or field.type != "many2one":
-                continue
-            if not field.comodel_name.startswith("cloud."):
-                continue
-            ids = set(value.ids if isinstance(value, models.BaseModel) else [value])
-            target = model.env[field.comodel_name]
-            target.check_access_rights("read")
-            if target.with_context(active_test=False).search_count([("id", "in", list(ids))]) != len(ids):
-                raise AccessError(
-                    _(
-                        "%(field)s: this %(model)s does not exist or belongs to a company you do not work "
-                        "in.",
-                        field=field._description_string(model.env),
-                        model=target._description,
-                    )
-                )
-
-
 class CloudAccount(models.Model):
     """A cloud provider account connected by OAuth (Microsoft Azure).
 

@@ -12,7 +12,6 @@ from odoo.tools import format_duration
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..services.inputs import quote, shorten
-from .cloud_account import check_readable_references
 
 STATES = [
     ("draft", "Draft"),
@@ -165,7 +164,13 @@ class CloudServer(models.Model):
     """
 
     _name = "cloud.server"
-    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin", "cloud.secret.mixin")
+    _inherit = (
+        "mail.thread",
+        "mail.activity.mixin",
+        "cloud.owned.fields.mixin",
+        "cloud.company.references.mixin",
+        "cloud.secret.mixin",
+    )
     _description = "Cloud Server"
     _code_owned_fields = SYSTEM_FIELDS
     _order = "name, id"
@@ -449,13 +454,7 @@ class CloudServer(models.Model):
 
     # -- CRUD --------------------------------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_readable_references(self, vals_list)
-        return super().create(vals_list)
-
     def write(self, vals):
-        check_readable_references(self, [vals])
         if (
             not self.env.su
             and PROVISION_FIELDS.intersection(vals)

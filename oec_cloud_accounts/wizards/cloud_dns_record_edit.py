@@ -1,7 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.cloud_account import check_readable_references
 from ..models.cloud_dns_record import check_a_record_input
 from ..services import AzureError
 from ..services.dns import check_ttl, normalize_ipv4, normalize_record_name
@@ -21,7 +20,8 @@ class CloudDnsRecordEdit(models.TransientModel):
     """
 
     _name = "cloud.dns.record.edit"
-    _inherit = "cloud.owned.fields.mixin"
+    # another company's zone: refused before its name could be read through the wizard
+    _inherit = ("cloud.owned.fields.mixin", "cloud.company.references.mixin")
     _code_owned_fields = OWNED_FIELDS
     _description = "Azure DNS A Record"
 
@@ -40,16 +40,6 @@ class CloudDnsRecordEdit(models.TransientModel):
     )
     etag = fields.Char(readonly=True)
     conflict_message = fields.Text(readonly=True)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        # another company's zone: refused before its name could be read through the wizard
-        check_readable_references(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_readable_references(self, [vals])
-        return super().write(vals)
 
     @api.model
     def _open(self, zone, record=None):

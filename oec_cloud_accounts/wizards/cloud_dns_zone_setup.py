@@ -1,7 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.cloud_account import check_readable_references
 from ..services import AzureError
 
 
@@ -9,17 +8,13 @@ class CloudDnsZoneSetup(models.TransientModel):
     """DNS Quick Setup: the public DNS zones an account sees, to pick one."""
 
     _name = "cloud.dns.zone.setup"
+    # another company's account: refused before its name could be read through the wizard
+    _inherit = "cloud.company.references.mixin"
     _description = "DNS Quick Setup"
 
     account_id = fields.Many2one("cloud.account", required=True, readonly=True, ondelete="cascade")
     line_ids = fields.One2many("cloud.dns.zone.setup.line", "wizard_id", string="Zones", readonly=True)
     notes = fields.Text(readonly=True, help="Subscriptions that could not be listed, and why.")
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        # another company's account: refused before its name could be read through the wizard
-        check_readable_references(self, vals_list)
-        return super().create(vals_list)
 
     @api.model
     def _open(self, account):

@@ -1,7 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from ..models.cloud_account import check_readable_references
 from ..models.cloud_server import REGIONS
 from ..services import AzureError
 from ..services.compute import ComputeClient
@@ -12,6 +11,8 @@ class CloudServerProvision(models.TransientModel):
     then a size the subscription may use there, then the host's settings."""
 
     _name = "cloud.server.provision"
+    # another company's account or subscription: refused before anything of it is read
+    _inherit = "cloud.company.references.mixin"
     _description = "Provision a Server from Azure"
 
     wizard_step = fields.Selection(
@@ -53,16 +54,6 @@ class CloudServerProvision(models.TransientModel):
     )
     host_name = fields.Char(help="e.g. erp.example.com")
     os_disk_gb = fields.Integer(string="OS Disk (GiB)", default=64)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        # another company's account or subscription: refused before anything of it is read
-        check_readable_references(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_readable_references(self, [vals])
-        return super().write(vals)
 
     @api.model
     def _default_account(self):
