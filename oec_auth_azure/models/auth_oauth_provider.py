@@ -9,9 +9,8 @@ from odoo.http import request
 from ..services.entra import DEFAULT_AUTHORITY, authorize_url
 from ..services.urls import TENANT_ALIASES, is_guid, is_secure_url, is_tenant
 
-# The client secret lives, AES-GCM encrypted, in a column no ORM field maps
-# (oec.secret.mixin, as auth_totp's secret): no read, search_read, export or
-# RPC can return it.
+# The client secret, AES-GCM encrypted in a column no ORM field maps
+# (oec.secret.mixin): no read, search_read, export or RPC can return it.
 SECRET_COLUMN = "oec_azure_client_secret_enc"
 
 
@@ -282,14 +281,19 @@ class AuthOAuthProvider(models.Model):
             provider.sudo()._set_secret(SECRET_COLUMN, None)
 
     @api.model
-    def _oec_azure_redirect_uri(self):
-        """The redirect URI, built from web.base.url (never from the request's
-        Host header) so that it is the same in Azure, in the authorize request
-        and in the token request. https when the site is served over https."""
+    def _oec_azure_base_url(self):
+        """web.base.url (never the request's Host header), so that a redirect
+        URI is the same in Azure, in the authorize request and in the token
+        request; https when the site is served over https (behind a TLS proxy).
+        Also the rule of oec_cloud_accounts' callback."""
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
         if base.startswith("http://") and request and request.httprequest.scheme == "https":
             base = "https://" + base[len("http://") :]
-        return base + "/auth_oauth/signin"
+        return base
+
+    @api.model
+    def _oec_azure_redirect_uri(self):
+        return self._oec_azure_base_url() + "/auth_oauth/signin"
 
     @api.model
     def _oec_azure_frontchannel_logout_url(self):

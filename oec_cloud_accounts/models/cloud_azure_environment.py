@@ -219,14 +219,9 @@ class CloudAzureEnvironment(models.Model):
         return ca_bundle(config)
 
     def _redirect_uri(self):
-        """Built from web.base.url (never from the request's Host header), so
-        it is the same in Azure, in the authorize request and in the token
-        request; https when the site is served over https (behind a TLS
-        proxy). The rule of oec_auth_azure's _oec_azure_redirect_uri."""
-        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
-        if base.startswith("http://") and request and request.httprequest.scheme == "https":
-            base = "https://" + base[len("http://") :]
-        return base + CALLBACK_PATH
+        """The callback on web.base.url, by the sign-in addon's rule (https
+        when the site is served over https)."""
+        return self.env["auth.oauth.provider"]._oec_azure_base_url() + CALLBACK_PATH
 
     def _blob_endpoint_rule(self):
         """Where this cloud serves blobs, for services.hosts.check_blob_endpoint:

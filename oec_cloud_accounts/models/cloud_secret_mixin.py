@@ -8,4 +8,4 @@ class CloudSecretMixin(models.AbstractModel):
 
     _name = "cloud.secret.mixin"
     _inherit = "oec.secret.mixin"
-    _description = "Encrypted secret columns (cloud records)"
+    _description = "Encrypted secret columns"
