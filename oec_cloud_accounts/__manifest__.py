@@ -8,7 +8,7 @@
     "website": "https://github.com/oec-sh/odoo-azure",
     "author": "OEC Azure contributors",
     "license": "LGPL-3",
-    "depends": ["base_setup", "mail"],
+    "depends": ["base_setup", "mail", "oec_auth_azure"],
     "external_dependencies": {
         "python": [
             "msal",

@@ -250,13 +250,28 @@ def filestore(name):
     return Path(os.path.expanduser("~/.local/share/Odoo/filestore")) / name
 
 
+def odoo_depends(addons):
+    """The Odoo modules the addons need, followed through each other
+    (oec_cloud_accounts depends on oec_auth_azure), without the addons."""
+    todo, seen, depends = list(addons), set(), set()
+    while todo:
+        addon = todo.pop()
+        if addon in seen:
+            continue
+        seen.add(addon)
+        for dep in eval_manifest(ROOT / addon / "__manifest__.py").get("depends", []):
+            if dep in ADDONS:
+                todo.append(dep)
+            else:
+                depends.add(dep)
+    return depends
+
+
 def template_db(src, conf, env, addons, db):
     """Create `db` as a copy of a cached database holding the addons' Odoo
     dependencies (not the addons), made once per Odoo source and dependency
     list: installing mail & co. is most of the time of a test run."""
-    depends = sorted(
-        {dep for a in addons for dep in eval_manifest(ROOT / a / "__manifest__.py").get("depends", [])}
-    )
+    depends = sorted(odoo_depends(addons))
     tpl = "oec_tpl_" + digest(str(src), (src / "odoo" / "release.py"), ",".join(depends))[:12]
     # the template is shared by every checkout of this machine (worktrees included), so is its lock
     lock = Path(tempfile.gettempdir()) / f"{tpl}.lock"

@@ -319,7 +319,7 @@ class OecAzureOAuthController(OAuthController):
             "scope": provider.scope or "openid profile email",
         }
         try:
-            payload = provider._oec_azure_post(provider._oec_azure_token_endpoint(), data)
+            payload = provider._oec_azure_entra().redeem(data)
         except requests.RequestException as exc:
             _logger.warning("Microsoft Entra ID: the token endpoint failed: %s", type(exc).__name__)
             return {

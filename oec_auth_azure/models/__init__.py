@@ -1,4 +1,6 @@
+from . import oec_secret_mixin
 from . import auth_oauth_provider
+from . import auth_oauth_provider_entra
 from . import res_config_settings
 from . import res_users
 from . import oec_azure_role_mapping

@@ -2,7 +2,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .auth_oauth_provider import GUID_RE
+from ..services.urls import GUID_RE
 
 
 class OecAzureRoleMapping(models.Model):

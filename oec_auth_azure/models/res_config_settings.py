@@ -1,11 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from psycopg2 import sql
-
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools.sql import column_exists
 
-from .auth_oauth_provider import LEGACY_SECRET_COLUMN
 from .oec_azure_signin_log import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
 from .res_users import BREAK_GLASS_PARAM, ENFORCE_PARAM, REFUSE_API_KEYS_PARAM
 
@@ -121,17 +117,6 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_RETENTION_DAYS,
         help="Entries of the Microsoft sign-in log older than this are deleted by a daily scheduled action.",
     )
-
-    def init(self):
-        res = super().init()
-        # Earlier versions stored the secret in this transient table, in clear.
-        if column_exists(self.env.cr, self._table, LEGACY_SECRET_COLUMN):
-            self.env.cr.execute(
-                sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
-                    sql.Identifier(self._table), sql.Identifier(LEGACY_SECRET_COLUMN)
-                )
-            )
-        return res
 
     def _compute_oec_azure_client_secret(self):
         # write-only: the stored secret is never read back

@@ -393,7 +393,7 @@ class ResUsers(models.Model):
 
     def _oec_azure_userinfo(self, provider, access_token, sub):
         try:
-            info = provider._oec_azure_get_json(provider.validation_endpoint, access_token)
+            info = provider._oec_azure_entra().get_json(provider.validation_endpoint, access_token)
         except (requests.RequestException, ValueError) as exc:
             _logger.warning("Microsoft Entra ID: the UserInfo endpoint failed: %s", type(exc).__name__)
             raise AccessDenied(_("Microsoft's UserInfo endpoint could not be reached.")) from exc

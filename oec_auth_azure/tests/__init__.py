@@ -14,3 +14,4 @@ from . import test_signin
 from . import test_signin_log
 from . import test_signout
 from . import test_invitation_mail
+from . import test_services

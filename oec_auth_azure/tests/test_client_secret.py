@@ -12,7 +12,7 @@ from odoo.tools import config, escape_psql
 from odoo.tools.sql import column_exists
 
 from odoo.addons.oec_auth_azure import uninstall_hook
-from odoo.addons.oec_auth_azure.models.auth_oauth_provider import LEGACY_SECRET_COLUMN, SECRET_COLUMN
+from odoo.addons.oec_auth_azure.models.auth_oauth_provider import SECRET_COLUMN
 
 GUID = "6c1f4e2a-3b5d-4f7a-9c8e-0d1e2f3a4b5c"
 SECRET = "Xq8~sign-in-secret-2f9c4d1e7a"
@@ -137,29 +137,6 @@ class TestClientSecret(TransactionCase):
         self.env.cr.execute(query.format(col=sql.Identifier(SECRET_COLUMN)), (self.provider.id, other.id))
         with self.assertRaisesRegex(UserError, "cannot be decrypted"):
             other._oec_azure_client_secret()
-
-    def test_clear_secrets_of_earlier_versions_are_moved(self):
-        """Earlier versions kept the secret in clear in both tables: init() encrypts and drops."""
-        cr = self.env.cr
-        for table in ("auth_oauth_provider", "res_config_settings"):
-            cr.execute(
-                sql.SQL("ALTER TABLE {} ADD COLUMN {} varchar").format(
-                    sql.Identifier(table), sql.Identifier(LEGACY_SECRET_COLUMN)
-                )
-            )
-        cr.execute(
-            "UPDATE auth_oauth_provider SET oec_azure_client_secret = %s WHERE id = %s",
-            (SECRET, self.provider.id),
-        )
-        self.env["res.config.settings"].create({})
-        cr.execute("UPDATE res_config_settings SET oec_azure_client_secret = %s", (SECRET,))
-        self.assertEqual(sorted(tables_holding(cr, SECRET)), ["auth_oauth_provider", "res_config_settings"])
-        self.env["auth.oauth.provider"].init()
-        self.env["res.config.settings"].init()
-        self.assertEqual(tables_holding(cr, SECRET), [])
-        self.assertFalse(column_exists(cr, "res_config_settings", LEGACY_SECRET_COLUMN))
-        self.assertFalse(column_exists(cr, "auth_oauth_provider", LEGACY_SECRET_COLUMN))
-        self.assertEqual(self.provider._oec_azure_client_secret(), SECRET)
 
     def test_uninstall_drops_the_column(self):
         """auth_oauth_provider is core's and stays; the column of the encrypted secret goes."""

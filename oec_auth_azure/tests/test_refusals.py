@@ -6,7 +6,7 @@ from azure_emulator import defaults
 
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.oec_auth_azure.models import auth_oauth_provider as provider_module
+from odoo.addons.oec_auth_azure.services import entra
 
 from .common import AzureSigninCase
 
@@ -137,7 +137,7 @@ class TestRefusals(AzureSigninCase):
             return [r for r in self.emu.control.requests() if "/discovery/v2.0/keys" in r.get("path", "")]
 
         # the cache is per process: earlier tests may have filled it
-        provider_module._jwks_cache.clear()
+        entra.clear_caches()
         self.link(self.user)
         self.assertSignedIn(self.sign_in(), self.user)
         self.assertEqual(len(downloads()), 1)

@@ -1,4 +1,3 @@
-import re
 import secrets
 import time
 from urllib.parse import urlsplit
@@ -9,11 +8,17 @@ from odoo.http import request
 from odoo.tools import config
 from odoo.tools.misc import hmac
 
+from odoo.addons.oec_auth_azure.services.urls import (
+    ca_bundle,
+    is_guid,
+    is_host_name,
+    is_secure_url,
+    is_tenant,
+)
+
 from ..services import ArmClient, AzureError, AzureIdentity
-from ..services.hosts import is_host_name
 from ..services.inputs import shorten
 
-CA_BUNDLE_OPTION = "oec_azure_ca_bundle"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
 # seconds for every remote call (connect + read)
 TIMEOUT = 20
@@ -24,12 +29,6 @@ HMAC_SCOPE = "oec_cloud_accounts.oauth_state"
 FLOW_TTL = 15 * 60  # seconds a sign-in may take
 MAX_PENDING = 5  # sign-ins started and not finished, per session
 
-# The same rules as the sign-in addon's settings (oec_auth_azure), which this
-# addon must not depend on.
-GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
-TENANT_ALIASES = ("organizations", "common", "consumers")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Endpoints Odoo's server calls or shows as links: https, or plain http on
 # loopback only (the sandbox serves its sign-in pages that way).
 URL_FIELDS = (
@@ -142,7 +141,7 @@ class CloudAzureEnvironment(models.Model):
         for cloud in self:
             for name in URL_FIELDS:
                 value = cloud[name]
-                if (value or name in ("authority_host", "arm_endpoint")) and not _is_secure_url(value):
+                if (value or name in ("authority_host", "arm_endpoint")) and not is_secure_url(value):
                     raise ValidationError(
                         _(
                             "%(cloud)s: the %(field)s must be an https:// URL (http:// only on "
@@ -152,7 +151,7 @@ class CloudAzureEnvironment(models.Model):
                             value=shorten(value),
                         )
                     )
-            if not _is_secure_url(cloud.arm_audience, loopback=False):
+            if not is_secure_url(cloud.arm_audience, loopback=False):
                 raise ValidationError(
                     _(
                         "%(cloud)s: the Resource Manager audience must be an https:// URL such as "
@@ -161,7 +160,7 @@ class CloudAzureEnvironment(models.Model):
                         value=shorten(cloud.arm_audience),
                     )
                 )
-            if cloud.client_id and not GUID_RE.match(cloud.client_id):
+            if cloud.client_id and not is_guid(cloud.client_id):
                 raise ValidationError(
                     _(
                         "%(cloud)s: the application (client) ID is a GUID such as "
@@ -172,7 +171,7 @@ class CloudAzureEnvironment(models.Model):
                     )
                 )
             tenant = cloud.tenant or ""
-            if not (tenant.lower() in TENANT_ALIASES or GUID_RE.match(tenant) or DOMAIN_RE.match(tenant)):
+            if not is_tenant(tenant):
                 raise ValidationError(
                     _(
                         "%(cloud)s: the tenant must be a directory (tenant) ID such as "
@@ -217,17 +216,12 @@ class CloudAzureEnvironment(models.Model):
     @api.model
     def _ca_bundle(self):
         """Optional PEM CA bundle for private clouds and the sandbox (server option)."""
-        return config.get(CA_BUNDLE_OPTION) or None
+        return ca_bundle(config)
 
     def _redirect_uri(self):
-        """Built from web.base.url (never from the request's Host header), so
-        it is the same in Azure, in the authorize request and in the token
-        request; https when the site is served over https (behind a TLS
-        proxy). The rule of oec_auth_azure's _oec_azure_redirect_uri."""
-        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
-        if base.startswith("http://") and request and request.httprequest.scheme == "https":
-            base = "https://" + base[len("http://") :]
-        return base + CALLBACK_PATH
+        """The callback on web.base.url, by the sign-in addon's rule (https
+        when the site is served over https)."""
+        return self.env["auth.oauth.provider"]._oec_azure_base_url() + CALLBACK_PATH
 
     def _blob_endpoint_rule(self):
         """Where this cloud serves blobs, for services.hosts.check_blob_endpoint:
@@ -331,20 +325,3 @@ class CloudAzureEnvironment(models.Model):
         """The state's signature: valid only in this browser session, for this user."""
         message = "%s|%s|%s" % (nonce, request.session.sid, self.env.uid)
         return hmac(self.env(su=True), HMAC_SCOPE, message)
-
-
-def _is_secure_url(url, loopback=True):
-    """https, or (``loopback``) http on the loopback interface, as Azure
-    itself allows for redirect URIs."""
-    if not url or any(char.isspace() or ord(char) < 32 for char in url):
-        # urlsplit strips some of these, the libraries using the URL may not
-        return False
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        return False
-    if not parts.netloc or not hostname or not is_host_name(hostname) or "@" in parts.netloc:
-        # a user name ("https://login.example@evil.example") or a host no DNS has
-        return False
-    return parts.scheme == "https" or (loopback and parts.scheme == "http" and hostname in LOOPBACK_HOSTS)

@@ -6,8 +6,7 @@ message a person can act on. Models turn that error into state + chatter.
 """
 
 from .errors import AzureError
-from .crypto import SecretBox
 from .identity import AzureIdentity, TokenResult
 from .arm import ArmClient, StaticTokenCredential
 
-__all__ = ["ArmClient", "AzureError", "AzureIdentity", "SecretBox", "StaticTokenCredential", "TokenResult"]
+__all__ = ["ArmClient", "AzureError", "AzureIdentity", "StaticTokenCredential", "TokenResult"]

@@ -6,17 +6,13 @@ Everything refused raises AzureError (code ``EndpointRefused``) quoting at
 most ``inputs.QUOTE_LIMIT`` characters of the value.
 """
 
-import ipaddress
 import re
-from urllib.parse import urlsplit
+
+from odoo.addons.oec_auth_azure.services.urls import LOOPBACK_HOSTS, split_url
 
 from .errors import KIND_REQUEST, AzureError, _lt
 from .inputs import shorten
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-# a DNS name: dot-separated labels of letters, digits and inner hyphens (no trailing dot)
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-HOST_RE = re.compile(r"%s(?:\.%s)*" % (_LABEL, _LABEL), re.IGNORECASE)
 # Azure's storage account names: the first label of the blob host
 STORAGE_ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
 STORAGE_ID_RE = re.compile(
@@ -26,34 +22,10 @@ STORAGE_ID_RE = re.compile(
 )
 
 
-def is_host_name(value):
-    """A DNS host name (letters, digits, hyphens, dots) or an IP address."""
-    if not value or len(value) > 253:
-        return False
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return bool(HOST_RE.fullmatch(value))
-
-
 def _refused(reason, value):
     return AzureError(
         reason, code="EndpointRefused", kind=KIND_REQUEST, message_args={"value": shorten(value)}
     )
-
-
-def _split(url):
-    """urlsplit that never raises, or None; control characters and spaces refused."""
-    if not isinstance(url, str) or not url or any(char.isspace() or ord(char) < 32 for char in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        if parts.port is not None and not 0 < parts.port < 65536:  # .port raises on a non-number
-            return None
-    except ValueError:
-        return None
-    return parts
 
 
 def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_host=None):
@@ -71,7 +43,7 @@ def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_
         raise _refused(
             _lt("Refused storage account name %(value)s: not an Azure storage account name."), name
         )
-    parts = _split(endpoint)
+    parts = split_url(endpoint)
     if parts is None or parts.scheme != "https" or not parts.hostname:
         raise _refused(
             _lt("Refused blob endpoint %(value)s: Odoo only sends a storage key over https."), endpoint
@@ -139,7 +111,7 @@ def check_storage_id(resource_id, subscription_id, resource_group, account_name,
 def check_same_origin(url, base):
     """``url`` when it has the scheme, host and port of ``base`` (a page link
     of a paged API), else AzureError ``EndpointRefused``."""
-    parts, origin = _split(url), _split(base)
+    parts, origin = split_url(url), split_url(base)
     if parts is None or origin is None or parts.username is not None or parts.password is not None:
         raise _refused(_lt("Refused link %(value)s: not a plain https URL of the service."), url)
 

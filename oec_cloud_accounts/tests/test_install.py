@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 from odoo.modules.module import get_manifest
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 
 ADDON = Path(__file__).resolve().parent.parent
 # packages Odoo itself requires: an addon need not declare them
@@ -64,3 +64,35 @@ class TestInstall(TransactionCase):
             for column in columns:
                 self.assertIn(column, existing)
                 self.assertNotIn(column, self.env[model]._fields)
+
+    def test_depends_on_the_signin_addon(self):
+        """The Microsoft plumbing (secret box, URL rules, Entra client) is oec_auth_azure's."""
+        module = self.env["ir.module.module"].search([("name", "=", "oec_cloud_accounts")])
+        self.assertIn("oec_auth_azure", module.dependencies_id.mapped("name"))
+
+
+@tagged("post_install", "-at_install")
+class TestLoginPageUnchanged(HttpCase):
+    """Installing cloud accounts installs the sign-in addon, whose Microsoft
+    provider stays disabled until an administrator configures it: the login
+    page shows no Microsoft button."""
+
+    def microsoft_buttons(self):
+        page = self.url_open("/web/login")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('name="login"', page.text, "the login form was served")
+        return page.text.count(
+            "/oec_auth_azure/authorize/%s?" % self.env.ref("oec_auth_azure.provider_azure").id
+        )
+
+    def test_no_microsoft_button_after_install(self):
+        provider = self.env.ref("oec_auth_azure.provider_azure")
+        self.assertFalse(provider.enabled)
+        self.assertFalse(provider.client_id)
+        self.assertFalse(
+            self.env["auth.oauth.provider"].search([("oec_azure", "=", True), ("enabled", "=", True)])
+        )
+        self.assertEqual(self.microsoft_buttons(), 0)
+        # what configuring it in Settings does: then, and only then, the button shows
+        provider.write({"client_id": "6c1f4e2a-3b5d-4f7a-9c8e-0d1e2f3a4b5c", "enabled": True})
+        self.assertEqual(self.microsoft_buttons(), 1)

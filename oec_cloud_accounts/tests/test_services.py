@@ -5,7 +5,9 @@ from azure_emulator import defaults
 
 from odoo.tests import TransactionCase, tagged
 
-from ..services import AzureError, SecretBox
+from odoo.addons.oec_auth_azure.services import SecretBox
+
+from ..services import AzureError
 from ..services.errors import KIND_CLIENT, KIND_GRANT, KIND_TRANSIENT
 from .common import ConnectProxy, EmulatorMixin
 

@@ -1,9 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""AES-256-GCM for the client secret at rest.
+"""Encryption at rest of client secrets and tokens (AES-256-GCM).
 
-The same format and server option as oec_cloud_accounts (``v1:`` +
-urlsafe base64 of nonce + ciphertext), written here again so that this addon
-stays installable without it.
+The key comes from the server option ``oec_cloud_secret_key``, never from the
+database, so a database dump alone does not reveal the secrets. Values are
+``v1:`` + urlsafe base64 of nonce + ciphertext.
 """
 
 import base64

@@ -1,0 +1,148 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""auth.oauth.provider, the sign-in side: the Entra ID client of a provider
+(services/entra.py), its secret in clear for the code redemption, the URLs of
+Microsoft's pages, and EntraError turned into a translated AccessDenied."""
+
+import re
+from contextlib import contextmanager
+
+from odoo import _, models, tools
+from odoo.exceptions import AccessDenied, UserError
+
+from ..services import entra
+from ..services.crypto import KEY_OPTION
+from ..services.urls import ca_bundle, is_guid
+from .auth_oauth_provider import SECRET_COLUMN
+
+
+class AuthOAuthProvider(models.Model):
+    _inherit = "auth.oauth.provider"
+
+    def _oec_azure_entra(self):
+        self.ensure_one()
+        return entra.EntraClient(
+            self.oec_azure_authority, self._oec_azure_segment(), ca_bundle=ca_bundle(tools.config)
+        )
+
+    def _oec_azure_segment(self):
+        self.ensure_one()
+        return (self.oec_azure_tenant or "organizations").strip()
+
+    def _oec_azure_allowed_tenant_ids(self):
+        self.ensure_one()
+        return [t.lower() for t in re.split(r"[\s,;]+", self.oec_azure_allowed_tenants or "") if t]
+
+    def _oec_azure_client_secret(self):
+        """The client secret in clear, or None when none is set. For the
+        sign-in code only (never reachable over RPC: private).
+
+        :raise UserError: a secret is set but this server cannot decrypt it
+            (no key, or another key than the one it was stored with)
+        """
+        self.ensure_one()
+        value = self._get_secret(SECRET_COLUMN)
+        if value is None and self._ids_with_secret(SECRET_COLUMN):
+            raise UserError(
+                _(
+                    "The client secret of %(provider)s cannot be decrypted with the server's key "
+                    "(%(option)s changed?): an administrator must enter it again.",
+                    provider=self.name,
+                    option=KEY_OPTION,
+                )
+            )
+        return value
+
+    def _oec_azure_admin_consent_url(self):
+        """Microsoft's admin-consent page for this app (opened in the browser)."""
+        self.ensure_one()
+        params = {
+            "client_id": self.client_id or "",
+            "scope": "https://graph.microsoft.com/.default",
+            "redirect_uri": self._oec_azure_redirect_uri(),
+        }
+        return entra.admin_consent_url(self.auth_endpoint, self._oec_azure_segment(), params)
+
+    def _oec_azure_end_session_url(self, tenant_id=None, logout_hint=None):
+        """Microsoft's end_session_endpoint for this sign-in, on the browser
+        host of the authorization URL. Microsoft comes back to the redirect
+        URI (already registered), which leads to the login page."""
+        self.ensure_one()
+        tenant = tenant_id if is_guid(tenant_id) else self._oec_azure_segment()
+        params = {
+            "client_id": self.client_id or "",
+            "post_logout_redirect_uri": self._oec_azure_redirect_uri(),
+        }
+        if logout_hint:
+            params["logout_hint"] = logout_hint
+        return entra.end_session_url(self.auth_endpoint, tenant, params)
+
+    def _oec_azure_tenant_ids(self):
+        """The tenant ids an id_token may come from; None means any tenant."""
+        with _denied(self):
+            return self._oec_azure_entra().tenant_ids(self._oec_azure_allowed_tenant_ids())
+
+    def _oec_azure_verify_id_token(self, id_token, nonce):
+        """The claims of a valid id_token, else AccessDenied with the reason."""
+        with _denied(self):
+            return self._oec_azure_entra().verify_id_token(
+                id_token, nonce, self.client_id, self._oec_azure_allowed_tenant_ids()
+            )
+
+    def _oec_azure_check_at_hash(self, claims, access_token):
+        with _denied(self):
+            entra.check_at_hash(claims, access_token)
+
+    def _oec_azure_graph_groups(self, access_token):
+        """Object ids of the signed-in user's groups (Graph, on group overage only).
+
+        :raise AccessDenied: with what to do, when Graph refuses or fails
+        """
+        with _denied(self):
+            return self._oec_azure_entra().graph_groups(
+                entra.graph_host(self.validation_endpoint), access_token
+            )
+
+    def _oec_azure_message(self, error):
+        """The translated message of an EntraError."""
+        code, params = error.code, error.params
+        if code == "invalid":
+            return _("The id_token is invalid: %s", params.get("reason"))
+        if code == "unknown_tenant":
+            return _("Microsoft did not recognise the tenant %s.", params.get("tenant"))
+        if code == "graph_unexpected" and params.get("retry"):
+            return _("Microsoft Graph gave an unexpected answer while reading your groups. Try again later.")
+        messages = {
+            "directory_unreachable": _("Microsoft's directory could not be reached."),
+            "no_id_token": _("Microsoft sent no id_token."),
+            "malformed": _("The id_token is malformed."),
+            "not_rs256": _("The id_token is not signed with RS256."),
+            "unknown_key": _("The id_token is signed with an unknown key."),
+            "expired": _("The id_token has expired."),
+            "wrong_audience": _("The id_token was issued to another application."),
+            "wrong_tenant": _("The id_token comes from a tenant that may not sign in here."),
+            "personal_account": _("Personal Microsoft accounts may not sign in here."),
+            "wrong_issuer": _("The id_token has an unexpected issuer."),
+            "nonce": _("The id_token does not answer this sign-in (nonce mismatch)."),
+            "at_hash": _("The access token does not belong to the id_token (at_hash)."),
+            "graph_unreachable": _(
+                "Microsoft Graph could not be reached to read your groups. Try again in a moment."
+            ),
+            "graph_refused": _(
+                "You are a member of too many groups for the token, and Microsoft Graph "
+                "refused to list them. An administrator must grant the app registration "
+                "the delegated permission User.Read (Microsoft Graph, with admin consent), "
+                "or map app roles instead of groups."
+            ),
+            "graph_unexpected": _("Microsoft Graph gave an unexpected answer while reading your groups."),
+            "graph_too_many": _("You are a member of too many groups to be read from Microsoft Graph."),
+        }
+        return messages.get(code) or _("Access Denied")
+
+
+@contextmanager
+def _denied(provider):
+    """An EntraError raised inside becomes AccessDenied with its translated message."""
+    try:
+        yield
+    except entra.EntraError as error:
+        raise AccessDenied(provider._oec_azure_message(error)) from error
