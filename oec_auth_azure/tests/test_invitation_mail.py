@@ -1,10 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import html
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from azure_emulator import defaults
-from azure_emulator.odoo_browser import consent_in_browser
 
 from odoo.tests import tagged
 
@@ -33,9 +32,12 @@ class TestInvitationByMail(MockEmail, AzureSigninCase):
         self.assertEqual(len(mails), 1, self._mails)
         links = RESET_LINK_RE.findall(html.unescape(mails[0]["body"]))
         self.assertTrue(links, mails[0]["body"])
-        self.assertEqual(links[0], html.unescape(invited.partner_id.signup_url))
         url = urlsplit(links[0])
-        with consent_in_browser(user=defaults.SECOND_USER_EMAIL):
+        self.assertEqual(url.path, "/web/reset_password")
+        # the invited user's own sign-up token
+        token = dict(parse_qsl(urlsplit(invited.partner_id.signup_url).query))["token"]
+        self.assertEqual(dict(parse_qsl(url.query))["token"], token)
+        with self.emu.control.auto_consent(user=defaults.SECOND_USER_EMAIL):
             self.start_tour("%s?%s" % (url.path, url.query), "oec_auth_azure_invitation")
         self.assertEqual(invited.oauth_provider_id, self.provider)
         self.assertTrue(invited.oauth_uid)
