@@ -2,7 +2,6 @@
 from urllib.parse import urlsplit
 
 from azure_emulator import defaults
-from azure_emulator.odoo_browser import consent_in_browser
 
 from odoo.tests import new_test_user, tagged
 
@@ -13,7 +12,7 @@ from .common import AzureSigninCase
 class TestLoginTour(AzureSigninCase):
     def test_login_button_in_browser(self):
         """Chromium clicks Microsoft Azure on /web/login (our authorize route),
-        accepts on the emulator's consent page and lands in /web as the linked user."""
+        is answered at once by the emulator (signed in there) and lands in /web as the linked user."""
         self.link(self.user)
 
         def authorize_requests():
@@ -21,7 +20,7 @@ class TestLoginTour(AzureSigninCase):
 
         before = len(authorize_requests())
         logins = self.env["res.users.log"].search_count([("create_uid", "=", self.user.id)])
-        with consent_in_browser(user=defaults.USER_EMAIL):
+        with self.emu.control.auto_consent(user=defaults.USER_EMAIL):
             self.start_tour("/web/login", "oec_auth_azure_login_button")
         self.assertEqual(
             self.env["res.users.log"].search_count([("create_uid", "=", self.user.id)]),
@@ -31,15 +30,15 @@ class TestLoginTour(AzureSigninCase):
         self.assertGreater(len(authorize_requests()), before, "through Microsoft's authorize page")
 
     def test_invitation_in_browser(self):
-        """Chromium clicks Microsoft Azure on the invitation page, accepts on the
-        emulator's consent page and lands in /web as the invited user."""
+        """Chromium clicks Microsoft Azure on the invitation page, is answered at once
+        by the emulator (signed in there) and lands in /web as the invited user."""
         invited = new_test_user(
             self.env, login="invited.person", name="Invited Person", groups="base.group_user"
         )
         invited.with_context(create_user=True).action_reset_password()
         url = urlsplit(invited.partner_id.signup_url)
         self.assertEqual(url.path, "/web/reset_password")
-        with consent_in_browser(user=defaults.SECOND_USER_EMAIL):
+        with self.emu.control.auto_consent(user=defaults.SECOND_USER_EMAIL):
             self.start_tour("%s?%s" % (url.path, url.query), "oec_auth_azure_invitation")
         self.assertEqual(invited.oauth_provider_id, self.provider)
         self.assertEqual(invited.login, "invited.person")
@@ -61,7 +60,7 @@ class TestLoginTour(AzureSigninCase):
         self.assertEqual((mapping.kind, mapping.value, mapping.group_ids), ("role", "Odoo.Sales", sales))
         self.emu.control.update_user(defaults.USER_OID, app_roles={defaults.SIGNIN_CLIENT_ID: ["Odoo.Sales"]})
         self.new_browser()
-        with consent_in_browser(user=defaults.USER_EMAIL):
+        with self.emu.control.auto_consent(user=defaults.USER_EMAIL):
             self.start_tour("/web/login", "oec_auth_azure_login_button")
         self.assertIn(sales, self.user.groups_id)
         action = self.env.ref("oec_auth_azure.oec_azure_signin_log_action")

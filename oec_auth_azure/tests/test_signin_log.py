@@ -54,12 +54,19 @@ class TestSigninLog(AzureSigninCase):
         with self.assertRaises(AccessError):
             entry.with_user(admin).unlink()
         # grouped by day and result, as the pivot view does
+        log = self.env["oec.azure.signin.log"]
+        log.search([]).unlink()
+        noon = fields.Datetime.now().replace(hour=12, minute=0, second=0)
+        for days_ago, result in ((0, "success"), (0, "success"), (0, "refused"), (1, "refused")):
+            log._record({"result": result, "date": noon - timedelta(days=days_ago)})
         groups = (
-            self.env["oec.azure.signin.log"]
-            .with_user(admin)
+            log.with_user(admin)
+            .with_context(tz="UTC")
             .read_group([], ["result"], ["date:day", "result"], lazy=False)
         )
-        self.assertTrue(groups and all(g["__count"] >= 1 for g in groups))
+        counts = {(g["__range"]["date:day"]["from"][:10], g["result"]): g["__count"] for g in groups}
+        today, yesterday = (str((noon - timedelta(days=d)).date()) for d in (0, 1))
+        self.assertEqual(counts, {(today, "success"): 2, (today, "refused"): 1, (yesterday, "refused"): 1})
 
     def test_purge(self):
         log = self.env["oec.azure.signin.log"]

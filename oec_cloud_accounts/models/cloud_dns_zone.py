@@ -20,6 +20,8 @@ _logger = logging.getLogger(__name__)
 # server option: "ip[:port],ip[:port]" of the resolvers "Check delegation" asks
 # (default: the system's); tests point it at a DNS server on loopback
 NAMESERVERS_OPTION = "oec_dns_nameservers"
+# server option: seconds "Check delegation" waits for those resolvers (default: TIMEOUT / 4)
+DNS_TIMEOUT_OPTION = "oec_dns_timeout"
 DELEGATION_STATES = [
     ("unknown", "Not checked"),
     ("ok", "Delegated"),
@@ -232,7 +234,8 @@ class CloudDnsZone(models.Model):
         expected = {
             n.strip().lower().rstrip(".") + "." for n in (self.name_servers or "").split() if n.strip()
         }
-        found, problem = resolve_ns(self.name, _nameservers(), timeout=TIMEOUT / 4)
+        timeout = float(config.get(DNS_TIMEOUT_OPTION) or TIMEOUT / 4)
+        found, problem = resolve_ns(self.name, _nameservers(), timeout=timeout)
         found = set(found)
         if problem == "timeout":
             state = "error"

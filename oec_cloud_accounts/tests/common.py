@@ -5,9 +5,8 @@ import select
 import socket
 import socketserver
 import threading
-from contextlib import contextmanager
 from unittest.mock import patch
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from azure_emulator import defaults
@@ -106,15 +105,17 @@ class EmulatorMixin:
         }
         return tuple(cls(credential, subscription_id, **options) for cls in client_classes)
 
-    @contextmanager
-    def cron_beside_the_browser(self, model, method):
-        """While the block runs (a tour), the scheduled action ``model.method``
-        runs every half second on the test cursor, as Odoo's cron thread would.
-        An exception is logged (the test then fails on it) and the loop goes on.
+    def tour_beside_the_cron(self, url_path, tour_name, model, method):
+        """HttpCase only: run the tour ``tour_name`` (which begins with the login
+        steps of ``tour_login.js``) from ``url_path`` as admin, while the
+        scheduled action ``model.method`` runs every half second on the test
+        cursor, as Odoo's cron thread would. An exception is logged (the test
+        then fails on it) and the loop goes on.
 
         The worker's test cursors and the browser's requests take the registry's
-        test lock; the tour's log-in runs on this thread's cursor, so it takes
-        the lock too (two threads on one connection mix their results)."""
+        test lock; this thread's cursor has nothing to write once the worker runs
+        (the tour logs in through the login page, not through ``authenticate()``,
+        which would query on this thread's cursor beside the worker's)."""
         stop = threading.Event()
 
         def worker():
@@ -126,19 +127,11 @@ class EmulatorMixin:
                 except Exception:
                     _logger.exception("scheduled action %s.%s beside the browser", model, method)
 
-        authenticate = self.authenticate
-
-        def authenticate_locked(*args, **kwargs):
-            with self.registry.test_lock:
-                result = authenticate(*args, **kwargs)
-                self.cr.flush()  # what browser_js flushes next, under the lock
-                return result
-
+        self.env.flush_all()
         thread = threading.Thread(target=worker, name="tour cron")
         thread.start()
         try:
-            with patch.object(self, "authenticate", authenticate_locked):
-                yield
+            self.start_tour("/web/login?" + urlencode({"redirect": url_path}), tour_name)
         finally:
             stop.set()
             thread.join()

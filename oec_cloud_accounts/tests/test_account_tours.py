@@ -1,5 +1,4 @@
 from azure_emulator import defaults
-from azure_emulator.odoo_browser import consent_in_browser
 
 from odoo.tests import HttpCase, tagged
 
@@ -20,7 +19,7 @@ class TestAccountTours(EmulatorMixin, HttpCase):
     def test_tour_add_account_again_reconnects_the_card(self):
         account = self.connect()
         account.action_disconnect()
-        with consent_in_browser(user=defaults.USER_EMAIL):
+        with self.emu.control.auto_consent(user=defaults.USER_EMAIL):
             self.start_tour(
                 "/web#action=%d" % self.action.id, "oec_cloud_accounts_connect_again", login="admin"
             )

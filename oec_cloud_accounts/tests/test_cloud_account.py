@@ -76,13 +76,19 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
 
     def test_refresh_stays_active(self):
         account = self.connect()
-        before = account.last_refresh_at
+        # an earlier refresh, so that the new time is told apart within the same second
+        earlier = fields.Datetime.now() - timedelta(hours=1)
+        account.sudo().last_refresh_at = earlier
         token = account.sudo()._get_secret("access_token_enc")
+        start = fields.Datetime.now()
         action = account.action_refresh()
+        end = fields.Datetime.now()
         self.assertEqual(action["params"]["type"], "success")
         self.assertEqual(account.state, "active")
-        self.assertGreaterEqual(account.last_refresh_at, before)
-        # last_refresh_at may not move within the same second: the token must
+        self.assertTrue(start <= account.last_refresh_at <= end, (start, account.last_refresh_at, end))
+        self.assertEqual(
+            account.next_refresh_at - account.last_refresh_at, timedelta(days=1), "kept alive daily"
+        )
         self.assertNotEqual(account.sudo()._get_secret("access_token_enc"), token, "the tokens are renewed")
 
     def test_refresh_turns_expired_with_reason(self):

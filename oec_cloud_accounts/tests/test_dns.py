@@ -1,6 +1,7 @@
 """DNS zones and A records through the emulator (real azure-mgmt-dns over HTTPS)
 and "Check delegation" through a real DNS server on loopback."""
 
+import socket
 from unittest.mock import patch
 
 from azure_emulator import defaults
@@ -9,7 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import config
 
-from ..models.cloud_dns_zone import NAMESERVERS_OPTION
+from ..models.cloud_dns_zone import DNS_TIMEOUT_OPTION, NAMESERVERS_OPTION
 from ..services import AzureError
 from .dns_common import RG, DnsMixin
 from .test_i18n import FrenchMixin
@@ -359,14 +360,17 @@ class TestDnsZone(DnsMixin, TransactionCase):
     def test_check_delegation_without_answer(self):
         self.seed_zone("example.test")
         zone = self.quick_setup(self.account, "example.test")
-        silent = self.dns_server.port + 1 if self.dns_server.port < 65535 else self.dns_server.port - 1
-        with (
-            patch.dict(config.options, {NAMESERVERS_OPTION: "127.0.0.1:%d" % silent}),
-            patch("odoo.addons.oec_cloud_accounts.models.cloud_dns_zone.TIMEOUT", 2),
-        ):
+        # a resolver that receives the query and never answers
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.settimeout(1)
+        options = {NAMESERVERS_OPTION: "127.0.0.1:%d" % silent.getsockname()[1], DNS_TIMEOUT_OPTION: "0.5"}
+        with patch.dict(config.options, options):
             zone.action_check_delegation()
-        self.assertIn(zone.delegation_state, ("error", "missing"))
-        self.assertTrue(zone.delegation_details)
+        self.assertEqual(zone.delegation_state, "error")
+        self.assertEqual(zone.delegation_details, "No DNS server answered for example.test: try again later.")
+        self.assertTrue(silent.recv(512), "the query reached the resolver")
 
 
 @tagged("post_install", "-at_install")

@@ -54,17 +54,27 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
         for value in ("http://127.0.0.1:8000", "javascript:alert(1)", "management.azure.com"):
             self.assertRefused({"arm_audience": value}, "https://")
 
+    def stored(self, *names):
+        """The cloud's values as the database holds them after the write."""
+        self.cloud.flush_recordset()
+        self.cloud.invalidate_recordset()
+        return tuple(self.cloud[name] for name in names)
+
     def test_loopback_http_and_https_accepted(self):
+        names = ("authority_host", "interactive_authority_host", "portal_url")
         for value in (
             "http://127.0.0.1:4567",
             "http://localhost:80",
             "http://[::1]:9",
             "https://login.example",
         ):
-            self.cloud.write(
-                {"authority_host": value, "interactive_authority_host": value, "portal_url": value}
-            )
+            self.cloud.write(dict.fromkeys(names, value))
+            self.assertEqual(self.stored(*names), (value,) * 3)
         self.cloud.write({"graph_endpoint": False, "portal_url": False, "interactive_authority_host": False})
+        self.assertEqual(
+            self.stored("authority_host", "graph_endpoint", "portal_url", "interactive_authority_host"),
+            ("https://login.example", False, False, False),
+        )
 
     def test_client_id_is_a_guid(self):
         for value in (
@@ -75,7 +85,9 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
         ):
             self.assertRefused({"client_id": value}, "GUID")
         self.cloud.client_id = defaults.CLOUD_CLIENT_ID.upper()
+        self.assertEqual(self.stored("client_id"), (defaults.CLOUD_CLIENT_ID.upper(),))
         self.cloud.client_id = False
+        self.assertEqual(self.stored("client_id"), (False,))
 
     def test_tenant_names(self):
         for value in (
@@ -90,6 +102,7 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
             self.assertRefused({"tenant": value}, "tenant")
         for value in ("organizations", "common", "Consumers", defaults.TENANT_ID, "contoso.onmicrosoft.com"):
             self.cloud.tenant = value
+            self.assertEqual(self.stored("tenant"), (value,))
 
     def test_shipped_and_sandbox_clouds_are_valid(self):
         for xmlid in XMLIDS:

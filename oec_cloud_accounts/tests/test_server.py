@@ -784,8 +784,9 @@ class TestServerTour(EmulatorMixin, HttpCase):
         self.env["cloud.account"].search([]).write({"active": False})
         self.connect()
         action = self.env.ref("oec_cloud_accounts.cloud_server_action")
-        with self.cron_beside_the_browser("cloud.server", "_cron_advance"):
-            self.start_tour("/web#action=%d" % action.id, "oec_cloud_accounts_provision", login="admin")
+        self.tour_beside_the_cron(
+            "/web#action=%d" % action.id, "oec_cloud_accounts_provision", "cloud.server", "_cron_advance"
+        )
         server = self.env["cloud.server"].search([("name", "=", "Tour ERP")])
         self.assertEqual(
             (server.state, server.location, server.vm_size), ("running", "eastus", "Standard_B2s")

@@ -122,12 +122,12 @@ class TestStorageAccess(StorageMixin, HttpCase):
     def test_quick_setup_tour(self):
         """Quick Setup up to a first successful backup, with the scheduled action beside the browser."""
         self.seed_account("oectourstore")
-        with self.cron_beside_the_browser("cloud.backup", "_cron_run"):
-            self.start_tour(
-                "/web#id=%d&model=cloud.account&view_type=form" % self.account.id,
-                "oec_cloud_accounts_storage_quick_setup",
-                login="admin",
-            )
+        self.tour_beside_the_cron(
+            "/web#id=%d&model=cloud.account&view_type=form" % self.account.id,
+            "oec_cloud_accounts_storage_quick_setup",
+            "cloud.backup",
+            "_cron_run",
+        )
         storage = self.env["cloud.storage"].search([("storage_account", "=", "oectourstore")])
         self.assertEqual(storage.container, "odoo-backups")
         self.assertEqual(storage.state, "ready")

@@ -49,6 +49,8 @@ class Emulator:
         # removes it (e.g. unregister a storage account from Azurite).
         self.delete_hooks = {}
         self.request_log = collections.deque(maxlen=2000)
+        # a request still answering (a delay fault) when reset() runs is not logged after it
+        self.generation = 0
         self.router = Router()
         for module in (entra, graph, arm_core, arm_compute, arm_network, arm_storage, arm_dns, prices):
             module.register(self.router)
@@ -109,6 +111,7 @@ class Emulator:
             self.op_callbacks.clear()
             self.keys.reset()
             self.request_log.clear()
+            self.generation += 1
             if self.blob:
                 self.blob.set_accounts({})
 
@@ -180,6 +183,7 @@ class Emulator:
         req = Request(self, handler.server.name, handler.command, handler.path, handler.headers, body)
         service = classify(req)
         started = time.monotonic()
+        generation = self.generation
         try:
             response = self._respond(req, service)
         except HttpError as exc:
@@ -187,22 +191,24 @@ class Emulator:
         except Exception:
             _logger.exception("Azure emulator failed on %s %s", req.method, req.target)
             response = Response.arm_error(500, "InternalServerError", "The emulator failed; see its log.")
-        self.request_log.append(
-            {
-                "time": time.time(),
-                "listener": req.listener,
-                "service": service,
-                "method": req.method,
-                "path": req.path,
-                "query": req.query_string,
-                "status": None if response.drop else response.status,
-                "duration": round(time.monotonic() - started, 4),
-                # preconditions sent (DNS record sets, zones): tests check clients send them
-                "conditions": {
-                    h: req.header(h) for h in ("If-Match", "If-None-Match") if req.header(h) is not None
-                },
-            }
-        )
+        # a request that began before the last reset is not part of what came after it
+        if generation == self.generation:
+            self.request_log.append(
+                {
+                    "time": time.time(),
+                    "listener": req.listener,
+                    "service": service,
+                    "method": req.method,
+                    "path": req.path,
+                    "query": req.query_string,
+                    "status": None if response.drop else response.status,
+                    "duration": round(time.monotonic() - started, 4),
+                    # preconditions sent (DNS record sets, zones): tests check clients send them
+                    "conditions": {
+                        h: req.header(h) for h in ("If-Match", "If-None-Match") if req.header(h) is not None
+                    },
+                }
+            )
         handler.send(response)
 
     def _respond(self, req, service):

@@ -1,5 +1,6 @@
 """Thin Python client for the control API (stdlib only, trusts the emulator CA)."""
 
+import contextlib
 import json
 import ssl
 import urllib.error
@@ -147,6 +148,17 @@ class ControlClient:
         """Answer the authorize page at once as ``user`` (None: show the page);
         ``action="cancel"`` answers access_denied/AADSTS65004."""
         return self.call("POST", "/auto_consent", {"user": user, "action": action})
+
+    @contextlib.contextmanager
+    def auto_consent(self, user=None, action="accept"):
+        """Within the block, the authorize endpoint answers at once as ``user``
+        (as Entra does for a person already signed in who consented), so that a
+        browser test goes from Odoo to Microsoft and back without a page to click."""
+        self.set_auto_consent(user, action)
+        try:
+            yield
+        finally:
+            self.set_auto_consent(None)
 
     def issue_token(self, user=None, scope=None, client_id=None, offset=0, claims=None):
         """An access token minted directly (``offset=-7200`` gives an expired one)."""

@@ -1,5 +1,8 @@
 """Storage (ARM + Azurite data plane), DNS record sets and retail prices."""
 
+import threading
+import time
+
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
@@ -265,3 +268,23 @@ def test_dns_record_names_and_conditions_logged(emu, resources, credential, mgmt
         assert exc.value.status_code == 400 and exc.value.error.code == "BadRequest"
     dns.record_sets.delete(RG, "names.test", "*.app", "A", if_match=wildcard.etag)
     assert emu.control.requests()[-1]["conditions"] == {"If-Match": wildcard.etag}
+
+
+def test_a_request_answered_after_a_reset_is_not_logged(emu, http):
+    """A request delayed by a fault that ends after reset() belongs to the state
+    before it: the next test's request log does not show it."""
+    url = "%s/subscriptions/%s?api-version=2022-12-01" % (emu.endpoints["arm"], d.SUBSCRIPTION_ID)
+    headers = {"Authorization": "Bearer " + emu.control.issue_token()["access_token"]}
+    emu.control.inject_fault(path="/subscriptions/", delay=1)
+    answered = []
+    slow = threading.Thread(target=lambda: answered.append(http.get(url, headers=headers, timeout=10)))
+    slow.start()
+    time.sleep(0.3)
+    emu.control.reset()
+    slow.join()
+    assert answered[0].status_code == 200
+    assert [r for r in emu.control.requests() if r["service"] != "control"] == []
+    assert http.get(url, headers=headers, timeout=5).status_code == 200
+    assert [r["path"] for r in emu.control.requests() if r["service"] != "control"] == [
+        "/subscriptions/%s" % d.SUBSCRIPTION_ID
+    ]

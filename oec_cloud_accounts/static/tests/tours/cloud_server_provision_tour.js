@@ -1,4 +1,5 @@
 /** @odoo-module */
+import {loginSteps} from "@oec_cloud_accounts/../tests/tours/tour_login";
 import {registry} from "@web/core/registry";
 
 // Servers > Provision from Cloud > account > region > size, name and key >
@@ -7,6 +8,7 @@ import {registry} from "@web/core/registry";
 registry.category("web_tour.tours").add("oec_cloud_accounts_provision", {
     test: true,
     steps: () => [
+        ...loginSteps("admin"),
         {
             content: "On a narrow screen the control panel buttons are in a dropdown",
             trigger: ".o_control_panel_main_buttons",

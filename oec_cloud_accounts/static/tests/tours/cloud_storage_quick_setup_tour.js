@@ -1,4 +1,5 @@
 /** @odoo-module */
+import {loginSteps} from "@oec_cloud_accounts/../tests/tours/tour_login";
 import {registry} from "@web/core/registry";
 
 // Account form > Storage Quick Setup > select a storage account > a new
@@ -9,6 +10,7 @@ import {registry} from "@web/core/registry";
 registry.category("web_tour.tours").add("oec_cloud_accounts_storage_quick_setup", {
     test: true,
     steps: () => [
+        ...loginSteps("admin"),
         {
             content: "Open Storage Quick Setup on the account",
             trigger: ".o_form_statusbar .o_cloud_storage_quick_setup:visible",
