@@ -12,10 +12,12 @@ import ssl
 import threading
 from urllib.parse import parse_qsl, urlsplit
 
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import get_input_stream
+
+# the request's headers as the client sent them (http.client.HTTPMessage), in the environ
+RAW_HEADERS = "azure_emulator.headers"
 
 
 class Request:
@@ -31,7 +33,8 @@ class Request:
         self.query = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             self.query.setdefault(key, value)
-        self.headers = EnvironHeaders(environ)
+        # as sent: WSGI's HTTP_* keys turn "_" into "-" (blob metadata names have "_")
+        self.headers = environ[RAW_HEADERS]
         # chunked bodies are decoded by werkzeug; otherwise bounded by Content-Length
         self.body = get_input_stream(environ).read()
         self.claims = None
@@ -149,6 +152,11 @@ class _RequestHandler(WSGIRequestHandler):
     def log(self, type, message, *args):  # pylint: disable=redefined-builtin
         # Requests are recorded by the emulator (control API), never printed.
         pass
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ[RAW_HEADERS] = self.headers
+        return environ
 
 
 def wsgi_app(app, name):
