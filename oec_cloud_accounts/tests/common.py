@@ -69,8 +69,11 @@ class EmulatorMixin:
     def setUpClass(cls):
         super().setUpClass()
         cls.emu = shared_emulator()
-        # configuration, not code: trust the emulator's CA like an admin would
-        cls.startClassPatcher(patch.dict(config.options, {"oec_azure_ca_bundle": cls.emu.ca_path}))
+        # configuration, not code: trust the emulator's CA like an admin would, and
+        # let the SDKs retry at once (server option oec_azure_retry_backoff, README)
+        cls.startClassPatcher(
+            patch.dict(config.options, {"oec_azure_ca_bundle": cls.emu.ca_path, "oec_azure_retry_backoff": 0})
+        )
         endpoints = cls.emu.endpoints
         cls.cloud = cls.env["cloud.azure.environment"].create(
             {
