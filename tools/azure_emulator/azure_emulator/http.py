@@ -224,6 +224,11 @@ class Listener(ThreadedWSGIServer):
         # Clients closing keep-alive sockets mid-read are routine in tests.
         pass
 
+    def log(self, type, message, *args):  # pylint: disable=redefined-builtin
+        # What werkzeug reports here is a client gone mid-answer (e.g. a TLS EOF):
+        # routine in tests. The emulator logs its own failures (Emulator.handle).
+        pass
+
     def start(self):
         self.thread = threading.Thread(target=self.serve_forever, name="emu-" + self.name, daemon=True)
         self.thread.start()
