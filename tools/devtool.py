@@ -660,13 +660,31 @@ def cmd_test(args):
     problems = []
     started = time.time()
 
-    # 1. the emulator's own tests (plain pytest, real SDK clients), and
-    # tools/tests: `make run` started and stopped for real
+    # 1. plain pytest: the emulator's own tests (real SDK clients), the addon's
+    # services/ (real SDK clients to the emulator, no database), and tools/tests:
+    # `make run` started and stopped for real
     if not args.test_tags:
-        for name, tests in (("emulator", EMULATOR_DIR / "tests"), ("tools", ROOT / "tools" / "tests")):
+        suites = (
+            ("emulator", EMULATOR_DIR / "tests"),
+            ("services", ROOT / "oec_cloud_accounts" / "services" / "tests"),
+            ("tools", ROOT / "tools" / "tests"),
+        )
+        for name, tests in suites:
             say(f"running the {name} tests ({tests.relative_to(ROOT)}) ...")
             junit = out / f"{name}.xml"
-            cmd = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", tests]
+            # no:odoo: these suites need no database, even where pytest-odoo is installed
+            cmd = [
+                PY,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:odoo",
+                f"--junitxml={junit}",
+                tests,
+            ]
             run(cmd, env=env, check=False, cwd=tests.parent)
             p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
             passed, failed = passed + p, failed + f + s

@@ -272,6 +272,7 @@ class CloudAccount(models.Model):
             expires_at,
             ca_bundle=environment._ca_bundle(),
             timeout=TIMEOUT,
+            backoff=environment._retry_backoff(),
         )
 
     def action_provision_server(self):

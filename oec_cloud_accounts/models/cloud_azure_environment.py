@@ -19,6 +19,8 @@ from odoo.addons.oec_auth_azure.services.urls import (
 from ..services import ArmClient, AzureError, AzureIdentity
 from ..services.inputs import shorten
 
+# multiplier of the Azure SDKs' waits between their retries (default 1; tests set 0)
+RETRY_BACKOFF_OPTION = "oec_azure_retry_backoff"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
 # seconds for every remote call (connect + read)
 TIMEOUT = 20
@@ -218,6 +220,11 @@ class CloudAzureEnvironment(models.Model):
         """Optional PEM CA bundle for private clouds and the sandbox (server option)."""
         return ca_bundle(config)
 
+    def _retry_backoff(self):
+        """The server option scaling the SDKs' waits between retries (services' ``backoff``)."""
+        value = config.get(RETRY_BACKOFF_OPTION)
+        return 1.0 if value in (None, "") else float(value)
+
     def _redirect_uri(self):
         """The callback on web.base.url, by the sign-in addon's rule (https
         when the site is served over https)."""
@@ -265,6 +272,7 @@ class CloudAzureEnvironment(models.Model):
             expires_at,
             ca_bundle=self._ca_bundle(),
             timeout=TIMEOUT,
+            backoff=self._retry_backoff(),
         )
 
     # -- connecting an account (auth code + PKCE) --------------------------------------------------

@@ -129,6 +129,7 @@ class CloudStorage(models.Model):
             storage.container,
             ca_bundle=self.env["cloud.azure.environment"]._ca_bundle(),
             account_name=storage.storage_account,
+            backoff=self.env["cloud.azure.environment"]._retry_backoff(),
         )
 
     # -- actions (each reaches Azure: access first, then sudo) --------------------------------------

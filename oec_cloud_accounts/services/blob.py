@@ -340,6 +340,17 @@ def write_pg_custom(out, dump_cmd, env, deadline=NO_DEADLINE):
     _pg_dump(dump_cmd, env, out, deadline)
 
 
+class ScaledRetry(ExponentialRetry):
+    """Storage's exponential retry with its waits multiplied by ``scale`` (0: none)."""
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def get_backoff_time(self, settings):
+        return self.scale * super().get_backoff_time(settings)
+
+
 # -- the container ------------------------------------------------------------------------------------
 
 
@@ -348,7 +359,9 @@ class BlobStore:
 
     ``blob_endpoint``: the account's ``primaryEndpoints.blob``; ``ca_bundle``:
     a PEM bundle for private clouds (the sandbox); proxies come from the
-    standard environment variables (azure-core reads them).
+    standard environment variables (azure-core reads them). ``retries``: the
+    SDK's retries of a request; ``backoff``: a multiplier of the waits between
+    them (1: about 3 s then 5 s; 0: at once, for tests).
     """
 
     def __init__(
@@ -360,14 +373,15 @@ class BlobStore:
         timeout=DEFAULT_TIMEOUT,
         retries=2,
         account_name=None,
+        backoff=1.0,
     ):
         options = {
             "connection_timeout": timeout,
             "read_timeout": max(timeout, 60),
             # storage's default waits 15 s, then 18 s, 42 s... before retrying a block:
             # a few seconds are enough for a blip, and a failed backup is retried by a person
-            "retry_policy": ExponentialRetry(
-                initial_backoff=1, increment_base=2, retry_total=retries, random_jitter_range=1
+            "retry_policy": ScaledRetry(
+                backoff, initial_backoff=1, increment_base=2, retry_total=retries, random_jitter_range=1
             ),
         }
         if ca_bundle:

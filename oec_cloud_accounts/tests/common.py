@@ -1,9 +1,6 @@
 """Shared set-up: a cloud record pointing at the local Azure emulator."""
 
 import logging
-import select
-import socket
-import socketserver
 import threading
 from unittest.mock import patch
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -68,8 +65,11 @@ class EmulatorMixin:
     def setUpClass(cls):
         super().setUpClass()
         cls.emu = shared_emulator()
-        # configuration, not code: trust the emulator's CA like an admin would
-        cls.startClassPatcher(patch.dict(config.options, {"oec_azure_ca_bundle": cls.emu.ca_path}))
+        # configuration, not code: trust the emulator's CA like an admin would, and
+        # let the SDKs retry at once (server option oec_azure_retry_backoff, README)
+        cls.startClassPatcher(
+            patch.dict(config.options, {"oec_azure_ca_bundle": cls.emu.ca_path, "oec_azure_retry_backoff": 0})
+        )
         endpoints = cls.emu.endpoints
         cls.cloud = cls.env["cloud.azure.environment"].create(
             {
@@ -171,49 +171,3 @@ class EmulatorMixin:
         params, _location = self.answer_consent(flow["auth_uri"], user=user)
         result = identity.redeem(flow, params, cloud._delegated_scopes())
         return self.env["cloud.account"]._connect(cloud, result, account, notices)
-
-
-class ConnectProxy:
-    """A real HTTPS proxy on loopback (HTTP CONNECT tunnels), counting the
-    tunnels it opened: proof that a client honoured HTTPS_PROXY."""
-
-    def __init__(self):
-        self.tunnels = []
-        proxy = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self):
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = self.request.recv(4096)
-                    if not chunk:
-                        return
-                    head += chunk
-                target = head.split(b" ")[1].decode()
-                proxy.tunnels.append(target)
-                host, port = target.rsplit(":", 1)
-                with socket.create_connection((host, int(port)), timeout=10) as upstream:
-                    self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    pipe([self.request, upstream])
-
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def pipe(sockets):
-    """Copy bytes both ways until one side closes."""
-    while True:
-        readable, _w, _x = select.select(sockets, [], [], 10)
-        if not readable:
-            return
-        for sock in readable:
-            data = sock.recv(65536)
-            if not data:
-                return
-            (sockets[1] if sock is sockets[0] else sockets[0]).sendall(data)

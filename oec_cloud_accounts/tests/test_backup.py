@@ -28,7 +28,6 @@ from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
 from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock, time_budget, time_limit
 from ..services.blob import META_DB_UUID, META_SHA256, Deadline, DeadlineReached
-from ..services.retention import backups_to_keep
 from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
 
 
@@ -305,63 +304,39 @@ class TestBackupRun(BackupMixin, TransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestBackupRetention(BackupMixin, TransactionCase):
-    def test_a_year_of_daily_backups(self):
-        """Keep 7 daily, 4 weekly, 12 monthly, 1 yearly over 2025, one backup a day at 02:00 Paris."""
-        policy = self.make_policy(keep_daily=7, keep_weekly=4, keep_monthly=12, keep_yearly=1)
+    def test_retention_deletes_only_our_expired_blobs(self):
+        """Ten daily backups (01:00 UTC, 02:00 in Paris), 3 daily and 2 weekly kept: the
+        policy applies services/retention.py (tested alone in services/tests) to the
+        runs' own start times, deletes the others' blobs, and leaves foreign blobs alone."""
+        policy = self.make_policy(keep_daily=3, keep_weekly=2, keep_monthly=0, keep_yearly=0)
         owner = policy._owner_metadata()
+        prefix = policy._blob_prefix()
         # a blob a person put there, and one of our records whose blob someone replaced
-        self.blobs.upload_blob(policy._blob_prefix() + "manual/keep-me.zip", b"mine")
+        self.blobs.upload_blob(prefix + "manual/keep-me.zip", b"mine")
         backups = self.env["cloud.backup"].sudo()
-        # Retention reads the backups' own start times, never the clock: a schedule stopped for a
-        # month does not make it delete everything. The year is simulated by those times (the
-        # emulator runs in this process: freezing the clock would also freeze its token checks).
-        day = datetime(2025, 1, 1, 1, 0)
-        replaced = None
-        while day.year == 2025:
-            name = "%s2025/%s.zip" % (policy._blob_prefix(), day.strftime("%m-%d"))
-            metadata = {"oec_db_uuid": "someone-else"} if day.day == 3 and day.month == 1 else owner
+        replaced = backups
+        for day in range(1, 11):
+            name = "%s2025/01-%02d.zip" % (prefix, day)
+            metadata = {"oec_db_uuid": "someone-else"} if day == 3 else owner
             self.blobs.upload_blob(name, b"backup of " + name.encode(), metadata=metadata)
+            moment = datetime(2025, 1, day, 1, 0)
             backup = backups.create(
                 {
                     "policy_id": policy.id,
                     "trigger": "scheduled",
                     "state": "done",
-                    "started_at": day,
-                    "finished_at": day,
+                    "started_at": moment,
+                    "finished_at": moment,
                     "blob_name": name,
                     "sha256": "0" * 64,
                 }
             )
-            replaced = replaced or (backup if metadata is not owner else None)
-            if day.weekday() == 6:  # applied on Sundays, and once more at the end
-                policy._apply_retention()
-            day += timedelta(days=1)
+            replaced |= backup if day == 3 else backups
         policy._apply_retention()
+        # kept: the last 3 days, and the newest of ISO week 2025-W01 (Wednesday 1st to Sunday 5th)
+        expected = ["01-05", "01-08", "01-09", "01-10"]
         kept = backups.search([("policy_id", "=", policy.id), ("state", "=", "done")]) - replaced
-        expected = [
-            "01-31",
-            "02-28",
-            "03-31",
-            "04-30",
-            "05-31",
-            "06-30",
-            "07-31",
-            "08-31",
-            "09-30",
-            "10-31",
-            "11-30",
-            "12-14",
-            "12-21",
-            "12-25",
-            "12-26",
-            "12-27",
-            "12-28",
-            "12-29",
-            "12-30",
-            "12-31",
-        ]
         self.assertEqual(sorted(b.started_at.strftime("%m-%d") for b in kept), expected)
-        prefix = policy._blob_prefix()
         self.assertEqual(
             self.blob_names(),
             sorted(
@@ -373,16 +348,14 @@ class TestBackupRetention(BackupMixin, TransactionCase):
         self.assertIn("not written by this database", replaced.error)
         self.assertEqual(replaced.state, "done")
         deleted = backups.search([("policy_id", "=", policy.id), ("state", "=", "deleted")])
-        self.assertEqual(len(deleted), 365 - 20 - 1)
+        self.assertEqual(
+            sorted(b.started_at.strftime("%m-%d") for b in deleted),
+            ["01-01", "01-02", "01-04", "01-06", "01-07"],
+        )
         self.assertIn("Deleted by the retention", deleted[0].message_ids.mapped("body")[0])
-
-    def test_keep_counts(self):
-        """The newest is always kept, whatever the counts; counts apply per kind of period."""
-        moments = [(i, datetime(2025, 3, 1) + timedelta(hours=6 * i)) for i in range(12)]  # 3 days, 4 a day
-        self.assertEqual(backups_to_keep(moments, daily=1), {11})
-        self.assertEqual(backups_to_keep(moments, daily=2), {11, 7})
-        self.assertEqual(backups_to_keep(moments, monthly=5), {11})
-        self.assertEqual(backups_to_keep([], daily=3), set())
+        # applied again: nothing more goes
+        policy._apply_retention()
+        self.assertEqual(backups.search_count([("policy_id", "=", policy.id), ("state", "=", "deleted")]), 5)
 
 
 @tagged("post_install", "-at_install")

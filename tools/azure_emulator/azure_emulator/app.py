@@ -11,7 +11,7 @@ import uuid
 from . import arm_compute, arm_core, arm_dns, arm_network, arm_storage, control, entra, graph, prices
 from .blob import BlobService
 from .certs import write_tls_material
-from .http import HttpError, Listener, Request, Response, Router, server_ssl_context
+from .http import HttpError, Listener, Response, Router, server_ssl_context
 from .state import State
 from .tokens import KeyRing
 
@@ -178,9 +178,7 @@ class Emulator:
 
     # -- request handling --------------------------------------------------------------------------
 
-    def handle(self, handler):
-        body = handler.read_body()
-        req = Request(self, handler.server.name, handler.command, handler.path, handler.headers, body)
+    def handle(self, req):
         service = classify(req)
         started = time.monotonic()
         generation = self.generation
@@ -209,7 +207,7 @@ class Emulator:
                     },
                 }
             )
-        handler.send(response)
+        return response
 
     def _respond(self, req, service):
         if service == "control":

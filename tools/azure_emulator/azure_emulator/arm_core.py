@@ -286,13 +286,13 @@ def op_headers(req, op, async_header=True, location_header=True):
     return headers
 
 
-def advance(emu, op, force=False):
-    """Count a poll of ``op``; it ends once polled and aged enough (or ``force``)."""
+def advance(emu, op):
+    """Count a poll of ``op``; it ends once polled and aged enough."""
     if op["status"] != "InProgress":
         return op
     op["polls"] += 1
     cfg = emu.state.config
-    if not force and (op["polls"] <= cfg["lro_polls"] or time.time() - op["start"] < cfg["lro_seconds"]):
+    if op["polls"] <= cfg["lro_polls"] or time.time() - op["start"] < cfg["lro_seconds"]:
         return op
     on_success, on_failure, _result = emu.op_callbacks.get(op["id"], (None, None, None))
     op["end"] = time.time()

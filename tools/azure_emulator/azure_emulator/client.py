@@ -40,16 +40,10 @@ class ControlClient:
     def requests(self):
         return self.call("GET", "/requests")["requests"]
 
-    def operations(self):
-        return self.call("GET", "/operations")["operations"]
-
     def reset(self):
         return self.call("POST", "/reset")
 
     # -- directory -------------------------------------------------------------------------------
-    def add_tenant(self, id=None, domain=None, name=None):
-        return self.call("POST", "/tenants", {"id": id, "domain": domain, "name": name})
-
     def add_user(self, email=None, name=None, tenant=None, oid=None, **extra):
         """``extra``: e.g. ``claims={...}`` merged into every id_token, ``sub``."""
         return self.call("POST", "/users", dict(extra, email=email, name=name, tenant=tenant, oid=oid))
@@ -69,32 +63,6 @@ class ControlClient:
         """End the user's (or one) Entra session(s) and call the apps' front-channel
         logout URLs as a browser would: ``{"calls": [{"url", "status"}]}``."""
         return self.call("POST", "/frontchannel_logout", {"user": user, "sid": sid})
-
-    def add_app(
-        self,
-        client_id=None,
-        secret=None,
-        redirect_uris=None,
-        implicit_id_token=False,
-        implicit_access_token=False,
-        consent="granted",
-        multi_tenant=True,
-        name=None,
-        home_tenant=None,
-    ):
-        payload = {
-            "client_id": client_id,
-            "secret": secret,
-            "redirect_uris": redirect_uris,
-            "implicit_id_token": implicit_id_token,
-            "implicit_access_token": implicit_access_token,
-            "consent": consent,
-            "multi_tenant": multi_tenant,
-            "name": name,
-        }
-        if home_tenant:
-            payload["home_tenant"] = home_tenant
-        return self.call("POST", "/apps", payload)
 
     def update_app(self, client_id, **changes):
         """e.g. ``redirect_uris=[...]``, ``implicit_id_token=False``,
@@ -227,6 +195,3 @@ class ControlClient:
         """e.g. ``lro_polls=3``, ``lro_seconds=1.5``, ``retry_after=0``, ``code_ttl``,
         ``prices_page_size``."""
         return self.call("POST", "/config", config)
-
-    def complete_operations(self):
-        return self.call("POST", "/operations/complete")

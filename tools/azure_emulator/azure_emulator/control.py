@@ -10,8 +10,8 @@ import uuid
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
-from . import arm_core, entra, tokens
 from . import defaults as d
+from . import entra, tokens
 from . import state as st
 from .http import Response
 
@@ -102,16 +102,6 @@ def reset(req):
     return _ok()
 
 
-def add_tenant(req):
-    body = req.json()
-    tid = (body.get("id") or str(uuid.uuid4())).lower()
-    domain = body.get("domain") or "tenant-%s.onmicrosoft.test" % tid[:8]
-    tenant = st.tenant(tid, domain, body.get("name") or domain)
-    with req.emu.lock:
-        req.emu.state["tenants"][tid] = tenant
-    return _ok(tenant)
-
-
 def add_user(req):
     body = dict(req.json())
     tenant = req.emu.state.find_tenant(body.pop("tenant", None) or d.TENANT_ID)
@@ -173,16 +163,6 @@ def frontchannel_logout(req):
         return Response.json(400, {"error": "give user or sid"})
     calls = entra.end_sessions(req.emu, user_key=body.get("user"), sid=body.get("sid"))
     return _ok({"calls": calls})
-
-
-def add_app(req):
-    body = dict(req.json())
-    client_id = body.pop("client_id", None) or str(uuid.uuid4())
-    secret = body.pop("secret", None)
-    app = st.app(client_id, body.pop("name", None) or "App " + client_id[:8], secret, **body)
-    with req.emu.lock:
-        req.emu.state["apps"][client_id] = app
-    return _ok(app)
 
 
 def update_app(req, client_id):
@@ -382,30 +362,15 @@ def issue_token(req):
         return _ok({"access_token": emu.keys.sign(claims), "expires_on": claims["exp"], "claims": claims})
 
 
-def lro_operations(req):
-    return _ok({"operations": list(req.emu.state["operations"].values())})
-
-
-def complete_lros(req):
-    """Finish every pending LRO now (sandbox convenience)."""
-    emu = req.emu
-    with emu.lock:
-        for op in list(emu.state["operations"].values()):
-            arm_core.advance(emu, op, force=True)
-    return _ok()
-
-
 def register(router):
     c = r"/_emulator"
     router.add("GET", c + r"/state", get_state)
     router.add("GET", c + r"/requests", get_requests)
     router.add("POST", c + r"/reset", reset)
-    router.add("POST", c + r"/tenants", add_tenant)
     router.add("POST", c + r"/users", add_user)
     router.add("PATCH", c + r"/users/([^/]+)", update_user)
     router.add("POST", c + r"/groups", add_group)
     router.add("POST", c + r"/frontchannel_logout", frontchannel_logout)
-    router.add("POST", c + r"/apps", add_app)
     router.add("PATCH", c + r"/apps/([^/]+)", update_app)
     router.add("POST", c + r"/subscriptions", add_subscription)
     router.add("PATCH", c + r"/subscriptions/([^/]+)", update_subscription)
@@ -416,8 +381,6 @@ def register(router):
     router.add("POST", c + r"/faults", add_fault)
     router.add("DELETE", c + r"/faults", clear_faults)
     router.add("POST", c + r"/lro_failures", add_lro_failure)
-    router.add("GET", c + r"/operations", lro_operations)
-    router.add("POST", c + r"/operations/complete", complete_lros)
     router.add("POST", c + r"/config", set_config)
     router.add("POST", c + r"/auto_consent", set_auto_consent)
     router.add("POST", c + r"/id_token_overrides", id_token_override)

@@ -1,7 +1,8 @@
 """Small HTTP toolkit: request/response objects, a regex router, listeners.
 
-The stdlib ``ThreadingHTTPServer`` is enough for test traffic; TLS is
-negotiated in the worker thread so one slow client cannot stall accept().
+The listeners are werkzeug's threaded development server, enough for test
+traffic, serving a small WSGI application that hands a ``Request`` to the
+emulator and writes its ``Response``.
 """
 
 import json
@@ -9,24 +10,33 @@ import re
 import socket
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wsgi import get_input_stream
+
+# the request's headers as the client sent them (http.client.HTTPMessage), in the environ
+RAW_HEADERS = "azure_emulator.headers"
 
 
 class Request:
-    def __init__(self, emu, listener, method, target, headers, body):
+    def __init__(self, emu, listener, environ):
         self.emu = emu
         self.listener = listener
-        self.method = method
-        self.target = target
-        parts = urlsplit(target)
+        self.method = environ["REQUEST_METHOD"]
+        # as the client sent it, not percent-decoded (the blob proxy forwards it)
+        self.target = environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
+        parts = urlsplit(self.target)
         self.path = parts.path
         self.query_string = parts.query
         self.query = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             self.query.setdefault(key, value)
-        self.headers = headers
-        self.body = body
+        # as sent: WSGI's HTTP_* keys turn "_" into "-" (blob metadata names have "_")
+        self.headers = environ[RAW_HEADERS]
+        # chunked bodies are decoded by werkzeug; otherwise bounded by Content-Length
+        self.body = get_input_stream(environ).read()
         self.claims = None
         self._form = None
 
@@ -128,77 +138,71 @@ HOP_HEADERS = {
 }
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class DroppedConnection(ConnectionAbortedError):
+    """Raised after closing the client's socket: werkzeug's server treats a
+    ConnectionError as a connection the client dropped and writes nothing."""
+
+
+class _RequestHandler(WSGIRequestHandler):
     server_version = "AzureEmulator/0.1"
 
     def version_string(self):
         return self.server_version
 
-    def log_message(self, format, *args):
+    def log(self, type, message, *args):  # pylint: disable=redefined-builtin
         # Requests are recorded by the emulator (control API), never printed.
         pass
 
-    def read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if not size:
-                    # Trailer section ends with an empty line.
-                    while self.rfile.readline().strip():
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+    def make_environ(self):
+        environ = super().make_environ()
+        environ[RAW_HEADERS] = self.headers
+        return environ
 
-    def _dispatch(self):
-        self.server.app.handle(self)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+def wsgi_app(app, name):
+    """The WSGI application of listener ``name``: ``app.handle(Request)`` -> Response."""
 
-    def send(self, response):
+    def application(environ, start_response):
+        response = app.handle(Request(app, name, environ))
         if response.drop:
-            self.close_connection = True
+            sock = environ["werkzeug.socket"]
             try:
-                self.connection.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass  # Already gone: that is the point of a dropped connection.
-            return
-        # send_response writes our own Server and Date: a proxied answer's are left out
-        self.send_response(response.status)
+            raise DroppedConnection()
+        # werkzeug writes our own Server and Date: a proxied answer's are left out
         length = str(len(response.body))
-        for name, value in response.headers.items():
-            if name.lower() == "content-length":
+        headers = []
+        for header, value in response.headers.items():
+            if header.lower() == "content-length":
                 # HEAD answers (blob properties) announce the size they omit.
-                if self.command == "HEAD":
+                if environ["REQUEST_METHOD"] == "HEAD":
                     length = str(value)
-            elif name.lower() not in HOP_HEADERS and name.lower() not in ("server", "date"):
-                self.send_header(name, str(value))
-        self.send_header("Content-Length", length)
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+            elif header.lower() not in HOP_HEADERS and header.lower() not in ("server", "date"):
+                headers.append((header, str(value)))
+        headers.append(("Content-Length", length))
+        start_response("%d %s" % (response.status, HTTP_STATUS_CODES.get(response.status, "")), headers)
+        if environ["REQUEST_METHOD"] == "HEAD" or not response.body:
+            return []
+        return [response.body]
+
+    return application
 
 
-class Listener(ThreadingHTTPServer):
+class Listener(ThreadedWSGIServer):
+    """werkzeug's threaded server; TLS is negotiated in the worker thread
+    (not by a TLS listening socket in accept()) so that one slow client
+    cannot stall the others."""
+
     daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
 
     def __init__(self, app, name, host, port, ssl_context=None):
-        self.app = app
         self.name = name
+        super().__init__(host, port, wsgi_app(app, name), handler=_RequestHandler)
+        # werkzeug reads it for the environ's url_scheme and its TLS error handling
         self.ssl_context = ssl_context
-        super().__init__((host, port), Handler)
         self.thread = None
-
-    @property
-    def port(self):
-        return self.server_address[1]
 
     def finish_request(self, request, client_address):
         if self.ssl_context is not None:
@@ -209,15 +213,20 @@ class Listener(ThreadingHTTPServer):
                 # goes away; nothing to answer.
                 return
             try:
-                self.RequestHandlerClass(request, client_address, self)
+                super().finish_request(request, client_address)
             finally:
                 # The plain socket was detached by wrap_socket: close ours.
                 request.close()
             return
-        self.RequestHandlerClass(request, client_address, self)
+        super().finish_request(request, client_address)
 
     def handle_error(self, request, client_address):
         # Clients closing keep-alive sockets mid-read are routine in tests.
+        pass
+
+    def log(self, type, message, *args):  # pylint: disable=redefined-builtin
+        # What werkzeug reports here is a client gone mid-answer (e.g. a TLS EOF):
+        # routine in tests. The emulator logs its own failures (Emulator.handle).
         pass
 
     def start(self):

@@ -1,0 +1,144 @@
+"""services/blob.py: backups streamed into block blobs in the emulator's Azurite,
+through azure-storage-blob."""
+
+import base64
+import hashlib
+import io
+import time
+from urllib.parse import quote
+
+import pytest
+import requests
+from azure.core.credentials import AccessToken
+from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.storage import StorageManagementClient
+from azure.mgmt.storage.models import BlobContainer, Sku, StorageAccountCreateParameters
+from azure_emulator import defaults as d
+
+from odoo.addons.oec_cloud_accounts.services import AzureError
+from odoo.addons.oec_cloud_accounts.services.blob import META_SHA256, BlobStore, ScaledRetry
+
+RG = "oec-backups"
+ACCOUNT = "oecservicestest"
+CONTAINER = "backups"
+OWNER = {"oec_db_uuid": "this-database"}
+
+
+class _Credential:
+    def __init__(self, minted):
+        self._token = AccessToken(minted["access_token"], int(minted["expires_on"]))
+
+    def get_token(self, *scopes, **kwargs):
+        return self._token
+
+
+@pytest.fixture
+def account(emu):
+    """A storage account and its container, made as in the Azure portal: (blob endpoint, key)."""
+    credential = _Credential(emu.control.issue_token(user=d.USER_EMAIL, scope=d.ARM_SCOPE))
+    options = {
+        "base_url": emu.endpoints["arm"],
+        "connection_verify": emu.ca_path,
+        "credential_scopes": [emu.endpoints["arm_scope"]],
+        "polling_interval": 0,
+    }
+    ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **options).resource_groups.create_or_update(
+        RG, {"location": "westeurope"}
+    )
+    storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **options)
+    created = storage.storage_accounts.begin_create(
+        RG,
+        ACCOUNT,
+        StorageAccountCreateParameters(sku=Sku(name="Standard_LRS"), kind="StorageV2", location="westeurope"),
+    ).result()
+    storage.blob_containers.create(RG, ACCOUNT, CONTAINER, BlobContainer())
+    return created.primary_endpoints.blob, storage.storage_accounts.list_keys(RG, ACCOUNT)["keys"][0]["value"]
+
+
+def make_store(emu, account, **options):
+    endpoint, key = account
+    return BlobStore(endpoint, key, CONTAINER, ca_bundle=emu.ca_path, account_name=ACCOUNT, **options)
+
+
+def block_id_pattern(index):
+    """The query of the Put Block request of block ``index`` (as BlockBlobWriter names blocks)."""
+    return "comp=block&blockid=" + quote(base64.b64encode(b"%032d" % index).decode(), safe="")
+
+
+def put_blocks(emu):
+    return [r for r in emu.control.requests() if r["service"] == "blob" and "comp=block&" in r["query"] + "&"]
+
+
+DATA = bytes(range(256)) * 10  # 2560 bytes: three blocks of 1 KiB
+
+
+def test_upload_streams_blocks_then_reads_back(emu, account):
+    store = make_store(emu, account, backoff=0)
+    result = store.upload(
+        "db/one.dump",
+        lambda out: [out.write(DATA[i : i + 100]) for i in range(0, len(DATA), 100)],
+        metadata=OWNER,
+        tier="Cool",
+        block_size=1024,
+    )
+    sha256 = hashlib.sha256(DATA).hexdigest()
+    assert result == {"size": len(DATA), "sha256": sha256, "blocks": 3}
+    assert len(put_blocks(emu)) == 3
+    props = store.properties("db/one.dump")
+    assert (props["size"], props["tier"]) == (len(DATA), "Cool")
+    assert props["metadata"] == dict(OWNER, **{META_SHA256: sha256})
+    out = io.BytesIO()
+    assert store.download("db/one.dump", out)["sha256"] == sha256
+    assert out.getvalue() == DATA
+    # a short read-only link, over HTTPS
+    link = requests.get(store.read_url("db/one.dump"), verify=emu.ca_path, timeout=10)
+    assert (link.status_code, link.content) == (200, DATA)
+    assert store.properties("db/missing.dump") is None
+
+
+def test_delete_only_what_this_database_wrote(emu, account):
+    store = make_store(emu, account, backoff=0)
+    store.upload("db/ours.dump", lambda out: out.write(b"ours"), metadata=OWNER)
+    store.upload("db/theirs.dump", lambda out: out.write(b"theirs"), metadata={"oec_db_uuid": "another"})
+    assert store.delete("db/ours.dump", OWNER) is True
+    assert store.delete("db/ours.dump", OWNER) is False, "already gone"
+    with pytest.raises(AzureError) as caught:
+        store.delete("db/theirs.dump", OWNER)
+    assert caught.value.code == "ForeignBlob"
+    assert store.properties("db/theirs.dump") is not None
+
+
+def test_failure_mid_upload_leaves_no_blob(emu, account):
+    """The third block always fails, the SDK's retries included: nothing is committed."""
+    emu.control.inject_fault(
+        path=block_id_pattern(2), method="PUT", service="blob", status=500, code="InternalError", count=None
+    )
+    store = make_store(emu, account, retries=2, backoff=0)
+    with pytest.raises(AzureError) as caught:
+        store.upload("db/broken.dump", lambda out: out.write(DATA), block_size=1024, concurrency=1)
+    assert caught.value.code == "InternalError"
+    third = [r for r in put_blocks(emu) if block_id_pattern(2) in r["query"]]
+    assert [r["status"] for r in third] == [500, 500, 500], "sent, then retried twice"
+    assert store.properties("db/broken.dump") is None
+    emu.control.clear_faults()
+    assert store.upload("db/broken.dump", lambda out: out.write(DATA), block_size=1024)["blocks"] == 3
+
+
+def test_blob_retry_backoff_is_a_parameter(emu, account):
+    """Storage's waits (about 3 s, then 5 s) are multiplied by ``backoff``: 0 retries at once."""
+    assert (
+        ScaledRetry(1, initial_backoff=1, increment_base=2, random_jitter_range=1).get_backoff_time(
+            {"count": 1}
+        )
+        >= 2
+    )
+    assert (
+        ScaledRetry(0, initial_backoff=1, increment_base=2, random_jitter_range=1).get_backoff_time(
+            {"count": 2}
+        )
+        == 0
+    )
+    emu.control.inject_fault(path="/db/blip", method="PUT", service="blob", status=503, count=2)
+    started = time.monotonic()
+    make_store(emu, account, retries=2, backoff=0).upload("db/blip.dump", lambda out: out.write(b"x"))
+    assert time.monotonic() - started < 2
