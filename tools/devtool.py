@@ -645,10 +645,16 @@ def cmd_test(args):
     problems = []
     started = time.time()
 
-    # 1. the emulator's own tests (plain pytest, real SDK clients), and
+    # 1. the emulator's own tests (plain pytest, real SDK clients), the contract suite
+    # (Azure's recorded answers through the same SDK clients, contract/README.md), and
     # tools/tests: `make run` started and stopped for real
     if not args.test_tags:
-        for name, tests in (("emulator", EMULATOR_DIR / "tests"), ("tools", ROOT / "tools" / "tests")):
+        suites = (
+            ("emulator", EMULATOR_DIR / "tests"),
+            ("tools", ROOT / "tools" / "tests"),
+            ("contract", ROOT / "contract"),
+        )
+        for name, tests in suites:
             say(f"running the {name} tests ({tests.relative_to(ROOT)}) ...")
             junit = out / f"{name}.xml"
             cmd = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", tests]
@@ -739,7 +745,7 @@ def cmd_test(args):
 def cmd_lint(args):
     bootstrap()
     bin_dir = VENV / "bin"
-    paths = [*ADDONS, "tools", "setup"]
+    paths = [*ADDONS, "tools", "setup", "contract"]
     rc = run([bin_dir / "ruff", "check", *paths], cwd=ROOT, check=False).returncode
     rc |= run([bin_dir / "ruff", "format", "--check", *paths], cwd=ROOT, check=False).returncode
     rc |= run([bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *ADDONS], cwd=ROOT, check=False).returncode
