@@ -661,12 +661,14 @@ def cmd_test(args):
     started = time.time()
 
     # 1. plain pytest: the emulator's own tests (real SDK clients), the addon's
-    # services/ (real SDK clients to the emulator, no database), and tools/tests:
-    # `make run` started and stopped for real
+    # services/ (real SDK clients to the emulator, no database), the contract suite
+    # (Azure's recorded answers through the same SDK clients, contract/README.md), and
+    # tools/tests: `make run` started and stopped for real
     if not args.test_tags:
         suites = (
             ("emulator", EMULATOR_DIR / "tests"),
             ("services", ROOT / "oec_cloud_accounts" / "services" / "tests"),
+            ("contract", ROOT / "contract"),
             ("tools", ROOT / "tools" / "tests"),
         )
         for name, tests in suites:
@@ -772,7 +774,7 @@ def cmd_test(args):
 def cmd_lint(args):
     bootstrap()
     bin_dir = VENV / "bin"
-    paths = [*ADDONS, "tools", "setup"]
+    paths = [*ADDONS, "tools", "setup", "contract"]
     rc = run([bin_dir / "ruff", "check", *paths], cwd=ROOT, check=False).returncode
     rc |= run([bin_dir / "ruff", "format", "--check", *paths], cwd=ROOT, check=False).returncode
     rc |= run([bin_dir / "pylint", "--rcfile", ROOT / ".pylintrc", *ADDONS], cwd=ROOT, check=False).returncode

@@ -9,7 +9,12 @@ import logging
 from contextlib import contextmanager
 
 from azure.core.credentials import AccessToken
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResponseNotReadError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.subscription import SubscriptionClient
 
@@ -33,6 +38,10 @@ PROVIDER_NAMESPACES = ("Microsoft.Compute", "Microsoft.Storage", "Microsoft.Netw
 # azure-core's waits between retries: RETRY_BACKOFF_FACTOR * 2 ** (n - 1) seconds, at most RETRY_BACKOFF_MAX
 RETRY_BACKOFF_FACTOR = 0.5
 RETRY_BACKOFF_MAX = 5
+
+# The longest Retry-After the SDK may wait for inside a call; a longer one (a throttled call
+# asks for up to 1200 s) ends the call, and the caller's job is scheduled after it instead.
+MAX_IN_CALL_WAIT = 5  # seconds
 
 
 class StaticTokenCredential:
@@ -76,6 +85,7 @@ class ArmClient:
             "retry_total": retries,
             "retry_backoff_factor": RETRY_BACKOFF_FACTOR * backoff,
             "retry_backoff_max": RETRY_BACKOFF_MAX * backoff,
+            "raw_response_hook": _stop_waits,
         }
         if ca_bundle:
             self.options["connection_verify"] = ca_bundle
@@ -144,12 +154,49 @@ class ArmClient:
         }
 
 
+class _Stopped(Exception):
+    """An answer the SDK must not act on by itself (see ``_stop_waits``)."""
+
+    def __init__(self, response):
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _stop_waits(pipeline_response):
+    """azure-core's ``raw_response_hook``, run on every answer inside the SDK's policies.
+
+    Two answers would make the SDK wait on Azure's behalf: a Retry-After
+    longer than ``MAX_IN_CALL_WAIT`` (the retry policy sleeps it, 1200 s when
+    Compute throttles), and 409 MissingSubscriptionRegistration (azure-mgmt-core
+    registers the provider and polls it every 10 s with no bound). An exception
+    that is not azure-core's passes every policy, so the call ends at once;
+    ``_arm_errors`` turns it into the AzureError the answer stands for.
+    Registration stays the account's explicit action."""
+    response = pipeline_response.http_response
+    if response.status_code < 400:
+        return
+    wait = _retry_after(response.headers.get("Retry-After"))
+    if wait is not None and wait > MAX_IN_CALL_WAIT:
+        raise _Stopped(response)
+    if response.status_code == 409:
+        try:
+            text = response.text()
+        except ResponseNotReadError:  # the first request of a long-running operation is streamed
+            response.read()
+            text = response.text()
+        if "MissingSubscriptionRegistration" in (text or ""):
+            raise _Stopped(response)
+
+
 @contextmanager
 def _arm_errors(codes=None, statuses=None, values=None):
     """Turns azure-core exceptions into AzureError; ``codes`` / ``statuses``:
     a service's own messages, ``values``: their placeholders (see AzureError.from_arm)."""
     try:
-        yield
+        try:
+            yield
+        except _Stopped as stopped:
+            raise HttpResponseError(response=stopped.response) from stopped
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise AzureError.network(exc) from exc
     except HttpResponseError as exc:  # ClientAuthenticationError (401) included

@@ -95,7 +95,8 @@ class ComputeClient(ArmClient):
 
     def list_vm_sizes(self, subscription_id, location):
         """VM sizes the subscription may create in ``location``: resource SKUs
-        of type virtualMachines with no restriction there for it.
+        of type virtualMachines with no restriction there for it, that boot
+        the images of ``IMAGES`` (see ``boot_problem``).
         [{"name", "family", "vcpus", "memory_gb"}]"""
         location = location.lower()
         with _arm_errors(), self._compute(subscription_id) as client:
@@ -107,6 +108,8 @@ class ComputeClient(ArmClient):
                 if location not in [loc.lower() for loc in sku.locations or []]:
                     continue
                 caps = {cap.name: cap.value for cap in sku.capabilities or []}
+                if boot_problem(caps):
+                    continue
                 sizes.append(
                     {
                         "name": sku.name,
@@ -348,6 +351,23 @@ def _rule(name, priority, port, sources):
     else:
         properties["sourceAddressPrefixes"] = sources
     return {"name": name, "properties": properties}
+
+
+def boot_problem(capabilities):
+    """Why a size cannot boot the images of ``IMAGES`` (Generation 2, x64), or None.
+
+    ``capabilities``: the resource SKU's ``{name: value}``. ARM lists sizes that
+    only run Generation 1 images (``HyperVGenerations`` "V1") and Arm64 sizes
+    (``CpuArchitectureType`` "Arm64"); a VM of such a size fails at its last
+    step, after its network exists. A SKU without these capabilities is taken
+    as able to (older answers omit them)."""
+    generations = [g.strip().upper() for g in (capabilities.get("HyperVGenerations") or "V2").split(",")]
+    if "V2" not in generations:
+        return "generation"
+    architecture = (capabilities.get("CpuArchitectureType") or "x64").strip().lower()
+    if architecture != "x64":
+        return "architecture"
+    return None
 
 
 def _restricted(sku, location):

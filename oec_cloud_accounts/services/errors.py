@@ -383,7 +383,7 @@ class AzureError(Exception):
             kind, message = specific
             args = {"detail": detail or code, "status": status, "retry_after": retry_after or 0}
             args.update(values or {})
-        elif code in ARM:
+        elif code in ARM and status != 429:  # a throttled call says OperationNotAllowed too
             kind, message = ARM[code]
             if "%(detail)s" in message:
                 args = {"detail": detail or code}

@@ -6,16 +6,18 @@ from .errors import KIND_TRANSIENT, AzureError, _lt
 from .hosts import check_same_origin
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
 
-MAX_PAGES = 50  # a region's VMs, disks and IPs take a few pages of 1000 items
+# pages hold 100 items; a region's Linux VM, disk and IP meters take a few dozen pages
+MAX_PAGES = 500
 HOURS_PER_MONTH = 730  # Azure's own convention for monthly estimates
 
 
 class RetailPrices:
     """Linux pay-as-you-go prices of VM sizes, Standard SSD disks and Standard public IPs."""
 
-    def __init__(self, endpoint, ca_bundle=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, endpoint, ca_bundle=None, timeout=DEFAULT_TIMEOUT, max_pages=MAX_PAGES):
         self.endpoint = endpoint
         self.session = TimeoutSession(ca_bundle, timeout)
+        self.max_pages = max_pages
 
     def region_prices(self, location):
         """[{"kind": "vm" | "disk" | "ip", "sku", "unit_price", "unit": "hour" | "month",
@@ -33,7 +35,7 @@ class RetailPrices:
 
     def _items(self, params):
         url = self.endpoint
-        for _page in range(MAX_PAGES):
+        for _page in range(self.max_pages):
             try:
                 response = self.session.get(url, params=params)
             except UnexpectedResponse as exc:
@@ -59,6 +61,15 @@ class RetailPrices:
             if not url:
                 return
             check_same_origin(url, self.endpoint)
+        # never a silent cut: a partial price list would make estimates look cheaper than they are
+        raise AzureError(
+            _lt(
+                "The Azure prices service still had more pages after %(pages)s pages: prices were not "
+                "updated. Report it to the addon's maintainers."
+            ),
+            code="PricesTooManyPages",
+            message_args={"pages": self.max_pages},
+        )
 
 
 def _price(item):
