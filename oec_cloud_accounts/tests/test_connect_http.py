@@ -1,4 +1,3 @@
-import html
 import logging
 import re
 from unittest.mock import patch
@@ -10,22 +9,12 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import config
 
+from odoo.addons.oec_auth_azure.tests.common import script_sources
+
 from .common import EmulatorMixin, refused_users
 
 CALLBACK = "/cloud_accounts/azure/callback"
 CONNECT = "/cloud_accounts/azure/connect"
-# a page's scripts: (attributes, body)
-SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.DOTALL | re.IGNORECASE)
-SRC_RE = re.compile(r'\bsrc="([^"]+)"')
-
-
-def script_sources(page_text):
-    """The src of each <script> of a page (None for an inline one)."""
-    sources = []
-    for attributes, _body in SCRIPT_RE.findall(page_text):
-        src = SRC_RE.search(attributes)
-        sources.append(src and html.unescape(src.group(1)))
-    return sources
 
 
 class AccessLog(logging.Handler):
