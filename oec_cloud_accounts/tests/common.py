@@ -63,7 +63,7 @@ def refused_users(env, prefix):
 
 
 def run_job(case, model, method, *args, **kwargs):
-    """``env[model].method(*args, **kwargs)`` as Odoo's cron thread runs a
+    """``model.method(*args, **kwargs)`` (``model``: a name, or records) as Odoo's cron thread runs a
     scheduled action: in a cursor and an environment of its own, where the
     job's per-record commits and rollbacks really happen. In Odoo's test mode
     (``registry.enter_test_mode``, as the core tests of ir.cron do) that cursor
@@ -77,7 +77,8 @@ def run_job(case, model, method, *args, **kwargs):
     try:
         with case.registry.cursor() as cr:
             env = api.Environment(cr, case.env.uid, dict(case.env.context))
-            result = getattr(env[model], method)(*args, **kwargs)
+            records = env[model] if isinstance(model, str) else model.with_env(env)
+            result = getattr(records, method)(*args, **kwargs)
     finally:
         if entered:
             case.registry.leave_test_mode()

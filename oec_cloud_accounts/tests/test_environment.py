@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 from pathlib import Path
 from unittest.mock import patch
@@ -10,6 +11,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 # Used by Odoo's server with tokens and secrets, or shown to users as links.
+from ..models import cloud_job_mixin
 from ..models.cloud_azure_environment import URL_FIELDS
 from ..services.hosts import check_blob_endpoint
 from .common import EmulatorMixin
@@ -205,7 +207,7 @@ class TestPricesHost(EmulatorMixin, TransactionCase):
             self.emu.control.inject_fault(
                 service="prices", status=200, body=json.dumps(page), content_type="application/json", count=20
             )
-            with self.assertLogs("odoo.addons.oec_cloud_accounts.models.cloud_job_mixin", "INFO") as logs:
+            with self.assertLogs(cloud_job_mixin._logger, logging.INFO) as logs:
                 self.run_job("cloud.price", "_cron_refresh_prices")
             self.assertEqual(listener.count, 0, "a next page was read from another host")
         self.assertIn("leaves the service's host", "\n".join(logs.output))

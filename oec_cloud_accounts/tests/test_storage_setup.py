@@ -134,7 +134,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation")
         for _attempt in range(4):
             self.due(storage)
-            cron.method_direct_trigger()
+            self.run_job(cron, "method_direct_trigger")
             if storage.state != "creating":
                 break
         self.assertEqual(storage.state, "new", storage.last_error)
