@@ -117,7 +117,7 @@ class CloudServer(models.Model):
     def _cron_advance(self, batch_size=20, budget=0):
         """Advance due servers one step each, one transaction per step.
 
-        Rows are picked with FOR UPDATE SKIP LOCKED: several cron workers share
+        Rows are picked by cloud.job.mixin (FOR UPDATE SKIP LOCKED): several cron workers share
         the servers, never run one server's step twice at once, and never wait
         on each other. ``budget``: seconds this run may go on while Azure works,
         waking for each server when it is due (the scheduled action passes 50:
