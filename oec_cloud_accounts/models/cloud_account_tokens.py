@@ -136,9 +136,9 @@ class CloudAccount(models.Model):
     def _refresh_account(self, discover=True):
         """Renew the tokens, then (``discover``) re-read subscriptions and capabilities.
 
-        The new tokens are kept even when the discovery fails (the old refresh
-        token may already be spent). A failure is recorded on the account and
-        returned (None: success). Callers checked the access rights and pass a
+        The new tokens are kept even when the discovery fails, for any reason
+        (the old refresh token may already be spent). A failure is recorded on
+        the account and returned (None: success). Callers checked the access rights and pass a
         sudo record.
         """
         self.ensure_one()
@@ -146,8 +146,16 @@ class CloudAccount(models.Model):
             with self.env.cr.savepoint():
                 token, expires_at = self._access_token(force=True)
             if discover:
-                with self.env.cr.savepoint():
-                    self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
+                try:
+                    with self.env.cr.savepoint():
+                        self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
+                except AzureError:
+                    raise
+                except Exception as exc:  # pylint: disable=broad-except
+                    # a defect or an answer nobody foresaw: recorded like Azure's failures, so that
+                    # the new tokens stay (a failing step of a scheduled action is undone whole)
+                    _logger.warning("cloud.account %s: discovery failed", self.id, exc_info=True)
+                    raise self._job_azure_error(exc) from exc
         except AzureError as error:
             with self.env.cr.savepoint():
                 self._record_failure(error)
