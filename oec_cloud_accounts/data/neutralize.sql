@@ -7,7 +7,7 @@ UPDATE cloud_account
        access_token_enc = NULL,
        state = 'disconnected',
        access_expires_at = NULL,
-       next_refresh_at = NULL,
+       next_run_at = NULL,
        retry_count = 0,
        last_error = 'Neutralized copy: the tokens were deleted. Reconnect to use this account here.';
 UPDATE cloud_azure_environment SET client_secret_enc = NULL;

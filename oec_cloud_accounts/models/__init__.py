@@ -1,6 +1,6 @@
-from . import cloud_secret_mixin
 from . import cloud_owned_fields_mixin
 from . import cloud_company_references_mixin
+from . import cloud_job_mixin
 from . import cloud_azure_environment
 from . import cloud_account_subscription
 from . import cloud_account

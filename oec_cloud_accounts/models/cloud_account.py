@@ -18,7 +18,7 @@ SYSTEM_FIELDS = frozenset(
         "tenant_id",
         "access_expires_at",
         "last_refresh_at",
-        "next_refresh_at",
+        "next_run_at",
         "retry_count",
         "last_error",
         "last_error_code",
@@ -40,11 +40,17 @@ class CloudAccount(models.Model):
     """A cloud provider account connected by OAuth (Microsoft Azure).
 
     Tokens live encrypted in columns the ORM does not know (see
-    cloud.secret.mixin); the token logic is in cloud_account_tokens.py.
+    oec.secret.mixin); the token logic is in cloud_account_tokens.py.
     """
 
     _name = "cloud.account"
-    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.secret.mixin", "cloud.owned.fields.mixin")
+    _inherit = (
+        "mail.thread",
+        "mail.activity.mixin",
+        "oec.secret.mixin",
+        "cloud.owned.fields.mixin",
+        "cloud.job.mixin",
+    )
     _description = "Cloud Account"
     _order = "sequence, name, id"
     _secret_columns = ("refresh_token_enc", "access_token_enc")
@@ -113,15 +119,11 @@ class CloudAccount(models.Model):
     # token bookkeeping (the tokens themselves are not fields)
     access_expires_at = fields.Datetime(string="Access Token Expiry", readonly=True)
     last_refresh_at = fields.Datetime(string="Last Refresh", readonly=True)
-    next_refresh_at = fields.Datetime(
+    # cloud.job.mixin: retry_count, last_error, last_error_code, and the keepalive's next refresh
+    next_run_at = fields.Datetime(
         string="Next Refresh",
-        readonly=True,
-        index=True,
         help="When the scheduled action next renews the tokens (sooner after a transient failure).",
     )
-    retry_count = fields.Integer(readonly=True, help="Transient failures in a row (timeouts, 429, 5xx).")
-    last_error = fields.Text(readonly=True)
-    last_error_code = fields.Char(readonly=True)
     has_tokens = fields.Boolean(compute="_compute_has_tokens")
     is_usable = fields.Boolean(
         string="Usable",

@@ -1,6 +1,4 @@
 import logging
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
@@ -15,8 +13,6 @@ _logger = logging.getLogger(__name__)
 ACCESS_MARGIN = timedelta(minutes=5)
 # keep refresh tokens alive: Entra ID expires them after 90 days unused
 KEEPALIVE = timedelta(days=1)
-BACKOFF_BASE = 60  # seconds, doubled at each transient failure
-BACKOFF_MAX = 3600
 # accounts in Error (configuration, roles) are retried this often
 ERROR_RETRY = timedelta(hours=6)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
@@ -68,7 +64,7 @@ class CloudAccount(models.Model):
         accounts = self.sudo()
         accounts._clear_secrets()
         accounts.write(
-            {"state": "disconnected", "access_expires_at": False, "next_refresh_at": False, "retry_count": 0}
+            {"state": "disconnected", "access_expires_at": False, "next_run_at": False, "retry_count": 0}
         )
         hint = _(
             "The tokens were deleted from Odoo. To revoke the access in Azure too: Azure portal > "
@@ -127,7 +123,7 @@ class CloudAccount(models.Model):
                     tzinfo=None
                 ),
                 "last_refresh_at": now,
-                "next_refresh_at": now + KEEPALIVE,
+                "next_run_at": now + KEEPALIVE,
                 "retry_count": 0,
                 "last_error": False,
                 "last_error_code": False,
@@ -140,9 +136,9 @@ class CloudAccount(models.Model):
     def _refresh_account(self, discover=True):
         """Renew the tokens, then (``discover``) re-read subscriptions and capabilities.
 
-        The new tokens are kept even when the discovery fails (the old refresh
-        token may already be spent). A failure is recorded on the account and
-        returned (None: success). Callers checked the access rights and pass a
+        The new tokens are kept even when the discovery fails, for any reason
+        (the old refresh token may already be spent). A failure is recorded on
+        the account and returned (None: success). Callers checked the access rights and pass a
         sudo record.
         """
         self.ensure_one()
@@ -150,8 +146,16 @@ class CloudAccount(models.Model):
             with self.env.cr.savepoint():
                 token, expires_at = self._access_token(force=True)
             if discover:
-                with self.env.cr.savepoint():
-                    self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
+                try:
+                    with self.env.cr.savepoint():
+                        self._apply_subscriptions(self._discover(self.environment_id, token, expires_at))
+                except AzureError:
+                    raise
+                except Exception as exc:  # pylint: disable=broad-except
+                    # a defect or an answer nobody foresaw: recorded like Azure's failures, so that
+                    # the new tokens stay (a failing step of a scheduled action is undone whole)
+                    _logger.warning("cloud.account %s: discovery failed", self.id, exc_info=True)
+                    raise self._job_azure_error(exc) from exc
         except AzureError as error:
             with self.env.cr.savepoint():
                 self._record_failure(error)
@@ -222,20 +226,17 @@ class CloudAccount(models.Model):
         self.ensure_one()
         account = self.sudo()
         message = account._azure_error_message(error, reference=True)
+        if error.kind == KIND_TRANSIENT:
+            account._job_retry_later(error, message)
+            return
         values = {"last_error": message, "last_error_code": error.aadsts or error.code}
         now = fields.Datetime.now()
-        if error.kind == KIND_TRANSIENT:
-            delay = min(BACKOFF_BASE * 2**account.retry_count, BACKOFF_MAX)
-            delay = max(delay, error.retry_after or 0)
-            values.update(retry_count=account.retry_count + 1, next_refresh_at=now + timedelta(seconds=delay))
-            account.write(values)
-            return
         expired = error.kind == KIND_GRANT
         values.update(
             state="expired" if expired else "error",
             retry_count=0,
             # nothing to retry with once the refresh token is dead
-            next_refresh_at=False if expired else now + ERROR_RETRY,
+            next_run_at=False if expired else now + ERROR_RETRY,
         )
         was = account.state
         account.write(values)
@@ -281,21 +282,20 @@ class CloudAccount(models.Model):
 
     @api.model
     def _cron_refresh_tokens(self, batch_size=50):
-        """Renew the tokens of due accounts, one short transaction each.
+        """Renew the tokens of due accounts, one short transaction each (cloud.job.mixin).
 
-        Each account is picked with FOR UPDATE SKIP LOCKED, so several cron
-        workers (several Odoo servers) share the work without waiting on each
-        other or refreshing one token twice; its lock ends with its commit.
         Accounts in Error are due again on a slow schedule (ERROR_RETRY).
         """
-        count = self._each_due(
-            "cloud.account",
+        count = self._job_run_due(
+            self._name,
             SQL(
                 "active AND state IN ('active', 'error') AND refresh_token_enc IS NOT NULL"
-                " AND (next_refresh_at IS NULL OR next_refresh_at <= (now() at time zone 'UTC'))"
+                " AND (next_run_at IS NULL OR next_run_at <= %s)",
+                fields.Datetime.now(),
             ),
-            SQL("next_refresh_at NULLS FIRST, id"),
-            lambda account: account._cron_refresh_one(),
+            SQL("next_run_at NULLS FIRST, id"),
+            "token refresh",
+            lambda account: account._cron_refresh_step(),
             batch_size,
         )
         if count < batch_size:
@@ -304,99 +304,16 @@ class CloudAccount(models.Model):
         self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
         return count
 
-    @api.model
-    def _isolated_step(self, record, what, step, record_failure):
-        """``step()`` for one record of a scheduled action, in a savepoint; its
-        result, or False when it failed. An AzureError is handed to
-        ``record_failure``; any other exception is logged and handed to it as a
-        transient "Unexpected failure", so that the record backs off and is
-        retried. Never raises: the next record goes on."""
-        try:
-            with self.env.cr.savepoint():
-                return step()
-        except AzureError as error:
-            failure = error
-        except Exception as exc:  # pylint: disable=broad-except
-            # a defect or an answer nobody foresaw: this record backs off, the others go on
-            _logger.warning("%s %s: %s failed unexpectedly", record._name, record.id, what, exc_info=True)
-            failure = AzureError(
-                _lt("Unexpected failure (%(error)s): it will be retried."),
-                code="unexpected_error",
-                kind=KIND_TRANSIENT,
-                message_args={"error": type(exc).__name__},
-            )
-        try:
-            with self.env.cr.savepoint():
-                record_failure(failure)
-        except Exception:  # pylint: disable=broad-except
-            _logger.warning(
-                "%s %s: the failure could not be recorded", record._name, record.id, exc_info=True
-            )
-        return False
+    def _cron_refresh_step(self):
+        """One account: its failures are recorded by _refresh_account (which keeps new tokens
+        even when the discovery after them fails); anything else reaches _job_record_failure."""
+        # an account in Error gets the whole check, so that its cause is seen gone
+        error = self._refresh_account(discover=self.state == "error")
+        if error:
+            _logger.info("cloud.account %s: token refresh failed: %s", self.id, error.reference)
 
-    @api.model
-    def _each_due(self, model, condition, order, step, batch_size):
-        """The loop of our scheduled actions: up to ``batch_size`` rows of
-        ``model`` matching ``condition``, taken in ``order`` (both SQL), one at
-        a time. Each is picked with FOR UPDATE SKIP LOCKED, so several cron
-        workers (several Odoo servers) share the rows without waiting on each
-        other or taking one twice; ``step(record)`` records whatever happens on
-        it and never raises; the commit after it ends its lock and keeps its
-        result whatever happens to the next. Returns how many were taken."""
-        records = self.env[model]
-        done = []
-        for _index in range(batch_size):
-            # the selection is SQL: pending ORM writes must reach the table first
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
-                    " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    SQL.identifier(records._table),
-                    condition,
-                    done,
-                    order,
-                )
-            )
-            row = self.env.cr.fetchone()
-            if not row:
-                break
-            done.append(row[0])
-            step(records.browse(row[0]))
-            self._commit_step()
-        return len(done)
-
-    def _cron_refresh_one(self):
-        """One account: whatever happens to it is recorded on it, never raised."""
-        started = time.monotonic()
-        try:
-            # an account in Error gets the whole check, so that its cause is seen gone
-            error = self._refresh_account(discover=self.state == "error")
-            if error:
-                _logger.info("cloud.account %s: token refresh failed: %s", self.id, error.reference)
-        except Exception as exc:  # pylint: disable=broad-except
-            # a defect or an answer nobody foresaw: this account backs off, the others go on
-            _logger.warning("cloud.account %s: token refresh failed unexpectedly", self.id, exc_info=True)
-            error = AzureError(
-                _lt("Unexpected failure while renewing the tokens (%(error)s): it will be retried."),
-                code="unexpected_error",
-                kind=KIND_TRANSIENT,
-                message_args={"error": type(exc).__name__},
-            )
-            try:
-                with self.env.cr.savepoint():
-                    self._record_failure(error)
-            except Exception:  # pylint: disable=broad-except
-                # not even recorded (rolled back to the savepoint): the next accounts still run
-                _logger.warning("cloud.account %s: the failure could not be recorded", self.id, exc_info=True)
-        _logger.debug("cloud.account %s refreshed in %.2fs", self.id, time.monotonic() - started)
-
-    def _commit_step(self):
-        # Commit per account so its row lock is released and its result kept
-        # even if a later account fails; never during tests, whose transaction
-        # must stay open to be rolled back.
-        if not getattr(threading.current_thread(), "testing", False):
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+    def _job_record_failure(self, error, what):
+        self._record_failure(self._job_azure_error(error))
 
     @api.model
     def _notify(self, kind, message, sticky=False):

@@ -53,7 +53,7 @@ class CloudAzureEnvironment(models.Model):
     """
 
     _name = "cloud.azure.environment"
-    _inherit = ("cloud.secret.mixin",)
+    _inherit = ("oec.secret.mixin",)
     _description = "Azure Cloud"
     _order = "sequence, id"
     _secret_columns = ("client_secret_enc",)
@@ -63,7 +63,7 @@ class CloudAzureEnvironment(models.Model):
     active = fields.Boolean(default=True)
     is_sandbox = fields.Boolean(
         string="Sandbox",
-        help="A local emulator of Azure for trying and testing: nothing it creates is real.",
+        help="A local emulator of Azure, to try things out: nothing it creates is real.",
     )
     authority_host = fields.Char(
         required=True,
@@ -210,7 +210,7 @@ class CloudAzureEnvironment(models.Model):
             )
             if failed:
                 # no retry time: due at once, first in line
-                failed.write({"next_refresh_at": False})
+                failed.write({"next_run_at": False})
                 self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
 
     # -- what services need ------------------------------------------------------------------------

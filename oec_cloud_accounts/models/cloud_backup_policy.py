@@ -307,6 +307,21 @@ class CloudBackupPolicy(models.Model):
         )
         return backup
 
+    def _queue_scheduled(self, now):
+        """The scheduled backup of this policy (its moment has come), and the next moment."""
+        self._queue_backup(trigger="scheduled")
+        self._schedule_next(now)
+
+    def _job_record_failure(self, error, what):
+        """A scheduled backup not queued (the previous run still going, the location unusable)
+        is said in the chatter and waits for the next moment; the other jobs of a policy
+        (verification, retention) are only logged (by cloud.job.mixin) and tried at the next pass."""
+        if what == "scheduled backup":
+            self.message_post(
+                body=_("Scheduled backup not started: %s", self.env["cloud.backup"]._describe(error))
+            )
+            self._schedule_next(fields.Datetime.now())
+
     def _schedule_next(self, after=None):
         """Set next_run_at to the next daily moment after ``after`` (UTC, default now)."""
         after = after or fields.Datetime.now()

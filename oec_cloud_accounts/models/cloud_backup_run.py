@@ -87,6 +87,7 @@ MARGIN_RATIO = 0.25
 MIN_MARGIN = 10  # seconds
 MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
 MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
+MAX_ROWS = 1000  # rows of one kind looked at in one pass (policies, runs to check)
 
 
 RESTORE_CHILD = r"""
@@ -203,59 +204,73 @@ class CloudBackup(models.Model):
 
     @api.model
     def _cron_run_due(self, batch_size):
-        self._fail_dead_runs()
-        self._queue_scheduled()
-        self._queue_verifications()
-        for kind, column in (("backup", "state"), ("verify", "verify_state"), ("restore", "restore_state")):
-            self.env["cloud.account"]._each_due(
+        """The jobs of backups, each row in a transaction of its own (cloud.job.mixin)."""
+        jobs = self.env["cloud.job.mixin"]
+        deadline = self._deadline()
+        # no run starts with less than MIN_START seconds left: the next pass takes it
+        until = deadline.at - MIN_START
+        kinds = (("state", "backup"), ("verify_state", "verify"), ("restore_state", "restore"))
+        for field, _kind in kinds:
+            jobs._job_run_due(
                 self._name,
-                SQL("%s = 'queued'", SQL.identifier(column)),
+                SQL("%s = 'running'", SQL.identifier(field)),
                 SQL("id"),
-                lambda backup, kind=kind: backup._isolated(kind),
-                batch_size,
+                "dead-run check",
+                lambda backup, field=field: backup._fail_if_dead(field),
+                MAX_ROWS,
             )
-        for policy in self.env["cloud.backup.policy"].search([("backup_ids.state", "=", "done")]):
-            if self._deadline().left() < MIN_START:
-                self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()  # the rest in the next pass
-                break
-            self._guarded(policy, "retention", policy._apply_retention)
-            self._commit()
-
-    @api.model
-    def _guarded(self, record, what, step):
-        """``step()`` in a savepoint: an exception is logged for ``record``, its
-        changes undone, and the caller goes on with the next record (the next
-        pass of the scheduled action tries again)."""
-        try:
-            with self.env.cr.savepoint():
-                step()
-        except Exception:  # pylint: disable=broad-except
-            _logger.warning("%s %s: %s failed", record._name, record.id, what, exc_info=True)
+        now = fields.Datetime.now()
+        jobs._job_run_due(
+            "cloud.backup.policy",
+            SQL("active AND scheduled AND next_run_at <= %s", now),
+            SQL("next_run_at, id"),
+            "scheduled backup",
+            lambda policy: policy._queue_scheduled(now),
+            MAX_ROWS,
+        )
+        jobs._job_run_due(
+            "cloud.backup.policy",
+            SQL("active"),
+            SQL("id"),
+            "weekly verification",
+            partial(self._queue_verification, limit=now - VERIFY_EVERY),
+            MAX_ROWS,
+        )
+        for field, kind in kinds:
+            jobs._job_run_due(
+                self._name,
+                SQL("%s = 'queued'", SQL.identifier(field)),
+                SQL("id"),
+                kind,
+                lambda backup, kind=kind: getattr(backup, "_do_" + kind)(),
+                batch_size,
+                until=until,
+                # a run commits its start: a failure goes back to it, not to a savepoint
+                savepoint=False,
+            )
+        jobs._job_run_due(
+            "cloud.backup.policy",
+            SQL("active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done')"),
+            SQL("id"),
+            "retention",
+            lambda policy: policy._apply_retention(),
+            MAX_ROWS,
+            until=until,
+        )
+        if time.time() >= until:
+            # too little time left in this pass: the next one goes on (triggered at once)
+            _logger.info("cloud.backup: %.0f s left, the rest is for the next pass", deadline.left())
+            self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
 
     def _deadline(self):
         """The Deadline of this scheduled action's long work (or of this request)."""
         return Deadline(self.env.context.get("oec_backup_deadline") or job_deadline(cron=False))
 
-    def _isolated(self, kind):
-        left = self._deadline().left()
-        if left < MIN_START:
-            # too little time left in this pass: the next one starts it (triggered at once)
-            _logger.info("cloud.backup %s: %s left for the next pass (%.0f s left)", self.id, kind, left)
-            self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger()
-            return
-        try:
-            getattr(self, "_do_" + kind)()
-        except Exception as error:  # pylint: disable=broad-except
-            # never raised to the cron: record it on this backup and go on with the next
-            self._rollback()
-            _logger.warning("cloud.backup %s: %s failed", self.id, kind, exc_info=True)
-            self.invalidate_recordset()
-            try:
-                with self.env.cr.savepoint():
-                    self._record_failure(kind, self._describe(error))
-            except Exception:  # pylint: disable=broad-except
-                _logger.warning("cloud.backup %s: the failure could not be recorded", self.id, exc_info=True)
-        self._commit()
+    def _job_record_failure(self, error, what):
+        """A failed backup, verification or restore is Failed, saying why. The checks around
+        them (dead runs) are only logged (by cloud.job.mixin), and tried again at the next pass."""
+        if what in ("backup", "verify", "restore"):
+            self._record_failure(what, self._describe(error))
 
     # -- backup run ----------------------------------------------------------------------------------
 
@@ -276,7 +291,7 @@ class CloudBackup(models.Model):
             )
             # everything read from the database first: no transaction stays open while streaming
             stream = self._prepare_stream()
-            self._commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
             result, seconds = stream()
             size = result["size"]
             self.write(
@@ -366,15 +381,6 @@ class CloudBackup(models.Model):
         value = self.env["ir.config_parameter"].sudo().get_param(BLOCK_PARAM)
         return int(value) * 1024 if value and value.isdigit() and int(value) >= 64 else BLOCK_SIZE
 
-    def _fail_dead_runs(self):
-        """Runs left 'running' by a process that died (their database's lock is free)."""
-        for backup in self.search([("state", "=", "running")]):
-            self._guarded(backup, "dead-run check", backup._fail_if_dead)
-        for field in ("verify_state", "restore_state"):
-            for backup in self.search([(field, "=", "running")]):
-                self._guarded(backup, "dead-run check", partial(backup._fail_if_dead, field))
-        self._commit()
-
     def _fail_if_dead(self, field="state"):
         """Failed if the lock its runner held is free: the runner is gone."""
         kind, classid, key = {
@@ -398,30 +404,7 @@ class CloudBackup(models.Model):
                 message = _("The Odoo process doing this stopped before it ended: ask again.")
             self._record_failure(kind, message)
 
-    def _queue_scheduled(self):
-        now = fields.Datetime.now()
-        policies = self.env["cloud.backup.policy"].search(
-            [("scheduled", "=", True), ("next_run_at", "<=", now)]
-        )
-        for policy in policies:
-            try:
-                with self.env.cr.savepoint():
-                    policy._queue_backup(trigger="scheduled")
-            except Exception as error:  # noqa: BLE001  # pylint: disable=broad-except
-                # e.g. the previous run still going, or the location unusable: said in the chatter
-                _logger.warning("cloud.backup.policy %s: scheduled backup not queued: %s", policy.id, error)
-                policy.message_post(body=_("Scheduled backup not started: %s", self._describe(error)))
-            policy._schedule_next(now)
-            self._commit()
-
-    # -- verification ------------------------------------------------------------------------------
-
-    def _queue_verifications(self):
-        """Each week, the newest successful backup of each policy is read back and checked."""
-        limit = fields.Datetime.now() - VERIFY_EVERY
-        for policy in self.env["cloud.backup.policy"].search([]):
-            self._guarded(policy, "weekly verification", partial(self._queue_verification, policy, limit))
-        self._commit()
+    # each week, the newest successful backup of each policy is read back and checked
 
     @api.model
     def _queue_verification(self, policy, limit):
@@ -440,7 +423,7 @@ class CloudBackup(models.Model):
             store = self.storage_id._blob_store()
             store.deadline = self._deadline()
             self.verify_state = "running"
-            self._commit()  # nothing is read from the database while the blob downloads
+            self.env.cr.commit()  # pylint: disable=invalid-commit # nothing is read from the database while the blob downloads
             result = store.download(self.blob_name)
             stored = {k.lower(): v for k, v in result["metadata"].items()}.get("oec_sha256")
             self.write({"verify_state": "done", "verified_at": fields.Datetime.now()})
@@ -471,7 +454,7 @@ class CloudBackup(models.Model):
             store.deadline = self._deadline()
             neutralize, backup_format = self.restore_neutralize, self.backup_format
             self.restore_state = "running"
-            self._commit()  # nothing is read from the database while the blob downloads
+            self.env.cr.commit()  # pylint: disable=invalid-commit # nothing is read from the database while the blob downloads
             # Odoo's restore reads a file (it unzips it): the blob is downloaded and checked first
             workdir = tempfile.mkdtemp(prefix="oec-restore-")
             try:
@@ -610,20 +593,3 @@ class CloudBackup(models.Model):
             step=error.step,
             limit=_("%s s", limit) if limit else _("without limit"),
         )
-
-    # -- transactions --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _testing():
-        return getattr(threading.current_thread(), "testing", False)
-
-    def _commit(self):
-        # each step's result is kept even if a later one fails; never during tests,
-        # whose transaction must stay open to be rolled back
-        if not self._testing():
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _rollback(self):
-        # back to the last commit (the run's "running"); in tests the writes stay and are overwritten
-        if not self._testing():
-            self.env.cr.rollback()

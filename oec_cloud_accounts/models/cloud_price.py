@@ -1,8 +1,8 @@
 import logging
+from functools import partial
 
 from odoo import _, api, fields, models
 
-from ..services import AzureError
 from ..services.prices import HOURS_PER_MONTH, RetailPrices
 from .cloud_server import REGIONS
 
@@ -92,18 +92,23 @@ class CloudPrice(models.Model):
         regions += [
             loc for loc in self.env["cloud.server"].search([]).mapped("location") if loc not in regions
         ]
+        jobs = self.env["cloud.job.mixin"]
         updated = 0
         for location in regions:
-            try:
-                items = client.region_prices(location)
-                with self.env.cr.savepoint():
-                    updated += self._store(location, items)
-            except AzureError as error:
-                _logger.warning("Azure prices of %s not refreshed: %s", location, error)
-            except Exception:  # pylint: disable=broad-except
-                # an answer nobody foresaw: this region keeps its prices, the others go on
-                _logger.warning("Azure prices of %s not refreshed", location, exc_info=True)
+            # each region in a transaction of its own (cloud.job.mixin)
+            updated += jobs._job_isolated(
+                self, "prices of %s" % location, partial(self._refresh_region, client, location)
+            )
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         return updated
+
+    @api.model
+    def _refresh_region(self, client, location):
+        return self._store(location, client.region_prices(location))
+
+    def _job_record_failure(self, error, what):
+        """A region whose prices could not be read keeps its previous ones (logged by
+        cloud.job.mixin); the next pass tries again."""
 
     def _store(self, location, items):
         existing = {(p.kind, p.sku): p for p in self.search([("location", "=", location)])}

@@ -169,13 +169,14 @@ class CloudServer(models.Model):
         "mail.activity.mixin",
         "cloud.owned.fields.mixin",
         "cloud.company.references.mixin",
-        "cloud.secret.mixin",
+        "oec.secret.mixin",
+        "cloud.job.mixin",
     )
     _description = "Cloud Server"
     _code_owned_fields = SYSTEM_FIELDS
     _order = "name, id"
     _check_company_auto = True
-    # the master password: encrypted, in a column no ORM read reaches (cloud.secret.mixin)
+    # the master password: encrypted, in a column no ORM read reaches (oec.secret.mixin)
     _secret_columns = (MASTER_PASSWORD,)
 
     name = fields.Char(required=True, tracking=True)
@@ -258,10 +259,7 @@ class CloudServer(models.Model):
     elapsed = fields.Char(compute="_compute_progress")
     lro_token = fields.Text(readonly=True, groups="base.group_system", copy=False)
     lro_kind = fields.Char(readonly=True, groups="base.group_system", copy=False)
-    next_run_at = fields.Datetime(readonly=True, index=True, copy=False)
-    retry_count = fields.Integer(readonly=True, copy=False)
-    last_error = fields.Text(readonly=True, copy=False)
-    last_error_code = fields.Char(readonly=True, copy=False)
+    # next_run_at, retry_count, last_error, last_error_code: cloud.job.mixin
     # what Azure has
     resource_group = fields.Char(readonly=True, copy=False)
     vm_name = fields.Char(string="VM Name", readonly=True, copy=False)

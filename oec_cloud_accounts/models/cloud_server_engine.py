@@ -20,7 +20,7 @@ from ..services import AzureError
 from ..services.cloud_init import cloud_config, custom_data, master_password_hash
 from ..services.compute import NIC, NSG, PUBLIC_IP, SUBNET, VNET, ComputeClient
 from ..services.errors import KIND_TRANSIENT, _lt
-from .cloud_account_tokens import ACTIVITY_TYPE, BACKOFF_BASE, BACKOFF_MAX
+from .cloud_account_tokens import ACTIVITY_TYPE
 from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs, parse_ssh_public_key
 
 _logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class CloudServer(models.Model):
     def _cron_advance(self, batch_size=20, budget=0):
         """Advance due servers one step each, one transaction per step.
 
-        Rows are picked with FOR UPDATE SKIP LOCKED: several cron workers share
+        Rows are picked by cloud.job.mixin (FOR UPDATE SKIP LOCKED): several cron workers share
         the servers, never run one server's step twice at once, and never wait
         on each other. ``budget``: seconds this run may go on while Azure works,
         waking for each server when it is due (the scheduled action passes 50:
@@ -136,20 +136,21 @@ class CloudServer(models.Model):
                 self._schedule_next_pass(more=count == batch_size)
                 return total
             # nothing held while Azure works: no lock, no open transaction
-            self.env["cloud.account"]._commit_step()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
             time.sleep(wait)
 
     @api.model
     def _advance_due(self, batch_size):
-        return self.env["cloud.account"]._each_due(
-            "cloud.server",
+        return self._job_run_due(
+            self._name,
             # the clock of this process, not the transaction's start (now() in SQL)
             SQL(
                 "operation IS NOT NULL AND state != 'failed' AND (next_run_at IS NULL OR next_run_at <= %s)",
                 fields.Datetime.now(),
             ),
             SQL("next_run_at NULLS FIRST, id"),
-            lambda server: server._advance_one(),
+            "step",
+            lambda server: server._advance(),
             batch_size,
         )
 
@@ -181,14 +182,6 @@ class CloudServer(models.Model):
         when = self._next_due_at()
         if when:
             cron._trigger(at=max(when, fields.Datetime.now()))
-
-    def _advance_one(self):
-        """One step of one server: whatever happens is recorded on it, never raised."""
-        started = time.monotonic()
-        self.env["cloud.account"]._isolated_step(
-            self, "step %s" % self.step, self._advance, self._record_step_failure
-        )
-        _logger.debug("cloud.server %s: step done in %.2fs", self.id, time.monotonic() - started)
 
     def _advance(self):
         self.ensure_one()
@@ -407,21 +400,18 @@ class CloudServer(models.Model):
         wanted = self._tags()
         return all((tags or {}).get(key) == value for key, value in wanted.items())
 
-    def _record_step_failure(self, error):
-        """Transient: retry the same step later, with backoff. Anything else: Failed, with
-        Azure's code, the step and what to do; Retry goes on from that step."""
+    def _job_record_failure(self, error, what):
+        """A failed step. Transient: retry the same step later, with backoff. Anything else:
+        Failed, with Azure's code, the step and what to do; Retry goes on from that step."""
         self.ensure_one()
+        error = self._job_azure_error(error)
         message = self.account_id._azure_error_message(error, reference=True)
         if error.detail and error.detail not in message:
             message = "%s\n%s" % (message, error.detail)
-        values = {"last_error": message, "last_error_code": error.code}
-        now = fields.Datetime.now()
         if error.kind == KIND_TRANSIENT:
-            delay = max(min(BACKOFF_BASE * 2**self.retry_count, BACKOFF_MAX), error.retry_after or 0)
-            values.update(retry_count=self.retry_count + 1, next_run_at=now + timedelta(seconds=delay))
-            self.write(values)
-            _logger.info("cloud.server %s: step %s will be retried: %s", self.id, self.step, error.reference)
+            self._job_retry_later(error, message)
             return
+        values = {"last_error": message, "last_error_code": error.code}
         step_labels = dict(self._fields["step"]._description_selection(self.env))
         values.update(
             state="failed",
@@ -432,7 +422,6 @@ class CloudServer(models.Model):
             retry_count=0,
         )
         self.write(values)
-        _logger.info("cloud.server %s: step %s failed: %s", self.id, self.failed_step, error.reference)
         note = _(
             "Failed at step %(step)s: %(error)s Retry goes on from that step; Delete removes what was "
             "created.",

@@ -1,12 +1,10 @@
-import logging
 from datetime import datetime, time, timedelta
 
 import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-
-_logger = logging.getLogger(__name__)
+from odoo.tools import SQL
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOOKBACK_DAYS = 8
@@ -38,25 +36,27 @@ class CloudServer(models.Model):
         return super().write(vals)
 
     @api.model
-    def _cron_schedule(self):
-        """Queue the start or stop of each scheduled server whose last moment has not been acted on."""
+    def _cron_schedule(self, batch_size=1000):
+        """Queue the start or stop of each scheduled server whose last moment has not been acted on,
+        one transaction each (cloud.job.mixin)."""
         now = fields.Datetime.now()
-        servers = self.search(
-            [
-                ("schedule_enabled", "=", True),
-                ("state", "in", ("running", "stopped")),
-                ("operation", "=", False),
-            ]
+        queued = []
+        self._job_run_due(
+            self._name,
+            SQL("active AND schedule_enabled AND state IN ('running', 'stopped') AND operation IS NULL"),
+            SQL("id"),
+            "schedule",
+            lambda server: queued.append(server._apply_schedule(now)),
+            batch_size,
         )
-        queued = 0
-        for server in servers:
-            try:
-                with self.env.cr.savepoint():
-                    queued += server._apply_schedule(now)
-            except Exception:  # pylint: disable=broad-except
-                # one server's defect never keeps the others from their schedule
-                _logger.warning("cloud.server %s: schedule not applied", server.id, exc_info=True)
-        return queued
+        return sum(queued)
+
+    def _job_record_failure(self, error, what):
+        if what != "schedule":
+            return super()._job_record_failure(error, what)
+        # one server's defect never keeps the others from their schedule; logged by _job_isolated,
+        # and tried again at the next pass (its moment is still unacted on)
+        return None
 
     def _apply_schedule(self, now):
         """Queue this server's start or stop if a scheduled moment passed unacted on; 1 if queued."""

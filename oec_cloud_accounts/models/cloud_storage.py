@@ -10,7 +10,6 @@ from ..services import AzureError
 from ..services.blob import BlobStore
 from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient
-from .cloud_account_tokens import BACKOFF_BASE, BACKOFF_MAX
 from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
 
 _logger = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ class CloudStorage(models.Model):
 
     _name = "cloud.storage"
     _description = "Storage Location"
-    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin", "cloud.job.mixin")
     _order = "name, id"
     # everything else comes from Azure or Quick Setup's checks
     _user_fields = frozenset({"name", "active"})
@@ -78,14 +77,12 @@ class CloudStorage(models.Model):
         "change in the Azure portal (or why Azure could not create the account).",
     )
     last_check_at = fields.Datetime(string="Last Access Test", readonly=True)
-    last_error = fields.Text(readonly=True, help="Why the last access test or the creation failed.")
+    # cloud.job.mixin: next_run_at (following a creation), retry_count, last_error, last_error_code
+    last_error = fields.Text(help="Why the last access test or the creation failed.")
     # following a creation (Azure's long-running operation); no secret in the token (azure-core 1.41
     # keeps the request's URL and the response, not its headers)
     lro_token = fields.Text(string="Operation Token", readonly=True, groups="base.group_system", copy=False)
-    next_check_at = fields.Datetime(
-        string="Next Creation Check", readonly=True, copy=False, help="When Odoo asks Azure again."
-    )
-    retry_count = fields.Integer(string="Retries", readonly=True, copy=False)
+    next_run_at = fields.Datetime(string="Next Creation Check", help="When Odoo asks Azure again.")
     policy_ids = fields.One2many("cloud.backup.policy", "storage_id", string="Backup Policies")
     policy_count = fields.Integer(compute="_compute_policy_count", string="Policies")
 
@@ -240,7 +237,7 @@ class CloudStorage(models.Model):
         token = client.begin_create_account(
             self.subscription_id, self.resource_group, self.storage_account, self.location, tags, self.sku
         )
-        self.write({"lro_token": token or False, "next_check_at": fields.Datetime.now(), "retry_count": 0})
+        self.write({"lro_token": token or False, "next_run_at": fields.Datetime.now(), "retry_count": 0})
         self.message_post(
             body=_(
                 "Storage account %(name)s asked to Azure by %(user)s (%(region)s, %(sku)s).",
@@ -257,14 +254,14 @@ class CloudStorage(models.Model):
         self.ensure_one()
         client = self.account_id._arm(StorageClient)
         if self.lro_token and not client.poll_create(self.subscription_id, self.lro_token):
-            self.write({"next_check_at": fields.Datetime.now() + timedelta(seconds=CHECK_SECONDS)})
+            self.write({"next_run_at": fields.Datetime.now() + timedelta(seconds=CHECK_SECONDS)})
             return False
         account = client.get_account(self.subscription_id, self.resource_group, self.storage_account)
         self.write(
             {
                 "state": "new",
                 "lro_token": False,
-                "next_check_at": False,
+                "next_run_at": False,
                 "retry_count": 0,
                 "last_error": False,
                 "azure_id": account["id"],
@@ -281,37 +278,27 @@ class CloudStorage(models.Model):
 
     def _advance_creation_safely(self):
         """One look at one record: whatever happens is recorded on it, never raised."""
-        return self.env["cloud.account"]._isolated_step(
-            self, "creation check", self._advance_creation, self._record_creation_failure
-        )
+        return self._job_isolated(self, "creation check", self._advance_creation)
 
-    def _record_creation_failure(self, error):
+    def _job_record_failure(self, error, what):
         """Transient: look again later, with backoff. Else the creation failed: say why."""
+        error = self._job_azure_error(error)
         message = self.account_id._azure_error_message(error, reference=True)
         if error.detail and error.detail not in message:
             message = "%s\n%s" % (message, error.detail)
-        now = fields.Datetime.now()
         if error.kind == KIND_TRANSIENT:
-            delay = max(min(BACKOFF_BASE * 2**self.retry_count, BACKOFF_MAX), error.retry_after or 0)
-            self.write(
-                {
-                    "last_error": message,
-                    "retry_count": self.retry_count + 1,
-                    "next_check_at": now + timedelta(seconds=delay),
-                }
-            )
-            _logger.info("cloud.storage %s: creation check retried later: %s", self.id, error.reference)
+            self._job_retry_later(error, message)
             return
         self.write(
             {
                 "state": "error",
                 "last_error": message,
+                "last_error_code": error.code,
                 "lro_token": False,
-                "next_check_at": False,
+                "next_run_at": False,
                 "retry_count": 0,
             }
         )
-        _logger.info("cloud.storage %s: creation failed: %s", self.id, error.reference)
         self.message_post(body=_("Azure could not create the storage account: %s", message))
 
     def _set_lifecycle_rule(self, prefix, cool_after_days, delete_after_days):
@@ -353,17 +340,18 @@ class CloudStorage(models.Model):
     def _cron_check_creating(self, batch_size=20):
         """Follow the storage accounts Azure is creating, one short transaction each.
 
-        Rows are picked with FOR UPDATE SKIP LOCKED (several cron workers share
-        them); a failure of one is recorded on it and the others go on.
+        Rows are picked by cloud.job.mixin (FOR UPDATE SKIP LOCKED: several cron
+        workers share them); a failure of one is recorded on it and the others go on.
         """
-        count = self.env["cloud.account"]._each_due(
-            "cloud.storage",
+        count = self._job_run_due(
+            self._name,
             SQL(
-                "state = 'creating' AND next_check_at IS NOT NULL AND next_check_at <= %s",
+                "state = 'creating' AND next_run_at IS NOT NULL AND next_run_at <= %s",
                 fields.Datetime.now(),
             ),
-            SQL("next_check_at, id"),
-            lambda storage: storage._advance_creation_safely(),
+            SQL("next_run_at, id"),
+            "creation check",
+            lambda storage: storage._advance_creation(),
             batch_size,
         )
         self._trigger_cron()
@@ -374,8 +362,7 @@ class CloudStorage(models.Model):
         """Wake the scheduled action when the next creation is due."""
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT min(next_check_at) FROM cloud_storage "
-            "WHERE state = 'creating' AND next_check_at IS NOT NULL"
+            "SELECT min(next_run_at) FROM cloud_storage WHERE state = 'creating' AND next_run_at IS NOT NULL"
         )
         when = self.env.cr.fetchone()[0]
         if when:

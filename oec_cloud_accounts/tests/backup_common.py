@@ -78,8 +78,7 @@ class BackupMixin(EmulatorMixin):
         )
 
     def run_cron(self):
-        self.env["cloud.backup"]._cron_run()
-        self.env.invalidate_all()
+        self.run_job("cloud.backup", "_cron_run")
 
     def blob_names(self):
         return sorted(blob.name for blob in self.blobs.list_blobs())

@@ -58,8 +58,36 @@ def refused_users(env, prefix):
     }
 
 
+def run_job(case, model, method, *args, **kwargs):
+    """``model.method(*args, **kwargs)`` (``model``: a name, or records) as Odoo's cron thread runs a
+    scheduled action: in a cursor and an environment of its own, where the
+    job's per-record commits and rollbacks really happen. In Odoo's test mode
+    (``registry.enter_test_mode``, as the core tests of ir.cron do) that cursor
+    is a TestCursor: its commit ends at a savepoint of the test's transaction
+    and its rollback goes back to that savepoint, so the test's own rollback
+    still undoes everything. ``case``'s environment sees the result afterwards."""
+    case.env.flush_all()
+    entered = case.registry.test_cr is None
+    if entered:
+        case.registry.enter_test_mode(case.cr)
+    try:
+        with case.registry.cursor() as cr:
+            env = api.Environment(cr, case.env.uid, dict(case.env.context))
+            records = env[model] if isinstance(model, str) else model.with_env(env)
+            result = getattr(records, method)(*args, **kwargs)
+    finally:
+        if entered:
+            case.registry.leave_test_mode()
+    case.env.invalidate_all()
+    return result
+
+
 class EmulatorMixin:
     """Mixed into Odoo test cases: ``cls.emu``, ``cls.cloud``, helpers."""
+
+    def run_job(self, model, method, *args, **kwargs):
+        """See run_job(): a scheduled action's method run as the cron thread runs it."""
+        return run_job(self, model, method, *args, **kwargs)
 
     @classmethod
     def setUpClass(cls):

@@ -2,6 +2,7 @@
 calls, real restores by Odoo's database manager code."""
 
 import hashlib
+import logging
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ from odoo.sql_db import close_db, connection_info_for
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
+from ..models import cloud_job_mixin
 from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock, time_budget, time_limit
 from ..services.blob import META_DB_UUID, META_SHA256, Deadline, DeadlineReached
 from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
@@ -93,8 +95,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         deadline = time.monotonic() + timeout
         while backup.restore_state == "running" and time.monotonic() < deadline:
             time.sleep(1)  # our own restore process, not Azure
-            self.env["cloud.backup"]._fail_dead_runs()
-            self.env.invalidate_all()
+            self.run_cron()
 
     def test_zip_backup_restored_identical(self):
         policy = self.make_policy(backup_format="zip", tier="Cool")
@@ -254,11 +255,11 @@ class TestBackupRun(BackupMixin, TransactionCase):
         runner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
         self.addCleanup(lambda: runner.poll() is None and runner.kill())
         self.assertEqual(runner.stdout.readline().strip(), b"locked")
-        self.env["cloud.backup"]._fail_dead_runs()
+        self.run_cron()
         self.assertEqual(backup.state, "running", "a live run is left alone")
         os.kill(runner.pid, signal.SIGKILL)  # the Odoo process dies with its connection
         runner.wait(10)
-        self.env["cloud.backup"]._fail_dead_runs()
+        self.run_cron()
         self.assertEqual(backup.state, "failed")
         self.assertIn("stopped before it ended", backup.error)
 
@@ -386,12 +387,16 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         self.run_cron()
         self.assertEqual(newest.verify_state, "done", "never verified: verified at the next pass")
         self.assertTrue(newest.verified_at)
-        newest.sudo().verified_at = datetime.now() - timedelta(days=3)
-        self.env["cloud.backup"]._queue_verifications()
-        self.assertEqual(newest.verify_state, "done", "verified 3 days ago: not again")
+        three_days = datetime.now() - timedelta(days=3)
+        newest.sudo().verified_at = three_days
+        self.run_cron()
+        self.assertLess(
+            newest.verified_at, datetime.now() - timedelta(days=2), "verified 3 days ago: not again"
+        )
         newest.sudo().verified_at = datetime.now() - timedelta(days=8)
-        self.env["cloud.backup"]._queue_verifications()
-        self.assertEqual(newest.verify_state, "queued")
+        self.run_cron()
+        self.assertEqual(newest.verify_state, "done")
+        self.assertGreater(newest.verified_at, three_days, "verified 8 days ago: queued and verified again")
 
     def test_one_bad_backup_does_not_stop_the_others(self):
         """A location whose storage account is gone fails its run; the next run still happens."""
@@ -412,6 +417,28 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
         self.assertEqual(broken.state, "failed")
         self.assertIn("oecgonestorage was not found", broken.error)
         self.assertEqual(fine.state, "done", fine.error)
+
+    def test_rollback_of_a_failed_run_keeps_the_committed_ones(self):
+        """Each run is committed apart (cloud.job.mixin): the second run fails and is
+        rolled back to the commit after the first, whose result stays."""
+        policy = self.make_policy(backup_format="dump")
+        gone = self.make_location(self.account, name="oecgonestorage")
+        backups = self.env["cloud.backup"].sudo()
+        fine = backups.create({"policy_id": policy.id, "trigger": "manual"})
+        broken = backups.create(
+            {
+                "policy_id": policy.id,
+                "trigger": "manual",
+                "storage_id": gone.id,
+                "database": self.env.cr.dbname + "_elsewhere",
+            }
+        )
+        self.run_cron()
+        self.assertEqual((fine.state, self.blob_names()), ("done", [fine.blob_name]), fine.error)
+        self.assertEqual(broken.state, "failed")
+        # what the failed run wrote before its failure (its start) was rolled back, not kept
+        self.assertEqual((broken.blob_name, broken.started_at, broken.runner), (False, False, False))
+        self.assertIn("oecgonestorage was not found", broken.error)
 
     def test_one_bad_retention_does_not_stop_the_others(self):
         """Retention of a policy whose storage account is gone fails (logged, nothing changed on its
@@ -436,7 +463,7 @@ class TestBackupSchedule(BackupMixin, TransactionCase):
                         "sha256": "0" * 64,
                     }
                 )
-        with self.assertLogs("odoo.addons.oec_cloud_accounts.models.cloud_backup_run", "WARNING") as logs:
+        with self.assertLogs(cloud_job_mixin._logger, logging.INFO) as logs:
             self.run_cron()
         failed = "cloud.backup.policy %s: retention failed" % broken.id
         self.assertTrue(any(failed in line for line in logs.output), logs.output)

@@ -19,21 +19,21 @@ class TestCron(EmulatorMixin, TransactionCase):
         self.past = fields.Datetime.now() - timedelta(minutes=1)
 
     def _run(self):
-        return self.env["cloud.account"]._cron_refresh_tokens()
+        return self.run_job("cloud.account", "_cron_refresh_tokens")
 
     def test_only_due_accounts_are_refreshed(self):
         self.assertEqual(self._run(), 0, "freshly connected accounts are not due")
-        self.first.next_refresh_at = self.past
+        self.first.next_run_at = self.past
         token = self.first.sudo()._get_secret("refresh_token_enc")
         self.assertEqual(self._run(), 1)
         self.assertNotEqual(self.first.sudo()._get_secret("refresh_token_enc"), token)
-        self.assertGreater(self.first.next_refresh_at, fields.Datetime.now() + timedelta(hours=12))
+        self.assertGreater(self.first.next_run_at, fields.Datetime.now() + timedelta(hours=12))
 
     def test_batches_and_trigger(self):
-        (self.first | self.second).next_refresh_at = self.past
+        (self.first | self.second).next_run_at = self.past
         cron = self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")
         triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
-        self.assertEqual(self.env["cloud.account"]._cron_refresh_tokens(batch_size=1), 1)
+        self.assertEqual(self.run_job("cloud.account", "_cron_refresh_tokens", batch_size=1), 1)
         self.assertEqual(
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
             triggers + 1,
@@ -42,27 +42,27 @@ class TestCron(EmulatorMixin, TransactionCase):
         self.assertEqual(self._run(), 1)
 
     def test_transient_failures_back_off(self):
-        self.first.next_refresh_at = self.past
+        self.first.next_run_at = self.past
         self.emu.control.inject_fault(service="entra", path="/token", status=429)
         self._run()
         self.assertEqual((self.first.state, self.first.retry_count), ("active", 1))
-        self.assertGreaterEqual(self.first.next_refresh_at, fields.Datetime.now() + timedelta(seconds=50))
+        self.assertGreaterEqual(self.first.next_run_at, fields.Datetime.now() + timedelta(seconds=50))
         self.assertEqual(self._run(), 0, "not retried before its time")
         # timeouts and dropped connections are transient too
         for fault in ({"drop": True}, {"status": 503, "code": "ServiceUnavailable"}):
-            self.first.next_refresh_at = self.past
+            self.first.next_run_at = self.past
             self.emu.control.inject_fault(service="entra", path="/token", **fault)
             self._run()
             self.assertEqual(self.first.state, "active")
         self.assertEqual(self.first.retry_count, 3)
         # the backoff grows: 60 s, 120 s, 240 s...
-        self.assertGreaterEqual(self.first.next_refresh_at, fields.Datetime.now() + timedelta(seconds=230))
-        self.first.next_refresh_at = self.past
+        self.assertGreaterEqual(self.first.next_run_at, fields.Datetime.now() + timedelta(seconds=230))
+        self.first.next_run_at = self.past
         self._run()
         self.assertEqual((self.first.state, self.first.retry_count), ("active", 0))
 
     def test_invalid_grant_expires_with_activity(self):
-        (self.first | self.second).next_refresh_at = self.past
+        (self.first | self.second).next_run_at = self.past
         self.emu.control.revoke_refresh_tokens(user=defaults.USER_EMAIL)
         self.assertEqual(self._run(), 2)
         self.assertEqual(self.first.state, "expired")
@@ -80,8 +80,8 @@ class TestCron(EmulatorMixin, TransactionCase):
         page = "<html><body><h1>Access denied by the corporate proxy</h1></body></html>"
         for status in (200, 400):
             with self.subTest(status=status):
-                self.first.write({"next_refresh_at": self.past - timedelta(hours=1), "retry_count": 0})
-                self.second.next_refresh_at = self.past
+                self.first.write({"next_run_at": self.past - timedelta(hours=1), "retry_count": 0})
+                self.second.next_run_at = self.past
                 token = self.second.sudo()._get_secret("refresh_token_enc")
                 self.emu.control.inject_fault(service="entra", path="/token", status=status, body=page)
                 self.assertEqual(self._run(), 2)
@@ -90,9 +90,9 @@ class TestCron(EmulatorMixin, TransactionCase):
                     ("active", 1, "unexpected_response"),
                 )
                 self.assertIn("HTTP %d" % status, self.first.last_error)
-                self.assertGreater(self.first.next_refresh_at, fields.Datetime.now())
+                self.assertGreater(self.first.next_run_at, fields.Datetime.now())
                 self.assertNotEqual(self.second.sudo()._get_secret("refresh_token_enc"), token)
-                self.assertGreater(self.second.next_refresh_at, fields.Datetime.now() + timedelta(hours=12))
+                self.assertGreater(self.second.next_run_at, fields.Datetime.now() + timedelta(hours=12))
         # the Refresh button on it: a message, not a traceback
         self.emu.control.inject_fault(service="entra", path="/token", status=200, body=page)
         answer = self.first.action_refresh()
@@ -102,13 +102,13 @@ class TestCron(EmulatorMixin, TransactionCase):
     def test_wrong_client_secret_is_retried_once_fixed(self):
         """invalid_client (AADSTS7000215) hits every account: Error with an
         activity, retried on a slow schedule and at once when the secret changes."""
-        (self.first | self.second).next_refresh_at = self.past
+        (self.first | self.second).next_run_at = self.past
         self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, secret="the-new-secret")
         self.assertEqual(self._run(), 2)
         for account in self.first | self.second:
             self.assertEqual((account.state, account.last_error_code), ("error", "7000215"))
             self.assertTrue(account.sudo()._get_secret("refresh_token_enc"), "the tokens are kept")
-            self.assertGreater(account.next_refresh_at, fields.Datetime.now() + timedelta(hours=5))
+            self.assertGreater(account.next_run_at, fields.Datetime.now() + timedelta(hours=5))
             self.assertEqual(account.activity_ids.summary, "Check the Azure account")
             self.assertEqual(account.activity_ids.user_id, self.env.user)
         self.assertEqual(self._run(), 0, "not hammered with the same wrong secret")
@@ -125,8 +125,8 @@ class TestCron(EmulatorMixin, TransactionCase):
     def test_run_by_the_cron_job_processing(self):
         """The scheduled action as ir.cron runs it (its own cursor and error
         handling): one account answering a proxy page does not fail the job."""
-        (self.first | self.second).next_refresh_at = self.past
-        self.first.next_refresh_at = self.past - timedelta(hours=1)
+        (self.first | self.second).next_run_at = self.past
+        self.first.next_run_at = self.past - timedelta(hours=1)
         self.emu.control.inject_fault(service="entra", path="/token", status=200, body="<html>proxy</html>")
         cron = self.env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")
         cron.write({"nextcall": self.past, "active": True})
@@ -144,11 +144,11 @@ class TestCron(EmulatorMixin, TransactionCase):
         cron.invalidate_recordset()
         self.assertEqual((self.first.retry_count, self.first.last_error_code), (1, "unexpected_response"))
         self.assertEqual((self.second.retry_count, self.second.state), (0, "active"))
-        self.assertGreater(self.second.next_refresh_at, fields.Datetime.now() + timedelta(hours=12))
+        self.assertGreater(self.second.next_run_at, fields.Datetime.now() + timedelta(hours=12))
         self.assertGreater(cron.nextcall, self.past)
 
     def test_inactivity_expiry(self):
-        self.second.next_refresh_at = self.past
+        self.second.next_run_at = self.past
         self.emu.control.expire_refresh_tokens(user=defaults.SECOND_USER_EMAIL)
         self._run()
         self.assertEqual((self.second.state, self.second.last_error_code), ("expired", "700082"))
@@ -156,8 +156,8 @@ class TestCron(EmulatorMixin, TransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestCronConcurrency(TransactionCase):
-    """Two cron workers: an account locked by one is skipped by the other,
-    without waiting. Needs committed rows, cleaned up afterwards."""
+    """Two cron workers on real cursors: an account locked by one is skipped by
+    the other, without waiting. Needs committed rows, cleaned up afterwards."""
 
     def test_skip_locked(self):
         with self.registry.cursor() as cr0:
@@ -176,19 +176,22 @@ class TestCronConcurrency(TransactionCase):
         try:
             with self.registry.cursor() as worker1, self.registry.cursor() as worker2:
                 worker1.execute("SELECT id FROM cloud_account WHERE id = %s FOR UPDATE", (ids[0],))
-                # a wait for the lock would be an error here, not a hang
-                worker2.execute("SET LOCAL lock_timeout = '2s'")
+                # a wait for the lock would be an error here, not a hang (for the session: the job commits)
+                worker2.execute("SET lock_timeout = '2s'")
                 env2 = api.Environment(worker2, SUPERUSER_ID, {})
-                worker2.execute(
-                    "SELECT count(*) FROM cloud_account WHERE active AND state = 'active' "
-                    "AND refresh_token_enc IS NOT NULL AND id != %s",
-                    (ids[0],),
+                locked = env2["cloud.account"].browse(ids[0])
+                env2["cloud.account"]._cron_refresh_tokens(batch_size=1000)
+                self.assertEqual(
+                    (locked.last_refresh_at, locked.retry_count, locked.last_error), (False, 0, False)
                 )
-                others = worker2.fetchone()[0]
-                self.assertEqual(env2["cloud.account"]._cron_refresh_tokens(batch_size=others + 1), others)
-                self.assertEqual(env2["cloud.account"].browse(ids[0]).last_refresh_at, False)
-                worker2.rollback()
                 worker1.rollback()
+                # the lock gone, the same picker takes it: it was due, and skipped only for its lock
+                env2["cloud.account"]._cron_refresh_tokens(batch_size=1000)
+                locked.invalidate_recordset()
+                self.assertEqual(locked.retry_count, 1, "its refresh was tried (the host is unreachable)")
+                self.assertTrue(locked.last_error)
+                worker2.execute("RESET lock_timeout")
+                worker2.commit()
         finally:
             with self.registry.cursor() as cr3:
                 cr3.execute("DELETE FROM cloud_account WHERE id = %s", (ids[0],))

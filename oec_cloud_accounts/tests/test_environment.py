@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 from pathlib import Path
 from unittest.mock import patch
@@ -10,6 +11,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 # Used by Odoo's server with tokens and secrets, or shown to users as links.
+from ..models import cloud_job_mixin
 from ..models.cloud_azure_environment import URL_FIELDS
 from ..services.hosts import check_blob_endpoint
 from .common import EmulatorMixin
@@ -210,7 +212,7 @@ class TestPricesHost(EmulatorMixin, TransactionCase):
     def test_next_page_link_stays_on_the_prices_host(self):
         self.emu.control.configure(prices_page_size=10)
         since = len(self.emu.control.requests())
-        self.assertGreater(self.env["cloud.price"]._cron_refresh_prices(), 0)
+        self.assertGreater(self.run_job("cloud.price", "_cron_refresh_prices"), 0)
         pages = [c for c in self.remote_calls(since) if c["service"] == "prices"]
         self.assertTrue([c for c in pages if "skip" in (c["query"] or "")], "next pages were read")
         with listening() as listener:
@@ -218,7 +220,7 @@ class TestPricesHost(EmulatorMixin, TransactionCase):
             self.emu.control.inject_fault(
                 service="prices", status=200, body=json.dumps(page), content_type="application/json", count=20
             )
-            with self.assertLogs("odoo.addons.oec_cloud_accounts.models.cloud_price", "WARNING") as logs:
-                self.env["cloud.price"]._cron_refresh_prices()
+            with self.assertLogs(cloud_job_mixin._logger, logging.INFO) as logs:
+                self.run_job("cloud.price", "_cron_refresh_prices")
             self.assertEqual(listener.count, 0, "a next page was read from another host")
         self.assertIn("leaves the service's host", "\n".join(logs.output))

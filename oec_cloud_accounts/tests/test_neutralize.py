@@ -55,7 +55,7 @@ class TestNeutralize(EmulatorMixin, TransactionCase):
             self.assertEqual(tables_holding(self.env, value[:40]), [])
         self.assertEqual(account.state, "disconnected")
         self.assertFalse(account.has_tokens)
-        self.assertFalse(account.next_refresh_at, "the token cron has nothing to pick")
+        self.assertFalse(account.next_run_at, "the token cron has nothing to pick")
         self.assertFalse(self.cloud.client_secret_set)
         self.assertIn("Reconnect", account.last_error)
         self.assertIsNone(server.sudo()._get_secret("master_password_enc"))
@@ -65,5 +65,5 @@ class TestNeutralize(EmulatorMixin, TransactionCase):
         with self.assertRaises(UserError):
             account.action_refresh()
         # the token cron finds nothing due
-        self.env["cloud.account"]._cron_refresh_tokens()
+        self.run_job("cloud.account", "_cron_refresh_tokens")
         self.assertEqual(self.remote_calls(since), [])

@@ -49,7 +49,7 @@ class TestSecurity(EmulatorMixin, TransactionCase):
             {"tenant_id": "00000000-0000-0000-0000-000000000000"},
             {"environment_id": self.cloud.id},
             {"ms_username": "someone@else.example"},
-            {"next_refresh_at": False},
+            {"next_run_at": False},
             {"can_compute": True},
         ):
             with self.subTest(values=values), self.assertRaises(AccessError):

@@ -15,6 +15,7 @@ from freezegun import freeze_time
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tools import SQL
 from odoo.tools.config import crypt_context
 
 from ..models.cloud_server_engine import POLL_PARAM, TAG_CREATOR, TAG_SERVER
@@ -108,7 +109,7 @@ class ServerCase(EmulatorMixin):
     def advance(self, server, until, passes=60):
         """Run the scheduled action until ``until(server)`` holds."""
         for _index in range(passes):
-            self.env["cloud.server"]._cron_advance()
+            self.run_job("cloud.server", "_cron_advance")
             server.invalidate_recordset()
             if until(server):
                 return
@@ -136,7 +137,7 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         steps = []
         for _index in range(60):
             steps.append(server.step)
-            self.env["cloud.server"]._cron_advance()
+            self.run_job("cloud.server", "_cron_advance")
             server.invalidate_recordset()
             if not server.operation:
                 break
@@ -223,7 +224,7 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         )
         self.assertIn("shipped price table", server.cost_source)
         # the daily refresh replaces the shipped table with the API's prices (the emulator's)
-        self.assertGreater(self.env["cloud.price"]._cron_refresh_prices(), 0)
+        self.assertGreater(self.run_job("cloud.price", "_cron_refresh_prices"), 0)
         server.invalidate_recordset()
         self.assertIn("Azure retail prices", server.cost_source)
         api_price = self.env["cloud.price"].search(
@@ -234,7 +235,7 @@ class TestServerLifecycle(ServerCase, TransactionCase):
     def test_prices_service_down_keeps_prices(self):
         before = self.env["cloud.price"].search_count([("source", "=", "fallback")])
         self.emu.control.inject_fault(service="prices", status=503, count=100)
-        self.assertEqual(self.env["cloud.price"]._cron_refresh_prices(), 0)
+        self.assertEqual(self.run_job("cloud.price", "_cron_refresh_prices"), 0)
         self.assertEqual(self.env["cloud.price"].search_count([("source", "=", "fallback")]), before)
 
 
@@ -584,12 +585,12 @@ class TestServerFailures(ServerCase, TransactionCase):
         self.emu.control.inject_fault(
             service="arm", path="/networkSecurityGroups/", method="PUT", status=503, count=2
         )
-        self.env["cloud.server"]._cron_advance()  # resource group
-        self.env["cloud.server"]._cron_advance()  # nsg: 503 (azure-core's own retry is spent too)
+        self.run_job("cloud.server", "_cron_advance")  # resource group
+        self.run_job("cloud.server", "_cron_advance")  # nsg: 503 (azure-core's own retry is spent too)
         server.invalidate_recordset()
         self.assertEqual((server.state, server.step, server.retry_count), ("provisioning", "nsg", 1))
         self.assertGreater(server.next_run_at, datetime.now() + timedelta(seconds=30))
-        self.assertEqual(self.env["cloud.server"]._cron_advance(), 0, "not due before its retry time")
+        self.assertEqual(self.run_job("cloud.server", "_cron_advance"), 0, "not due before its retry time")
         server.sudo().next_run_at = False
         self.advance(server, lambda s: not s.operation or s.state == "failed")
         self.assertEqual(server.state, "running", server.last_error)
@@ -664,22 +665,22 @@ class TestServerSchedule(ServerCase, TransactionCase):
                 }
             )
             self.assertEqual(
-                self.env["cloud.server"]._cron_schedule(), 0, "nothing before a scheduled moment"
+                self.run_job("cloud.server", "_cron_schedule"), 0, "nothing before a scheduled moment"
             )
         with at(0, 19, 31):  # 19:31: stop
-            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
+            self.assertEqual(self.run_job("cloud.server", "_cron_schedule"), 1)
             self.assertEqual(server.operation, "stop")
             self.advance(server, lambda s: not s.operation)
             self.assertEqual(server.state, "stopped")
-            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 0, "acted once per moment")
+            self.assertEqual(self.run_job("cloud.server", "_cron_schedule"), 0, "acted once per moment")
         with at(1, 7, 59):  # 07:59 Tuesday: not yet
-            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 0)
+            self.assertEqual(self.run_job("cloud.server", "_cron_schedule"), 0)
         with at(1, 8, 1):  # 08:01: start
-            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
+            self.assertEqual(self.run_job("cloud.server", "_cron_schedule"), 1)
             self.advance(server, lambda s: not s.operation)
             self.assertEqual(server.state, "running")
         with at(5, 8, 1):  # Saturday: not a scheduled day, Friday's stop acts
-            self.assertEqual(self.env["cloud.server"]._cron_schedule(), 1)
+            self.assertEqual(self.run_job("cloud.server", "_cron_schedule"), 1)
             self.assertEqual(server.operation, "stop")
         self.assertTrue(any("by the server's schedule" in body for body in server.message_ids.mapped("body")))
 
@@ -693,7 +694,7 @@ class TestServerResume(ServerCase, TransactionCase):
         server = self.new_server()
         server.action_provision()
         self.advance(server, lambda s: s.step == "vm")
-        self.env["cloud.server"]._cron_advance()  # sends the VM's PUT, keeps the token
+        self.run_job("cloud.server", "_cron_advance")  # sends the VM's PUT, keeps the token
         server.invalidate_recordset()
         self.assertEqual((server.step, server.sudo().lro_kind), ("vm", "vm"))
         self.assertTrue(server.sudo().lro_token)
@@ -756,22 +757,44 @@ class TestServerConcurrency(TransactionCase):
             servers.write({"state": "provisioning", "operation": "provision", "step": "resource_group"})
             ids = servers.ids
             others = (cloud.id, account.id)
+            cr0.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
+            triggers = cr0.fetchone()[0]
         try:
             with self.registry.cursor() as worker1, self.registry.cursor() as worker2:
                 worker1.execute("SELECT id FROM cloud_server WHERE id = %s FOR UPDATE", (ids[0],))
-                # a wait for the lock would be an error here, not a hang
-                worker2.execute("SET LOCAL lock_timeout = '2s'")
+                # a wait for the lock would be an error here, not a hang (for the session: the job commits)
+                worker2.execute("SET lock_timeout = '2s'")
                 env2 = api.Environment(worker2, SUPERUSER_ID, {})
+                # each server's step committed apart, as in production
                 env2["cloud.server"]._cron_advance(batch_size=50)
                 locked, *rest = env2["cloud.server"].browse(ids)
                 self.assertEqual((locked.state, locked.last_error), ("provisioning", False))
                 for server in rest:
                     # no stored sign-in: each is recorded on its own record, none stops the others
                     self.assertEqual((server.state, server.last_error_code), ("failed", "no_token"))
+                worker2.execute("RESET lock_timeout")
                 worker2.rollback()
                 worker1.rollback()
         finally:
             with self.registry.cursor() as cr3:
+                # the failures committed by the cron: chatter, activities, the next pass's trigger
+                for table, column in (
+                    ("mail_activity", "res_model"),
+                    ("mail_followers", "res_model"),
+                    ("mail_message", "model"),
+                ):
+                    cr3.execute(
+                        SQL(
+                            "DELETE FROM %s WHERE %s = 'cloud.server' AND res_id = ANY(%s)",
+                            SQL.identifier(table),
+                            SQL.identifier(column),
+                            ids,
+                        )
+                    )
+                cr3.execute(
+                    "DELETE FROM ir_cron_trigger WHERE cron_id = %s AND id > %s",
+                    (self.env.ref("oec_cloud_accounts.ir_cron_cloud_server").id, triggers),
+                )
                 cr3.execute("DELETE FROM cloud_server WHERE id = ANY(%s)", (ids,))
                 cr3.execute("DELETE FROM cloud_account WHERE id = %s", (others[1],))
                 cr3.execute("DELETE FROM cloud_azure_environment WHERE id = %s", (others[0],))

@@ -30,7 +30,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
 
     def due(self, storages):
         """Make the creations due now (instead of waiting CHECK_SECONDS)."""
-        storages.sudo().write({"next_check_at": fields.Datetime.now() - timedelta(seconds=1)})
+        storages.sudo().write({"next_run_at": fields.Datetime.now() - timedelta(seconds=1)})
 
     def start_creation(self, name="oecnewstore", **values):
         wizard = self.quick_setup(self.account)
@@ -134,7 +134,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation")
         for _attempt in range(4):
             self.due(storage)
-            cron.method_direct_trigger()
+            self.run_job(cron, "method_direct_trigger")
             if storage.state != "creating":
                 break
         self.assertEqual(storage.state, "new", storage.last_error)
@@ -189,12 +189,12 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         bad.sudo().lro_token = "not a continuation token"
         for _attempt in range(2):  # Azure answers "in progress" once
             self.due(good | bad)
-            self.env["cloud.storage"]._cron_check_creating()
+            self.run_job("cloud.storage", "_cron_check_creating")
         self.assertEqual(good.state, "new", good.last_error)
         self.assertEqual(bad.state, "creating")
         self.assertIn("Unexpected failure", bad.last_error)
         self.assertEqual(bad.retry_count, 2)
-        self.assertGreater(bad.next_check_at, fields.Datetime.now())
+        self.assertGreater(bad.next_run_at, fields.Datetime.now())
 
     # -- step b: the container ------------------------------------------------------------------------
 

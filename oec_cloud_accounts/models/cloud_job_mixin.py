@@ -1,0 +1,162 @@
+"""What every scheduled action of the addon does with the records it drives.
+
+One shape for all of them (token refresh, server steps, storage creation,
+backup runs, verifications and restores, retention, server schedules, prices):
+
+* ``_job_run_due()`` picks the due rows of a model one at a time with
+  ``FOR UPDATE SKIP LOCKED`` (several cron workers, several Odoo servers, share
+  them without waiting on each other or taking one twice), up to a count and
+  while time is left, and commits after each: the row's lock ends and its result
+  is kept whatever happens to the next one.
+* ``_job_isolated()`` runs one record's step: every exception is caught, undone
+  (to a savepoint, or to the last commit for steps that commit their own start),
+  logged once with the record's id, and handed to the record's
+  ``_job_record_failure()``, the hook each model overrides.
+* ``backoff()`` is the one delay between two tries after a transient failure;
+  ``_job_retry_later()`` writes it with the fields below.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..services import AzureError
+from ..services.errors import KIND_TRANSIENT, _lt
+
+_logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = 60  # seconds, doubled at each transient failure in a row
+BACKOFF_MAX = 3600
+UNEXPECTED = _lt("Unexpected failure (%(error)s): it will be retried.")
+
+
+def backoff(retries, retry_after=0):
+    """Seconds to wait after the transient failure number ``retries + 1`` in a row:
+    60 s, 120 s, 240 s... up to an hour, and never less than Azure's Retry-After."""
+    return max(min(BACKOFF_BASE * 2**retries, BACKOFF_MAX), retry_after or 0)
+
+
+class CloudJobMixin(models.AbstractModel):
+    """A record a scheduled action drives: when it is next due, how many
+    transient failures in a row it had, and the last one."""
+
+    _name = "cloud.job.mixin"
+    _description = "Scheduled Work on a Record"
+
+    next_run_at = fields.Datetime(
+        string="Next Attempt",
+        readonly=True,
+        index=True,
+        copy=False,
+        help="When the scheduled action next works on this record (later after a transient failure).",
+    )
+    retry_count = fields.Integer(
+        string="Retries", readonly=True, copy=False, help="Transient failures in a row (timeouts, 429, 5xx)."
+    )
+    last_error = fields.Text(readonly=True, copy=False)
+    last_error_code = fields.Char(readonly=True, copy=False)
+
+    # -- picking and running -------------------------------------------------------------------------
+
+    @api.model
+    def _job_run_due(self, model, condition, order, what, step, limit, until=None, savepoint=True):
+        """Up to ``limit`` rows of ``model`` matching ``condition``, taken in
+        ``order`` (both SQL), one at a time, each locked with FOR UPDATE SKIP
+        LOCKED, ``step(record)`` run on it by ``_job_isolated()``, then committed.
+        ``until``: a time.time() after which no row is taken. Returns how many
+        were taken."""
+        records = self.env[model]
+        done = []
+        while len(done) < limit and (until is None or time.time() < until):
+            # the selection is SQL: pending ORM writes must reach the table first
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
+                    " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    SQL.identifier(records._table),
+                    condition,
+                    done,
+                    order,
+                )
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            done.append(row[0])
+            record = records.browse(row[0])
+            self._job_isolated(record, what, lambda record=record: step(record), savepoint=savepoint)
+            # the row's lock ends here and its result is kept, whatever the next one does
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return len(done)
+
+    @api.model
+    def _job_isolated(self, record, what, step, savepoint=True):
+        """``step()`` for one record; its result, or False when it failed. Never
+        raises: any exception is undone, logged once with the record's id and
+        handed to ``record._job_record_failure(error, what)``.
+
+        ``savepoint``: undo to a savepoint taken here (the row lock of
+        _job_run_due stays); False for a step that commits its own start (a
+        backup run), undone to that commit."""
+        started = time.monotonic()
+        cr = self.env.cr
+        try:
+            if not savepoint:
+                return step()
+            with cr.savepoint():
+                return step()
+        except Exception as error:  # pylint: disable=broad-except
+            failure = error
+            if not savepoint:
+                cr.rollback()
+            label = "%s %s" % (record._name, record.id) if record else record._name
+            if isinstance(error, (AzureError, UserError)):
+                # Azure's answer, or a refusal that says what to do (e.g. the previous run still going)
+                _logger.info("%s: %s failed: %s", label, what, error)
+            else:
+                # a defect, an answer nobody foresaw, a deadline: this record only
+                _logger.warning("%s: %s failed", label, what, exc_info=True)
+        finally:
+            _logger.debug("%s %s: %s in %.2fs", record._name, record.ids, what, time.monotonic() - started)
+        record.invalidate_recordset()
+        try:
+            with cr.savepoint():
+                record._job_record_failure(failure, what)
+        except Exception:  # pylint: disable=broad-except
+            _logger.warning("%s %s: failure not recorded", record._name, record.ids, exc_info=True)
+        return False
+
+    # -- failures ------------------------------------------------------------------------------------
+
+    @api.model
+    def _job_azure_error(self, error):
+        """``error`` as an AzureError: a failure nobody foresaw is a transient one, retried."""
+        if isinstance(error, AzureError):
+            return error
+        args = {"error": type(error).__name__}
+        return AzureError(UNEXPECTED, code="unexpected_error", kind=KIND_TRANSIENT, message_args=args)
+
+    def _job_record_failure(self, error, what):
+        """Record a failure of ``what`` on this record (``error``: the exception
+        the step raised). Models override it; by default the record is retried
+        later with backoff."""
+        error = self._job_azure_error(error)
+        self._job_retry_later(error, self.env["cloud.account"]._azure_error_message(error, reference=True))
+
+    def _job_retry_later(self, error, message):
+        """A transient failure: keep ``message``, count it, and push the next try back."""
+        self.ensure_one()
+        self.write(
+            {
+                "last_error": message,
+                "last_error_code": error.aadsts or error.code,
+                "retry_count": self.retry_count + 1,
+                "next_run_at": fields.Datetime.now()
+                + timedelta(seconds=backoff(self.retry_count, error.retry_after)),
+            }
+        )
