@@ -9,7 +9,7 @@ from odoo.tools import consteq
 from ..models.cloud_azure_environment import CALLBACK_PATH, FLOW_TTL, SESSION_KEY
 from ..models.ir_http import NOTICE_KEY
 from ..services import AzureError
-from ..services.errors import KIND_CONSENT, _lt
+from ..services.errors import KIND_CONSENT
 
 _logger = logging.getLogger(__name__)
 
@@ -81,17 +81,14 @@ class CloudAccountsOAuth(http.Controller):
             _logger.warning("Cloud Accounts OAuth callback with an unknown or forged state")
             return self._error_page(
                 AzureError(
-                    _lt(
-                        "This sign-in answer does not belong to a sign-in started in this browser "
-                        "session, or it was already used: click Add Account again."
-                    ),
+                    "connect.invalid_state",
                     code="invalid_state",
                 )
             )
         environment_id, account_id = entry["environment_id"], entry["account_id"]
         if entry["started"] < time.time() - FLOW_TTL:
             return self._error_page(
-                AzureError(_lt("The sign-in took too long: click Add Account again."), code="flow_expired"),
+                AzureError("connect.flow_expired", code="flow_expired"),
                 environment_id=environment_id,
                 account_id=account_id,
             )

@@ -5,6 +5,7 @@ from . import cloud_azure_environment
 from . import cloud_account_subscription
 from . import cloud_account
 from . import cloud_account_tokens
+from . import cloud_account_errors
 from . import res_config_settings
 from . import cloud_server
 from . import cloud_server_engine

@@ -18,11 +18,8 @@ ERROR_RETRY = timedelta(hours=6)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # capabilities are read for at most this many subscriptions per account
 MAX_SUBSCRIPTIONS_CHECKED = 10
-# an AzureError message: marked with services' _lt, translated when shown (_azure_error_message)
-NO_SUBSCRIPTION = _lt(
-    "No subscriptions found: the Microsoft account has no Azure subscription, or no role on one. "
-    "Check you have Owner or Contributor on a subscription, or connect another account."
-)
+# the key of an AzureError (its message is in azure_messages.py)
+NO_SUBSCRIPTION = "account.no_subscription"
 
 
 def _tenant_label(tenant_id, username):
@@ -92,9 +89,7 @@ class CloudAccount(models.Model):
                 return token, account.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
         refresh_token = account._get_secret("refresh_token_enc")
         if not refresh_token:
-            raise AzureError(
-                _lt("No stored sign-in for this account: click Reconnect."), code="no_token", kind=KIND_GRANT
-            )
+            raise AzureError("account.no_token", code="no_token", kind=KIND_GRANT)
         environment = account.environment_id
         result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
         account._store_tokens(result)
@@ -261,23 +256,6 @@ class CloudAccount(models.Model):
                 ACTIVITY_TYPE, summary=summary, note=note, user_id=(account.user_id or account.create_uid).id
             )
 
-    @api.model
-    def _azure_error_message(self, error, reference=False):
-        """An AzureError's message in the language of ``self.env``, with its values.
-
-        services/ cannot translate (no odoo import): it marks its English
-        templates for the .pot and carries the values apart, so the template is
-        translated first and filled in after. ``_`` takes the translations of
-        the module of the file that calls it, this one, so every caller (models,
-        controller) goes through here. ``reference``: append the AADSTS number or
-        code, as ``str(error)`` does.
-        """
-        # the source is a variable on purpose: its literals are marked with _lt where written
-        message = _(error.message_template, **error.message_args)
-        if reference and error.reference:
-            message = "%s (%s)" % (message, error.reference)
-        return message
-
     # -- scheduled action --------------------------------------------------------------------------
 
     @api.model
@@ -345,28 +323,20 @@ class CloudAccount(models.Model):
         """
         if account and account.tenant_id and result.tenant_id != account.tenant_id:
             raise AzureError(
-                _lt(
-                    "Wrong tenant: this account belongs to tenant %(expected)s but you signed in with an "
-                    "account of tenant %(actual)s. Sign in with an account of the original tenant, or add "
-                    "a new account."
-                ),
+                "account.tenant_mismatch",
                 code="tenant_mismatch",
                 kind=KIND_TENANT,
-                message_args={
+                params={
                     "expected": _tenant_label(account.tenant_id, account.ms_username),
                     "actual": _tenant_label(result.tenant_id, result.username),
                 },
             )
         if account and account.ms_object_id and result.object_id and result.object_id != account.ms_object_id:
             raise AzureError(
-                _lt(
-                    "Wrong Microsoft account: %(name)s is connected as %(expected)s, but you signed in as "
-                    "%(actual)s. Reconnect signed in as %(expected)s, or use Add Account to connect "
-                    "%(actual)s as an account of its own."
-                ),
+                "account.user_mismatch",
                 code="user_mismatch",
                 kind=KIND_TENANT,
-                message_args={
+                params={
                     "name": account.name,
                     "expected": account.ms_username or account.ms_object_id,
                     "actual": result.username or result.object_id,

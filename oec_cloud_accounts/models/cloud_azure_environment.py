@@ -16,7 +16,7 @@ from odoo.addons.oec_auth_azure.services.urls import (
     is_tenant,
 )
 
-from ..services import ArmClient, AzureError, AzureIdentity
+from ..services import ArmClient, AzureIdentity
 from ..services.inputs import shorten
 
 # multiplier of the Azure SDKs' waits between their retries (default 1; tests set 0)
@@ -302,15 +302,13 @@ class CloudAzureEnvironment(models.Model):
             raise UserError(_("Cloud accounts are connected from the browser: Cloud Accounts > Add Account."))
         nonce = secrets.token_urlsafe(24)
         state = "%s.%s" % (nonce, self._connect_signature(nonce))
-        try:
+        with self.env["cloud.account"]._azure_errors():
             flow = self._identity().start_flow(
                 self._delegated_scopes(),
                 self._redirect_uri(),
                 state,
                 login_hint=account.ms_username if account else None,
             )
-        except AzureError as error:
-            raise UserError(self.env["cloud.account"]._azure_error_message(error, reference=True)) from error
         now = time.time()
         pending = {
             key: value

@@ -9,7 +9,6 @@ from odoo.tools.sql import index_exists
 
 from odoo.addons.web.controllers.database import DBNAME_PATTERN
 
-from ..services import AzureError
 from ..services.blob import DeadlineReached
 
 # the names Odoo's database manager accepts
@@ -190,10 +189,8 @@ class CloudBackup(models.Model):
         backup = self.sudo()
         if backup.state != "done":
             raise UserError(_("Only a successful backup can be downloaded."))
-        try:
+        with backup.storage_id.account_id._azure_errors():
             url = backup.storage_id._blob_store().read_url(backup.blob_name)
-        except AzureError as error:
-            raise UserError(backup._error_text(error)) from error
         backup.message_post(
             body=_("Download link made by %s (read-only, valid for 15 minutes).", self.env.user.name)
         )
@@ -208,9 +205,8 @@ class CloudBackup(models.Model):
             store = backup.storage_id._blob_store()
             store.deadline = backup._deadline()  # within this request's time limit
             try:
-                backup._delete_blob(store)
-            except AzureError as error:
-                raise UserError(backup._error_text(error)) from error
+                with backup.storage_id.account_id._azure_errors():
+                    backup._delete_blob(store)
             except DeadlineReached as error:
                 raise UserError(
                     _("Azure did not answer in time: nothing was deleted, try again later.")

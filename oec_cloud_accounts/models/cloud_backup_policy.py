@@ -357,10 +357,8 @@ class CloudBackupPolicy(models.Model):
         storage = self.storage_id.sudo()
         cool = self.lifecycle_cool_days if self.lifecycle_enabled else 0
         delete = self.lifecycle_delete_days if self.lifecycle_enabled else 0
-        try:
+        with storage.account_id._azure_errors():
             name = storage._set_lifecycle_rule(self._blob_prefix(), cool, delete)
-        except AzureError as error:
-            raise UserError(storage.account_id._azure_error_message(error, reference=True)) from error
         self.sudo().lifecycle_rule = name or False
         self.message_post(
             body=_(

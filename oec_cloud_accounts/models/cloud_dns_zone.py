@@ -1,7 +1,6 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..services import AzureError
@@ -200,10 +199,8 @@ class CloudDnsZone(models.Model):
 
     def _call(self, method, *args):
         """Run a remote step; an AzureError becomes a UserError with its message."""
-        try:
+        with self.account_id._azure_errors():
             return method(*args)
-        except AzureError as error:
-            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
 
     def _sync(self):
         """Read the zone and all its record sets from Azure into Odoo."""
@@ -226,7 +223,7 @@ class CloudDnsZone(models.Model):
             DNS_FOREIGN_RECORD[1],
             code="ForeignRecord",
             kind=DNS_FOREIGN_RECORD[0],
-            message_args={"fqdn": (record_set.get("fqdn") or "").rstrip(".")},
+            params={"fqdn": (record_set.get("fqdn") or "").rstrip(".")},
         )
 
     def _check_delegation(self):

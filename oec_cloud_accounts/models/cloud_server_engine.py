@@ -19,7 +19,7 @@ from odoo.tools import SQL
 from ..services import AzureError
 from ..services.cloud_init import cloud_config, custom_data, master_password_hash
 from ..services.compute import NIC, NSG, PUBLIC_IP, SUBNET, VNET, ComputeClient
-from ..services.errors import KIND_TRANSIENT, _lt
+from ..services.errors import KIND_TRANSIENT
 from .cloud_account_tokens import ACTIVITY_TYPE
 from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs, parse_ssh_public_key
 
@@ -36,11 +36,8 @@ _ORDER = [key for key, _label in PROVISION_STEPS]
 NEXT_STEP = dict(zip(_ORDER, [*_ORDER[1:], None], strict=True))
 NEXT_STEP.update(vm_action="finalize", delete_group=None)
 
-FOREIGN_GROUP = _lt(
-    "The resource group %(group)s exists in Azure but was not created by Odoo for this server "
-    "(its tags say otherwise): Odoo neither uses nor deletes it. Rename the server, or remove the group "
-    "in the Azure portal if it is yours."
-)
+# the key of an AzureError (its message is in azure_messages.py)
+FOREIGN_GROUP = "server.foreign_group"
 
 
 class CloudServer(models.Model):
@@ -56,7 +53,7 @@ class CloudServer(models.Model):
             if account.state != "active":
                 raise UserError(_("The account %s is not active: reconnect it first.", account.display_name))
             sub = server.subscription_id
-            try:
+            with account._azure_errors():
                 arm = account._arm(ComputeClient)
                 providers = arm.get_providers(sub, ("Microsoft.Compute", "Microsoft.Network"))
                 missing = [ns for ns, p in providers.items() if p["state"] != "Registered"]
@@ -74,8 +71,6 @@ class CloudServer(models.Model):
                         )
                     )
                 usages = arm.get_usages(sub, server.location)
-            except AzureError as error:
-                raise UserError(account._azure_error_message(error, reference=True)) from error
             for key in (size["family"], "cores"):
                 usage = usages.get(key)
                 if usage and usage["current"] + size["vcpus"] > usage["limit"]:
@@ -215,7 +210,7 @@ class CloudServer(models.Model):
         group = self._resource_group_name()
         existing = arm.get_resource_group(self.subscription_id, group)
         if existing is not None and not self._ours(existing["tags"]):
-            raise AzureError(FOREIGN_GROUP, code="ForeignResourceGroup", message_args={"group": group})
+            raise AzureError(FOREIGN_GROUP, code="ForeignResourceGroup", params={"group": group})
         arm.create_resource_group(self.subscription_id, group, self.location, self._tags())
         self.write({"resource_group": group, "vm_name": computer_name(self)})
         return True
@@ -302,7 +297,7 @@ class CloudServer(models.Model):
         vm = arm.get_vm_state(self.subscription_id, self.resource_group, self.vm_name)
         if vm is None:
             raise AzureError(
-                _lt("The VM no longer exists in Azure: delete the server or provision a new one."),
+                "server.vm_gone",
                 code="ResourceNotFound",
             )
         power = vm["power_state"]
@@ -331,7 +326,7 @@ class CloudServer(models.Model):
             existing = arm.get_resource_group(self.subscription_id, self.resource_group)
             if existing is not None and not self._ours(existing["tags"]):
                 raise AzureError(
-                    FOREIGN_GROUP, code="ForeignResourceGroup", message_args={"group": self.resource_group}
+                    FOREIGN_GROUP, code="ForeignResourceGroup", params={"group": self.resource_group}
                 )
             token = existing and arm.begin_delete_resource_group(self.subscription_id, self.resource_group)
             self.write({"lro_token": token or False, "lro_kind": token and "resource_group_delete"})

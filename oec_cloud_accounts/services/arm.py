@@ -191,7 +191,8 @@ def _stop_waits(pipeline_response):
 @contextmanager
 def _arm_errors(codes=None, statuses=None, values=None):
     """Turns azure-core exceptions into AzureError; ``codes`` / ``statuses``:
-    a service's own messages, ``values``: their placeholders (see AzureError.from_arm)."""
+    a service's own kinds and keys, ``values``: the values their messages name
+    (see AzureError.from_arm)."""
     try:
         try:
             yield

@@ -43,7 +43,7 @@ from azure.storage.blob import (
 )
 
 from .arm import _arm_errors
-from .errors import KIND_REQUEST, STORAGE, AzureError, _lt
+from .errors import KIND_REQUEST, STORAGE, AzureError
 from .http import DEFAULT_TIMEOUT
 
 _logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ MIN_READ_TIMEOUT = 2
 
 @contextmanager
 def blob_errors(account=None, container=None):
-    """azure-core / storage exceptions -> AzureError with STORAGE's messages."""
+    """azure-core / storage exceptions -> AzureError with STORAGE's kinds and keys."""
     values = {"account": account or "", "container": container or ""}
     with _arm_errors(STORAGE, values=values):
         yield
@@ -201,10 +201,10 @@ class BlockBlobWriter:
     def _stage(self, data):
         if len(self._block_ids) >= MAX_BLOCKS:
             raise AzureError(
-                _lt("The backup is larger than a block blob can hold with blocks of %(size)s MiB."),
+                "blob.too_many_blocks",
                 code="TooManyBlocks",
                 kind=KIND_REQUEST,
-                message_args={"size": self.block_size // MiB},
+                params={"size": self.block_size // MiB},
             )
         # at most `concurrency` blocks in flight: wait for one, which also raises its error early
         while len(self._pending) >= self.concurrency:
@@ -299,10 +299,10 @@ def _pg_dump(cmd, env, out, deadline=NO_DEADLINE):
     if code != 0:
         deadline.check("pg_dump")
         raise BackupStreamError(
-            _lt("pg_dump failed (exit code %(code)s): %(error)s"),
+            "blob.pg_dump_failed",
             code="PgDumpFailed",
             detail=stderr.text()[-500:],
-            message_args={"code": code, "error": stderr.text()[-500:] or "-"},
+            params={"code": code, "error": stderr.text()[-500:] or "-"},
         )
 
 
@@ -407,7 +407,7 @@ class BlobStore:
             blob.upload_blob(payload, overwrite=True)
             if blob.download_blob().readall() != payload:
                 raise AzureError(
-                    _lt("The storage account answered with other bytes than written: check its settings."),
+                    "blob.marker_mismatch",
                     code="MarkerMismatch",
                 )
             blob.delete_blob()
@@ -485,9 +485,9 @@ class BlobStore:
         metadata = {k.lower(): v for k, v in props["metadata"].items()}
         if any(metadata.get(key.lower()) != str(value) for key, value in owner.items()):
             raise AzureError(
-                _lt("%(name)s was not written by this database's backups: it was left untouched."),
+                "blob.foreign_blob",
                 code="ForeignBlob",
-                message_args={"name": name},
+                params={"name": name},
             )
         with self._errors():
             self.deadline.call(

@@ -15,7 +15,7 @@ from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import ARecord, RecordSet
 
 from .arm import ArmClient, _arm_errors
-from .errors import DNS, DNS_RECORD_EXISTS, KIND_REQUEST, AzureError, _lt
+from .errors import DNS, DNS_RECORD_EXISTS, KIND_REQUEST, AzureError
 
 # the record types a zone lists, with the attribute holding their values
 RECORD_TYPES = ("A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")
@@ -45,14 +45,10 @@ def normalize_record_name(name, zone_name):
     valid = all(_LABEL_RE.match(label) or (index == 0 and label == "*") for index, label in enumerate(labels))
     if not valid or len(value) + len(zone) + 1 > 253:
         raise AzureError(
-            _lt(
-                "Invalid record name %(name)s: give a name relative to the zone (www, app.eu, @ for the "
-                "zone itself, * or *.app for a wildcard) made of letters, digits and hyphens, at most 63 "
-                "characters per label."
-            ),
+            "dns.invalid_record_name",
             code="InvalidRecordName",
             kind=KIND_REQUEST,
-            message_args={"name": name or ""},
+            params={"name": name or ""},
         )
     return value
 
@@ -70,15 +66,15 @@ def normalize_ipv4(addresses):
             result.append(str(ipaddress.IPv4Address(address.strip())))
         except ValueError:
             raise AzureError(
-                _lt("Invalid IPv4 address %(address)s: write four numbers from 0 to 255, like 20.50.1.10."),
+                "dns.invalid_ipv4",
                 code="InvalidIPv4",
-                message_args={"address": address},
+                params={"address": address},
             ) from None
     if not result or len(result) > MAX_A_RECORDS:
         raise AzureError(
-            _lt("An A record needs between 1 and %(max)s IPv4 addresses."),
+            "dns.a_record_count",
             code="InvalidIPv4",
-            message_args={"max": MAX_A_RECORDS},
+            params={"max": MAX_A_RECORDS},
         )
     return sorted(set(result), key=result.index)
 
@@ -86,9 +82,9 @@ def normalize_ipv4(addresses):
 def check_ttl(ttl):
     if not isinstance(ttl, int) or not TTL_MIN <= ttl <= TTL_MAX:
         raise AzureError(
-            _lt("The TTL must be between %(min)s and %(max)s seconds (3600 is usual)."),
+            "dns.invalid_ttl",
             code="InvalidTTL",
-            message_args={"min": TTL_MIN, "max": TTL_MAX},
+            params={"min": TTL_MIN, "max": TTL_MAX},
         )
     return ttl
 

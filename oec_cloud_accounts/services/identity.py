@@ -16,7 +16,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
-from .errors import KIND_TRANSIENT, AzureError, _lt
+from .errors import KIND_TRANSIENT, AzureError
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
 
 # Authorities MSAL knows: only these may use instance discovery / validation.
@@ -141,7 +141,7 @@ class AzureIdentity:
             # MSAL checks the answer's state against the flow before any call:
             # a ValueError here means the answer does not belong to the flow
             raise AzureError(
-                _lt("This sign-in answer does not match the request that was sent: start again."),
+                "oauth.state_mismatch",
                 code="state_mismatch",
                 detail=str(exc)[:300],
             ) from exc
@@ -184,12 +184,9 @@ class AzureIdentity:
             raise _transport_error(exc) from exc
         except ValueError as exc:  # MSAL: the authority's metadata could not be read
             raise AzureError(
-                _lt(
-                    "The Azure cloud's sign-in authority %(authority)s did not answer as expected: "
-                    "check the Azure cloud and tenant in Settings > Cloud Accounts."
-                ),
+                "oauth.invalid_authority",
                 code="invalid_authority",
-                message_args={"authority": self.authority},
+                params={"authority": self.authority},
                 kind=KIND_TRANSIENT if "status" not in str(exc).lower() else "client",
                 detail=str(exc)[:300],
             ) from exc
@@ -235,14 +232,10 @@ def _transport_error(exc):
 def _unexpected_answer(status, detail):
     """Not an OAuth answer (a proxy's error page, a server error): retried later."""
     return AzureError(
-        _lt(
-            "Microsoft Entra ID gave an unexpected answer (HTTP %(status)s) instead of a token: a proxy "
-            "or firewall between Odoo and Microsoft may be intercepting the requests, or the service "
-            "is failing. It will be retried; if it persists, check the server's outgoing HTTPS access."
-        ),
+        "oauth.unexpected_answer",
         code="unexpected_response",
         kind=KIND_TRANSIENT,
         status=status,
         detail=(detail or "")[:300],
-        message_args={"status": status or "?"},
+        params={"status": status or "?"},
     )

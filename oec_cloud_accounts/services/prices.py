@@ -2,7 +2,7 @@
 OData ``$filter``, paged by ``NextPageLink``; a next page is read only from the
 configured host (scheme, host and port of the endpoint)."""
 
-from .errors import KIND_TRANSIENT, AzureError, _lt
+from .errors import KIND_TRANSIENT, AzureError
 from .hosts import check_same_origin
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
 
@@ -40,21 +40,21 @@ class RetailPrices:
                 response = self.session.get(url, params=params)
             except UnexpectedResponse as exc:
                 raise AzureError(
-                    _lt("The Azure prices service answered HTTP %(status)s: it will be retried."),
+                    "prices.unavailable",
                     code="PricesUnavailable",
                     kind=KIND_TRANSIENT,
                     status=exc.response.status_code,
-                    message_args={"status": exc.response.status_code},
+                    params={"status": exc.response.status_code},
                 ) from exc
             except OSError as exc:  # requests' connection errors and timeouts included
                 raise AzureError.network(exc) from exc
             answer = response.json()
             if not response.ok:
                 raise AzureError(
-                    _lt("The Azure prices service refused the request: %(detail)s"),
+                    "prices.refused",
                     code="PricesRequestRefused",
                     status=response.status_code,
-                    message_args={"detail": str(answer.get("Error") or answer)[:200]},
+                    params={"detail": str(answer.get("Error") or answer)[:200]},
                 )
             yield from answer.get("Items") or []
             url, params = answer.get("NextPageLink"), None
@@ -62,14 +62,7 @@ class RetailPrices:
                 return
             check_same_origin(url, self.endpoint)
         # never a silent cut: a partial price list would make estimates look cheaper than they are
-        raise AzureError(
-            _lt(
-                "The Azure prices service still had more pages after %(pages)s pages: prices were not "
-                "updated. Report it to the addon's maintainers."
-            ),
-            code="PricesTooManyPages",
-            message_args={"pages": self.max_pages},
-        )
+        raise AzureError("prices.too_many_pages", code="PricesTooManyPages", params={"pages": self.max_pages})
 
 
 def _price(item):

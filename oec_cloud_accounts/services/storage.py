@@ -14,7 +14,7 @@ from azure.mgmt.storage import StorageManagementClient
 
 from .arm import ArmClient, _arm_errors
 from .compute import _PollOnce, _SendOnly
-from .errors import KIND_REQUEST, STORAGE, AzureError, _lt
+from .errors import KIND_REQUEST, STORAGE, AzureError
 from .hosts import check_blob_endpoint, check_storage_id
 from .inputs import shorten
 
@@ -33,13 +33,10 @@ def check_account_name(name):
     """The name, or AzureError ``AccountNameInvalid`` (3-24 lower-case letters and digits)."""
     if not isinstance(name, str) or not ACCOUNT_NAME_RE.fullmatch(name):
         raise AzureError(
-            _lt(
-                "Invalid storage account name %(name)s: use 3 to 24 characters, lower-case letters and "
-                "digits only (no hyphen, no capital), e.g. mycompanybackups."
-            ),
+            "storage.invalid_account_name",
             code="AccountNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": shorten(name)},
+            params={"name": shorten(name)},
         )
     return name
 
@@ -48,14 +45,10 @@ def check_container_name(name):
     """The name, or AzureError ``ContainerNameInvalid``."""
     if not isinstance(name, str) or not CONTAINER_NAME_RE.fullmatch(name):
         raise AzureError(
-            _lt(
-                "Invalid container name %(name)s: use 3 to 63 characters, lower-case letters, digits and "
-                "hyphens, starting and ending with a letter or a digit, never two hyphens in a row, e.g. "
-                "odoo-backups."
-            ),
+            "storage.invalid_container_name",
             code="ContainerNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": shorten(name)},
+            params={"name": shorten(name)},
         )
     return name
 
@@ -64,13 +57,10 @@ def check_group_name(name):
     """The name, or AzureError ``ResourceGroupNameInvalid``."""
     if not isinstance(name, str) or not GROUP_NAME_RE.fullmatch(name):
         raise AzureError(
-            _lt(
-                "Invalid resource group name %(name)s: use up to 90 letters, digits, hyphens, "
-                "underscores, periods and parentheses, not ending with a period."
-            ),
+            "storage.invalid_group_name",
             code="ResourceGroupNameInvalid",
             kind=KIND_REQUEST,
-            message_args={"name": shorten(name)},
+            params={"name": shorten(name)},
         )
     return name
 

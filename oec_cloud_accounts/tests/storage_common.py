@@ -9,6 +9,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure_emulator import defaults
 
+from ..models.azure_messages import MESSAGES
 from ..services.errors import STORAGE
 from .common import EmulatorMixin
 
@@ -102,6 +103,7 @@ class StorageMixin(EmulatorMixin):
         bodies = record.message_ids.mapped("body")
         self.assertTrue(any(text in (body or "") for body in bodies), bodies)
 
-    @staticmethod
-    def storage_message(code, **values):
-        return "%s (%s)" % (STORAGE[code][1] % values if values else STORAGE[code][1], code)
+    def storage_message(self, code, **values):
+        """The English message of a storage code, as people read it (with its reference)."""
+        text = str(MESSAGES[STORAGE[code][1]])
+        return "%s (%s)" % (text % values if values else text, code)

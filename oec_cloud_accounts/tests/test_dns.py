@@ -330,8 +330,11 @@ class TestDnsZone(DnsMixin, TransactionCase):
         with self.assertRaises(AzureError) as error:
             client.create_a_record(defaults.SUBSCRIPTION_ID, RG, "example.test", "a..b", ["20.1.2.3"], 300)
         self.assertEqual(error.exception.code, "BadRequest")
-        self.assertIn("Azure DNS refused the record", error.exception.message)
-        self.assertIn("is invalid", error.exception.message)
+        self.assertEqual(error.exception.key, "dns.BadRequest")
+        self.assertIn("is invalid", error.exception.params["detail"])
+        message = self.env["cloud.account"]._azure_error_message(error.exception)
+        self.assertTrue(message.startswith("Azure DNS refused the record: "), message)
+        self.assertIn("is invalid", message)
 
     # -- delegation ----------------------------------------------------------------------------------
 
@@ -435,7 +438,11 @@ class TestDnsServerRecords(DnsMixin, TransactionCase):
             with self.assertRaises(AzureError) as error:
                 self.zone._upsert_owned_a_record(name, "20.1.2.3", OWNER)
             self.assertEqual(error.exception.code, "ForeignRecord")
-            self.assertIn("%s.example.test already has an A record" % name, error.exception.message)
+            self.assertEqual(error.exception.params, {"fqdn": "%s.example.test" % name})
+            self.assertIn(
+                "%s.example.test already has an A record" % name,
+                self.env["cloud.account"]._azure_error_message(error.exception),
+            )
             self.assertEqual([r["method"] for r in self.dns_calls(before)], ["GET"], "only read")
             self.assertFalse(self.zone._delete_owned_a_record(name, OWNER))
         self.assertEqual(

@@ -1,9 +1,13 @@
 """Azure failures reach users in their language, through the real stack.
 
-services/ marks its English messages for the .pot without importing odoo;
-the models translate them with the module's own fr.po, then fill in the values.
+services/ raises keys and values; the Odoo layer's messages of those keys
+(models/azure_messages.py) are translated with the module's own fr.po, then
+the values are filled in.
 """
 
+import glob
+import os
+import re
 from html import unescape
 
 from azure_emulator import defaults
@@ -12,6 +16,9 @@ from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools.misc import file_path
 from odoo.tools.translate import TranslationFileReader
 
+from ..models.azure_messages import MESSAGES
+from ..models.cloud_account_tokens import NO_SUBSCRIPTION
+from ..models.cloud_server_engine import FOREIGN_GROUP
 from ..services import errors
 from .common import EmulatorMixin
 from .test_connect_http import ConnectHttpMixin
@@ -65,22 +72,35 @@ class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
             "Microsoft a refusé la connexion enregistrée : " + REVOKED_FR, str(account.activity_ids.note)
         )
 
-    def test_service_messages_are_in_the_pot(self):
+    def test_messages_are_in_the_pot_and_in_french(self):
         with open(file_path("oec_cloud_accounts/i18n/oec_cloud_accounts.pot"), "rb") as pot:
             msgids = {row["src"] for row in TranslationFileReader(pot, fileformat="po")}
-        tables = [
-            message
-            for _kind, message in [
-                *errors.AADSTS.values(),
-                *errors.ARM.values(),
-                *errors.DNS.values(),
-                errors.DNS_RECORD_EXISTS,
-                errors.DNS_FOREIGN_RECORD,
-            ]
-        ]
-        missing = [message for message in tables if message not in msgids]
+        english = self.env["cloud.account"].with_context(lang="en_US")
+        french = self.env["cloud.account"].with_context(lang="fr_FR")
+        sources = {key: english._azure_error_template(key) for key in MESSAGES}
+        self.assertEqual(
+            sources["arm.transient"], "Azure is busy or unavailable (HTTP %(status)s): it will be retried."
+        )
+        missing = [key for key, source in sources.items() if source not in msgids]
         self.assertFalse(missing, "regenerate i18n/oec_cloud_accounts.pot")
-        self.assertIn("Azure is busy or unavailable (HTTP %(status)s): it will be retried.", msgids)
+        untranslated = [key for key, source in sources.items() if french._azure_error_template(key) == source]
+        self.assertFalse(untranslated, "translate them in i18n/fr.po")
+
+    def test_every_key_raised_has_a_message(self):
+        """services/ and the models raise keys; each one has its message."""
+        keys = {"aadsts.%s" % code for code in errors.AADSTS} | {"arm.%s" % code for code in errors.ARM}
+        keys |= {key for _kind, key in [*errors.DNS.values(), *errors.STORAGE.values()]}
+        keys |= {errors.DNS_RECORD_EXISTS[1], errors.DNS_FOREIGN_RECORD[1]}
+        keys |= {NO_SUBSCRIPTION, FOREIGN_GROUP}
+        written = re.compile(r'(?:AzureError\(|BackupStreamError\(|cls\(|kind, key = [A-Z_]+, )\s*"([\w.]+)"')
+        for folder in ("services", "models", "controllers"):
+            for path in glob.glob(os.path.join(file_path("oec_cloud_accounts/%s" % folder), "*.py")):
+                with open(path, encoding="utf-8") as source:
+                    keys |= set(written.findall(source.read()))
+        self.assertIn("oauth.unexpected_answer", keys)
+        self.assertIn("network", keys)
+        self.assertIn("server.foreign_group", keys)
+        self.assertFalse(keys - set(MESSAGES), "add their messages to models/azure_messages.py")
 
 
 @tagged("post_install", "-at_install")

@@ -70,12 +70,10 @@ class CloudDnsRecordEdit(models.TransientModel):
         self.zone_id._check_can_change()
         zone = self.zone_id.sudo()
         check_a_record_input(self.name, self.ipv4_addresses)
-        try:
+        with zone.account_id._azure_errors(reference=False):
             name = normalize_record_name(self.name, zone.name)
             addresses = normalize_ipv4(self.ipv4_addresses)
             ttl = check_ttl(self.ttl)
-        except AzureError as error:
-            raise UserError(zone.account_id._azure_error_message(error)) from error
         where = (zone.subscription_id, zone.resource_group, zone.name, name)
         record = self.record_id.sudo()
         try:
@@ -110,13 +108,11 @@ class CloudDnsRecordEdit(models.TransientModel):
         self.zone_id._check_can_change()
         zone = self.zone_id.sudo()
         check_a_record_input(self.name)
-        try:
+        with zone.account_id._azure_errors():
             name = normalize_record_name(self.name, zone.name)
             current = zone._dns_client().get_record_set(
                 zone.subscription_id, zone.resource_group, zone.name, name, "A"
             )
-        except AzureError as error:
-            raise UserError(zone.account_id._azure_error_message(error, reference=True)) from error
         values = {"conflict_message": False, "record_id": False, "etag": False, "name": name}
         if current is not None:
             record = self.env["cloud.dns.record"]._store(zone, current)

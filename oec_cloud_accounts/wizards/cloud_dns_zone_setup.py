@@ -21,10 +21,8 @@ class CloudDnsZoneSetup(models.TransientModel):
         """List the zones of every subscription of ``account`` (sudo; the caller
         checked the rights) and open the wizard on them."""
         lines, notes, failed = [], [], False
-        try:
+        with account._azure_errors():
             client = account._dns_client()
-        except AzureError as error:
-            raise UserError(account._azure_error_message(error, reference=True)) from error
         for sub in account.subscription_ids:
             if not sub.can_dns:
                 notes.append(

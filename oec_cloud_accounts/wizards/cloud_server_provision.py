@@ -2,7 +2,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..models.cloud_server import REGIONS
-from ..services import AzureError
 from ..services.compute import ComputeClient
 
 
@@ -71,10 +70,8 @@ class CloudServerProvision(models.TransientModel):
         """Step 1 -> 2: the regions of the subscription, the six of cloud_server.REGIONS first."""
         self.ensure_one()
         arm = self._checked_client()
-        try:
+        with self.account_id._azure_errors():
             offered = arm.list_locations(self.subscription_line_id.subscription_id)
-        except AzureError as error:
-            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
         names = {loc["name"]: loc["display_name"] for loc in offered}
         lines = [
             (0, 0, {"kind": "region", "name": code, "label": label, "sequence": index})
@@ -102,10 +99,8 @@ class CloudServerProvision(models.TransientModel):
             raise UserError(_("Choose a region."))
         arm = self._checked_client()
         location = self.region_option_id.name
-        try:
+        with self.account_id._azure_errors():
             sizes = arm.list_vm_sizes(self.subscription_line_id.subscription_id, location)
-        except AzureError as error:
-            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
         prices = self.env["cloud.price"].sudo()
         lines = []
         for index, size in enumerate(sizes):
@@ -186,10 +181,8 @@ class CloudServerProvision(models.TransientModel):
         self.subscription_line_id.check_access_rule("read")
         if self.subscription_line_id.account_id != self.account_id:
             raise UserError(_("Choose a subscription of the chosen account."))
-        try:
+        with self.account_id._azure_errors():
             return self.account_id.sudo()._arm(ComputeClient)
-        except AzureError as error:
-            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
 
     def _reopen(self):
         return {

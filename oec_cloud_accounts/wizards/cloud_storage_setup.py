@@ -208,7 +208,7 @@ class CloudStorageSetup(models.TransientModel):
         self.ensure_one()
         account = self._checked_account()
         name = (self.new_account_name or "").strip()
-        try:
+        with account._azure_errors():
             check_account_name(name)
             sub = self.subscription_line_id.sudo()
             if not sub or sub.account_id != account or not sub.can_storage:
@@ -256,8 +256,6 @@ class CloudStorageSetup(models.TransientModel):
                 )
             )
             storage._start_creation(group_location)
-        except AzureError as error:
-            raise UserError(account._azure_error_message(error, reference=True)) from error
         self.sudo().write({"storage_id": storage.id, "wizard_step": "creating"})
         return self._reopen()
 
@@ -277,12 +275,10 @@ class CloudStorageSetup(models.TransientModel):
     def _load_containers(self):
         """List the containers of the picked account (sudo: the caller checked the rights)."""
         storage = self.storage_id.sudo()
-        try:
+        with self.account_id._azure_errors():
             names = self._client(self.account_id).list_containers(
                 storage.subscription_id, storage.resource_group, storage.storage_account
             )
-        except AzureError as error:
-            raise UserError(self.account_id._azure_error_message(error, reference=True)) from error
         stale = self.option_ids.filtered(lambda o: o.kind == "container")
         self.sudo().write(
             {
@@ -307,14 +303,12 @@ class CloudStorageSetup(models.TransientModel):
             container = option.name
         else:
             container = (self.new_container or "").strip()
-        try:
+        with account._azure_errors():
             check_container_name(container)
             if self.container_mode == "new":
                 self._client(account).create_container(
                     storage.subscription_id, storage.resource_group, storage.storage_account, container
                 )
-        except AzureError as error:
-            raise UserError(account._azure_error_message(error, reference=True)) from error
         storage = self._location_for(storage, container)
         self.sudo().write({"storage_id": storage.id})
         if storage._test_access():
@@ -382,10 +376,8 @@ class CloudStorageSetup(models.TransientModel):
 
     @api.model
     def _client(self, account):
-        try:
+        with account._azure_errors():
             return account.sudo()._arm(StorageClient)
-        except AzureError as error:
-            raise UserError(account._azure_error_message(error, reference=True)) from error
 
     def _reopen(self):
         return {
@@ -436,13 +428,11 @@ class CloudStorageSetupLine(models.TransientModel):
             raise UserError(
                 _("This storage account is not in a subscription of %s with Storage.", account.name)
             )
-        try:
+        with account._azure_errors():
             check_group_name(line.resource_group)
             check_account_name(line.name)
             found = wizard._client(account).get_account(sub.subscription_id, line.resource_group, line.name)
             check_storage_id(found["id"], sub.subscription_id, line.resource_group, line.name, found["name"])
-        except AzureError as error:
-            raise UserError(account._azure_error_message(error, reference=True)) from error
         storage_model = self.env["cloud.storage"].sudo().with_context(active_test=False)
         # a location of this account still without a container (an earlier, unfinished setup)
         storage = storage_model.search(

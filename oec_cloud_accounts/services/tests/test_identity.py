@@ -11,7 +11,12 @@ from azure_emulator import defaults as d
 from conftest import REDIRECT_URI, SCOPES, answer_consent, make_identity
 
 from odoo.addons.oec_cloud_accounts.services import ArmClient, AzureError
-from odoo.addons.oec_cloud_accounts.services.errors import KIND_CLIENT, KIND_GRANT, KIND_TRANSIENT
+from odoo.addons.oec_cloud_accounts.services.errors import (
+    KIND_ACCESS,
+    KIND_CLIENT,
+    KIND_GRANT,
+    KIND_TRANSIENT,
+)
 
 
 def make_arm(emu, token, **options):
@@ -38,7 +43,7 @@ def test_refresh_errors_are_typed(emu, identity, signed_in):
     with pytest.raises(AzureError) as caught:
         make_identity(emu, secret="not-the-secret").refresh(refresh_token, SCOPES)
     assert (caught.value.kind, caught.value.aadsts) == (KIND_CLIENT, "7000215")
-    assert "Invalid client secret" in str(caught.value)
+    assert caught.value.key == "aadsts.7000215"
 
     emu.control.expire_refresh_tokens()
     with pytest.raises(AzureError) as caught:
@@ -60,7 +65,9 @@ def test_arm_errors_are_typed(emu, signed_in):
     emu.control.inject_fault(service="arm", path="/subscriptions", status=403, code="AuthorizationFailed")
     with pytest.raises(AzureError) as caught:
         arm.list_subscriptions()
-    assert "Owner or Contributor" in caught.value.message
+    error = caught.value
+    assert (error.key, error.kind) == ("arm.AuthorizationFailed", KIND_ACCESS)
+    assert error.code == "AuthorizationFailed"
 
 
 @pytest.mark.parametrize("status", [200, 400, 502])
@@ -75,7 +82,7 @@ def test_unexpected_answers_are_typed(emu, identity, signed_in, status, caplog):
     assert not [r for r in caplog.records if r.name.startswith("msal")]
     error = caught.value
     assert (error.kind, error.code, error.status) == (KIND_TRANSIENT, "unexpected_response", status)
-    assert "HTTP %d" % status in error.message
+    assert (error.key, error.params) == ("oauth.unexpected_answer", {"status": status})
 
 
 def test_server_error_keeps_its_aadsts_and_redemption_errors(emu, identity, signed_in, browser):

@@ -1,0 +1,289 @@
+"""What people read when Azure refuses: one message per AzureError key.
+
+``services/`` raises :class:`AzureError` with a key and its values only; the
+words are here, in the Odoo layer, marked with Odoo's ``_lt`` so the module's
+.pot has them and they are translated in the reader's language when shown
+(``cloud.account._azure_error_message``). Values are named placeholders,
+filled in after translation. Every message says what to do.
+"""
+
+from odoo.tools.translate import _lt
+
+MESSAGES = {
+    # Entra ID's AADSTS codes (services/errors.py AADSTS), rewritten as instructions
+    "aadsts.65001": _lt(
+        "Admin consent required: an administrator of your Microsoft Entra tenant must approve this "
+        "application (Enterprise applications) before you can connect."
+    ),
+    "aadsts.90094": _lt(
+        "Admin consent required: your organisation only lets administrators approve new applications. Ask "
+        "a Global Administrator to grant consent, then connect again."
+    ),
+    "aadsts.90095": _lt(
+        "Admin consent required: ask a Global Administrator to grant consent, then connect again."
+    ),
+    "aadsts.65004": _lt(
+        "Authorization denied: the consent was cancelled or declined. Click Add Account again and choose "
+        "Accept."
+    ),
+    "aadsts.50020": _lt(
+        "Wrong tenant: the Microsoft account you signed in with does not belong to the directory (tenant) "
+        "configured for this connection. Sign in with an account of that tenant, or change the tenant in "
+        "Settings > Cloud Accounts."
+    ),
+    "aadsts.90002": _lt(
+        "Tenant not found: check the tenant in Settings > Cloud Accounts and the Azure cloud chosen."
+    ),
+    "aadsts.700016": _lt(
+        "Application not found: the client id in Settings > Cloud Accounts does not exist in this Azure "
+        "cloud or tenant. Check the client id and the Azure cloud selected."
+    ),
+    "aadsts.7000215": _lt(
+        "Invalid client secret: set the secret's Value (not its Secret ID) from the application's "
+        "Certificates & secrets page in Settings > Cloud Accounts."
+    ),
+    "aadsts.7000222": _lt(
+        "The client secret has expired: create a new one in the application's Certificates & secrets page "
+        "and set it in Settings > Cloud Accounts."
+    ),
+    "aadsts.7000218": _lt("No client secret is configured: set it in Settings > Cloud Accounts."),
+    "aadsts.50011": _lt(
+        "Redirect URI mismatch: register the redirect URI shown in Settings > Cloud Accounts on the Azure "
+        "application (Authentication > Web)."
+    ),
+    "aadsts.500113": _lt(
+        "No redirect URI is registered: add the one shown in Settings > Cloud Accounts to the Azure "
+        "application (Authentication > Web)."
+    ),
+    "aadsts.700082": _lt("The sign-in expired after a long inactivity: click Reconnect and sign in again."),
+    "aadsts.50173": _lt(
+        "The sign-in was revoked (password changed, MFA reset or sessions revoked): click Reconnect and "
+        "sign in again."
+    ),
+    "aadsts.70008": _lt("The authorization expired: click Reconnect and sign in again."),
+    "aadsts.54005": _lt("This sign-in answer was already used: click Add Account again."),
+    "aadsts.50076": _lt("Multi-factor authentication is now required: click Reconnect and sign in again."),
+    "aadsts.50079": _lt(
+        "Multi-factor authentication registration is required: click Reconnect and sign in again."
+    ),
+    "aadsts.90033": _lt("Microsoft Entra ID had a transient error: it will be retried."),
+    "aadsts.53003": _lt(
+        "Blocked by a Conditional Access policy of your organisation: ask your administrator."
+    ),
+    "aadsts.50105": _lt(
+        "Your account is not assigned to this application: ask an administrator to assign you in "
+        "Enterprise applications."
+    ),
+    # other answers of Entra ID's authorize and token endpoints (services/identity.py)
+    "oauth.transient": _lt("Microsoft Entra ID is temporarily unavailable: it will be retried."),
+    "oauth.invalid_grant": _lt("The sign-in is no longer valid: click Reconnect and sign in again."),
+    "oauth.sign_in_again": _lt("Microsoft asks you to sign in again: click Reconnect."),
+    "oauth.client": _lt("The Azure application is misconfigured: check Settings > Cloud Accounts."),
+    "oauth.refused": _lt("Microsoft Entra ID refused the request: %(detail)s"),
+    "oauth.state_mismatch": _lt("This sign-in answer does not match the request that was sent: start again."),
+    "oauth.invalid_authority": _lt(
+        "The Azure cloud's sign-in authority %(authority)s did not answer as expected: check the Azure "
+        "cloud and tenant in Settings > Cloud Accounts."
+    ),
+    "oauth.unexpected_answer": _lt(
+        "Microsoft Entra ID gave an unexpected answer (HTTP %(status)s) instead of a token: a proxy or "
+        "firewall between Odoo and Microsoft may be intercepting the requests, or the service is failing. "
+        "It will be retried; if it persists, check the server's outgoing HTTPS access."
+    ),
+    # Azure Resource Manager's codes (services/errors.py ARM) and its other answers
+    "arm.AuthorizationFailed": _lt(
+        "The Microsoft account lacks a role on the subscription: give it Owner or Contributor in the "
+        "Azure portal (Subscription > Access control (IAM)), then retry."
+    ),
+    "arm.SubscriptionNotFound": _lt("The subscription was not found or the account has no access to it."),
+    "arm.InvalidAuthenticationTokenTenant": _lt(
+        "The subscription belongs to another tenant than the account signed in."
+    ),
+    "arm.ExpiredAuthenticationToken": _lt("The access token expired; it is renewed on retry."),
+    "arm.MissingSubscriptionRegistration": _lt(
+        "A resource provider is not registered on the subscription: register it from the account."
+    ),
+    "arm.QuotaExceeded": _lt(
+        "Not enough vCPU quota for this size in this region: ask for more in the Azure portal "
+        "(Subscription > Usage + quotas), pick a smaller size or another region."
+    ),
+    "arm.OperationNotAllowed": _lt(
+        "Azure did not allow the operation, usually a quota limit: check Subscription > Usage + quotas in "
+        "the Azure portal, or pick a smaller size or another region."
+    ),
+    "arm.SkuNotAvailable": _lt(
+        "This VM size is not available to your subscription in this region: pick another size or another "
+        "region."
+    ),
+    "arm.AllocationFailed": _lt(
+        "Azure has no capacity for this VM size in this region right now: retry later, or pick another "
+        "size or region."
+    ),
+    "arm.ZonalAllocationFailed": _lt(
+        "Azure has no capacity for this VM size in this availability zone right now: retry later, or pick "
+        "another size or region."
+    ),
+    "arm.RequestDisallowedByPolicy": _lt(
+        "An Azure Policy of your organisation forbids this resource (region, size, public IP or tags): "
+        "ask your Azure administrator which policy, or change the server's settings."
+    ),
+    "arm.InvalidParameter": _lt("Azure refused a value of the server: %(detail)s"),
+    "arm.ResourceGroupNotFound": _lt(
+        "The server's resource group no longer exists in Azure (deleted outside Odoo?)."
+    ),
+    "arm.ReadOnlyDisabledSubscription": _lt(
+        "The subscription is disabled: re-enable it in the Azure portal."
+    ),
+    "arm.transient": _lt("Azure is busy or unavailable (HTTP %(status)s): it will be retried."),
+    "arm.unauthorized": _lt("Azure refused the access token: click Reconnect."),
+    "arm.refused": _lt("Azure refused the request: %(detail)s"),
+    # no answer at all
+    "network": _lt("Azure could not be reached (%(error)s): it will be retried."),
+    # Azure DNS (services/dns.py, services/errors.py DNS), before ARM's texts there
+    "dns.zone_not_found": _lt(
+        "The DNS zone was not found in Azure (deleted, moved or renamed?): run DNS Quick Setup on the "
+        "account again to pick the zone."
+    ),
+    "dns.AuthorizationFailed": _lt(
+        "The Microsoft account may not manage this DNS zone: give it the DNS Zone Contributor role on the "
+        "zone or its resource group (Azure portal > DNS zone > Access control (IAM))."
+    ),
+    "dns.MissingSubscriptionRegistration": _lt(
+        "Microsoft.Network is not registered on the subscription: register it from the account's "
+        "Subscriptions (Register Microsoft.Network), wait a few minutes, then try again."
+    ),
+    "dns.PreconditionFailed": _lt(
+        "The record set was changed in Azure (for instance in the Azure portal) since Odoo loaded it: "
+        "nothing was overwritten. Reload the record to see its current values, then apply your change "
+        "again."
+    ),
+    "dns.TooManyRequests": _lt(
+        "Azure DNS is throttling the requests (too many in a short time): Odoo waited and retried; wait "
+        "%(retry_after)s seconds and try again."
+    ),
+    "dns.BadRequest": _lt(
+        "Azure DNS refused the record: %(detail)s Check the name, the addresses and the TTL."
+    ),
+    "dns.record_exists": _lt(
+        "A record set of this name and type already exists in Azure (made outside Odoo, or meanwhile): it "
+        "was left untouched. Reload the zone's records and edit the existing record instead."
+    ),
+    "dns.foreign_record": _lt(
+        "%(fqdn)s already has an A record that Odoo did not create for this server (made in the Azure "
+        "portal, or by another database): it was left untouched. Delete it in Azure, or choose another "
+        "host name."
+    ),
+    "dns.invalid_record_name": _lt(
+        "Invalid record name %(name)s: give a name relative to the zone (www, app.eu, @ for the zone "
+        "itself, * or *.app for a wildcard) made of letters, digits and hyphens, at most 63 characters "
+        "per label."
+    ),
+    "dns.invalid_ipv4": _lt(
+        "Invalid IPv4 address %(address)s: write four numbers from 0 to 255, like 20.50.1.10."
+    ),
+    "dns.a_record_count": _lt("An A record needs between 1 and %(max)s IPv4 addresses."),
+    "dns.invalid_ttl": _lt("The TTL must be between %(min)s and %(max)s seconds (3600 is usual)."),
+    # storage accounts and Blob Storage (services/storage.py, services/errors.py STORAGE)
+    "storage.AuthorizationFailure": _lt(
+        "The storage account refused Odoo's connection: its network rules (firewall) do not allow this "
+        "Odoo server. In the Azure portal, open the storage account > Networking and allow public network "
+        "access from selected networks including this server's public IP address (or from all networks), "
+        "then test the access again."
+    ),
+    "storage.KeyBasedAuthenticationNotPermitted": _lt(
+        "Shared key access is disabled on the storage account, and Odoo writes backups with the account "
+        "key. In the Azure portal, open the storage account > Configuration, set 'Allow storage account "
+        "key access' to Enabled, save, then test the access again."
+    ),
+    "storage.AuthorizationPermissionMismatch": _lt(
+        "The identity used has no data role on the storage account: give it 'Storage Blob Data "
+        "Contributor' on the storage account or the container (Azure portal > storage account > Access "
+        "control (IAM) > Add role assignment), wait a few minutes, then test again."
+    ),
+    "storage.AuthenticationFailed": _lt(
+        "The storage account rejected the key Odoo used (keys rotated meanwhile?): test the access again; "
+        "Odoo reads the current key from Azure each time."
+    ),
+    "storage.ContainerNotFound": _lt(
+        "The blob container %(container)s does not exist in the storage account (deleted in the Azure "
+        "portal?): run Storage Quick Setup again to pick or create a container."
+    ),
+    "storage.BlobNotFound": _lt(
+        "The backup file is no longer in the container (deleted in the Azure portal, or by a lifecycle "
+        "management rule)."
+    ),
+    "storage.account_not_found": _lt(
+        "The storage account %(account)s was not found in Azure (deleted, moved or renamed?), or the "
+        "Microsoft account has no access to it: run Storage Quick Setup again."
+    ),
+    "storage.AuthorizationFailed": _lt(
+        "The Microsoft account may not read the storage account's keys: give it Contributor (or Storage "
+        "Account Key Operator Service Role) on the storage account or its resource group (Azure portal > "
+        "Access control (IAM)), then test again."
+    ),
+    "storage.ServerBusy": _lt(
+        "Azure Storage is busy (throttling the storage account): try again in a few minutes."
+    ),
+    "storage.OperationTimedOut": _lt(
+        "Azure Storage timed out (a temporary problem on Azure's side): try again."
+    ),
+    "storage.InternalError": _lt(
+        "Azure Storage had an internal error (a temporary problem on Azure's side): try again."
+    ),
+    "storage.invalid_account_name": _lt(
+        "Invalid storage account name %(name)s: use 3 to 24 characters, lower-case letters and digits "
+        "only (no hyphen, no capital), e.g. mycompanybackups."
+    ),
+    "storage.invalid_container_name": _lt(
+        "Invalid container name %(name)s: use 3 to 63 characters, lower-case letters, digits and hyphens, "
+        "starting and ending with a letter or a digit, never two hyphens in a row, e.g. odoo-backups."
+    ),
+    "storage.invalid_group_name": _lt(
+        "Invalid resource group name %(name)s: use up to 90 letters, digits, hyphens, underscores, "
+        "periods and parentheses, not ending with a period."
+    ),
+    # backups in Blob Storage (services/blob.py)
+    "blob.too_many_blocks": _lt(
+        "The backup is larger than a block blob can hold with blocks of %(size)s MiB."
+    ),
+    "blob.pg_dump_failed": _lt("pg_dump failed (exit code %(code)s): %(error)s"),
+    "blob.marker_mismatch": _lt(
+        "The storage account answered with other bytes than written: check its settings."
+    ),
+    "blob.foreign_blob": _lt("%(name)s was not written by this database's backups: it was left untouched."),
+    # retail prices (services/prices.py)
+    "prices.unavailable": _lt("The Azure prices service answered HTTP %(status)s: it will be retried."),
+    "prices.refused": _lt("The Azure prices service refused the request: %(detail)s"),
+    "prices.too_many_pages": _lt(
+        "The Azure prices service still had more pages after %(pages)s pages: prices were not "
+        "updated. Report it to the addon's maintainers."
+    ),
+    # cloud.account (models/cloud_account_tokens.py)
+    "account.no_subscription": _lt(
+        "No subscriptions found: the Microsoft account has no Azure subscription, or no role on one. "
+        "Check you have Owner or Contributor on a subscription, or connect another account."
+    ),
+    "account.no_token": _lt("No stored sign-in for this account: click Reconnect."),
+    "account.tenant_mismatch": _lt(
+        "Wrong tenant: this account belongs to tenant %(expected)s but you signed in with an account of "
+        "tenant %(actual)s. Sign in with an account of the original tenant, or add a new account."
+    ),
+    "account.user_mismatch": _lt(
+        "Wrong Microsoft account: %(name)s is connected as %(expected)s, but you signed in as %(actual)s. "
+        "Reconnect signed in as %(expected)s, or use Add Account to connect %(actual)s as an account of "
+        "its own."
+    ),
+    # cloud.server (models/cloud_server_engine.py)
+    "server.foreign_group": _lt(
+        "The resource group %(group)s exists in Azure but was not created by Odoo for this server (its "
+        "tags say otherwise): Odoo neither uses nor deletes it. Rename the server, or remove the group in "
+        "the Azure portal if it is yours."
+    ),
+    "server.vm_gone": _lt("The VM no longer exists in Azure: delete the server or provision a new one."),
+    # Add Account's callback (controllers/main.py)
+    "connect.invalid_state": _lt(
+        "This sign-in answer does not belong to a sign-in started in this browser session, or it was "
+        "already used: click Add Account again."
+    ),
+    "connect.flow_expired": _lt("The sign-in took too long: click Add Account again."),
+}

@@ -1,0 +1,60 @@
+import logging
+from contextlib import contextmanager
+
+from odoo import _, api, models
+from odoo.exceptions import UserError
+
+from ..services import AzureError
+from .azure_messages import MESSAGES
+
+_logger = logging.getLogger(__name__)
+
+
+class CloudAccount(models.Model):
+    # a concern file of cloud.account, named in ARCHITECTURE.md: the boundary
+    # where services' AzureError becomes what people read
+    _inherit = "cloud.account"  # pylint: disable=consider-merging-classes-inherited
+
+    @api.model
+    def _azure_error_message(self, error, reference=False):
+        """An AzureError's message in the language of ``self.env``, with its values.
+
+        services/ raises a key and values, never words: the message of the key
+        (``azure_messages.MESSAGES``) is translated first and filled in after.
+        An error whose key is an English text (``services/hosts.py``) is
+        translated as that text. ``reference``: append the AADSTS number or
+        code.
+        """
+        params = error.params
+        message = self._azure_error_template(error.key)
+        if params:
+            try:
+                message = message % params
+            except (TypeError, ValueError, KeyError):
+                _logger.exception("Bad translation %r of the Azure message %r", message, error.key)
+                message = self.with_context(lang="en_US")._azure_error_template(error.key) % params
+        if reference and error.reference:
+            message = "%s (%s)" % (message, error.reference)
+        return message
+
+    @api.model
+    def _azure_error_template(self, key):
+        """The message of ``key`` in the language of ``self.env``, values not filled in."""
+        template = MESSAGES.get(key)
+        if template is None:
+            # the source is a variable on purpose: an English text marked with _lt where written
+            return _(key)
+        # Odoo's lazy translation reads the language from this frame's self.env
+        return str(template)
+
+    @contextmanager
+    def _azure_errors(self, reference=True):
+        """The boundary of a user action that calls Azure: an AzureError inside
+        the block reaches the user as a UserError saying what to do (the
+        transaction is rolled back, so nothing is recorded). A caller that
+        records the failure instead (a state, the chatter) catches AzureError
+        itself and words it with ``_azure_error_message``."""
+        try:
+            yield
+        except AzureError as error:
+            raise UserError(self._azure_error_message(error, reference=reference)) from error
