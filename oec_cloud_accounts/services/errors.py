@@ -13,9 +13,11 @@ import re
 def _lt(message):
     """Mark ``message`` for the module's .pot and return it unchanged.
 
-    For the refusals of ``hosts.py``, which still raise with an English text
-    as the key: the Odoo layer translates such a key as it is. New errors use
-    a key of ``models/azure_messages.py`` instead.
+    For the errors still raised with an English text as the key (the refusals
+    of ``hosts.py``, the scheduled actions' "Unexpected failure"): Odoo's .pot
+    export collects the literals passed to any function named ``_lt``, and the
+    Odoo layer translates such a key as it is. New errors use a key of
+    ``models/azure_messages.py`` instead.
     """
     return message
 
