@@ -7,7 +7,7 @@ words are here, in the Odoo layer, marked with Odoo's ``_lt`` so the module's
 filled in after translation. Every message says what to do.
 """
 
-from odoo.tools.translate import _lt
+from odoo import _lt
 
 MESSAGES = {
     # Entra ID's AADSTS codes (services/errors.py AADSTS), rewritten as instructions
