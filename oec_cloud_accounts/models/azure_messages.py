@@ -258,6 +258,8 @@ MESSAGES = {
         "The Azure prices service still had more pages after %(pages)s pages: prices were not "
         "updated. Report it to the addon's maintainers."
     ),
+    # a failure nobody foresaw in a scheduled step (models/cloud_job_mixin.py)
+    "job.unexpected": _lt("Unexpected failure (%(error)s): it will be retried."),
     # cloud.account (models/cloud_account_tokens.py)
     "account.no_subscription": _lt(
         "No subscriptions found: the Microsoft account has no Azure subscription, or no role on one. "

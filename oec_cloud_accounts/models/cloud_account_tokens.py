@@ -5,7 +5,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..services import AzureError
-from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT, _lt
+from ..services.errors import KIND_ACCESS, KIND_GRANT, KIND_TENANT, KIND_TRANSIENT
 
 _logger = logging.getLogger(__name__)
 

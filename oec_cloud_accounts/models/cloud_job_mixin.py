@@ -25,13 +25,14 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..services import AzureError
-from ..services.errors import KIND_TRANSIENT, _lt
+from ..services.errors import KIND_TRANSIENT
 
 _logger = logging.getLogger(__name__)
 
 BACKOFF_BASE = 60  # seconds, doubled at each transient failure in a row
 BACKOFF_MAX = 3600
-UNEXPECTED = _lt("Unexpected failure (%(error)s): it will be retried.")
+# the key of an AzureError (its message is in azure_messages.py)
+UNEXPECTED = "job.unexpected"
 
 
 def backoff(retries, retry_after=0):
@@ -139,7 +140,7 @@ class CloudJobMixin(models.AbstractModel):
         if isinstance(error, AzureError):
             return error
         args = {"error": type(error).__name__}
-        return AzureError(UNEXPECTED, code="unexpected_error", kind=KIND_TRANSIENT, message_args=args)
+        return AzureError(UNEXPECTED, code="unexpected_error", kind=KIND_TRANSIENT, params=args)
 
     def _job_record_failure(self, error, what):
         """Record a failure of ``what`` on this record (``error``: the exception

@@ -14,7 +14,7 @@ def _lt(message):
     """Mark ``message`` for the module's .pot and return it unchanged.
 
     For the errors still raised with an English text as the key (the refusals
-    of ``hosts.py``, the scheduled actions' "Unexpected failure"): Odoo's .pot
+    of ``hosts.py``): Odoo's .pot
     export collects the literals passed to any function named ``_lt``, and the
     Odoo layer translates such a key as it is. New errors use a key of
     ``models/azure_messages.py`` instead.
