@@ -687,7 +687,9 @@ def cmd_test(args):
                 f"--junitxml={junit}",
                 tests,
             ]
-            run(cmd, env=env, check=False, cwd=tests.parent)
+            # PYTHONSAFEPATH: the suite's folder is not put first on sys.path (services/http.py
+            # would hide the standard library's http module)
+            run(cmd, env={**env, "PYTHONSAFEPATH": "1"}, check=False, cwd=tests.parent)
             p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
             passed, failed = passed + p, failed + f + s
             if f or s or not junit.is_file():

@@ -87,7 +87,7 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
         self.assertEqual(account.state, "active")
         self.assertTrue(start <= account.last_refresh_at <= end, (start, account.last_refresh_at, end))
         self.assertEqual(
-            account.next_refresh_at - account.last_refresh_at, timedelta(days=1), "kept alive daily"
+            account.next_run_at - account.last_refresh_at, timedelta(days=1), "kept alive daily"
         )
         self.assertNotEqual(account.sudo()._get_secret("access_token_enc"), token, "the tokens are renewed")
 
