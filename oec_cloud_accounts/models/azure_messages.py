@@ -252,6 +252,27 @@ MESSAGES = {
     ),
     "blob.foreign_blob": _lt("%(name)s was not written by this database's backups: it was left untouched."),
     # retail prices (services/prices.py)
+    # services/hosts.py: an endpoint or link that does not lie where this cloud serves the service
+    "endpoint.account_name": _lt(
+        "Refused storage account name %(value)s: not an Azure storage account name."
+    ),
+    "endpoint.not_https": _lt("Refused blob endpoint %(value)s: Odoo only sends a storage key over https."),
+    "endpoint.extra_parts": _lt(
+        "Refused blob endpoint %(value)s: a user name, query or fragment has no place in it."
+    ),
+    "endpoint.not_the_account": _lt(
+        "Refused blob endpoint %(value)s: the storage account %(account)s of this Azure cloud is "
+        "served at https://%(account)s.blob.%(suffix)s/ only; Odoo sends its key nowhere else."
+    ),
+    "endpoint.no_suffix": _lt(
+        "Refused blob endpoint %(value)s: this Azure cloud has no storage endpoint suffix (set it on "
+        "the cloud, e.g. core.windows.net); only a local sandbox may serve blobs by path."
+    ),
+    "endpoint.other_account": _lt(
+        "Refused storage account %(value)s: Azure's answer names another storage account."
+    ),
+    "endpoint.link_not_plain": _lt("Refused link %(value)s: not a plain https URL of the service."),
+    "endpoint.link_other_host": _lt("Refused link %(value)s: it leaves the service's host."),
     "prices.unavailable": _lt("The Azure prices service answered HTTP %(status)s: it will be retried."),
     "prices.refused": _lt("The Azure prices service refused the request: %(detail)s"),
     "prices.too_many_pages": _lt(

@@ -9,19 +9,6 @@ language, are chosen in the Odoo layer (``models/azure_messages.py``, shown by
 
 import re
 
-
-def _lt(message):
-    """Mark ``message`` for the module's .pot and return it unchanged.
-
-    For the errors still raised with an English text as the key (the refusals
-    of ``hosts.py``): Odoo's .pot
-    export collects the literals passed to any function named ``_lt``, and the
-    Odoo layer translates such a key as it is. New errors use a key of
-    ``models/azure_messages.py`` instead.
-    """
-    return message
-
-
 # error kinds, so callers decide without parsing messages
 KIND_DENIED = "denied"  # the user cancelled or declined consent
 KIND_CONSENT = "admin_consent"  # an administrator must consent first

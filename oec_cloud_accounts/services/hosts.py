@@ -10,7 +10,7 @@ import re
 
 from odoo.addons.oec_auth_azure.services.urls import LOOPBACK_HOSTS, split_url
 
-from .errors import KIND_REQUEST, AzureError, _lt
+from .errors import KIND_REQUEST, AzureError
 from .inputs import shorten
 
 # Azure's storage account names: the first label of the blob host
@@ -23,9 +23,7 @@ STORAGE_ID_RE = re.compile(
 
 
 def _refused(reason, value):
-    return AzureError(
-        reason, code="EndpointRefused", kind=KIND_REQUEST, message_args={"value": shorten(value)}
-    )
+    return AzureError(reason, code="EndpointRefused", kind=KIND_REQUEST, params={"value": shorten(value)})
 
 
 def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_host=None):
@@ -40,17 +38,13 @@ def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_
     """
     name = account_name or ""
     if not STORAGE_ACCOUNT_RE.fullmatch(name):
-        raise _refused(
-            _lt("Refused storage account name %(value)s: not an Azure storage account name."), name
-        )
+        raise _refused("endpoint.account_name", name)
     parts = split_url(endpoint)
     if parts is None or parts.scheme != "https" or not parts.hostname:
-        raise _refused(
-            _lt("Refused blob endpoint %(value)s: Odoo only sends a storage key over https."), endpoint
-        )
+        raise _refused("endpoint.not_https", endpoint)
     if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
         raise _refused(
-            _lt("Refused blob endpoint %(value)s: a user name, query or fragment has no place in it."),
+            "endpoint.extra_parts",
             endpoint,
         )
     host = parts.hostname.lower()
@@ -62,13 +56,10 @@ def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_
             or parts.path not in ("", "/")
         ):
             raise AzureError(
-                _lt(
-                    "Refused blob endpoint %(value)s: the storage account %(account)s of this Azure cloud is "
-                    "served at https://%(account)s.blob.%(suffix)s/ only; Odoo sends its key nowhere else."
-                ),
+                "endpoint.not_the_account",
                 code="EndpointRefused",
                 kind=KIND_REQUEST,
-                message_args={"value": shorten(endpoint), "account": name, "suffix": shorten(suffix)},
+                params={"value": shorten(endpoint), "account": name, "suffix": shorten(suffix)},
             )
         return endpoint
     sandbox = (path_style_host or "").lower().strip("[]")
@@ -79,10 +70,7 @@ def check_blob_endpoint(endpoint, account_name, storage_suffix=None, path_style_
         or parts.path.count("/") > 2
     ):
         raise _refused(
-            _lt(
-                "Refused blob endpoint %(value)s: this Azure cloud has no storage endpoint suffix (set it on "
-                "the cloud, e.g. core.windows.net); only a local sandbox may serve blobs by path."
-            ),
+            "endpoint.no_suffix",
             endpoint,
         )
     return endpoint
@@ -102,7 +90,7 @@ def check_storage_id(resource_id, subscription_id, resource_group, account_name,
         != tuple((v or "").lower() for v in expected)
     ):
         raise _refused(
-            _lt("Refused storage account %(value)s: Azure's answer names another storage account."),
+            "endpoint.other_account",
             resource_id,
         )
     return resource_id
@@ -113,12 +101,12 @@ def check_same_origin(url, base):
     of a paged API), else AzureError ``EndpointRefused``."""
     parts, origin = split_url(url), split_url(base)
     if parts is None or origin is None or parts.username is not None or parts.password is not None:
-        raise _refused(_lt("Refused link %(value)s: not a plain https URL of the service."), url)
+        raise _refused("endpoint.link_not_plain", url)
 
     def key(split):
         port = split.port or {"https": 443, "http": 80}.get(split.scheme)
         return split.scheme.lower(), (split.hostname or "").lower(), port
 
     if key(parts) != key(origin):
-        raise _refused(_lt("Refused link %(value)s: it leaves the service's host."), url)
+        raise _refused("endpoint.link_other_host", url)
     return url

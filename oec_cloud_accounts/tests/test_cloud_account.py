@@ -86,9 +86,7 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
         self.assertEqual(action["params"]["type"], "success")
         self.assertEqual(account.state, "active")
         self.assertTrue(start <= account.last_refresh_at <= end, (start, account.last_refresh_at, end))
-        self.assertEqual(
-            account.next_run_at - account.last_refresh_at, timedelta(days=1), "kept alive daily"
-        )
+        self.assertEqual(account.next_run_at - account.last_refresh_at, timedelta(days=1), "kept alive daily")
         self.assertNotEqual(account.sudo()._get_secret("access_token_enc"), token, "the tokens are renewed")
 
     def test_refresh_turns_expired_with_reason(self):

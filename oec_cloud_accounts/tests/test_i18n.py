@@ -100,7 +100,9 @@ class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
         keys |= {key for _kind, key in [*errors.DNS.values(), *errors.STORAGE.values()]}
         keys |= {errors.DNS_RECORD_EXISTS[1], errors.DNS_FOREIGN_RECORD[1]}
         keys |= {NO_SUBSCRIPTION, FOREIGN_GROUP, UNEXPECTED}
-        written = re.compile(r'(?:AzureError\(|BackupStreamError\(|cls\(|kind, key = [A-Z_]+, )\s*"([\w.]+)"')
+        written = re.compile(
+            r'(?:AzureError\(|BackupStreamError\(|cls\(|_refused\(|kind, key = [A-Z_]+, )\s*"([\w.]+)"'
+        )
         for folder in ("services", "models", "controllers"):
             for path in glob.glob(os.path.join(file_path("oec_cloud_accounts/%s" % folder), "*.py")):
                 with open(path, encoding="utf-8") as source:
@@ -108,6 +110,7 @@ class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
         self.assertIn("oauth.unexpected_answer", keys)
         self.assertIn("network", keys)
         self.assertIn("server.foreign_group", keys)
+        self.assertIn("endpoint.not_the_account", keys)
         self.assertFalse(keys - set(MESSAGES), "add their messages to models/azure_messages.py")
 
 
