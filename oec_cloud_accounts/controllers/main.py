@@ -161,7 +161,7 @@ class CloudAccountsOAuth(http.Controller):
         consent_url = None
         environment = env["cloud.azure.environment"].browse(environment_id or []).exists()
         if isinstance(error, AzureError) and error.kind == KIND_CONSENT and environment:
-            consent_url = environment._identity().admin_consent_url(environment._redirect_uri())
+            consent_url = environment._admin_consent_url()
         retry = None
         if account_id:
             retry = {"account_id": account_id}

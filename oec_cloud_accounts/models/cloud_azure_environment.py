@@ -244,6 +244,12 @@ class CloudAzureEnvironment(models.Model):
         self.ensure_one()
         return [self.arm_audience.rstrip("/") + "/user_impersonation"]
 
+    def _admin_consent_url(self):
+        """Microsoft's page where a tenant's administrator consents for everyone (ARM's permissions)."""
+        self.ensure_one()
+        scopes = [self.arm_audience.rstrip("/") + "/.default"]
+        return self._identity().admin_consent_url(self._redirect_uri(), scopes)
+
     def _identity(self):
         self.ensure_one()
         return AzureIdentity(

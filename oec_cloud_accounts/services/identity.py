@@ -10,11 +10,13 @@ import re
 import time
 import warnings
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import msal
 import requests
 from msal.exceptions import MsalServiceError
+
+from odoo.addons.oec_auth_azure.services import entra
 
 from .errors import KIND_TRANSIENT, AzureError
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
@@ -156,14 +158,14 @@ class AzureIdentity:
             raise _transport_error(exc) from exc
         return self._result(result)
 
-    def admin_consent_url(self, redirect_uri, tenant=None):
-        """Where an administrator grants consent for the whole tenant."""
-        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri})
-        return "%s/%s/v2.0/adminconsent?%s" % (
-            self.interactive_authority_host,
-            tenant or self.tenant,
-            query,
-        )
+    def admin_consent_url(self, redirect_uri, scopes, tenant=None, state=None):
+        """Where an administrator grants consent for the whole tenant: Microsoft's
+        v2.0 adminconsent endpoint, which requires ``scope`` (the resources'
+        ``/.default``, e.g. ARM's: the app registration's permissions on it)."""
+        params = {"client_id": self.client_id, "scope": " ".join(scopes), "redirect_uri": redirect_uri}
+        if state:
+            params["state"] = state
+        return entra.admin_consent_url(self.interactive_authority_host, tenant or self.tenant, params)
 
     # -- helpers ---------------------------------------------------------------------------------
 

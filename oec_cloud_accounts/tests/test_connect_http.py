@@ -302,7 +302,7 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
     def test_admin_consent_granted_offers_add_account(self):
         """Back from the admin-consent page: Add Account is offered and works."""
         self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, consent="admin_required")
-        consent_url = self.cloud._identity().admin_consent_url(self.cloud._redirect_uri())
+        consent_url = self.cloud._admin_consent_url()
         response = self.emulator_session().get(
             consent_url, params={"emu_user": defaults.USER_EMAIL}, allow_redirects=False, timeout=10
         )

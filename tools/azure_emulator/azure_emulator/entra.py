@@ -500,6 +500,9 @@ def admin_consent(req, segment):
             "The redirect URI '%s' specified in the request does not match the redirect "
             "URIs configured for the application '%s'." % (html.escape(redirect_uri or ""), app["client_id"]),
         )
+    if not req.query.get("scope"):
+        # the v2.0 endpoint requires the permissions asked for (e.g. https://management.azure.com/.default)
+        return error_page("900144", "The request body must contain the following parameter: 'scope'.")
     tid = tenant["id"] if tenant else app["home_tenant"]
     ctx = {"redirect_uri": redirect_uri, "response_mode": "query", "state": req.query.get("state")}
     if (emu.state["auto_consent"] or {}).get("action") == "cancel":

@@ -276,3 +276,20 @@ def test_update_unknown_user_is_404(emu):
 
     with pytest.raises(ControlError, match="404"):
         emu.control.update_user("nobody@example.test", password_changed=True)
+
+
+def test_admin_consent_requires_scope(emu, http):
+    """The v2.0 adminconsent endpoint takes the permissions asked for in ``scope``
+    (Microsoft Learn, 'Admin consent on the Microsoft identity platform': required)."""
+    emu.control.update_app(d.SIGNIN_CLIENT_ID, redirect_uris=[REDIRECT], consent="admin_required")
+    base = "%s/%s/v2.0/adminconsent" % (emu.endpoints["interactive_authority_host"], d.TENANT_ID)
+    common = {"client_id": d.SIGNIN_CLIENT_ID, "redirect_uri": REDIRECT, "state": "s2"}
+    missing = http.get(base, params=common, allow_redirects=False, timeout=5)
+    assert missing.status_code == 400 and "AADSTS900144" in missing.text
+    granted = _authorize(http, _url(base, dict(common, scope="https://graph.microsoft.com/.default")))
+    assert granted == {
+        "admin_consent": "True",
+        "tenant": d.TENANT_ID,
+        "state": "s2",
+        "scope": "https://graph.microsoft.com/.default",
+    }
