@@ -1,7 +1,7 @@
 import logging
 import re
 from unittest.mock import patch
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from azure_emulator import defaults
 
@@ -298,6 +298,9 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         self.assertFailed(response, "Admin consent required")
         self.assertIn("AADSTS90094", response.text)
         self.assertIn("/v2.0/adminconsent?client_id=" + defaults.CLOUD_CLIENT_ID, response.text)
+        # the v2.0 endpoint requires the permissions asked for: ARM's, as the app registration lists them
+        scope = urlencode({"scope": defaults.ARM_RESOURCE.rstrip("/") + "/.default"})
+        self.assertIn(scope, response.text)
 
     def test_admin_consent_granted_offers_add_account(self):
         """Back from the admin-consent page: Add Account is offered and works."""
