@@ -230,6 +230,14 @@ MESSAGES = {
     "storage.InternalError": _lt(
         "Azure Storage had an internal error (a temporary problem on Azure's side): try again."
     ),
+    "storage.kind_without_blobs": _lt(
+        "The storage account %(account)s is of kind %(kind)s, which holds no blobs (FileStorage serves "
+        "Azure Files only): choose a general-purpose v2 account, or create one with Storage Quick Setup."
+    ),
+    "storage.no_blob_endpoint": _lt(
+        "Azure gives the storage account %(account)s no blob endpoint: choose a general-purpose v2 "
+        "account, or create one with Storage Quick Setup."
+    ),
     "storage.invalid_account_name": _lt(
         "Invalid storage account name %(name)s: use 3 to 24 characters, lower-case letters and digits "
         "only (no hyphen, no capital), e.g. mycompanybackups."

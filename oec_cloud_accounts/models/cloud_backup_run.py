@@ -60,6 +60,7 @@ from ..services.blob import (
     write_odoo_zip,
     write_pg_custom,
 )
+from ..services.storage import supports_tiers
 
 _logger = logging.getLogger(__name__)
 
@@ -340,7 +341,10 @@ class CloudBackup(models.Model):
             def produce(out):
                 write_pg_custom(out, cmd, env, deadline)
 
-        name, tier, block_size = self.blob_name, self.tier, self._block_size()
+        name, block_size = self.blob_name, self._block_size()
+        # a premium or general-purpose v1 account takes no access tier: its blobs go without one
+        kind = self.storage_id.kind
+        tier = self.tier if not kind or supports_tiers(kind) else None
 
         def stream():
             started = time.monotonic()

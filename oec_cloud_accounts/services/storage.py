@@ -26,6 +26,27 @@ CONTAINER_NAME_RE = re.compile(r"(?=.{3,63}\Z)[a-z0-9](?!.*--)[a-z0-9-]*[a-z0-9]
 GROUP_NAME_RE = re.compile(r"[-\w.()]{0,89}[-\w()]")
 DEFAULT_SKU = "Standard_LRS"
 DEFAULT_KIND = "StorageV2"
+# What each kind of storage account offers backups (Microsoft Learn, "Storage account overview" and
+# "Access tiers for blob data"): blobs, and access tiers set per blob. Premium block blob accounts and
+# general-purpose v1 accounts store blobs without tiers; FileStorage accounts serve Azure Files only.
+BLOB_KINDS = {"StorageV2": True, "BlobStorage": True, "BlockBlobStorage": False, "Storage": False}
+
+
+def blob_problem(account):
+    """Why a storage account (as ``_account`` reads it) cannot hold backups, as an
+    AzureError key, or None: a kind without blobs, or no blob endpoint."""
+    if account.get("kind") not in BLOB_KINDS:
+        return "storage.kind_without_blobs"
+    if not account.get("blob_endpoint"):
+        return "storage.no_blob_endpoint"
+    return None
+
+
+def supports_tiers(kind):
+    """Whether blobs of this kind of account take an access tier (Hot, Cool, Cold)."""
+    return BLOB_KINDS.get(kind, False)
+
+
 RULE_PREFIX = "oecbackups"
 
 

@@ -57,13 +57,13 @@ class StorageMixin(EmulatorMixin):
             StorageManagementClient, ResourceManagementClient, subscription_id=subscription_id
         )
 
-    def seed_account(self, name, resource_group=RG, location="westeurope", containers=()):
+    def seed_account(self, name, resource_group=RG, location="westeurope", containers=(), kind="StorageV2"):
         storage, resources = self.portal()
         resources.resource_groups.create_or_update(resource_group, {"location": location})
         storage.storage_accounts.begin_create(
             resource_group,
             name,
-            {"location": location, "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+            {"location": location, "kind": kind, "sku": {"name": "Standard_LRS"}},
         ).result()
         for container in containers:
             storage.blob_containers.create(resource_group, name, container, {})

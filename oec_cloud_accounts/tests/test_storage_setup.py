@@ -88,6 +88,22 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(self.storage_of(again.action_test_access()), storage)
         self.assertEqual(self.Storage.search_count([("storage_account", "=", "oecfirst")]), 1)
 
+    def test_accounts_without_blobs_are_listed_as_not_usable(self):
+        """Every kind is listed; one that holds no blobs says why, and cannot be selected."""
+        self.seed_account("oecfiles", kind="FileStorage")
+        self.seed_account("oecgpv2")
+        wizard = self.quick_setup(self.account)
+        lines = {line.name: line for line in wizard.line_ids}
+        self.assertFalse(lines["oecgpv2"].unusable_reason)
+        reason = lines["oecfiles"].unusable_reason
+        self.assertIn("oecfiles is of kind FileStorage, which holds no blobs", reason)
+        before = len(self.emu.control.requests())
+        with self.assertRaises(UserError) as refused:
+            lines["oecfiles"].action_select()
+        self.assertEqual(refused.exception.args[0], reason)
+        self.assertFalse(wizard.storage_id, "nothing was set up")
+        self.assertTrue(self.remote_calls(before), "the account was read again from Azure first")
+
     def test_account_name_rules_refused_before_any_request(self):
         wizard = self.quick_setup(self.account)
         for name in ("ab", "UpperCase1", "with-hyphen", "a" * 25, "", "spaces in"):

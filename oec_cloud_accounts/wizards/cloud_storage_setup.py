@@ -7,6 +7,7 @@ from ..services.hosts import check_storage_id
 from ..services.storage import (
     DEFAULT_SKU,
     StorageClient,
+    blob_problem,
     check_account_name,
     check_container_name,
     check_group_name,
@@ -167,6 +168,7 @@ class CloudStorageSetup(models.TransientModel):
                             "azure_id": item["id"],
                             "provisioning_state": item["provisioning_state"],
                             "already_managed": item["id"] in managed,
+                            "unusable_reason": self._unusable_reason(account, item),
                         }
                     )
                 )
@@ -375,6 +377,15 @@ class CloudStorageSetup(models.TransientModel):
         return self.account_id.sudo()
 
     @api.model
+    def _unusable_reason(self, account, found):
+        """Why backups cannot go to this storage account (as ``StorageClient`` lists it), or False."""
+        key = blob_problem(found)
+        if not key:
+            return False
+        error = AzureError(key, code="StorageKind", params={"account": found["name"], "kind": found["kind"]})
+        return account._azure_error_message(error)
+
+    @api.model
     def _client(self, account):
         with account._azure_errors():
             return account.sudo()._arm(StorageClient)
@@ -409,6 +420,9 @@ class CloudStorageSetupLine(models.TransientModel):
     azure_id = fields.Char(string="Azure Resource ID", readonly=True)
     provisioning_state = fields.Char(readonly=True)
     already_managed = fields.Boolean(string="In Odoo", readonly=True)
+    unusable_reason = fields.Char(
+        string="Not Usable", readonly=True, help="Why backups cannot go to this storage account."
+    )
 
     def _owned_fields_hint(self):
         return _(
@@ -433,6 +447,9 @@ class CloudStorageSetupLine(models.TransientModel):
             check_account_name(line.name)
             found = wizard._client(account).get_account(sub.subscription_id, line.resource_group, line.name)
             check_storage_id(found["id"], sub.subscription_id, line.resource_group, line.name, found["name"])
+        reason = wizard._unusable_reason(account, found)
+        if reason:
+            raise UserError(reason)
         storage_model = self.env["cloud.storage"].sudo().with_context(active_test=False)
         # a location of this account still without a container (an earlier, unfinished setup)
         storage = storage_model.search(
