@@ -2,7 +2,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..services.dns import DnsClient
-from .cloud_azure_environment import TIMEOUT
 
 # Written only by the code that owns them (connect, refresh, cron), in sudo
 # mode after the caller's rights were checked: read-only in the views is no
@@ -264,18 +263,7 @@ class CloudAccount(models.Model):
     def _dns_client(self):
         """A DnsClient with a fresh access token (callers checked the rights)."""
         self.ensure_one()
-        account = self.sudo()
-        token, expires_at = account._access_token()
-        environment = account.environment_id
-        return DnsClient(
-            environment.arm_endpoint,
-            environment.arm_audience.rstrip("/") + "/.default",
-            token,
-            expires_at,
-            ca_bundle=environment._ca_bundle(),
-            timeout=TIMEOUT,
-            backoff=environment._retry_backoff(),
-        )
+        return self.sudo()._arm(DnsClient)
 
     def action_provision_server(self):
         """Provision from Cloud, with this account chosen."""
