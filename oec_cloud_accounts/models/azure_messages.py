@@ -281,6 +281,12 @@ MESSAGES = {
     ),
     "endpoint.link_not_plain": _lt("Refused link %(value)s: not a plain https URL of the service."),
     "endpoint.link_other_host": _lt("Refused link %(value)s: it leaves the service's host."),
+    # a long-running operation's continuation token (services/compute.py, storage.py)
+    "operation.token_unreadable": _lt(
+        "Odoo can no longer follow this Azure operation: its token was written by another version of "
+        "the Azure libraries. Nothing made in Azure is lost: Retry (a server) or Check Again (a storage "
+        "location) asks Azure afresh."
+    ),
     "prices.unavailable": _lt("The Azure prices service answered HTTP %(status)s: it will be retried."),
     "prices.refused": _lt("The Azure prices service refused the request: %(detail)s"),
     "prices.too_many_pages": _lt(

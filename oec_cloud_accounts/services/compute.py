@@ -7,6 +7,8 @@ operation stands. The token is kept on the record, so a later cron step, in
 another process after a restart, goes on where the last one stopped.
 """
 
+from contextlib import contextmanager
+
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.core.polling.arm_polling import ARMPolling
@@ -14,6 +16,7 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.subscription import SubscriptionClient
 
 from .arm import ArmClient, _arm_errors
+from .errors import KIND_REQUEST, AzureError
 
 # Names of the resources inside a server's own resource group: the group is
 # unique per server, so these can be fixed (deterministic names make every
@@ -284,7 +287,7 @@ class ComputeClient(ArmClient):
         False while it runs; raises AzureError (with Azure's code) when it failed."""
         client_name, group, method, nargs = OPERATIONS[kind]
         factory = {"resources": self._resources, "network": self._network, "compute": self._compute}
-        with _arm_errors(), factory[client_name](subscription_id) as client:
+        with _arm_errors(), factory[client_name](subscription_id) as client, _token_errors():
             poller = getattr(getattr(client, group), method)(
                 *([None] * nargs), continuation_token=token, polling=_PollOnce()
             )
@@ -351,6 +354,23 @@ def _rule(name, priority, port, sources):
     else:
         properties["sourceAddressPrefixes"] = sources
     return {"name": name, "properties": properties}
+
+
+@contextmanager
+def _token_errors():
+    """A continuation token azure-core cannot read (one written by azure-core before 1.38,
+    a pickle, or a damaged one) raises ValueError before any request: it can never be
+    followed again, so it is an AzureError for the caller to start afresh, not a defect
+    retried forever."""
+    try:
+        yield
+    except ValueError as exc:
+        raise AzureError(
+            "operation.token_unreadable",
+            code="ContinuationTokenUnreadable",
+            kind=KIND_REQUEST,
+            detail=str(exc),
+        ) from exc
 
 
 def boot_problem(capabilities):

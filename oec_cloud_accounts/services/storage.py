@@ -13,7 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.storage import StorageManagementClient
 
 from .arm import ArmClient, _arm_errors
-from .compute import _PollOnce, _SendOnly
+from .compute import _PollOnce, _SendOnly, _token_errors
 from .errors import KIND_REQUEST, STORAGE, AzureError
 from .hosts import check_blob_endpoint, check_storage_id
 from .inputs import shorten
@@ -167,7 +167,7 @@ class StorageClient(ArmClient):
     def poll_create(self, subscription_id, token):
         """Ask once about a creation: True when it succeeded, False while it
         runs; raises AzureError with Azure's code when it failed."""
-        with _arm_errors(STORAGE), self._storage(subscription_id) as client:
+        with _arm_errors(STORAGE), self._storage(subscription_id) as client, _token_errors():
             poller = client.storage_accounts.begin_create(
                 None, None, None, continuation_token=token, polling=_PollOnce()
             )

@@ -721,6 +721,27 @@ class TestServerResume(ServerCase, TransactionCase):
         self.assertEqual(len(puts), 1, "resumed, not sent again")
 
 
+    def test_token_of_another_azure_core_fails_the_step_and_retry_goes_on(self):
+        """azure-core before 1.38 wrote continuation tokens as base64 pickles, which later
+        versions refuse (ValueError): the step fails once, saying so, instead of being
+        retried forever as an unexpected failure; Retry sends the step's PUT again."""
+        self.emu.control.configure(lro_polls=3)
+        server = self.new_server()
+        server.action_provision()
+        self.advance(server, lambda s: s.step == "vm")
+        self.run_job("cloud.server", "_cron_advance")  # the VM's PUT, its token kept
+        old_format = base64.b64encode(b"\x80\x04\x95" + bytes(40)).decode()
+        server.sudo().write({"lro_token": old_format})
+        self.run_job("cloud.server", "_cron_advance")
+        self.assertEqual((server.state, server.failed_step), ("failed", "vm"))
+        self.assertEqual(server.last_error_code, "ContinuationTokenUnreadable")
+        self.assertIn("Odoo can no longer follow this Azure operation", server.last_error)
+        self.assertFalse(server.sudo().lro_token)
+        server.action_retry()
+        self.advance(server, lambda s: not s.operation)
+        self.assertEqual(server.state, "running", server.last_error)
+
+
 @tagged("post_install", "-at_install")
 class TestServerConcurrency(TransactionCase):
     """Two cron workers on real cursors: a server locked by one is skipped by the
