@@ -96,10 +96,11 @@ class ComputeClient(ArmClient):
                 if getattr(loc, "metadata", None) is None or _physical(loc)
             ]
 
-    def list_vm_sizes(self, subscription_id, location):
+    def list_vm_sizes(self, subscription_id, location, skipped=None):
         """VM sizes the subscription may create in ``location``: resource SKUs
         of type virtualMachines with no restriction there for it, that boot
-        the images of ``IMAGES`` (see ``boot_problem``).
+        the images of ``IMAGES`` (see ``boot_problem``). ``skipped``: a list that
+        receives {"name", "problem"} of the sizes left out for that reason.
         [{"name", "family", "vcpus", "memory_gb"}]"""
         location = location.lower()
         with _arm_errors(), self._compute(subscription_id) as client:
@@ -111,7 +112,10 @@ class ComputeClient(ArmClient):
                 if location not in [loc.lower() for loc in sku.locations or []]:
                     continue
                 caps = {cap.name: cap.value for cap in sku.capabilities or []}
-                if boot_problem(caps):
+                problem = boot_problem(caps)
+                if problem:
+                    if skipped is not None:
+                        skipped.append({"name": sku.name, "problem": problem})
                     continue
                 sizes.append(
                     {

@@ -720,7 +720,6 @@ class TestServerResume(ServerCase, TransactionCase):
         puts = [r for r in self.remote_calls() if r["method"] == "PUT" and "/virtualMachines/" in r["path"]]
         self.assertEqual(len(puts), 1, "resumed, not sent again")
 
-
     def test_token_of_another_azure_core_fails_the_step_and_retry_goes_on(self):
         """azure-core before 1.38 wrote continuation tokens as base64 pickles, which later
         versions refuse (ValueError): the step fails once, saying so, instead of being

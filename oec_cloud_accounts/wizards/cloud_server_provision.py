@@ -47,6 +47,7 @@ class CloudServerProvision(models.TransientModel):
     )
     admin_username = fields.Char(string="Admin User", default="odoo")
     ssh_public_key = fields.Text(string="SSH Public Key")
+    size_note = fields.Char(readonly=True, help="Sizes of the region that cannot boot the server's image.")
     ssh_allowed_cidrs = fields.Char(
         string="SSH Allowed From",
         help="Networks allowed to reach SSH, in CIDR notation, comma separated. Empty: SSH closed.",
@@ -99,8 +100,9 @@ class CloudServerProvision(models.TransientModel):
             raise UserError(_("Choose a region."))
         arm = self._checked_client()
         location = self.region_option_id.name
+        skipped = []
         with self.account_id._azure_errors():
-            sizes = arm.list_vm_sizes(self.subscription_line_id.subscription_id, location)
+            sizes = arm.list_vm_sizes(self.subscription_line_id.subscription_id, location, skipped=skipped)
         prices = self.env["cloud.price"].sudo()
         lines = []
         for index, size in enumerate(sizes):
@@ -128,10 +130,30 @@ class CloudServerProvision(models.TransientModel):
                 )
             )
         stale = self.option_ids.filtered(lambda o: o.kind == "size")
-        self.sudo().write({"option_ids": [(2, line.id) for line in stale] + lines, "wizard_step": "server"})
+        self.sudo().write(
+            {
+                "option_ids": [(2, line.id) for line in stale] + lines,
+                "wizard_step": "server",
+                "size_note": self._size_note(skipped),
+            }
+        )
         sizes_found = self.option_ids.filtered(lambda o: o.kind == "size")
         self.size_option_id = sizes_found.filtered(lambda o: o.name == "Standard_B2s")[:1] or sizes_found[:1]
         return self._reopen()
+
+    @api.model
+    def _size_note(self, skipped):
+        """Why sizes Azure lists are not offered (they cannot boot the server's image), or False."""
+        generation = len([s for s in skipped if s["problem"] == "generation"])
+        architecture = len([s for s in skipped if s["problem"] == "architecture"])
+        if not (generation or architecture):
+            return False
+        return _(
+            "Not offered: %(generation)s sizes that run only Generation 1 images and %(architecture)s Arm64 "
+            "sizes, as the server's Ubuntu image is Generation 2 on x64.",
+            generation=generation,
+            architecture=architecture,
+        )
 
     def action_back(self):
         self.ensure_one()
