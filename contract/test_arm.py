@@ -37,6 +37,7 @@ def test_throttling_is_transient_with_its_retry_after_and_no_wait(replay, arm):
         KIND_TRANSIENT,
         1200,
     )
+    assert error.key == "arm.throttled" and error.params == {"retry_after": 1200}
     assert len(replay.requests) == 1  # not retried in the call: the job is scheduled after Retry-After
 
 

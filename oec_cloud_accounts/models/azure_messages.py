@@ -135,6 +135,10 @@ MESSAGES = {
         "The subscription is disabled: re-enable it in the Azure portal."
     ),
     "arm.transient": _lt("Azure is busy or unavailable (HTTP %(status)s): it will be retried."),
+    "arm.throttled": _lt(
+        "Azure is throttling this subscription's requests (too many in a short time): Odoo tries again "
+        "after %(retry_after)s seconds, as Azure asked."
+    ),
     "arm.unauthorized": _lt("Azure refused the access token: click Reconnect."),
     "arm.refused": _lt("Azure refused the request: %(detail)s"),
     # no answer at all

@@ -31,14 +31,16 @@ _logger = logging.getLogger(__name__)
 
 BACKOFF_BASE = 60  # seconds, doubled at each transient failure in a row
 BACKOFF_MAX = 3600
+RETRY_AFTER_MAX = 4 * 3600  # seconds: the longest Retry-After followed
 # the key of an AzureError (its message is in azure_messages.py)
 UNEXPECTED = "job.unexpected"
 
 
 def backoff(retries, retry_after=0):
     """Seconds to wait after the transient failure number ``retries + 1`` in a row:
-    60 s, 120 s, 240 s... up to an hour, and never less than Azure's Retry-After."""
-    return max(min(BACKOFF_BASE * 2**retries, BACKOFF_MAX), retry_after or 0)
+    60 s, 120 s, 240 s... up to an hour, and never less than Azure's Retry-After (itself
+    taken up to RETRY_AFTER_MAX: a record is never parked for days by one answer)."""
+    return max(min(BACKOFF_BASE * 2**retries, BACKOFF_MAX), min(retry_after or 0, RETRY_AFTER_MAX))
 
 
 class CloudJobMixin(models.AbstractModel):

@@ -203,6 +203,10 @@ class AzureError(Exception):
         elif code in ARM and status != 429:  # a throttled call says OperationNotAllowed too
             kind, key = ARM[code], "arm.%s" % code
             params = {"detail": detail or code}
+        elif status == 429 and retry_after:
+            # throttled: Azure says when to come back (Compute: up to 1200 s); the job waits that long
+            kind, key = KIND_TRANSIENT, "arm.throttled"
+            params = {"retry_after": retry_after}
         elif status in TRANSIENT_STATUS:
             kind, key = KIND_TRANSIENT, "arm.transient"
             params = {"status": status}

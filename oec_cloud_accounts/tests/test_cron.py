@@ -5,6 +5,7 @@ from azure_emulator import defaults
 from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import TransactionCase, tagged
 
+from ..models.cloud_job_mixin import RETRY_AFTER_MAX, backoff
 from .common import EmulatorMixin
 
 
@@ -60,6 +61,14 @@ class TestCron(EmulatorMixin, TransactionCase):
         self.first.next_run_at = self.past
         self._run()
         self.assertEqual((self.first.state, self.first.retry_count), ("active", 0))
+
+    def test_backoff_follows_retry_after_within_a_bound(self):
+        """60 s doubled per failure up to an hour; Azure's Retry-After when longer (Compute
+        asks up to 1200 s), but never more than RETRY_AFTER_MAX."""
+        self.assertEqual([backoff(n) for n in range(8)], [60, 120, 240, 480, 960, 1920, 3600, 3600])
+        self.assertEqual(backoff(0, 1200), 1200)
+        self.assertEqual(backoff(3, 30), 480)
+        self.assertEqual(backoff(0, 10**7), RETRY_AFTER_MAX)
 
     def test_invalid_grant_expires_with_activity(self):
         (self.first | self.second).next_run_at = self.past
