@@ -57,6 +57,8 @@ ARM = {
     "SkuNotAvailable": KIND_REQUEST,
     "AllocationFailed": KIND_REQUEST,
     "ZonalAllocationFailed": KIND_REQUEST,
+    # 409: not allowed in the resource's current state (another operation changes or deletes it)
+    "Conflict": KIND_REQUEST,
     "RequestDisallowedByPolicy": KIND_ACCESS,
     "InvalidParameter": KIND_REQUEST,
     "ResourceGroupNotFound": KIND_REQUEST,
