@@ -7,7 +7,7 @@ from test_lro import SUB, VM_SPEC
 
 from odoo.addons.oec_cloud_accounts.services.compute import ComputeClient
 from odoo.addons.oec_cloud_accounts.services.dns import DnsClient
-from odoo.addons.oec_cloud_accounts.services.errors import KIND_REQUEST, AzureError
+from odoo.addons.oec_cloud_accounts.services.errors import KIND_REQUEST, KIND_TRANSIENT, AzureError
 
 
 def _refusal(call):
@@ -62,6 +62,17 @@ def test_conflict_of_the_resource_state(replay, arm):
     error = _refusal(lambda: ComputeClient(**arm).begin_create_nsg(SUB, "rg", "westus", [], {}))
     assert (error.code, error.status, error.kind, error.key) == ("Conflict", 409, KIND_REQUEST, "arm.Conflict")
     assert error.params == {"detail": error.detail}
+
+
+def test_another_operation_in_progress_is_retried_later(replay, arm):
+    replay.serve("network/nsg_another_operation_in_progress")
+    error = _refusal(lambda: ComputeClient(**arm).begin_create_nsg(SUB, "rg", "westus", [], {}))
+    assert (error.code, error.status, error.kind, error.key) == (
+        "AnotherOperationInProgress",
+        409,
+        KIND_TRANSIENT,
+        "arm.AnotherOperationInProgress",
+    )
 
 
 def test_dns_update_of_a_changed_record_set_is_412(replay, arm):
