@@ -127,6 +127,9 @@ MESSAGES = {
         "Azure does not allow this change in the resource's current state (another operation may be "
         "changing or deleting it): retry once it has ended. Azure says: %(detail)s"
     ),
+    "arm.AnotherOperationInProgress": _lt(
+        "Another operation is changing this resource in Azure: it will be retried once it has ended."
+    ),
     "arm.RequestDisallowedByPolicy": _lt(
         "An Azure Policy of your organisation forbids this resource (region, size, public IP or tags): "
         "ask your Azure administrator which policy, or change the server's settings."
