@@ -45,7 +45,11 @@ def test_zonal_allocation_failure_ends_the_vm_operation(replay, arm):
     token = _in_thread(_create_vm(arm))["value"]
     assert token  # accepted (201): the failure comes with the operation's status
     error = _refusal(lambda: ComputeClient(**arm).poll(SUB, "vm", token))
-    assert (error.code, error.kind, error.key) == ("ZonalAllocationFailed", KIND_REQUEST, "arm.ZonalAllocationFailed")
+    assert (error.code, error.kind, error.key) == (
+        "ZonalAllocationFailed",
+        KIND_REQUEST,
+        "arm.ZonalAllocationFailed",
+    )
     assert error.detail.startswith("Allocation failed. We do not have sufficient capacity")
 
 
@@ -60,7 +64,12 @@ def test_allocation_failure_ends_a_start(replay, arm):
 def test_conflict_of_the_resource_state(replay, arm):
     replay.serve("network/nsg_conflict")
     error = _refusal(lambda: ComputeClient(**arm).begin_create_nsg(SUB, "rg", "westus", [], {}))
-    assert (error.code, error.status, error.kind, error.key) == ("Conflict", 409, KIND_REQUEST, "arm.Conflict")
+    assert (error.code, error.status, error.kind, error.key) == (
+        "Conflict",
+        409,
+        KIND_REQUEST,
+        "arm.Conflict",
+    )
     assert error.params == {"detail": error.detail}
 
 
