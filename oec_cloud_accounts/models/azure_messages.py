@@ -123,6 +123,13 @@ MESSAGES = {
         "Azure has no capacity for this VM size in this availability zone right now: retry later, or pick "
         "another size or region."
     ),
+    "arm.Conflict": _lt(
+        "Azure does not allow this change in the resource's current state (another operation may be "
+        "changing or deleting it): retry once it has ended. Azure says: %(detail)s"
+    ),
+    "arm.AnotherOperationInProgress": _lt(
+        "Another operation is changing this resource in Azure: it will be retried once it has ended."
+    ),
     "arm.RequestDisallowedByPolicy": _lt(
         "An Azure Policy of your organisation forbids this resource (region, size, public IP or tags): "
         "ask your Azure administrator which policy, or change the server's settings."

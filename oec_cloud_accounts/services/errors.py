@@ -57,6 +57,10 @@ ARM = {
     "SkuNotAvailable": KIND_REQUEST,
     "AllocationFailed": KIND_REQUEST,
     "ZonalAllocationFailed": KIND_REQUEST,
+    # 409: not allowed in the resource's current state (another operation changes or deletes it)
+    "Conflict": KIND_REQUEST,
+    # 409: another operation changes this or a dependent resource; it ends by itself
+    "AnotherOperationInProgress": KIND_TRANSIENT,
     "RequestDisallowedByPolicy": KIND_ACCESS,
     "InvalidParameter": KIND_REQUEST,
     "ResourceGroupNotFound": KIND_REQUEST,
