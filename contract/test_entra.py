@@ -47,7 +47,10 @@ def test_refresh_refused(replay, fixture, status, code, aadsts, kind, key):
     assert error.detail == recorded["body"]["error_description"].split("\r\n")[0]
     assert "Trace ID" not in error.detail
     discovery, token = replay.requests
-    assert (discovery["method"], discovery["path"]) == ("GET", "/organizations/v2.0/.well-known/openid-configuration")
+    assert (discovery["method"], discovery["path"]) == (
+        "GET",
+        "/organizations/v2.0/.well-known/openid-configuration",
+    )
     assert (token["method"], token["path"]) == ("POST", "/organizations/oauth2/v2.0/token")
     sent = parse_qs(token["body"])
     assert sent["grant_type"] == ["refresh_token"]
