@@ -3,10 +3,12 @@
 from urllib.parse import parse_qs
 
 import pytest
+from replay import load
 
 from odoo.addons.oec_cloud_accounts.services.errors import (
     KIND_CLIENT,
     KIND_CONSENT,
+    KIND_DENIED,
     KIND_GRANT,
     AzureError,
 )
@@ -57,3 +59,19 @@ def test_refresh_refused(replay, fixture, status, code, aadsts, kind, key):
     assert sent["refresh_token"] == ["recorded-refresh-token"]
     assert sent["client_id"] == [CLIENT_ID]
     assert ARM_SCOPE in sent["scope"][0].split()
+
+
+def test_consent_declined_or_left_is_denied(replay):
+    """The authorize redirect of a person who cancelled (or could only leave "Need admin approval")."""
+    answer = dict(load("entra/authorize_cancelled")["redirect"])
+    with pytest.raises(AzureError) as caught:
+        _identity(replay).redeem({"state": answer["state"]}, answer, [ARM_SCOPE])
+    error = caught.value
+    assert (error.code, error.aadsts, error.kind, error.key) == (
+        "access_denied",
+        "65004",
+        KIND_DENIED,
+        "aadsts.65004",
+    )
+    assert error.detail == "AADSTS65004: User declined to consent to access the app."
+    assert replay.requests == []  # nothing is redeemed
