@@ -17,6 +17,10 @@ _logger = logging.getLogger(__name__)
 # browser (error_description is whatever the redirect carried).
 MAX_MESSAGE = 600
 MAX_CODE = 80
+# AADSTS answers after which only a tenant administrator can go on: "Need admin
+# approval" (left by cancelling: 65004) or admin consent required (90094, 90095).
+# The page offers the admin consent link and says who must act.
+ADMIN_APPROVAL_AADSTS = {"65004", "90094", "90095"}
 
 
 class CloudAccountsOAuth(http.Controller):
@@ -160,8 +164,15 @@ class CloudAccountsOAuth(http.Controller):
             message = str(error)
         consent_url = None
         environment = env["cloud.azure.environment"].browse(environment_id or []).exists()
-        if isinstance(error, AzureError) and error.kind == KIND_CONSENT and environment:
-            consent_url = environment._admin_consent_url()
+        if isinstance(error, AzureError) and environment:
+            admin_approval = error.aadsts in ADMIN_APPROVAL_AADSTS
+            if admin_approval or error.kind == KIND_CONSENT:
+                consent_url = environment._admin_consent_url()
+            if admin_approval:
+                message = "%s %s" % (
+                    message,
+                    env["cloud.account"]._azure_error_template("aadsts.admin_approval"),
+                )
         retry = None
         if account_id:
             retry = {"account_id": account_id}

@@ -74,6 +74,12 @@ MESSAGES = {
         "Your account is not assigned to this application: ask an administrator to assign you in "
         "Enterprise applications."
     ),
+    # added to 65004 / 90094 / 90095 on the connection's result page, with the admin consent link
+    "aadsts.admin_approval": _lt(
+        'Where Microsoft shows "Need admin approval", you cannot approve this application yourself: a '
+        "Global Administrator or a Privileged Role Administrator of your Microsoft Entra tenant must grant "
+        "consent for everyone with the admin consent link below; then connect again."
+    ),
     # other answers of Entra ID's authorize and token endpoints (services/identity.py)
     "oauth.transient": _lt("Microsoft Entra ID is temporarily unavailable: it will be retried."),
     "oauth.invalid_grant": _lt("The sign-in is no longer valid: click Reconnect and sign in again."),

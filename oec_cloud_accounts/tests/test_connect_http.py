@@ -1,3 +1,4 @@
+import html
 import logging
 import re
 from unittest.mock import patch
@@ -301,6 +302,37 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         # the v2.0 endpoint requires the permissions asked for: ARM's, as the app registration lists them
         scope = urlencode({"scope": defaults.ARM_RESOURCE.rstrip("/") + "/.default"})
         self.assertIn(scope, response.text)
+
+    def test_admin_approval_cancelled_offers_admin_consent(self):
+        """A tenant where only administrators approve applications: Entra shows
+        "Need admin approval" and the person comes back only by cancelling
+        (access_denied, AADSTS65004). The page says who must act and how."""
+        self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, consent="admin_required")
+        response = self.connect_http(action="cancel")
+        self.assertFailed(response, "Authorization denied")
+        self.assertIn("AADSTS65004", response.text)
+        self.assertIn("Need admin approval", response.text)
+        self.assertIn("Global Administrator or a Privileged Role Administrator", response.text)
+        link = re.search(r'<a [^>]*class="o_cloud_admin_consent"[^>]*>', response.text)
+        self.assertTrue(link, "no admin consent link on the page")
+        href = re.search(r'href="([^"]+)"', link.group(0)).group(1)
+        self.assertEqual(html.unescape(href), self.cloud._admin_consent_url())
+        # the person can still start again, once the administrator has approved
+        self.assertEqual(self.retry_form(response).get("environment_id"), str(self.cloud.id))
+
+    def test_admin_consent_required_says_who_must_act(self):
+        self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, consent="admin_required")
+        response = self.connect_http()
+        self.assertFailed(response, "AADSTS90094")
+        self.assertIn("Global Administrator or a Privileged Role Administrator", response.text)
+        self.assertIn('class="o_cloud_admin_consent"', response.text)
+
+    def test_user_consent_missing_keeps_its_message(self):
+        """AADSTS65001 (user consent possible): the admin link, not the admin-approval words."""
+        self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, consent="required")
+        response = self.connect_http()
+        self.assertIn('class="o_cloud_admin_consent"', response.text)
+        self.assertNotIn("Privileged Role Administrator", response.text)
 
     def test_admin_consent_granted_offers_add_account(self):
         """Back from the admin-consent page: Add Account is offered and works."""
