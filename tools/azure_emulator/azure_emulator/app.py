@@ -225,7 +225,7 @@ class Emulator:
                 response.drop = True
                 return response
             if fault.get("status"):
-                return control.fault_response(fault, service)
+                return control.fault_response(fault, service, req.path)
         if service == "blob":
             return self.blob.proxy(req)
         with self.lock:

@@ -94,6 +94,52 @@ def _check_capacity(req, sub, location, size, rid):
             )
 
 
+# (publisher, offer, sku) of Marketplace images: (Hyper-V generation, CPU architecture); the
+# product's images are the Generation 2 x64 ones. Images not listed here are not checked.
+IMAGES = {
+    ("canonical", "ubuntu-24_04-lts", "server"): ("V2", "x64"),
+    ("canonical", "ubuntu-24_04-lts", "server-gen1"): ("V1", "x64"),
+    ("canonical", "ubuntu-24_04-lts", "server-arm64"): ("V2", "Arm64"),
+    ("canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2"): ("V2", "x64"),
+    ("canonical", "0001-com-ubuntu-server-jammy", "22_04-lts"): ("V1", "x64"),
+    ("canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-arm64"): ("V2", "Arm64"),
+}
+
+
+def _check_boot(size, image):
+    """Refuse a size that cannot boot the image, as Compute does on the VM's PUT: 400 BadRequest.
+    The generation message is Azure's, as quoted in public reports of it (skypilot-org/skypilot
+    issue 133, loft-sh/devpod issue 731, gardener/gardener-extension-provider-azure issue 972);
+    of the architecture message only its start and end are quoted (microsoft/lisa pull request
+    4560), the middle is ours."""
+    image = image or {}
+    key = tuple((image.get(k) or "").lower() for k in ("publisher", "offer", "sku"))
+    if key not in IMAGES:
+        return
+    generation, architecture = IMAGES[key]
+    caps = capabilities(size)
+    if generation not in [g.strip().upper() for g in caps["HyperVGenerations"].split(",")]:
+        number = generation[1:]
+        core.fail(
+            400,
+            "BadRequest",
+            "The selected VM size '%s' cannot boot Hypervisor Generation '%s'. If this was a Create "
+            "operation please check that the Hypervisor Generation of the Image matches the Hypervisor "
+            "Generation of the selected VM Size. If this was an Update operation please select a "
+            "Hypervisor Generation '%s' VM Size. For more information, see https://aka.ms/azuregen2vm"
+            % (size, number, number),
+        )
+    if caps["CpuArchitectureType"].lower() != architecture.lower():
+        core.fail(
+            400,
+            "BadRequest",
+            "Cannot create a VM of size '%s' because this VM size only supports a CPU Architecture of "
+            "'%s', but an image or disk with CPU Architecture '%s' was given. Please check that the CPU "
+            "Architecture of the image or disk is compatible with that of the VM size."
+            % (size, caps["CpuArchitectureType"], architecture),
+        )
+
+
 def _instance_view(res):
     power = res["_power"]
     state = res["properties"]["provisioningState"]
@@ -147,6 +193,8 @@ def put_vm(req, sub_id, rg, name):
             target="vmSize",
         )
     _check_capacity(req, sub, location, size, rid)
+    storage_profile = props.get("storageProfile") or (existing and existing["properties"]["storageProfile"])
+    _check_boot(size, (storage_profile or {}).get("imageReference"))
     for nic in (props.get("networkProfile") or {}).get("networkInterfaces") or []:
         core.referenced(req, nic, rid)
     if existing is None:
@@ -332,8 +380,25 @@ def delete_disk(req, sub_id, rg, name):
     return core.lro_delete(req, sub_id, NS, rid)
 
 
+def capabilities(name):
+    """{name: value} of the size's resource SKU, strings as ARM lists them."""
+    _family, cores, memory, _price = d.VM_SKUS[name]
+    caps = {
+        "vCPUs": str(cores),
+        "MemoryGB": str(memory),
+        "MaxDataDiskCount": str(max(2, cores * 2)),
+        "MaxResourceVolumeMB": str(4096 * cores),
+        "PremiumIO": "True",
+        "HyperVGenerations": "V1,V2",
+        "CpuArchitectureType": "x64",
+        "vCPUsAvailable": str(cores),
+    }
+    caps.update(d.VM_SKU_CAPABILITIES.get(name, {}))
+    return caps
+
+
 def _sku_json(sub, name, location):
-    family, cores, memory, _price = d.VM_SKUS[name]
+    family, _cores, _memory, _price = d.VM_SKUS[name]
     restricted = name in sub["sku_restrictions"].get(location, [])
     return {
         "resourceType": "virtualMachines",
@@ -343,14 +408,7 @@ def _sku_json(sub, name, location):
         "family": family,
         "locations": [location],
         "locationInfo": [{"location": location, "zones": ["1", "2", "3"], "zoneDetails": []}],
-        "capabilities": [
-            {"name": "vCPUs", "value": str(cores)},
-            {"name": "MemoryGB", "value": str(memory)},
-            {"name": "MaxDataDiskCount", "value": str(max(2, cores * 2))},
-            {"name": "PremiumIO", "value": "True"},
-            {"name": "HyperVGenerations", "value": "V1,V2"},
-            {"name": "CpuArchitectureType", "value": "x64"},
-        ],
+        "capabilities": [{"name": key, "value": value} for key, value in capabilities(name).items()],
         "restrictions": [
             {
                 "type": "Location",
@@ -409,8 +467,8 @@ def list_sizes(req, sub_id, location):
             "name": name,
             "numberOfCores": cores,
             "osDiskSizeInMB": 1047552,
-            "resourceDiskSizeInMB": 4096 * cores,
-            "memoryInMB": memory * 1024,
+            "resourceDiskSizeInMB": int(capabilities(name)["MaxResourceVolumeMB"]),
+            "memoryInMB": int(memory * 1024),
             "maxDataDiskCount": max(2, cores * 2),
         }
         for name, (_f, cores, memory, _p) in d.VM_SKUS.items()

@@ -158,7 +158,8 @@ class ControlClient:
         path (+query) matches the regex get ``status``/``code``, or are delayed
         (``delay`` seconds) or dropped. ``service``: any, arm, entra, graph, blob, prices.
         ``body`` (with ``content_type``, default text/html): answer that raw text instead
-        of the service's error shape, as a proxy's or firewall's error page would."""
+        of the service's error shape, as a proxy's or firewall's error page would. A 429 on a
+        Microsoft.Compute path with no ``code`` answers Compute's throttling body (see README)."""
         return self.call(
             "POST",
             "/faults",

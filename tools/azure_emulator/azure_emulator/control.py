@@ -4,6 +4,8 @@ Loopback only and unauthenticated: it exists for tests and the sandbox.
 """
 
 import copy
+import datetime
+import json
 import re
 import time
 import uuid
@@ -46,13 +48,47 @@ def take_fault(emu, req, service):
     return None
 
 
-def fault_response(fault, service):
+COMPUTE_THROTTLED_MESSAGE = (
+    "The server rejected the request because too many requests have been received for this subscription."
+)
+
+
+def compute_throttled(fault, headers):
+    """Compute's own throttling answer (Microsoft Learn, "Troubleshooting API throttling errors"
+    for virtual machines): 429 with code OperationNotAllowed, the same code as a quota refusal,
+    one detail TooManyRequests naming the exhausted operation group, and a body that is not
+    wrapped in "error". Azure's Retry-After goes up to 1200 s; here it is 1 unless given."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    window = {
+        "operationGroup": "HighCostGet30Min",
+        "startTime": now.isoformat(),
+        "endTime": (now + datetime.timedelta(minutes=20)).isoformat(),
+        "allowedRequestCount": 800,
+        "measuredRequestCount": 1238,
+    }
+    headers.setdefault(
+        "x-ms-ratelimit-remaining-resource",
+        "Microsoft.Compute/HighCostGet3Min;159,Microsoft.Compute/HighCostGet30Min;0",
+    )
+    body = {
+        "code": "OperationNotAllowed",
+        "message": fault.get("message") or COMPUTE_THROTTLED_MESSAGE,
+        "details": fault.get("details")
+        or [{"code": "TooManyRequests", "target": "HighCostGet30Min", "message": json.dumps(window)}],
+    }
+    return Response.json(429, body, headers)
+
+
+def fault_response(fault, service, path=""):
     status = int(fault["status"])
     code = fault.get("code") or DEFAULT_CODES.get(status, "Error")
     message = fault.get("message") or "Injected fault %s." % code
     headers = dict(fault.get("headers") or {})
     if status in (429, 503) and not any(h.lower() == "retry-after" for h in headers):
         headers["Retry-After"] = "1"
+    compute = "/providers/microsoft.compute/" in path.lower()
+    if status == 429 and service == "arm" and compute and not fault.get("code") and fault.get("body") is None:
+        return compute_throttled(fault, headers)
     if fault.get("body") is not None:
         # a page that is not the service's own answer: a proxy's or firewall's error page
         return Response(

@@ -80,6 +80,20 @@ VM_SKUS = {
     "Standard_D8s_v5": ("standardDSv5Family", 8, 32, 0.384),
     "Standard_E2s_v5": ("standardESv5Family", 2, 16, 0.126),
     "Standard_E4s_v5": ("standardESv5Family", 4, 32, 0.252),
+    # sizes that cannot boot a Generation 2 x64 image: Generation 1 only, and Arm64
+    "Standard_A1": ("standardA0_A7Family", 1, 1.75, 0.06),
+    "Standard_D2ps_v5": ("standardDPSv5Family", 2, 8, 0.077),
+}
+# Resource SKU capabilities that differ from every other size's (Generation 1 and 2,
+# x64, premium disks), with the values ARM lists for these sizes
+VM_SKU_CAPABILITIES = {
+    "Standard_A1": {
+        "MaxResourceVolumeMB": "71680",
+        "HyperVGenerations": "V1",
+        "PremiumIO": "False",
+        "ACUs": "100",
+    },
+    "Standard_D2ps_v5": {"HyperVGenerations": "V2", "CpuArchitectureType": "Arm64"},
 }
 # Standard SSD managed disks: tier: (size GiB, $/month)
 DISK_TIERS = {

@@ -1,11 +1,22 @@
 """Fixtures: one emulator per test session, reset before each test."""
 
+import json
+import pathlib
+
 import msal
 import pytest
 import requests
 from azure.core.credentials import AccessToken
 from azure_emulator import defaults as d
 from azure_emulator.testing import shared_emulator
+
+# Azure's documented answers, replayed by the contract suite: the emulator is checked against them
+CONTRACT_FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "contract" / "fixtures"
+
+
+def contract_fixture(name):
+    """The contract suite's fixture ``name`` ("compute/throttled_get"), as a dict."""
+    return json.loads((CONTRACT_FIXTURES / (name + ".json")).read_text())
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """VMs and their network through the real azure-mgmt clients."""
 
+import json
 import time
 
 import pytest
@@ -29,6 +30,7 @@ from azure.mgmt.network.models import (
 )
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure_emulator import defaults as d
+from conftest import contract_fixture
 
 RG = "oec-rg"
 
@@ -90,15 +92,15 @@ def _network(network, name="vm1"):
     return nic
 
 
-def _vm_model(nic_id, size="Standard_B2s"):
+def _vm_model(nic_id, size="Standard_B2s", image=("0001-com-ubuntu-server-jammy", "22_04-lts-gen2")):
     return VirtualMachine(
         location=LOC,
         hardware_profile=HardwareProfile(vm_size=size),
         storage_profile=StorageProfile(
             image_reference=ImageReference(
                 publisher="Canonical",
-                offer="0001-com-ubuntu-server-jammy",
-                sku="22_04-lts-gen2",
+                offer=image[0],
+                sku=image[1],
                 version="latest",
             ),
             os_disk=OSDisk(create_option="FromImage", delete_option="Delete"),
@@ -252,3 +254,118 @@ def test_put_again_after_a_failed_creation_retries_it(emu, clients):
     assert exc.value.error.code == "AllocationFailed"
     compute.virtual_machines.begin_create_or_update(RG, "vm3", _vm_model(nic.id)).result()
     assert _power(compute, "vm3") == "PowerState/running"
+
+
+def test_compute_throttling_is_azures_answer(emu, credential, mgmt_kwargs):
+    """An injected 429 on Microsoft.Compute answers like the contract's recorded throttling."""
+    (recorded,) = contract_fixture("compute/throttled_get")["exchanges"]
+    # retry_total=0: the SDK would otherwise sleep Retry-After (1200 s) and try again
+    compute = ComputeManagementClient(credential, d.SUBSCRIPTION_ID, retry_total=0, **mgmt_kwargs)
+    emu.control.inject_fault(
+        path="/instanceView",
+        status=429,
+        service="arm",
+        headers={"Retry-After": recorded["headers"]["Retry-After"]},
+    )
+    with pytest.raises(HttpResponseError) as exc:
+        compute.virtual_machines.instance_view(RG, "vm1")
+    response = exc.value.response
+    assert response.status_code == recorded["status"] == 429
+    assert response.headers["Retry-After"] == "1200"
+    name = "x-ms-ratelimit-remaining-resource"
+    assert response.headers[name] == recorded["headers"][name]
+    body, expected = response.json(), recorded["body"]
+    assert set(body) == set(expected), "not wrapped in 'error', like Compute's answer"
+    assert (body["code"], body["message"]) == (expected["code"], expected["message"])
+    (detail,) = body["details"]
+    assert (detail["code"], detail["target"]) == ("TooManyRequests", expected["details"][0]["target"])
+    assert set(json.loads(detail["message"])) == set(json.loads(expected["details"][0]["message"]))
+    assert exc.value.error.code == "OperationNotAllowed"
+    assert exc.value.error.details[0].code == "TooManyRequests"
+    # Retry-After of 1 s unless the test gives one
+    emu.control.inject_fault(path="/instanceView", status=429, service="arm")
+    with pytest.raises(HttpResponseError) as exc:
+        compute.virtual_machines.instance_view(RG, "vm1")
+    assert exc.value.response.headers["Retry-After"] == "1"
+    assert exc.value.error.code == "OperationNotAllowed"
+    # a code given by the test, or another provider: ARM's wrapped error shape
+    emu.control.inject_fault(path="/instanceView", status=429, code="TooManyRequests", service="arm")
+    with pytest.raises(HttpResponseError) as exc:
+        compute.virtual_machines.instance_view(RG, "vm1")
+    assert exc.value.response.json()["error"]["code"] == "TooManyRequests"
+    resources = ResourceManagementClient(credential, d.SUBSCRIPTION_ID, retry_total=0, **mgmt_kwargs)
+    emu.control.inject_fault(path="/resourcegroups/", status=429, service="arm")
+    with pytest.raises(HttpResponseError) as exc:
+        resources.resource_groups.get(RG)
+    assert exc.value.response.json()["error"]["code"] == "TooManyRequests"
+
+
+def test_sizes_that_boot_only_generation_1_or_arm64(emu, clients):
+    """The sandbox lists a Generation 1 only size and an Arm64 size with the capabilities of the
+    contract's recorded resource SKUs."""
+    _resources, compute, _network = clients
+    (recorded,) = contract_fixture("compute/skus_region")["exchanges"]
+    expected = {s["name"]: s for s in recorded["body"]["value"]}
+    skus = {s.name: s for s in compute.resource_skus.list(filter="location eq '%s'" % LOC)}
+    for name in ("Standard_A1", "Standard_D2ps_v5"):
+        caps = {c.name: c.value for c in skus[name].capabilities}
+        wanted = {c["name"]: c["value"] for c in expected[name]["capabilities"]}
+        assert {k: caps.get(k) for k in wanted} == wanted, name
+        assert skus[name].family == expected[name]["family"]
+        assert skus[name].resource_type == "virtualMachines" and not skus[name].restrictions
+    assert {c.name: c.value for c in skus["Standard_A1"].capabilities}["CpuArchitectureType"] == "x64"
+    for name in set(skus) - {"Standard_A1", "Standard_D2ps_v5"}:
+        caps = {c.name: c.value for c in skus[name].capabilities}
+        assert (caps["HyperVGenerations"], caps["CpuArchitectureType"]) == ("V1,V2", "x64"), name
+    sizes = {s.name: s for s in compute.virtual_machine_sizes.list(LOC)}
+    assert (sizes["Standard_A1"].number_of_cores, sizes["Standard_A1"].memory_in_mb) == (1, 1792)
+    assert sizes["Standard_A1"].resource_disk_size_in_mb == 71680
+    usages = {u.name.value for u in compute.usage.list(LOC)}
+    assert {"standardA0_A7Family", "standardDPSv5Family"} <= usages
+
+
+def test_vm_put_refuses_a_size_the_image_cannot_boot(emu, clients):
+    _resources, compute, network = clients
+    nic = _network(network)
+    jammy_gen2 = ("0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
+    noble = ("ubuntu-24_04-lts", "server")
+    for size, image, message in (
+        (
+            "Standard_A1",
+            jammy_gen2,
+            "The selected VM size 'Standard_A1' cannot boot Hypervisor Generation '2'.",
+        ),
+        ("Standard_A1", noble, "cannot boot Hypervisor Generation '2'"),
+        (
+            "Standard_D2ps_v5",
+            noble,
+            "only supports a CPU Architecture of 'Arm64', but an image or disk with CPU ",
+        ),
+        ("Standard_D2ps_v5", jammy_gen2, "CPU Architecture 'x64' was given"),
+        ("Standard_D2ps_v5", ("0001-com-ubuntu-server-jammy", "22_04-lts"), "Hypervisor Generation '1'"),
+    ):
+        before = len(emu.control.requests())
+        with pytest.raises(HttpResponseError) as exc:
+            compute.virtual_machines.begin_create_or_update(RG, "vm1", _vm_model(nic.id, size, image))
+        assert (exc.value.status_code, exc.value.error.code) == (400, "BadRequest"), (size, image)
+        assert message in exc.value.error.message
+        calls = [r["status"] for r in emu.control.requests()[before:] if r["service"] == "arm"]
+        assert calls == [400], "refused on the PUT, no LRO"
+        with pytest.raises(ResourceNotFoundError):
+            compute.virtual_machines.get(RG, "vm1")
+    # the images made for these sizes boot on them
+    compute.virtual_machines.begin_create_or_update(
+        RG, "vm1", _vm_model(nic.id, "Standard_A1", ("0001-com-ubuntu-server-jammy", "22_04-lts"))
+    ).result()
+    compute.virtual_machines.begin_delete(RG, "vm1").result()
+    compute.virtual_machines.begin_create_or_update(
+        RG, "vm1", _vm_model(nic.id, "Standard_D2ps_v5", ("ubuntu-24_04-lts", "server-arm64"))
+    ).result()
+    assert _power(compute, "vm1") == "PowerState/running"
+    compute.virtual_machines.begin_delete(RG, "vm1").result()
+    # a Generation 2 VM cannot be resized to a Generation 1 only size
+    compute.virtual_machines.begin_create_or_update(RG, "vm1", _vm_model(nic.id, image=noble)).result()
+    with pytest.raises(HttpResponseError) as exc:
+        compute.virtual_machines.begin_create_or_update(RG, "vm1", _vm_model(nic.id, "Standard_A1", noble))
+    assert "select a Hypervisor Generation '2' VM Size" in exc.value.error.message
+    assert compute.virtual_machines.get(RG, "vm1").hardware_profile.vm_size == "Standard_B2s"

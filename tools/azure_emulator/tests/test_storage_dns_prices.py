@@ -18,6 +18,7 @@ from azure.mgmt.storage.models import (
 )
 from azure.storage.blob import BlobServiceClient
 from azure_emulator import defaults as d
+from conftest import contract_fixture
 
 RG = "oec-data"
 LOC = "westeurope"
@@ -191,6 +192,24 @@ def test_retail_prices(emu, http):
     assert len(items) == 8 and {i["armSkuName"] for i in items} == {"Standard_B2s", "Standard_D2s_v5"}
     bad = http.get(emu.endpoints["prices"], params={"$filter": "serviceName eq"}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_retail_prices_pages_of_100_like_azure(emu, http):
+    """Unconfigured, pages hold 100 items linked by NextPageLink ($skip=100), shaped like the
+    contract's recorded page and item."""
+    recorded = contract_fixture("prices/pages")
+    url, params, pages = emu.endpoints["prices"], {"$filter": "serviceName eq 'Virtual Machines'"}, []
+    while url:
+        pages.append(http.get(url, params=params, timeout=5).json())
+        url, params = pages[-1]["NextPageLink"], None
+    assert len(pages) > 2
+    assert [p["Count"] for p in pages[:-1]] == [100] * (len(pages) - 1)
+    assert 0 < pages[-1]["Count"] <= 100 and pages[-1]["NextPageLink"] is None
+    assert "$skip=100" in pages[0]["NextPageLink"].replace("%24", "$")
+    assert set(pages[0]) == set(recorded["page"])
+    assert set(pages[0]["Items"][0]) == set(recorded["item"])
+    items = [i for p in pages for i in p["Items"]]
+    assert len({i["meterId"] for i in items}) == len(items), "no item twice, none skipped"
 
 
 def test_faults_throttle_delay_drop(emu, http, resources):
