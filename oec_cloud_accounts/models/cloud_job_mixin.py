@@ -118,8 +118,12 @@ class CloudJobMixin(models.AbstractModel):
             if not savepoint:
                 cr.rollback()
             label = "%s %s" % (record._name, record.id) if record else record._name
-            if isinstance(error, (AzureError, UserError)):
-                # Azure's answer, or a refusal that says what to do (e.g. the previous run still going)
+            if isinstance(error, AzureError):
+                # Azure's answer, in the words people read (English in the server's log)
+                text = self.env["cloud.account"].with_context(lang="en_US")._azure_error_message(error, True)
+                _logger.info("%s: %s failed: %s", label, what, text)
+            elif isinstance(error, UserError):
+                # a refusal that says what to do (e.g. the previous run still going)
                 _logger.info("%s: %s failed: %s", label, what, error)
             else:
                 # a defect, an answer nobody foresaw, a deadline: this record only

@@ -240,6 +240,27 @@ class TestServerLifecycle(ServerCase, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestServerProvisionSizes(ServerCase, TransactionCase):
+    def test_sizes_that_cannot_boot_the_image_are_not_offered_and_the_wizard_says_why(self):
+        """Azure lists a Generation 1 only size (Standard_A1) and an Arm64 one (Standard_D2ps_v5)
+        in the sandbox's regions, as it does in real ones: neither is offered, and the size step
+        says so."""
+        wizard = self.env["cloud.server.provision"].create(
+            {"account_id": self.account.id, "subscription_line_id": self.subscription.id}
+        )
+        wizard.action_load_regions()
+        wizard.action_load_sizes()
+        offered = wizard.option_ids.filtered(lambda o: o.kind == "size").mapped("name")
+        self.assertTrue(offered)
+        self.assertFalse({"Standard_A1", "Standard_D2ps_v5"} & set(offered), offered)
+        self.assertEqual(
+            wizard.size_note,
+            "Not offered, as the server's Ubuntu image is Generation 2 on x64: sizes that run only "
+            "Generation 1 images (1) and Arm64 sizes (1).",
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestServerSafeFirstAnswer(ServerCase, TransactionCase):
     """What Azure boots is safe when it first answers: a master password of its own, the database
     manager closed, proxy mode, workers sized for the VM, HTTPS only when it can be had."""

@@ -149,8 +149,8 @@ class CloudServerProvision(models.TransientModel):
         if not (generation or architecture):
             return False
         return _(
-            "Not offered: %(generation)s sizes that run only Generation 1 images and %(architecture)s Arm64 "
-            "sizes, as the server's Ubuntu image is Generation 2 on x64.",
+            "Not offered, as the server's Ubuntu image is Generation 2 on x64: sizes that run only "
+            "Generation 1 images (%(generation)s) and Arm64 sizes (%(architecture)s).",
             generation=generation,
             architecture=architecture,
         )
