@@ -30,6 +30,17 @@ def script_sources(page_text):
     return sources
 
 
+def with_scripts(case, page):
+    """A page as the browser runs it (``case``: an HttpCase): its HTML, then the
+    files its <script src> load (each must be served)."""
+    texts = [page.text]
+    for src in filter(None, script_sources(page.text)):
+        script = case.url_open(src)
+        case.assertEqual(script.status_code, 200, src)
+        texts.append(script.text)
+    return "\n".join(texts)
+
+
 class AzureSigninCase(HttpCase):
     @classmethod
     def setUpClass(cls):
@@ -61,14 +72,7 @@ class AzureSigninCase(HttpCase):
     # -- helpers --------------------------------------------------------------------------------
 
     def with_scripts(self, page):
-        """A page as the browser runs it: its HTML, then the files its
-        <script src> load (each must be served)."""
-        texts = [page.text]
-        for src in filter(None, script_sources(page.text)):
-            script = self.url_open(src)
-            self.assertEqual(script.status_code, 200, src)
-            texts.append(script.text)
-        return "\n".join(texts)
+        return with_scripts(self, page)
 
     def use_secret(self, secret=defaults.SIGNIN_CLIENT_SECRET):
         """Set the client secret as an administrator does (write-only field,

@@ -10,7 +10,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import config
 
-from odoo.addons.oec_auth_azure.tests.common import script_sources
+from odoo.addons.oec_auth_azure.tests.common import script_sources, with_scripts
 
 from .common import EmulatorMixin, refused_users
 
@@ -75,14 +75,7 @@ class ConnectHttpMixin:
         return self.come_back(location)
 
     def with_scripts(self, page):
-        """A page as the browser runs it: its HTML, then the files its
-        <script src> load (each must be served)."""
-        texts = [page.text]
-        for src in filter(None, script_sources(page.text)):
-            script = self.url_open(src)
-            self.assertEqual(script.status_code, 200, src)
-            texts.append(script.text)
-        return "\n".join(texts)
+        return with_scripts(self, page)
 
     def csrf_token(self):
         """The CSRF token of this browser session, as the callback page gives it."""
