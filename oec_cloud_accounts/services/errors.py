@@ -122,7 +122,6 @@ class AzureError(Exception):
     AADSTS number when Entra ID gave one, ``kind``: one of the ``KIND_*``
     constants, ``detail``: Azure's own text (no secrets), ``status``: HTTP
     status when there was one, ``retry_after``: seconds Azure asked to wait.
-    ``message_args`` is an older name of ``params``.
     """
 
     def __init__(
@@ -135,10 +134,9 @@ class AzureError(Exception):
         status=None,
         params=None,
         retry_after=None,
-        message_args=None,
     ):
         self.key = key
-        self.params = dict(params or message_args or {})
+        self.params = dict(params or {})
         super().__init__(key)
         self.code = code
         self.aadsts = aadsts
