@@ -34,7 +34,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -61,6 +60,7 @@ from ..services.blob import (
     write_pg_custom,
 )
 from ..services.storage import supports_tiers
+from .cloud_job_mixin import job_deadline, time_limit
 
 _logger = logging.getLogger(__name__)
 
@@ -84,9 +84,6 @@ RESTORE_OPTIONS = (
 )
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
-MARGIN_RATIO = 0.25
-MIN_MARGIN = 10  # seconds
-MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
 MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
 MAX_ROWS = 1000  # rows of one kind looked at in one pass (policies, runs to check)
 
@@ -127,49 +124,6 @@ try:
 except Exception:
     pass
 """
-
-
-def time_limit(cron=True):
-    """The seconds Odoo lets a scheduled action (``cron``) or an HTTP request run before
-    it stops it, or None for no limit, by the rules of odoo/service/server.py (17.0):
-
-    * threaded server (no --workers): process_limit() stops a cron thread after
-      limit_time_real_cron when it is > 0, else after limit_time_real (0: no limit);
-    * --workers: a cron worker after limit_time_real_cron (-1: limit_time_real, 0: no
-      limit), an HTTP worker after limit_time_real; both also after limit_time_cpu
-      seconds of CPU (RLIMIT_CPU), which wall time bounds from above.
-    """
-    real = config.get("limit_time_real") or 0
-    limits = []
-    if config.get("workers"):
-        if cron:
-            cron_limit = config.get("limit_time_real_cron")
-            limits.append(real if cron_limit == -1 else (cron_limit or 0))
-        else:
-            limits.append(real)
-        limits.append(config.get("limit_time_cpu") or 0)
-    else:
-        cron_limit = config.get("limit_time_real_cron") or 0
-        limits.append(cron_limit if cron and cron_limit > 0 else real)
-    limits = [limit for limit in limits if limit > 0]
-    return min(limits) if limits else None
-
-
-def time_budget(cron=True):
-    """The seconds long work may take in one scheduled action (or request): the limit
-    minus a margin (a quarter, at least MIN_MARGIN), at most MAX_BUDGET."""
-    limit = time_limit(cron)
-    if limit is None:
-        return MAX_BUDGET
-    return min(MAX_BUDGET, max(limit - max(MIN_MARGIN, limit * MARGIN_RATIO), 1))
-
-
-def job_deadline(cron=True):
-    """When the current scheduled action (or request) must give its thread back:
-    counted from when Odoo started timing the thread (a cron thread's start_time
-    covers the jobs run before ours in the same pass), else from now."""
-    started = getattr(threading.current_thread(), "start_time", None) or time.time()
-    return started + time_budget(cron)
 
 
 @contextmanager

@@ -17,12 +17,13 @@ backup runs, verifications and restores, retention, server schedules, prices):
 """
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
 from ..services import AzureError
 from ..services.errors import KIND_TRANSIENT
@@ -32,6 +33,10 @@ _logger = logging.getLogger(__name__)
 BACKOFF_BASE = 60  # seconds, doubled at each transient failure in a row
 BACKOFF_MAX = 3600
 RETRY_AFTER_MAX = 4 * 3600  # seconds: the longest Retry-After followed
+# the deadline of long work: Odoo's time limit minus a quarter (at least MIN_MARGIN)
+MARGIN_RATIO = 0.25
+MIN_MARGIN = 10  # seconds
+MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
 # the key of an AzureError (its message is in azure_messages.py)
 UNEXPECTED = "job.unexpected"
 
@@ -41,6 +46,49 @@ def backoff(retries, retry_after=0):
     60 s, 120 s, 240 s... up to an hour, and never less than Azure's Retry-After (itself
     taken up to RETRY_AFTER_MAX: a record is never parked for days by one answer)."""
     return max(min(BACKOFF_BASE * 2**retries, BACKOFF_MAX), min(retry_after or 0, RETRY_AFTER_MAX))
+
+
+def time_limit(cron=True):
+    """The seconds Odoo lets a scheduled action (``cron``) or an HTTP request run before
+    it stops it, or None for no limit, by the rules of odoo/service/server.py (17.0):
+
+    * threaded server (no --workers): process_limit() stops a cron thread after
+      limit_time_real_cron when it is > 0, else after limit_time_real (0: no limit);
+    * --workers: a cron worker after limit_time_real_cron (-1: limit_time_real, 0: no
+      limit), an HTTP worker after limit_time_real; both also after limit_time_cpu
+      seconds of CPU (RLIMIT_CPU), which wall time bounds from above.
+    """
+    real = config.get("limit_time_real") or 0
+    limits = []
+    if config.get("workers"):
+        if cron:
+            cron_limit = config.get("limit_time_real_cron")
+            limits.append(real if cron_limit == -1 else (cron_limit or 0))
+        else:
+            limits.append(real)
+        limits.append(config.get("limit_time_cpu") or 0)
+    else:
+        cron_limit = config.get("limit_time_real_cron") or 0
+        limits.append(cron_limit if cron and cron_limit > 0 else real)
+    limits = [limit for limit in limits if limit > 0]
+    return min(limits) if limits else None
+
+
+def time_budget(cron=True):
+    """The seconds long work may take in one scheduled action (or request): the limit
+    minus a margin (a quarter, at least MIN_MARGIN), at most MAX_BUDGET."""
+    limit = time_limit(cron)
+    if limit is None:
+        return MAX_BUDGET
+    return min(MAX_BUDGET, max(limit - max(MIN_MARGIN, limit * MARGIN_RATIO), 1))
+
+
+def job_deadline(cron=True):
+    """When the current scheduled action (or request) must give its thread back:
+    counted from when Odoo started timing the thread (a cron thread's start_time
+    covers the jobs run before ours in the same pass), else from now."""
+    started = getattr(threading.current_thread(), "start_time", None) or time.time()
+    return started + time_budget(cron)
 
 
 class CloudJobMixin(models.AbstractModel):

@@ -1,10 +1,14 @@
 import logging
+import time
 from functools import partial
 
 from odoo import _, api, fields, models
 
 from ..services.prices import HOURS_PER_MONTH, RetailPrices
+from .cloud_job_mixin import job_deadline
 from .cloud_server import REGIONS
+
+REGION_MARGIN = 60  # seconds left needed to start reading a region's prices
 
 _logger = logging.getLogger(__name__)
 
@@ -92,9 +96,16 @@ class CloudPrice(models.Model):
         regions += [
             loc for loc in self.env["cloud.server"].search([]).mapped("location") if loc not in regions
         ]
+        # the least recently read first: a pass cut short by its deadline leaves the freshest for later
+        last_read = dict(self._read_group([("location", "in", regions)], ["location"], ["price_date:max"]))
+        regions.sort(key=lambda loc: last_read.get(loc) or fields.Date.to_date("1970-01-01"))
+        # a region's pages take seconds each: none is started with less than a minute left
+        until = job_deadline() - REGION_MARGIN
         jobs = self.env["cloud.job.mixin"]
         updated = 0
         for location in regions:
+            if time.time() >= until:
+                break
             # each region in a transaction of its own (cloud.job.mixin)
             updated += jobs._job_isolated(
                 self, "prices of %s" % location, partial(self._refresh_region, client, location)

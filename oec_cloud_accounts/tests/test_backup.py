@@ -28,7 +28,8 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
 from ..models import cloud_job_mixin
-from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock, time_budget, time_limit
+from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock
+from ..models.cloud_job_mixin import time_budget, time_limit
 from ..services.blob import META_DB_UUID, META_SHA256, Deadline, DeadlineReached
 from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
 

@@ -9,6 +9,7 @@ from azure_emulator import defaults
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
+from odoo.tools import config
 
 # Used by Odoo's server with tokens and secrets, or shown to users as links.
 from ..models import cloud_job_mixin
@@ -208,6 +209,17 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
 class TestPricesHost(EmulatorMixin, TransactionCase):
     """The retail prices API is paged by links in its answers: they are followed only on the
     configured host."""
+
+    def test_a_pass_starts_no_region_without_time_for_it(self):
+        """Each region's pages take seconds: a pass with less than REGION_MARGIN before its
+        deadline (Odoo's cron limit minus a quarter) leaves the regions for the next pass."""
+        limits = {"workers": 0, "limit_time_real": 120, "limit_time_real_cron": 70}
+        since = len(self.emu.control.requests())
+        with patch.dict(config.options, limits):
+            self.assertEqual(self.run_job("cloud.price", "_cron_refresh_prices"), 0)
+        self.assertEqual([c for c in self.remote_calls(since) if c["service"] == "prices"], [])
+        with patch.dict(config.options, dict(limits, limit_time_real_cron=600)):
+            self.assertGreater(self.run_job("cloud.price", "_cron_refresh_prices"), 0)
 
     def test_next_page_link_stays_on_the_prices_host(self):
         self.emu.control.configure(prices_page_size=10)
