@@ -126,19 +126,21 @@ class OecAzureLogin(OAuthLogin):
             "token": token or None,
             "expires": int(time.time()) + FLOW_TTL,
         }
-        params = {
-            "client_id": provider.client_id,
-            "redirect_uri": provider._oec_azure_redirect_uri(),
-            "scope": provider.scope or "openid profile email",
-            "nonce": flow["nonce"],
-            "state": sign_state(request.env, {"i": flow_id, "d": request.db, "p": provider.id}),
-        }
         try:
             secret_set = bool(provider._oec_azure_client_secret())
         except UserError as exc:
             # a secret this server cannot decrypt: the implicit flow would fail
             # at Microsoft with a misleading message
             return fail({"text": exc.args[0]})
+        # the code redemption asks for the same
+        flow["scope"] = provider._oec_azure_scope(code_flow=secret_set)
+        params = {
+            "client_id": provider.client_id,
+            "redirect_uri": provider._oec_azure_redirect_uri(),
+            "scope": flow["scope"],
+            "nonce": flow["nonce"],
+            "state": sign_state(request.env, {"i": flow_id, "d": request.db, "p": provider.id}),
+        }
         if secret_set:
             flow["verifier"] = secrets.token_urlsafe(48)
             challenge = base64url_encode(hashlib.sha256(flow["verifier"].encode()).digest()).decode()
@@ -316,7 +318,7 @@ class OecAzureOAuthController(OAuthController):
             "code": code,
             "redirect_uri": provider._oec_azure_redirect_uri(),
             "code_verifier": flow["verifier"],
-            "scope": provider.scope or "openid profile email",
+            "scope": flow.get("scope") or provider._oec_azure_scope(code_flow=True),
         }
         try:
             payload = provider._oec_azure_entra().redeem(data)

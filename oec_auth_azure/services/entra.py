@@ -35,6 +35,19 @@ JWKS_TTL = 24 * 3600
 JWKS_REFRESH_BUDGET = 6
 # Group overage: at most this many Graph pages (999 groups each) are read.
 GRAPH_MAX_PAGES = 20
+# Delegated Graph permissions that let the signed-in user list their own
+# memberships (Graph reference, "List a user's memberships (direct and
+# transitive)", least privileged first), compared without case. A token asked
+# for the OpenID Connect scopes only carries those (``scp: openid profile
+# email``): Entra adds no User.Read.
+MEMBERSHIP_PERMISSIONS = (
+    "user.read",
+    "user.read.all",
+    "groupmember.read.all",
+    "group.read.all",
+    "directory.read.all",
+    "directory.readwrite.all",
+)
 
 # Process-wide caches: signing keys and domain -> tenant id are public data
 # that every worker may share; nothing here is per user.
@@ -83,6 +96,17 @@ def admin_consent_url(auth_endpoint, tenant, params):
     if tenant.lower() in ("common", "consumers"):
         tenant = "organizations"
     return "%s/%s/v2.0/adminconsent?%s" % (_browser_origin(auth_endpoint), tenant, urlencode(params))
+
+
+def groups_scope(scope):
+    """``scope`` with User.Read added, for a sign-in that may have to read the
+    user's groups from Graph (group overage): unchanged when it already names
+    a permission that allows it, or names a resource (another API, or Graph's
+    ``.default``, which cannot be mixed with named permissions)."""
+    names = scope.split()
+    if any("/" in name for name in names) or {n.lower() for n in names} & set(MEMBERSHIP_PERMISSIONS):
+        return scope
+    return " ".join(names + ["User.Read"])
 
 
 def graph_host(userinfo_url):
@@ -272,10 +296,13 @@ class EntraClient:
                 raise EntraError("graph_unreachable") from exc
             if response.status_code in (401, 403):
                 _logger.warning(
-                    "Microsoft Entra ID: Graph refused to list the groups of a user (HTTP %s)",
+                    "Microsoft Entra ID: Graph refused to list the groups of a user (HTTP %s, %s)",
                     response.status_code,
+                    _graph_code(response),
                 )
-                raise EntraError("graph_refused")
+                # 403: the token lacks a permission that allows it (Authorization_RequestDenied);
+                # 401: Graph does not take the token at all (InvalidAuthenticationToken)
+                raise EntraError("graph_refused" if response.status_code == 403 else "graph_unauthorized")
             try:
                 response.raise_for_status()
                 body = response.json()
@@ -290,3 +317,11 @@ class EntraClient:
                 # the token goes to Graph only, whatever a next link says
                 raise EntraError("graph_unexpected")
         raise EntraError("graph_too_many")
+
+
+def _graph_code(response):
+    """Graph's error code of an answer (for the log), or None."""
+    try:
+        return str(response.json()["error"]["code"])[:64]
+    except (ValueError, KeyError, TypeError):
+        return None
