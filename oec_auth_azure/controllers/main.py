@@ -21,7 +21,8 @@ from odoo.addons.auth_oauth.controllers.main import OAuthController, OAuthLogin
 from odoo.addons.web.controllers.session import Session
 from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
 
-from .errors import azure_error_message, button_label
+from ..services.entra import admin_consent_answer
+from .errors import admin_consent_message, azure_error_message, button_label
 
 _logger = logging.getLogger(__name__)
 
@@ -183,10 +184,9 @@ class OecAzureOAuthController(OAuthController):
             return request.render(
                 "oec_auth_azure.signin_fragment_page", headers=[("Cache-Control", "no-store")]
             )
-        if kw.get("admin_consent"):
-            return fail(
-                {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}
-            )
+        consent = admin_consent_answer(kw)
+        if consent is not None:
+            return self._oec_azure_admin_consent(*consent)
         state = kw.get("state")
         httprequest = request.httprequest
         repeated = len(httprequest.args.getlist("state")) + len(httprequest.form.getlist("state")) > 1
@@ -307,6 +307,20 @@ class OecAzureOAuthController(OAuthController):
         if werkzeug.urls.url_parse(response.location).path == "/web" and not request.env.user._is_internal():
             response.location = "/"
         return response
+
+    def _oec_azure_admin_consent(self, provider_id, error):
+        """Back from Microsoft's admin-consent page (a link of the login page's
+        consent messages): what happened, and who must act when consent was
+        not granted, on the login page."""
+        if error is None:
+            return fail(
+                {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}
+            )
+        _logger.info("Microsoft Entra ID: administrator consent not granted (%s)", error.params["reference"])
+        provider = None
+        if provider_id and request.db:
+            provider = request.env["auth.oauth.provider"].sudo().browse(provider_id).exists()
+        return fail(admin_consent_message(provider.filtered("oec_azure") if provider else None, error))
 
     def _oec_azure_redeem(self, provider, flow, code):
         if not code:

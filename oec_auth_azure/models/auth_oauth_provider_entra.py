@@ -62,6 +62,8 @@ class AuthOAuthProvider(models.Model):
             "client_id": self.client_id or "",
             "scope": "https://graph.microsoft.com/.default",
             "redirect_uri": self._oec_azure_redirect_uri(),
+            # Microsoft's answer comes back to /auth_oauth/signin: this marks it as the answer of this link
+            "state": entra.admin_consent_state(self.id),
         }
         return entra.admin_consent_url(self.auth_endpoint, self._oec_azure_segment(), params)
 
