@@ -159,3 +159,37 @@ def azure_error_message(provider, error, description):
             detail=first_line or error or _("no details"),
         )
     }
+
+
+def admin_consent_message(provider, error):
+    """A dict (text, and url + url_label when ``provider`` is known) for the
+    login page, after Microsoft's admin-consent page refused: what happened
+    and who must act. ``error``: services.entra.admin_consent_answer()'s."""
+    ref = error.params["reference"]
+    if error.code == "admin_consent_declined":
+        text = _(
+            "Administrator consent was not granted (%(ref)s): the consent page was cancelled, or "
+            'the account that signed in may not consent for the organisation (Microsoft shows "Need '
+            'admin approval"). A Privileged Role Administrator, Cloud Application Administrator or '
+            "Application Administrator of your Microsoft Entra tenant must open the admin consent "
+            "link and choose Accept; users can then sign in.",
+            ref=ref,
+        )
+    elif error.code == "admin_consent_other_tenant":
+        text = _(
+            "Administrator consent was not granted (%(ref)s): the account that signed in belongs to "
+            "another organisation than the one the link is for. An administrator of the "
+            "organisation whose users sign in to Odoo must open the admin consent link and choose "
+            "Accept.",
+            ref=ref,
+        )
+    else:
+        text = _(
+            "Microsoft refused the administrator consent (%(ref)s): %(detail)s",
+            ref=ref,
+            detail=error.params["detail"][:MAX_DESCRIPTION] or _("no details"),
+        )
+    message = {"text": text}
+    if provider:
+        message.update(url=provider._oec_azure_admin_consent_url(), url_label=_("Admin consent link"))
+    return message

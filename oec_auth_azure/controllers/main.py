@@ -21,7 +21,8 @@ from odoo.addons.auth_oauth.controllers.main import OAuthController, OAuthLogin
 from odoo.addons.web.controllers.session import Session
 from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
 
-from .errors import azure_error_message, button_label
+from ..services.entra import admin_consent_answer
+from .errors import admin_consent_message, azure_error_message, button_label
 
 _logger = logging.getLogger(__name__)
 
@@ -126,19 +127,21 @@ class OecAzureLogin(OAuthLogin):
             "token": token or None,
             "expires": int(time.time()) + FLOW_TTL,
         }
-        params = {
-            "client_id": provider.client_id,
-            "redirect_uri": provider._oec_azure_redirect_uri(),
-            "scope": provider.scope or "openid profile email",
-            "nonce": flow["nonce"],
-            "state": sign_state(request.env, {"i": flow_id, "d": request.db, "p": provider.id}),
-        }
         try:
             secret_set = bool(provider._oec_azure_client_secret())
         except UserError as exc:
             # a secret this server cannot decrypt: the implicit flow would fail
             # at Microsoft with a misleading message
             return fail({"text": exc.args[0]})
+        # the code redemption asks for the same
+        flow["scope"] = provider._oec_azure_scope(code_flow=secret_set)
+        params = {
+            "client_id": provider.client_id,
+            "redirect_uri": provider._oec_azure_redirect_uri(),
+            "scope": flow["scope"],
+            "nonce": flow["nonce"],
+            "state": sign_state(request.env, {"i": flow_id, "d": request.db, "p": provider.id}),
+        }
         if secret_set:
             flow["verifier"] = secrets.token_urlsafe(48)
             challenge = base64url_encode(hashlib.sha256(flow["verifier"].encode()).digest()).decode()
@@ -181,10 +184,9 @@ class OecAzureOAuthController(OAuthController):
             return request.render(
                 "oec_auth_azure.signin_fragment_page", headers=[("Cache-Control", "no-store")]
             )
-        if kw.get("admin_consent"):
-            return fail(
-                {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}
-            )
+        consent = admin_consent_answer(kw)
+        if consent is not None:
+            return self._oec_azure_admin_consent(*consent)
         state = kw.get("state")
         httprequest = request.httprequest
         repeated = len(httprequest.args.getlist("state")) + len(httprequest.form.getlist("state")) > 1
@@ -306,6 +308,20 @@ class OecAzureOAuthController(OAuthController):
             response.location = "/"
         return response
 
+    def _oec_azure_admin_consent(self, provider_id, error):
+        """Back from Microsoft's admin-consent page (a link of the login page's
+        consent messages): what happened, and who must act when consent was
+        not granted, on the login page."""
+        if error is None:
+            return fail(
+                {"text": _("Administrator consent was granted. Users can now sign in with Microsoft Azure.")}
+            )
+        _logger.info("Microsoft Entra ID: administrator consent not granted (%s)", error.params["reference"])
+        provider = None
+        if provider_id and request.db:
+            provider = request.env["auth.oauth.provider"].sudo().browse(provider_id).exists()
+        return fail(admin_consent_message(provider.filtered("oec_azure") if provider else None, error))
+
     def _oec_azure_redeem(self, provider, flow, code):
         if not code:
             return {"error": "invalid_request", "error_description": "no code"}
@@ -316,7 +332,7 @@ class OecAzureOAuthController(OAuthController):
             "code": code,
             "redirect_uri": provider._oec_azure_redirect_uri(),
             "code_verifier": flow["verifier"],
-            "scope": provider.scope or "openid profile email",
+            "scope": flow.get("scope") or provider._oec_azure_scope(code_flow=True),
         }
         try:
             payload = provider._oec_azure_entra().redeem(data)

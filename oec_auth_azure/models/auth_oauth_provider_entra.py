@@ -14,6 +14,9 @@ from ..services.crypto import KEY_OPTION
 from ..services.urls import ca_bundle, is_guid
 from .auth_oauth_provider import SECRET_COLUMN
 
+# core auth_oauth's default scope
+DEFAULT_SCOPE = "openid profile email"
+
 
 class AuthOAuthProvider(models.Model):
     _inherit = "auth.oauth.provider"
@@ -59,8 +62,21 @@ class AuthOAuthProvider(models.Model):
             "client_id": self.client_id or "",
             "scope": "https://graph.microsoft.com/.default",
             "redirect_uri": self._oec_azure_redirect_uri(),
+            # Microsoft's answer comes back to /auth_oauth/signin: this marks it as the answer of this link
+            "state": entra.admin_consent_state(self.id),
         }
         return entra.admin_consent_url(self.auth_endpoint, self._oec_azure_segment(), params)
+
+    def _oec_azure_scope(self, code_flow):
+        """The scope a sign-in asks for: the provider's, plus User.Read when
+        the sign-in may have to read the user's groups from Graph (code flow
+        and group lines: group overage). Graph refuses that to a token asked
+        for the OpenID Connect scopes alone."""
+        self.ensure_one()
+        scope = self.scope or DEFAULT_SCOPE
+        if code_flow and self.oec_azure_mapping_ids.filtered(lambda m: m.kind == "group"):
+            return entra.groups_scope(scope)
+        return scope
 
     def _oec_azure_end_session_url(self, tenant_id=None, logout_hint=None):
         """Microsoft's end_session_endpoint for this sign-in, on the browser
@@ -132,6 +148,12 @@ class AuthOAuthProvider(models.Model):
                 "refused to list them. An administrator must grant the app registration "
                 "the delegated permission User.Read (Microsoft Graph, with admin consent), "
                 "or map app roles instead of groups."
+            ),
+            "graph_unauthorized": _(
+                "You are a member of too many groups for the token, and Microsoft Graph did not "
+                "accept the sign-in's access token to list them. An administrator must make the "
+                "provider's scope name Microsoft Graph permissions only (e.g. openid profile email "
+                "User.Read), or map app roles instead of groups."
             ),
             "graph_unexpected": _("Microsoft Graph gave an unexpected answer while reading your groups."),
             "graph_too_many": _("You are a member of too many groups to be read from Microsoft Graph."),

@@ -10,6 +10,7 @@ values in ``params``); the Odoo layer turns the code into a translated message.
 import hashlib
 import hmac
 import logging
+import re
 import threading
 import time
 from urllib.parse import urlencode
@@ -35,6 +36,24 @@ JWKS_TTL = 24 * 3600
 JWKS_REFRESH_BUDGET = 6
 # Group overage: at most this many Graph pages (999 groups each) are read.
 GRAPH_MAX_PAGES = 20
+# Delegated Graph permissions that let the signed-in user list their own
+# memberships (Graph reference, "List a user's memberships (direct and
+# transitive)", least privileged first), compared without case. A token asked
+# for the OpenID Connect scopes only carries those (``scp: openid profile
+# email``): Entra adds no User.Read.
+MEMBERSHIP_PERMISSIONS = (
+    "user.read",
+    "user.read.all",
+    "groupmember.read.all",
+    "group.read.all",
+    "directory.read.all",
+    "directory.readwrite.all",
+)
+# The ``state`` our admin-consent links send (and Microsoft sends back), then
+# ":" and the id of the record the link is for: the redirect's only sure mark
+# (a refusal may come back without ``admin_consent``).
+ADMIN_CONSENT_STATE = "oec_admin_consent"
+AADSTS_RE = re.compile(r"AADSTS(\d+)")
 
 # Process-wide caches: signing keys and domain -> tenant id are public data
 # that every worker may share; nothing here is per user.
@@ -83,6 +102,60 @@ def admin_consent_url(auth_endpoint, tenant, params):
     if tenant.lower() in ("common", "consumers"):
         tenant = "organizations"
     return "%s/%s/v2.0/adminconsent?%s" % (_browser_origin(auth_endpoint), tenant, urlencode(params))
+
+
+def groups_scope(scope):
+    """``scope`` with User.Read added, for a sign-in that may have to read the
+    user's groups from Graph (group overage): unchanged when it already names
+    a permission that allows it, or names a resource (another API, or Graph's
+    ``.default``, which cannot be mixed with named permissions)."""
+    names = scope.split()
+    if any("/" in name for name in names) or {n.lower() for n in names} & set(MEMBERSHIP_PERMISSIONS):
+        return scope
+    return " ".join(names + ["User.Read"])
+
+
+def admin_consent_state(record_id):
+    """The ``state`` of an admin-consent link for the record ``record_id``."""
+    return "%s:%s" % (ADMIN_CONSENT_STATE, record_id)
+
+
+def admin_consent_answer(params):
+    """What the redirect of Microsoft's admin-consent endpoint says, or None
+    when ``params`` are not such a redirect (of one of our links).
+
+    :return: ``(record_id, error)``: the id the link's state names (None if
+        none), and None when consent was granted, else an EntraError:
+        ``admin_consent_declined`` (the consent page was cancelled, or the
+        account that signed in may not consent for the organisation: "Need
+        admin approval"), ``admin_consent_other_tenant`` (AADSTS50020) or
+        ``admin_consent_refused``; its params hold ``reference`` (the AADSTS
+        number, else the error code) and ``detail`` (Microsoft's first line).
+    """
+    state = params.get("state")
+    state = state if isinstance(state, str) else ""
+    ours = state == ADMIN_CONSENT_STATE or state.startswith(ADMIN_CONSENT_STATE + ":")
+    if not ours and not params.get("admin_consent"):
+        return None
+    record = state.partition(":")[2]
+    record_id = int(record) if record.isascii() and record.isdigit() and len(record) < 10 else None
+    error = str(params.get("error") or "")[:64]
+    if not error:
+        return record_id, None
+    # it comes through the browser: anybody can send 60 KB there
+    description = str(params.get("error_description") or "")[:1000]
+    match = AADSTS_RE.search(description[:200])
+    aadsts = match.group(1) if match else None
+    if aadsts == "50020":
+        code = "admin_consent_other_tenant"
+    elif aadsts in ("65004", "90093", "90094", "90095") or error in ("access_denied", "consent_required"):
+        code = "admin_consent_declined"
+    else:
+        code = "admin_consent_refused"
+    detail = description.splitlines()[0].strip() if description.strip() else error
+    return record_id, EntraError(
+        code, reference="AADSTS%s" % aadsts if aadsts else error, aadsts=aadsts, error=error, detail=detail
+    )
 
 
 def graph_host(userinfo_url):
@@ -272,10 +345,13 @@ class EntraClient:
                 raise EntraError("graph_unreachable") from exc
             if response.status_code in (401, 403):
                 _logger.warning(
-                    "Microsoft Entra ID: Graph refused to list the groups of a user (HTTP %s)",
+                    "Microsoft Entra ID: Graph refused to list the groups of a user (HTTP %s, %s)",
                     response.status_code,
+                    _graph_code(response),
                 )
-                raise EntraError("graph_refused")
+                # 403: the token lacks a permission that allows it (Authorization_RequestDenied);
+                # 401: Graph does not take the token at all (InvalidAuthenticationToken)
+                raise EntraError("graph_refused" if response.status_code == 403 else "graph_unauthorized")
             try:
                 response.raise_for_status()
                 body = response.json()
@@ -290,3 +366,11 @@ class EntraClient:
                 # the token goes to Graph only, whatever a next link says
                 raise EntraError("graph_unexpected")
         raise EntraError("graph_too_many")
+
+
+def _graph_code(response):
+    """Graph's error code of an answer (for the log), or None."""
+    try:
+        return str(response.json()["error"]["code"])[:64]
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -61,3 +61,41 @@ class TestMicrosoftErrors(AzureSigninCase):
             "/auth_oauth/signin?admin_consent=True&tenant=%s" % defaults.TENANT_ID, allow_redirects=False
         )
         self.assertRefused(response, "Administrator consent was granted")
+
+    def admin_consent(self, user=defaults.USER_EMAIL, action="accept"):
+        """The admin consent link of the login page's messages, followed by
+        ``user`` on Microsoft's page; the browser comes back to the sign-in's
+        redirect URI with Microsoft's answer in the query."""
+        url = self.provider._oec_azure_admin_consent_url()
+        self.assertIn("state=oec_admin_consent%%3A%d" % self.provider.id, url)
+        back = self.microsoft(url, user, action)
+        return self.answer(back)
+
+    def test_admin_consent_through_microsoft(self):
+        self.assertRefused(self.admin_consent(), "Administrator consent was granted")
+
+    def test_admin_consent_by_a_user_who_may_not_grant_it(self):
+        """A user who is no administrator sees "Need admin approval" and can only
+        go back: access_denied, error_subcode=cancel, no admin_consent, no
+        description. The login page says so and who must act, with the link."""
+        response = self.admin_consent(user=defaults.SECOND_USER_EMAIL)
+        text = self.assertRefused(
+            response, "Administrator consent was not granted (access_denied)", "Need admin approval"
+        )
+        self.assertIn("Cloud Application Administrator", text)
+        self.assertIn("/v2.0/adminconsent?client_id=%s" % defaults.SIGNIN_CLIENT_ID, text)
+
+    def test_admin_consent_cancelled(self):
+        text = self.assertRefused(
+            self.admin_consent(action="cancel"), "Administrator consent was not granted (AADSTS65004)"
+        )
+        self.assertNotIn("was granted.", text)
+
+    def test_admin_consent_error_is_no_grant(self):
+        """Microsoft's documented error response carries admin_consent=True too."""
+        response = self.url_open(
+            "/auth_oauth/signin?admin_consent=True&error=consent_required&error_description="
+            "AADSTS65004%3a+The+resource+owner+or+authorization+server+denied+the+request.&state=12345",
+            allow_redirects=False,
+        )
+        self.assertRefused(response, "Administrator consent was not granted (AADSTS65004)")

@@ -2,6 +2,7 @@
 """App roles and groups of Entra ID become Odoo groups, over real HTTP."""
 
 import xmlrpc.client
+from urllib.parse import parse_qsl, urlsplit
 
 from azure_emulator import defaults
 
@@ -104,17 +105,43 @@ class TestRoleMappings(AzureSigninCase):
         self.assertNotIn(self.finance, self.user.groups_id)
         self.assertEqual(log.groups_removed_ids, self.finance)
 
-    def test_overage_graph_refused(self):
+    def asked_scope(self):
+        """The scope of the sign-in the login page's button starts."""
+        return dict(parse_qsl(urlsplit(self.click_button()).query))["scope"].split()
+
+    def test_user_read_asked_when_groups_may_be_read(self):
+        """A token asked for the OpenID Connect scopes alone carries those only,
+        which Graph refuses the user's groups: the code flow of a provider with
+        group lines asks for User.Read too, and redeems the code for the same."""
+        self.assertEqual(self.asked_scope(), ["openid", "profile", "email"], "implicit flow: no Graph call")
         self.use_secret()
-        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, groups_claim=True, group_overage_limit=0)
+        # the code's redemption asks for the same: test_overage_code_flow_reads_graph
+        self.assertEqual(self.asked_scope(), ["openid", "profile", "email", "User.Read"])
+        self.new_browser()
+        self.provider.oec_azure_mapping_ids.filtered(lambda m: m.kind == "group").unlink()
+        self.assertEqual(self.asked_scope(), ["openid", "profile", "email"], "no group line: no Graph call")
+
+    def test_overage_graph_refused(self):
+        """The real 403 of Graph: the provider asks for Graph's .default (left
+        as it is: static consent cannot be mixed with named permissions) and the
+        app registration's Graph permissions no longer hold User.Read."""
+        self.use_secret()
+        self.provider.scope = "openid profile email https://graph.microsoft.com/.default"
+        self.emu.control.update_app(
+            defaults.SIGNIN_CLIENT_ID, groups_claim=True, group_overage_limit=0, graph_permissions=[]
+        )
         self.set_directory(groups=[self.group_id])
         self.user.groups_id = [(4, self.finance.id)]
-        self.emu.control.inject_fault(
-            path="transitiveMemberOf", service="graph", status=403, code="Authorization_RequestDenied"
-        )
         text = self.assertRefused(self.sign_in(self.reset_url(self.user)), "User.Read", "app roles")
         self.assertIn(self.finance, self.user.groups_id)
         self.assertEqual(self.last_log().reason, text.strip())
+        (graph,) = [r for r in self.emu.control.requests() if "transitiveMemberOf" in r["path"]]
+        self.assertEqual(graph["status"], 403)
+        # User.Read granted again (what a new app registration has): the same sign-in works
+        self.emu.control.update_app(defaults.SIGNIN_CLIENT_ID, graph_permissions=["User.Read"])
+        self.new_browser()
+        self.assertSignedIn(self.sign_in(self.reset_url(self.user)), self.user)
+        self.assertIn(self.finance, self.user.groups_id)
 
     def test_overage_implicit_flow_refused(self):
         self.link(self.user)

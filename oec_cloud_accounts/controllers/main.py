@@ -10,6 +10,7 @@ from ..models.cloud_azure_environment import CALLBACK_PATH, FLOW_TTL, SESSION_KE
 from ..models.ir_http import NOTICE_KEY
 from ..services import AzureError
 from ..services.errors import KIND_CONSENT
+from ..services.identity import admin_consent_answer
 
 _logger = logging.getLogger(__name__)
 
@@ -63,14 +64,10 @@ class CloudAccountsOAuth(http.Controller):
         # Microsoft's answer is a POST of our own fragment page; the CSRF
         # check of type="http" routes has already refused any other POST.
         if request.httprequest.method != "POST":
-            if params.get("admin_consent"):
-                # adminconsent always answers in the query, with no code in it
-                return self._page(
-                    title=_("Admin consent granted"),
-                    message=_("An administrator approved the application. Click Add Account to connect."),
-                    retry={},
-                    ok=True,
-                )
+            # adminconsent always answers in the query, with no code in it
+            consent = admin_consent_answer(params)
+            if consent is not None:
+                return self._admin_consent_page(*consent)
             # a code in a query string is never redeemed: the page reads the fragment
             return self._fragment_page()
         # junk in, clear answer out: a file upload or a list is no parameter of ours
@@ -152,6 +149,25 @@ class CloudAccountsOAuth(http.Controller):
             "oec_cloud_accounts.connect_fragment_page",
             {"back_url": self._back_url()},
             headers=[("Cache-Control", "no-store")],
+        )
+
+    def _admin_consent_page(self, environment_id, error):
+        """Back from the admin-consent link: granted, or what happened and who
+        must act, with the link again."""
+        if error is None:
+            return self._page(
+                title=_("Admin consent granted"),
+                message=_("An administrator approved the application. Click Add Account to connect."),
+                retry={},
+                ok=True,
+            )
+        _logger.info("Cloud Accounts admin consent not granted: %s", str(error.reference)[:MAX_CODE])
+        environment = request.env["cloud.azure.environment"].browse(environment_id or []).exists()
+        return self._page(
+            title=_("Admin consent was not granted"),
+            message=request.env["cloud.account"]._azure_error_message(error),
+            code=error.reference,
+            consent_url=environment._admin_consent_url() if environment else None,
         )
 
     def _error_page(self, error, environment_id=None, account_id=None, signed_in=None):

@@ -80,6 +80,19 @@ MESSAGES = {
         "Global Administrator or a Privileged Role Administrator of your Microsoft Entra tenant must grant "
         "consent for everyone with the admin consent link below; then connect again."
     ),
+    # the admin-consent endpoint's refusals, on the page its redirect comes back to (services/identity.py)
+    "admin_consent.declined": _lt(
+        "Admin consent was not granted: the consent page was cancelled, or the account that signed in may "
+        'not consent for the organisation (Microsoft shows "Need admin approval"). A Privileged Role '
+        "Administrator, Cloud Application Administrator or Application Administrator of your Microsoft "
+        "Entra tenant must open the admin consent link below and choose Accept; then click Add Account."
+    ),
+    "admin_consent.other_tenant": _lt(
+        "Admin consent was not granted: the account that signed in belongs to another tenant than the one "
+        "the link is for. An administrator of the tenant set in Settings > Cloud Accounts must open the "
+        "admin consent link below and choose Accept."
+    ),
+    "admin_consent.refused": _lt("Microsoft Entra ID refused the admin consent: %(detail)s"),
     # other answers of Entra ID's authorize and token endpoints (services/identity.py)
     "oauth.transient": _lt("Microsoft Entra ID is temporarily unavailable: it will be retried."),
     "oauth.invalid_grant": _lt("The sign-in is no longer valid: click Reconnect and sign in again."),

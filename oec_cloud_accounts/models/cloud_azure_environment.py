@@ -8,6 +8,7 @@ from odoo.http import request
 from odoo.tools import config
 from odoo.tools.misc import hmac
 
+from odoo.addons.oec_auth_azure.services import entra
 from odoo.addons.oec_auth_azure.services.urls import (
     ca_bundle,
     is_guid,
@@ -248,7 +249,10 @@ class CloudAzureEnvironment(models.Model):
         """Microsoft's page where a tenant's administrator consents for everyone (ARM's permissions)."""
         self.ensure_one()
         scopes = [self.arm_audience.rstrip("/") + "/.default"]
-        return self._identity().admin_consent_url(self._redirect_uri(), scopes)
+        # Microsoft's answer comes back to the callback: this marks it as the answer of this link
+        return self._identity().admin_consent_url(
+            self._redirect_uri(), scopes, state=entra.admin_consent_state(self.id)
+        )
 
     def _identity(self):
         self.ensure_one()

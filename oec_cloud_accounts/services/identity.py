@@ -18,7 +18,7 @@ from msal.exceptions import MsalServiceError
 
 from odoo.addons.oec_auth_azure.services import entra
 
-from .errors import KIND_TRANSIENT, AzureError
+from .errors import KIND_CONSENT, KIND_TRANSIENT, AzureError
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
 
 # Authorities MSAL knows: only these may use instance discovery / validation.
@@ -62,6 +62,40 @@ class TokenResult:
             scope=result.get("scope"),
             claims=claims,
         )
+
+
+# what the admin-consent endpoint's refusals are (oec_auth_azure services.entra) -> message key
+ADMIN_CONSENT_KEYS = {
+    "admin_consent_declined": "admin_consent.declined",
+    "admin_consent_other_tenant": "admin_consent.other_tenant",
+    "admin_consent_refused": "admin_consent.refused",
+}
+
+
+def admin_consent_answer(params):
+    """The answer of Microsoft's admin-consent endpoint in a redirect's
+    ``params``, or None when they are no such answer (of our link).
+
+    :return: ``(record_id, error)``: the id of the cloud record the link was
+        for (None if unknown), and None when consent was granted, else an
+        AzureError (kind admin_consent, keys ``admin_consent.declined``,
+        ``admin_consent.other_tenant``, ``admin_consent.refused``)
+    """
+    answer = entra.admin_consent_answer(params)
+    if answer is None:
+        return None
+    record_id, refusal = answer
+    if refusal is None:
+        return record_id, None
+    values = refusal.params
+    return record_id, AzureError(
+        ADMIN_CONSENT_KEYS[refusal.code],
+        code=values["error"],
+        aadsts=values["aadsts"],
+        kind=KIND_CONSENT,
+        detail=values["detail"],
+        params={"detail": values["detail"]} if refusal.code == "admin_consent_refused" else None,
+    )
 
 
 class AzureIdentity:

@@ -344,6 +344,64 @@ class TestConnectHttp(ConnectHttpMixin, EmulatorMixin, HttpCase):
         self.assertEqual(retry.status_code, 303, retry.text[:300])
         self.assertTrue(retry.headers["Location"].startswith(self.emu.http_url))
 
+    def follow_admin_consent_link(self, user=defaults.USER_EMAIL, action="accept"):
+        """The admin consent link of the page, followed by ``user`` on
+        Microsoft's page: the page the browser comes back to."""
+        consent_url = self.cloud._admin_consent_url()
+        self.assertIn("state=oec_admin_consent%%3A%d" % self.cloud.id, consent_url)
+        params = {"emu_user": user, "emu_action": action}
+        response = self.emulator_session().get(consent_url, params=params, allow_redirects=False, timeout=10)
+        self.assertEqual(response.status_code, 302, response.text[:300])
+        location = urlsplit(response.headers["Location"])
+        self.assertEqual(location.path, CALLBACK)
+        return self.url_open("%s?%s" % (location.path, location.query))
+
+    def assertConsentNotGranted(self, page, *texts):
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Admin consent was not granted", page.text)
+        for text in texts:
+            self.assertIn(text, html.unescape(page.text))
+        link = re.search(r'<a [^>]*class="o_cloud_admin_consent"[^>]*>', page.text)
+        self.assertTrue(link, "no admin consent link on the page")
+        href = re.search(r'href="([^"]+)"', link.group(0)).group(1)
+        self.assertEqual(html.unescape(href), self.cloud._admin_consent_url())
+        self.assertNotIn("Admin consent granted", page.text)
+        self.assertNotIn("o_cloud_retry", page.text)
+
+    def test_admin_consent_by_a_user_who_may_not_grant_it(self):
+        """No administrator: Microsoft shows "Need admin approval" and the person
+        can only go back (access_denied, error_subcode=cancel, no description):
+        the page says what happened and who must act, with the link again."""
+        self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, consent="admin_required")
+        page = self.follow_admin_consent_link(user=defaults.SECOND_USER_EMAIL)
+        self.assertConsentNotGranted(
+            page, "Need admin approval", "Cloud Application Administrator", "access_denied"
+        )
+        # nothing was granted
+        self.assertFailed(self.connect_http(), "AADSTS90094")
+
+    def test_admin_consent_cancelled(self):
+        page = self.follow_admin_consent_link(action="cancel")
+        self.assertConsentNotGranted(page, "the consent page was cancelled", "AADSTS65004")
+
+    def test_admin_consent_from_another_tenant(self):
+        self.cloud.tenant = defaults.TENANT_ID
+        page = self.follow_admin_consent_link(user=defaults.OTHER_USER_EMAIL)
+        self.assertConsentNotGranted(page, "belongs to another tenant", "AADSTS50020")
+
+    def test_admin_consent_documented_error_is_no_grant(self):
+        """Microsoft's documented error response carries admin_consent=True too."""
+        query = urlencode(
+            {
+                "admin_consent": "True",
+                "error": "consent_required",
+                "error_description": "AADSTS65004: The resource owner or authorization server denied the "
+                "request.\r\nTrace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333",
+                "state": "oec_admin_consent:%d" % self.cloud.id,
+            }
+        )
+        self.assertConsentNotGranted(self.url_open(CALLBACK + "?" + query), "AADSTS65004")
+
     def test_user_consent_missing(self):
         # non-interactive sign-in without consent: AADSTS65001
         self.emu.control.update_app(defaults.CLOUD_CLIENT_ID, consent="required")

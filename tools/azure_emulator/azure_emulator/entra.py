@@ -465,7 +465,7 @@ def _auth_success(emu, ctx, app, user):
             access_token=emu.keys.sign(claims),
             token_type="Bearer",
             expires_in=str(ttl),
-            scope=_granted_scope(scopes, resource),
+            scope=_granted_scope(app, scopes, resource),
         )
     if "id_token" in types:
         claims = tokens.id_token_claims(
@@ -475,13 +475,14 @@ def _auth_success(emu, ctx, app, user):
     return deliver(out, ctx["redirect_uri"], ctx["response_mode"])
 
 
-def _granted_scope(scopes, resource):
-    if resource:
+def _granted_scope(app, scopes, resource):
+    if resource and not tokens.is_graph(resource):
         perms = [s for s in scopes if tokens.resource_of(s)]
         if any(s.endswith("/.default") for s in perms):
             return resource + "user_impersonation"
         return " ".join(perms)
-    return " ".join(s for s in scopes if s != "offline_access") + " User.Read"
+    # Graph: what was asked for, nothing added
+    return " ".join(tokens.graph_permissions(app, scopes))
 
 
 def admin_consent(req, segment):
@@ -503,20 +504,64 @@ def admin_consent(req, segment):
     if not req.query.get("scope"):
         # the v2.0 endpoint requires the permissions asked for (e.g. https://management.azure.com/.default)
         return error_page("900144", "The request body must contain the following parameter: 'scope'.")
-    tid = tenant["id"] if tenant else app["home_tenant"]
-    ctx = {"redirect_uri": redirect_uri, "response_mode": "query", "state": req.query.get("state")}
-    if (emu.state["auto_consent"] or {}).get("action") == "cancel":
-        return _auth_error(ctx, "access_denied", "65004", "The admin canceled the request.")
+    state = req.query.get("state")
+    # who signs in (emu_user, the auto-consent user, else the sandbox administrator) and what they do
+    auto = emu.state["auto_consent"] or {}
+    action = req.query.get("emu_action") or auto.get("action") or "accept"
+    user = emu.state.find_user(req.query.get("emu_user") or auto.get("user") or defaults.USER_EMAIL)
+    if user is None:
+        return error_page("50034", "The user account {EUII Hidden} does not exist in the directory.")
+    ctx = {"redirect_uri": redirect_uri, "response_mode": "query", "state": state}
+    if tenant is not None and tenant["id"] != user["tenant"]:
+        # recorded (MicrosoftDocs/azure-docs#114009): access_denied, AADSTS50020, admin_consent=True
+        return _admin_consent_error(
+            ctx,
+            "access_denied",
+            "50020",
+            "User account '{EmailHidden}' from identity provider 'https://sts.windows.net/%s/' does not "
+            "exist in tenant '%s' and cannot access the application '%s'(%s) in that tenant."
+            % (user["tenant"], tenant["name"], app["client_id"], app["name"]),
+        )
+    if not user.get("consent_admin"):
+        # "Need admin approval": a person who may not consent for the organisation can only
+        # leave by "Return to the application without granting consent" (recorded,
+        # MicrosoftDocs/azure-docs#41053): access_denied, error_subcode=cancel, no description
+        return deliver(
+            {"error": "access_denied", "error_subcode": "cancel", "state": state}, redirect_uri, "query"
+        )
+    if action == "cancel":
+        # the administrator cancels "Permissions requested" (recorded, MicrosoftDocs/azure-docs#114009)
+        return _admin_consent_error(
+            ctx, "access_denied", "65004", "User declined to consent to access the app."
+        )
     app["consent"] = "granted"
     return deliver(
         {
             "admin_consent": "True",
-            "tenant": tid,
-            "state": req.query.get("state"),
+            # organizations: the home tenant of the administrator who signed in
+            "tenant": user["tenant"],
+            "state": state,
             "scope": req.query.get("scope"),
         },
         redirect_uri,
         "query",
+    )
+
+
+def _admin_consent_error(ctx, error, aadsts, message):
+    """The admin-consent endpoint's error redirect: the authorize endpoint's
+    parameters plus ``admin_consent=True`` (Microsoft Learn, "Admin consent on
+    the Microsoft identity platform", error response)."""
+    return deliver(
+        {
+            "error": error,
+            "error_description": aad_description(aadsts, message),
+            "error_uri": "https://login.microsoftonline.com/error?code=%s" % aadsts,
+            "admin_consent": "True",
+            "state": ctx.get("state"),
+        },
+        ctx["redirect_uri"],
+        ctx["response_mode"],
     )
 
 
@@ -713,7 +758,7 @@ def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None):
     claims, ttl = tokens.access_token_claims(emu, user, app, tenant_id, resource, scopes, now)
     body = {
         "token_type": "Bearer",
-        "scope": _granted_scope(scopes, resource),
+        "scope": _granted_scope(app, scopes, resource),
         "expires_in": ttl,
         "ext_expires_in": ttl,
         "access_token": emu.keys.sign(claims),

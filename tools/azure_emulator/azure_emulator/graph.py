@@ -1,6 +1,8 @@
 """The Microsoft Graph calls sign-in needs: OIDC userinfo, /v1.0/me and the
 user's transitive group memberships (group overage)."""
 
+import uuid
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from . import defaults as d
@@ -8,9 +10,26 @@ from .http import Response
 from .tokens import TokenError, pairwise_sub, transitive_groups
 
 # Delegated permissions that allow /me/transitiveMemberOf (Microsoft Graph
-# reference, "List a user's memberships (direct and transitive)"): User.Read
-# is the least privileged one for the signed-in user.
-MEMBERSHIP_SCOPES = ("User.Read", "GroupMember.Read.All", "Directory.Read.All", "User.Read.All")
+# reference, "List a user's memberships (direct and transitive)", from least to
+# most privileged), compared without case.
+MEMBERSHIP_SCOPES = (
+    "user.read",
+    "user.read.all",
+    "groupmember.read.all",
+    "group.read.all",
+    "directory.read.all",
+    "directory.readwrite.all",
+)
+# ... and /me (reference, "Get user": the signed-in user's profile)
+PROFILE_SCOPES = (
+    "user.read",
+    "user.readwrite",
+    "user.readbasic.all",
+    "user.read.all",
+    "user.readwrite.all",
+    "directory.read.all",
+    "directory.readwrite.all",
+)
 PAGE_SIZE = 100
 
 GRAPH_AUDIENCES = (d.GRAPH_APP_ID, d.GRAPH_RESOURCE, d.GRAPH_RESOURCE.rstrip("/"))
@@ -21,23 +40,45 @@ def _user_from_bearer(req):
     if not auth.lower().startswith("bearer "):
         # Graph never reads tokens from the query string or body.
         raise TokenError("InvalidAuthenticationToken", "Access token is empty.")
-    claims = req.emu.keys.verify(auth[7:].strip(), GRAPH_AUDIENCES)
+    try:
+        claims = req.emu.keys.verify(auth[7:].strip(), GRAPH_AUDIENCES)
+    except TokenError as exc:
+        # Graph has one code for every token it refuses (ARM has several)
+        message = {
+            "ExpiredAuthenticationToken": "Access token has expired or is not yet valid.",
+            "InvalidAuthenticationTokenAudience": "Access token validation failure. Invalid audience.",
+        }.get(exc.code, exc.message)
+        raise TokenError("InvalidAuthenticationToken", message) from exc
     user = req.emu.state["users"].get(claims.get("oid"))
     if user is None:
         raise TokenError("InvalidAuthenticationToken", "Access token validation failure. Invalid user.")
     return claims, user
 
 
+def _error(status, code, message, headers=None):
+    """Graph's error body (Microsoft Learn, "Microsoft Graph error responses and resource types")."""
+    request_id = str(uuid.uuid4())
+    inner = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "request-id": request_id,
+        "client-request-id": request_id,
+    }
+    return Response.json(status, {"error": {"code": code, "message": message, "innerError": inner}}, headers)
+
+
+def _forbidden(claims, permissions):
+    """Graph's 403 when the token carries none of ``permissions`` (its ``scp``
+    holds exactly what was asked for), else None."""
+    if set((claims.get("scp") or "").lower().split()) & set(permissions):
+        return None
+    return _error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+
+
 def _unauthorized(exc):
-    return Response.json(
+    return _error(
         401,
-        {
-            "error": {
-                "code": exc.code,
-                "message": exc.message,
-                "innerError": {"date": "", "request-id": "", "client-request-id": ""},
-            }
-        },
+        exc.code,
+        exc.message,
         {
             "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
             'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
@@ -64,9 +105,12 @@ def userinfo(req):
 
 def me(req):
     try:
-        _claims, user = _user_from_bearer(req)
+        claims, user = _user_from_bearer(req)
     except TokenError as exc:
         return _unauthorized(exc)
+    refused = _forbidden(claims, PROFILE_SCOPES)
+    if refused is not None:
+        return refused
     return Response.json(
         200,
         {
@@ -93,16 +137,9 @@ def transitive_member_of(req, _cast=None):
         claims, user = _user_from_bearer(req)
     except TokenError as exc:
         return _unauthorized(exc)
-    if not set((claims.get("scp") or "").split()) & set(MEMBERSHIP_SCOPES):
-        return Response.json(
-            403,
-            {
-                "error": {
-                    "code": "Authorization_RequestDenied",
-                    "message": "Insufficient privileges to complete the operation.",
-                }
-            },
-        )
+    refused = _forbidden(claims, MEMBERSHIP_SCOPES)
+    if refused is not None:
+        return refused
     groups = req.emu.state["groups"]
     ids = transitive_groups(req.emu.state, user)
     try:

@@ -51,6 +51,9 @@ def user(tid, email, name, oid=None, **extra):
         "groups": [],
         # client_id -> app role values assigned to the user for that app
         "app_roles": {},
+        # may grant tenant-wide admin consent (Privileged Role, Cloud Application or
+        # Application Administrator); others see "Need admin approval" on adminconsent
+        "consent_admin": False,
     }
     record.update(extra)
     return record
@@ -69,6 +72,9 @@ def app(client_id, name, secret=None, home_tenant=d.TENANT_ID, **extra):
         "multi_tenant": True,
         # "granted", "required" (the user is asked) or "admin_required".
         "consent": "granted",
+        # API permissions > Microsoft Graph (delegated) of the registration, what
+        # https://graph.microsoft.com/.default stands for: User.Read on a new one
+        "graph_permissions": ["User.Read"],
         # Token configuration > groups claim: emit the user's (transitive) groups
         "groups_claim": False,
         # Above this many groups a JWT carries the overage claim instead
@@ -107,7 +113,7 @@ def seed(options=None):
         d.OTHER_TENANT_ID: tenant(d.OTHER_TENANT_ID, d.OTHER_TENANT_DOMAIN, d.OTHER_TENANT_NAME),
     }
     users = [
-        user(d.TENANT_ID, d.USER_EMAIL, d.USER_NAME, d.USER_OID),
+        user(d.TENANT_ID, d.USER_EMAIL, d.USER_NAME, d.USER_OID, consent_admin=True),
         user(d.TENANT_ID, d.SECOND_USER_EMAIL, d.SECOND_USER_NAME, d.SECOND_USER_OID),
         user(d.OTHER_TENANT_ID, d.OTHER_USER_EMAIL, d.OTHER_USER_NAME, d.OTHER_USER_OID),
     ]

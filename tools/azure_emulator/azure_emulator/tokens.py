@@ -140,21 +140,39 @@ def split_scopes(scope_param):
     return scopes, resources
 
 
+def is_graph(resource):
+    return bool(resource) and resource.rstrip("/") == d.GRAPH_RESOURCE.rstrip("/")
+
+
+def graph_permissions(app, scopes):
+    """The permissions of a Graph token: exactly the ones asked for, by their
+    bare names (a token asked for ``openid profile email`` carries ``scp:
+    openid profile email``, no User.Read: Microsoft Learn, "Scopes and
+    permissions in the Microsoft identity platform", OpenID Connect scopes are
+    hosted on Graph and give a token for the UserInfo endpoint). ``.default``
+    stands for the Graph permissions of the app registration (its
+    ``graph_permissions``, User.Read on a new registration); offline_access is
+    no permission of the token."""
+    names = []
+    for scope in scopes:
+        name = scope.rpartition("/")[2] if "://" in scope else scope
+        for permission in app.get("graph_permissions", []) if name == ".default" else [name]:
+            if permission != "offline_access" and permission not in names:
+                names.append(permission)
+    return names
+
+
 def access_token_claims(emu, user, app, tenant_id, resource, scopes, now):
     is_arm = resource and resource.rstrip("/") + "/" in (a.rstrip("/") + "/" for a in d.ARM_AUDIENCES)
-    if resource:
+    if resource and not is_graph(resource):
         aud = d.ARM_RESOURCE if is_arm else resource
         scp = (
             " ".join(sorted({s.rpartition("/")[2] for s in scopes if resource_of(s)} - {".default"}))
             or "user_impersonation"
         )
     else:
-        aud = d.GRAPH_APP_ID
-        # Microsoft adds User.Read to a Graph token asked for with OIDC scopes only
-        graph_scopes = [s for s in scopes if s not in ("offline_access",)] or ["openid"]
-        if "User.Read" not in graph_scopes:
-            graph_scopes.append("User.Read")
-        scp = " ".join(graph_scopes)
+        aud = resource or d.GRAPH_APP_ID
+        scp = " ".join(graph_permissions(app, scopes) or ["openid"])
     ttl = emu.state.config["access_token_ttl"]
     claims = {
         "aud": aud,

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from azure_emulator import defaults as d
-from conftest import make_msal_app
+from conftest import contract_fixture, make_msal_app
 
 REDIRECT = "http://localhost:8069/auth_oauth/signin"
 
@@ -113,6 +113,43 @@ def test_graph_transitive_member_of_paged(emu, http):
         timeout=10,
     )
     assert refused.status_code == 401  # an ARM token is not for Graph
+
+
+def _graph_error(response):
+    body = response.json()["error"]
+    return response.status_code, body["code"], body["message"], sorted(body["innerError"])
+
+
+def _recorded_error(name):
+    (recorded,) = contract_fixture("graph/" + name)["exchanges"]
+    error = recorded["body"]["error"]
+    return recorded["status"], error["code"], error["message"], sorted(error["innerError"])
+
+
+def test_graph_answers_like_the_recorded_ones(emu, http):
+    """Graph's paging, its 403 to a token without User.Read and its 401 to an
+    expired token, as the contract's recorded answers."""
+    url = emu.endpoints["graph"] + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999"
+    emu.control.update_user(d.USER_OID, groups=_groups(emu, 3))
+    # a token asked for the OpenID Connect scopes only: the real path to the 403
+    oidc = _implicit(emu, http)["access_token"]
+    assert _claims(oidc)["scp"] == "openid profile email"
+    forbidden = http.get(url, headers={"Authorization": "Bearer " + oidc}, timeout=10)
+    assert _graph_error(forbidden) == _recorded_error("transitive_member_of_forbidden")
+    expired = emu.control.issue_token(user=d.USER_EMAIL, scope="User.Read", offset=-7200)["access_token"]
+    refused = http.get(url, headers={"Authorization": "Bearer " + expired}, timeout=10)
+    assert _graph_error(refused) == _recorded_error("transitive_member_of_expired_token")
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
+    # with User.Read: pages of the recorded shape
+    token = _code_flow(emu, http)["access_token"]
+    first = http.get(url.replace("999", "2"), headers={"Authorization": "Bearer " + token}, timeout=10)
+    (page, last) = contract_fixture("graph/transitive_member_of_pages")["exchanges"]
+    assert sorted(first.json()) == sorted(page["body"])
+    assert set(first.json()["value"][0]) >= {"@odata.type", "id"}
+    second = http.get(
+        first.json()["@odata.nextLink"], headers={"Authorization": "Bearer " + token}, timeout=10
+    )
+    assert sorted(second.json()) == sorted(last["body"])
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt
 import pytest
 from azure_emulator import defaults as d
-from conftest import make_msal_app
+from conftest import contract_fixture, make_msal_app
 
 REDIRECT = "http://localhost:8069/auth_oauth/signin"
 
@@ -203,11 +203,45 @@ def test_form_post_and_userinfo(emu, http):
     token = page.text.split('name="access_token" value="')[1].split('"')[0]
     info = http.get(emu.endpoints["userinfo"], headers={"Authorization": "Bearer " + token}, timeout=5)
     assert info.status_code == 200 and info.json()["email"] == d.USER_EMAIL
+    # the OpenID Connect scopes give UserInfo, not the profile of /me (User.Read)
+    me = http.get(
+        emu.endpoints["graph"] + "/v1.0/me", headers={"Authorization": "Bearer " + token}, timeout=5
+    )
+    assert me.status_code == 403 and me.json()["error"]["code"] == "Authorization_RequestDenied"
+    assert http.get(emu.endpoints["userinfo"], timeout=5).status_code == 401
+    token = http.get(base, params=dict(params, scope="openid profile email User.Read"), timeout=5).text
+    token = token.split('name="access_token" value="')[1].split('"')[0]
     me = http.get(
         emu.endpoints["graph"] + "/v1.0/me", headers={"Authorization": "Bearer " + token}, timeout=5
     )
     assert me.json()["id"] == d.USER_OID
-    assert http.get(emu.endpoints["userinfo"], timeout=5).status_code == 401
+
+
+def test_graph_token_has_exactly_the_scopes_asked(emu, http):
+    """A code redeemed for the OpenID Connect scopes gives a Graph token with
+    those only, as the contract's recorded answer says (no User.Read added)."""
+    recorded = contract_fixture("entra/token_oidc_scopes")
+    (answer,) = recorded["exchanges"]
+    emu.control.set_auto_consent(d.USER_EMAIL)
+    app = make_msal_app(emu, http, d.SIGNIN_CLIENT_ID, d.SIGNIN_CLIENT_SECRET)
+    # MSAL adds openid, profile and offline_access itself
+    flow = app.initiate_auth_code_flow(["email"], redirect_uri=REDIRECT)
+    result = app.acquire_token_by_auth_code_flow(flow, _authorize(http, flow))
+    claims = jwt.decode(result["access_token"], options={"verify_signature": False})
+    # in the order asked for
+    assert set(claims["scp"].split()) == set(recorded["access_token_claims"]["scp"].split())
+    assert claims["aud"] == recorded["access_token_claims"]["aud"]
+    assert sorted(result["scope"].split()) == sorted(answer["body"]["scope"].split())
+    # asked for, it is there; .default stands for the registration's Graph permissions
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT)
+    result = app.acquire_token_by_auth_code_flow(flow, _authorize(http, flow))
+    scp = jwt.decode(result["access_token"], options={"verify_signature": False})["scp"]
+    assert set(scp.split()) == {"User.Read", "openid", "profile"}
+    emu.control.update_app(d.SIGNIN_CLIENT_ID, graph_permissions=["User.Read", "GroupMember.Read.All"])
+    flow = app.initiate_auth_code_flow(["https://graph.microsoft.com/.default"], redirect_uri=REDIRECT)
+    result = app.acquire_token_by_auth_code_flow(flow, _authorize(http, flow))
+    scp = jwt.decode(result["access_token"], options={"verify_signature": False})["scp"].split()
+    assert {"User.Read", "GroupMember.Read.All"} <= set(scp) and "offline_access" not in scp
 
 
 @pytest.mark.parametrize(
@@ -293,3 +327,45 @@ def test_admin_consent_requires_scope(emu, http):
         "state": "s2",
         "scope": "https://graph.microsoft.com/.default",
     }
+
+
+def _admin_consent(http, emu, **params):
+    base = "%s/%s/v2.0/adminconsent" % (emu.endpoints["interactive_authority_host"], d.TENANT_ID)
+    query = dict(
+        {
+            "client_id": d.CLOUD_CLIENT_ID,
+            "redirect_uri": REDIRECT,
+            "scope": d.ARM_RESOURCE + ".default",
+            "state": "oec_admin_consent:1",
+        },
+        **params,
+    )
+    return _authorize(http, _url(base, query))
+
+
+def test_admin_consent_answers_like_the_recorded_ones(emu, http):
+    """Who signs in on the admin-consent page (emu_user) and what they do
+    (emu_action): the redirect has the parameters of the contract's answers."""
+
+    def shape(answer):
+        # which parameters, and the AADSTS code and first line of the description
+        description = answer.get("error_description", "")
+        return sorted(answer), description.split("\r\n")[0]
+
+    granted = _admin_consent(http, emu, emu_user=d.USER_EMAIL)
+    assert shape(granted) == shape(contract_fixture("entra/admin_consent_granted")["redirect"])
+    assert granted["tenant"] == d.TENANT_ID and granted["state"] == "oec_admin_consent:1"
+    cancelled = _admin_consent(http, emu, emu_user=d.USER_EMAIL, emu_action="cancel")
+    assert shape(cancelled) == shape(contract_fixture("entra/admin_consent_cancelled")["redirect"])
+    # a user who may not consent for the organisation: "Need admin approval", left without consent
+    not_admin = _admin_consent(http, emu, emu_user=d.SECOND_USER_EMAIL)
+    assert not_admin == contract_fixture("entra/admin_consent_not_admin")["redirect"]
+    outsider = _admin_consent(http, emu, emu_user=d.OTHER_USER_EMAIL)
+    recorded = contract_fixture("entra/admin_consent_other_tenant")["redirect"]
+    assert sorted(outsider) == sorted(recorded)
+    assert outsider["error_description"].startswith("AADSTS50020: User account '{EmailHidden}'")
+    # nothing was granted by the refusals: the app still asks for consent
+    emu.control.update_app(d.CLOUD_CLIENT_ID, consent="admin_required")
+    emu.control.update_user(d.SECOND_USER_EMAIL, consent_admin=True)
+    assert "error" not in _admin_consent(http, emu, emu_user=d.SECOND_USER_EMAIL)
+    assert emu.control.state()["apps"][d.CLOUD_CLIENT_ID]["consent"] == "granted"
