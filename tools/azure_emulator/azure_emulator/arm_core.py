@@ -476,7 +476,9 @@ def register_provider(req, sub_id, namespace, action):
     ns = _canonical_ns(sub, namespace)
     if action.lower() == "register":
         if sub["providers"].get(ns) not in ("Registered", "Registering"):
-            sub["providers"][ns] = "Registering" if req.emu.state.config["registration_polls"] else "Registered"
+            sub["providers"][ns] = (
+                "Registering" if req.emu.state.config["registration_polls"] else "Registered"
+            )
             sub.setdefault("_registering", {}).pop(ns, None)
     else:
         sub["providers"][ns] = "Unregistered"
