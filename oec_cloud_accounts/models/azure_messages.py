@@ -251,6 +251,28 @@ MESSAGES = {
         "Account Key Operator Service Role) on the storage account or its resource group (Azure portal > "
         "Access control (IAM)), then test again."
     ),
+    "storage.InvalidBlobTier": _lt(
+        "The storage account %(account)s does not offer the access tier of the backup settings (a premium "
+        "account has no tiers, and the Cold tier is not offered everywhere): choose another tier in the "
+        "backup settings, then run the backup again."
+    ),
+    "storage.ConditionNotMet": _lt(
+        "The backup file changed while Odoo read it (written again, or replaced in the Azure portal): check "
+        "the file in the container, then try again."
+    ),
+    "storage.BlobImmutableDueToPolicy": _lt(
+        "Azure keeps the backup file: the container's immutability (time-based retention) policy forbids "
+        "deleting it before its retention interval ends. Odoo leaves it; the policy's end, or a lifecycle "
+        "management rule, removes it."
+    ),
+    "storage.BlobImmutableDueToLegalHold": _lt(
+        "Azure keeps the backup file: the container has a legal hold, which forbids deleting it. Odoo leaves "
+        "it; clear the hold in the Azure portal (container > Access policy) to let it go."
+    ),
+    "storage.LeaseIdMissing": _lt(
+        "Another program holds a lease on the backup file, which forbids deleting it. Odoo leaves it; break "
+        "the lease in the Azure portal (the blob's menu > Break lease) if nothing should hold it."
+    ),
     "storage.ServerBusy": _lt(
         "Azure Storage is busy (throttling the storage account): try again in a few minutes."
     ),

@@ -177,24 +177,18 @@ class CloudAccount(models.Model):
         lines = {line.subscription_id: line for line in self.subscription_ids}
         previous_default = self.subscription_ids.filtered("is_default").subscription_id
         seen = set()
+        Line = self.env["cloud.account.subscription"]
         for sub in subscriptions:
-            providers = sub.get("providers", {})
-            caps = sub.get("capabilities", {})
-            values = {
-                "name": sub["name"],
-                "state": sub["state"],
-                "compute_state": providers.get("Microsoft.Compute"),
-                "storage_state": providers.get("Microsoft.Storage"),
-                "network_state": providers.get("Microsoft.Network"),
-                "can_compute": caps.get("compute", False),
-                "can_storage": caps.get("storage", False),
-                "can_dns": caps.get("dns", False),
-            }
-            if sub["id"] in lines:
-                lines[sub["id"]].write(values)
+            values = dict(Line._provider_values(sub), name=sub["name"], state=sub["state"])
+            line = lines.get(sub["id"])
+            was_registering = line._registering() if line else []
+            if line:
+                line.write(values)
             else:
                 values.update(account_id=self.id, subscription_id=sub["id"])
-                lines[sub["id"]] = self.env["cloud.account.subscription"].create(values)
+                line = lines[sub["id"]] = Line.create(values)
+            # a registration seen ending is told, one still going is followed
+            line._follow_registrations(was_registering)
             seen.add(sub["id"])
         for sub_id, line in lines.items():
             if sub_id not in seen:

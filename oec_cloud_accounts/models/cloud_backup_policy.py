@@ -16,6 +16,9 @@ from ..services.retention import backups_to_keep
 # Azure (a lifecycle rule's daysAfterModificationGreaterThan is at most 99999)
 KEEP_MAX = {"keep_daily": 3660, "keep_weekly": 520, "keep_monthly": 240, "keep_yearly": 100}
 LIFECYCLE_DAYS_MAX = 99999
+# blobs retention leaves alone, saying why on the backup: another database's or a person's, or
+# ones Azure keeps (immutability policy, legal hold, a lease someone holds)
+LEFT_ALONE = ("ForeignBlob", "BlobImmutableDueToPolicy", "BlobImmutableDueToLegalHold", "LeaseIdMissing")
 BOUNDS = dict(KEEP_MAX, lifecycle_cool_days=LIFECYCLE_DAYS_MAX, lifecycle_delete_days=LIFECYCLE_DAYS_MAX)
 
 FORMATS = [
@@ -375,7 +378,8 @@ class CloudBackupPolicy(models.Model):
 
     def _apply_retention(self):
         """Delete the blobs of the successful backups the retention counts do not keep
-        (never the newest, never a blob another database or a person wrote)."""
+        (never the newest, never a blob another database or a person wrote); a blob Azure
+        keeps (immutable, leased) is left alone with why, and the others still go."""
         self.ensure_one()
         backups = self.env["cloud.backup"].search(
             [("policy_id", "=", self.id), ("state", "=", "done"), ("error", "=", False)]
@@ -394,7 +398,7 @@ class CloudBackupPolicy(models.Model):
             try:
                 backup._delete_blob(store)
             except AzureError as error:
-                if error.code != "ForeignBlob":
+                if error.code not in LEFT_ALONE:
                     raise
                 backup.error = backup._error_text(error)
                 backup.message_post(body=_("Retention left the blob alone: %s", backup.error))

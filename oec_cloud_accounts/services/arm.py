@@ -206,11 +206,15 @@ def _arm_errors(codes=None, statuses=None, values=None):
         code = getattr(exc, "error_code", None) or (getattr(exc.error, "code", None) if exc.error else None)
         code = getattr(code, "value", code)  # StorageErrorCode is an enum of the wire codes
         detail = getattr(exc.error, "message", None) if exc.error else None
+        if not detail and exc.message:
+            # storage's data plane (no JSON error): Azure's message is the first line, then the
+            # SDK's RequestId, Time, ErrorCode and Content lines
+            detail = exc.message.splitlines()[0]
         retry_after = (
             _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
         )
         raise AzureError.from_arm(
-            status, code or "HttpError", detail or exc.message, codes, statuses, retry_after, values
+            status, code or "HttpError", detail, codes, statuses, retry_after, values
         ) from exc
 
 

@@ -52,6 +52,9 @@ MiB = 1024 * 1024
 BLOCK_SIZE = 8 * MiB  # Azure allows up to 4000 MiB per block and 50,000 blocks
 CONCURRENCY = 2  # blocks staged at once, beside the one being filled
 READ_CHUNK = 1 * MiB
+# a blob is read in ranges of this size (the SDK's first one is 32 MiB): memory and the time
+# between two looks at the deadline stay small
+DOWNLOAD_CHUNK = 4 * MiB
 ZIP_LEVEL = 1
 MAX_BLOCKS = 50000
 # metadata keys of the blobs this addon writes (Azure metadata names are C# identifiers)
@@ -361,7 +364,8 @@ class BlobStore:
     a PEM bundle for private clouds (the sandbox); proxies come from the
     standard environment variables (azure-core reads them). ``retries``: the
     SDK's retries of a request; ``backoff``: a multiplier of the waits between
-    them (1: about 3 s then 5 s; 0: at once, for tests).
+    them (1: about 3 s then 5 s; 0: at once, for tests); ``download_chunk``: the size of
+    each range a download reads.
     """
 
     def __init__(
@@ -374,8 +378,11 @@ class BlobStore:
         retries=2,
         account_name=None,
         backoff=1.0,
+        download_chunk=DOWNLOAD_CHUNK,
     ):
         options = {
+            "max_single_get_size": download_chunk,
+            "max_chunk_get_size": download_chunk,
             "connection_timeout": timeout,
             "read_timeout": max(timeout, 60),
             # storage's default waits 15 s, then 18 s, 42 s... before retrying a block:

@@ -96,6 +96,14 @@ STORAGE = {
     "ParentResourceNotFound": (KIND_REQUEST, "storage.account_not_found"),
     "StorageAccountNotFound": (KIND_REQUEST, "storage.account_not_found"),
     "AuthorizationFailed": (KIND_ACCESS, "storage.AuthorizationFailed"),
+    # a tier the account does not offer (premium accounts have none), set when a backup is committed
+    "InvalidBlobTier": (KIND_REQUEST, "storage.InvalidBlobTier"),
+    # the blob was written again while it was read (azure-storage-blob reads ranges with If-Match)
+    "ConditionNotMet": (KIND_REQUEST, "storage.ConditionNotMet"),
+    # blobs Azure keeps from deletion: immutability (time-based retention, legal hold), a lease
+    "BlobImmutableDueToPolicy": (KIND_REQUEST, "storage.BlobImmutableDueToPolicy"),
+    "BlobImmutableDueToLegalHold": (KIND_REQUEST, "storage.BlobImmutableDueToLegalHold"),
+    "LeaseIdMissing": (KIND_REQUEST, "storage.LeaseIdMissing"),
     "ServerBusy": (KIND_TRANSIENT, "storage.ServerBusy"),
     "OperationTimedOut": (KIND_TRANSIENT, "storage.OperationTimedOut"),
     "InternalError": (KIND_TRANSIENT, "storage.InternalError"),

@@ -359,6 +359,41 @@ class TestBackupRetention(BackupMixin, TransactionCase):
         policy._apply_retention()
         self.assertEqual(backups.search_count([("policy_id", "=", policy.id), ("state", "=", "deleted")]), 5)
 
+    def test_a_blob_azure_keeps_does_not_stop_retention(self):
+        """The oldest blob is leased by another program: Azure refuses its deletion (412
+        LeaseIdMissing, as contract/fixtures/blob/delete_refused.json); it is left alone with
+        why, and the other expired blobs still go."""
+        policy = self.make_policy(keep_daily=1, keep_weekly=0, keep_monthly=0, keep_yearly=0)
+        owner, prefix = policy._owner_metadata(), policy._blob_prefix()
+        backups = self.env["cloud.backup"].sudo()
+        for day in (1, 2, 3):
+            name = "%s2025/01-%02d.zip" % (prefix, day)
+            self.blobs.upload_blob(name, b"backup", metadata=owner)
+            moment = datetime(2025, 1, day, 1, 0)
+            backups |= backups.create(
+                {
+                    "policy_id": policy.id,
+                    "trigger": "scheduled",
+                    "state": "done",
+                    "started_at": moment,
+                    "finished_at": moment,
+                    "blob_name": name,
+                    "sha256": "0" * 64,
+                }
+            )
+        leased, expired, newest = backups
+        self.blobs.get_blob_client(leased.blob_name).acquire_lease(lease_duration=-1)
+        policy._apply_retention()
+        self.assertEqual((expired.state, newest.state), ("deleted", "done"))
+        self.assertEqual(leased.state, "done")
+        self.assertIn("lease", leased.error)
+        self.assertIn("Retention left the blob alone", leased.message_ids[0].body)
+        self.assertEqual(self.blob_names(), [leased.blob_name, newest.blob_name])
+        # not tried again
+        before = len(self.emu.control.requests())
+        policy._apply_retention()
+        self.assertEqual(self.remote_calls(before), [])
+
 
 @tagged("post_install", "-at_install")
 class TestBackupSchedule(BackupMixin, TransactionCase):

@@ -44,13 +44,21 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
         self.assertFalse(account.can_compute)
         self.assertTrue(account.can_storage)
         self.assertFalse(account.can_dns)
-        # register the missing provider from Odoo; Azure takes a while
+        # register the missing provider from Odoo; Azure takes a while: one read answers Registering
+        self.emu.control.configure(registration_polls=1)
         unregistered.with_context(namespace="Microsoft.Compute").action_register_provider()
         self.assertEqual(unregistered.compute_state, "Registering")
         account.action_refresh()
+        self.assertEqual(unregistered.compute_state, "Registering")
+        self.assertTrue(unregistered.next_run_at, "the scheduled action follows it")
+        self.assertFalse(account.can_compute)
+        # the refresh icon sees it end too, and says so once
+        account.action_refresh()
         self.assertEqual(unregistered.compute_state, "Registered")
+        self.assertFalse(unregistered.next_run_at)
         self.assertTrue(account.can_compute)
         self.assertFalse(account.can_dns)
+        self.assertIn("Azure registered Microsoft.Compute", account.message_ids[0].body)
         state = self.emu.control.state()
         self.assertEqual(
             state["subscriptions"][defaults.UNREGISTERED_SUBSCRIPTION_ID]["providers"]["Microsoft.Compute"],

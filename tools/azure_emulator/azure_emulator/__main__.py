@@ -33,6 +33,12 @@ def parse_args(argv=None):
         help="exact redirect URI for both apps (repeatable); default: any loopback http URI",
     )
     parser.add_argument("--lro-polls", type=int, default=None, help="polls before an LRO ends (default 1)")
+    parser.add_argument(
+        "--registration-polls",
+        type=int,
+        default=None,
+        help="reads of a provider answering Registering before Registered (default 3)",
+    )
     parser.add_argument("--lro-seconds", type=float, default=None, help="minimum LRO duration in seconds")
     parser.add_argument(
         "--auto-consent",
@@ -54,6 +60,8 @@ def main(argv=None):
     config = {}
     if args.lro_polls is not None:
         config["lro_polls"] = args.lro_polls
+    if args.registration_polls is not None:
+        config["registration_polls"] = args.registration_polls
     if args.lro_seconds is not None:
         config["lro_seconds"] = args.lro_seconds
     options = {

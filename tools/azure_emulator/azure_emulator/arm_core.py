@@ -443,15 +443,17 @@ def _provider_json(sub, namespace):
     }
 
 
-def _tick_registrations(emu, sub):
-    """A provider read counts as a poll: Registering ends after lro_polls reads
-    (azure-mgmt-core's auto-registration sleeps 10 s per Registering answer)."""
+def _tick_registrations(emu, sub, namespace=None):
+    """A read of a provider (``namespace``; None: the list, all of them) counts as a
+    poll: a provider answers Registering to ``registration_polls`` reads, then Registered. Real
+    registration takes minutes; azure-mgmt-core's auto-registration would sleep
+    10 s per Registering answer."""
     pending = sub.setdefault("_registering", {})
     for ns, state in sub["providers"].items():
-        if state != "Registering":
+        if state != "Registering" or (namespace and ns.lower() != namespace.lower()):
             continue
         pending[ns] = pending.get(ns, 0) + 1
-        if pending[ns] >= emu.state.config["lro_polls"]:
+        if pending[ns] > emu.state.config["registration_polls"]:
             sub["providers"][ns] = "Registered"
             pending.pop(ns)
 
@@ -465,7 +467,7 @@ def list_providers(req, sub_id):
 
 def get_provider(req, sub_id, namespace):
     sub = subscription(req, sub_id)
-    _tick_registrations(req.emu, sub)
+    _tick_registrations(req.emu, sub, namespace)
     return Response.json(200, _provider_json(sub, namespace))
 
 
@@ -473,8 +475,11 @@ def register_provider(req, sub_id, namespace, action):
     sub = subscription(req, sub_id)
     ns = _canonical_ns(sub, namespace)
     if action.lower() == "register":
-        if sub["providers"].get(ns) != "Registered":
-            sub["providers"][ns] = "Registering" if req.emu.state.config["lro_polls"] else "Registered"
+        if sub["providers"].get(ns) not in ("Registered", "Registering"):
+            sub["providers"][ns] = (
+                "Registering" if req.emu.state.config["registration_polls"] else "Registered"
+            )
+            sub.setdefault("_registering", {}).pop(ns, None)
     else:
         sub["providers"][ns] = "Unregistered"
     body = _provider_json(sub, ns)

@@ -193,6 +193,6 @@ class ControlClient:
         )
 
     def configure(self, **config):
-        """e.g. ``lro_polls=3``, ``lro_seconds=1.5``, ``retry_after=0``, ``code_ttl``,
-        ``prices_page_size``."""
+        """e.g. ``lro_polls=3``, ``lro_seconds=1.5``, ``registration_polls=0``, ``retry_after=0``,
+        ``code_ttl``, ``prices_page_size``."""
         return self.call("POST", "/config", config)

@@ -14,6 +14,11 @@ DEFAULT_CONFIG = {
     # before it ends, and not before `lro_seconds` have passed.
     "lro_polls": 1,
     "lro_seconds": 0.0,
+    # A provider asked to register answers Registering to this many reads of it
+    # (a GET of the provider, or the list), then Registered: real registration
+    # takes minutes (Learn, "Resolve errors for resource provider registration").
+    # 0: registered at once.
+    "registration_polls": 3,
     # azure-core prefers Retry-After over its polling_interval: keep it 0.
     "retry_after": 0,
     "code_ttl": 600,

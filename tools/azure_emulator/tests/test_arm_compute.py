@@ -199,8 +199,8 @@ def test_missing_registration_and_auth(emu, http, credential, mgmt_kwargs):
     with pytest.raises(HttpResponseError) as exc:
         compute.virtual_machines.get(RG, "x")
     assert exc.value.error.code == "MissingSubscriptionRegistration"
-    assert resources.providers.register("Microsoft.Compute").registration_state == "Registering"
-    assert resources.providers.get("Microsoft.Compute").registration_state == "Registered"
+    emu.control.configure(registration_polls=0)
+    assert resources.providers.register("Microsoft.Compute").registration_state == "Registered"
     with pytest.raises(ResourceNotFoundError):
         compute.virtual_machines.get(RG, "x")
 
@@ -220,6 +220,27 @@ def test_missing_registration_and_auth(emu, http, credential, mgmt_kwargs):
     with pytest.raises(HttpResponseError) as exc:
         list(wrong.virtual_machines.list_all())
     assert exc.value.error.code == "InvalidAuthenticationTokenAudience"
+
+
+def test_registration_answers_registering_to_several_reads(emu, credential, mgmt_kwargs):
+    """Registration takes minutes in Azure (Learn, "Resolve errors for resource provider
+    registration"): the provider answers Registering to ``registration_polls`` reads (3 by
+    default), each provider counting its own, then Registered."""
+    resources = ResourceManagementClient(credential, d.UNREGISTERED_SUBSCRIPTION_ID, **mgmt_kwargs)
+    assert resources.providers.get("Microsoft.Compute").registration_state == "NotRegistered"
+    assert resources.providers.register("Microsoft.Compute").registration_state == "Registering"
+    # reads of another provider are no poll of this one
+    resources.providers.get("Microsoft.Storage")
+    states = [resources.providers.get("Microsoft.Compute").registration_state for _ in range(4)]
+    assert states == ["Registering"] * 3 + ["Registered"]
+    # asking again changes nothing; the list counts as a read of every provider
+    assert resources.providers.register("Microsoft.Compute").registration_state == "Registered"
+    emu.control.configure(registration_polls=1)
+    assert resources.providers.register("Microsoft.Network").registration_state == "Registering"
+    listed = {p.namespace: p.registration_state for p in resources.providers.list()}
+    assert listed["Microsoft.Network"] == "Registering"
+    listed = {p.namespace: p.registration_state for p in resources.providers.list()}
+    assert (listed["Microsoft.Network"], listed["Microsoft.Compute"]) == ("Registered", "Registered")
 
 
 def test_subscriptions_and_tenants(emu, credential, mgmt_kwargs):

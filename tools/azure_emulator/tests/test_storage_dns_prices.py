@@ -1,5 +1,6 @@
 """Storage (ARM + Azurite data plane), DNS record sets and retail prices."""
 
+import json
 import threading
 import time
 
@@ -175,6 +176,39 @@ def test_dns_records_with_etags(emu, resources, credential, mgmt_kwargs):
     assert names == ["@", "@", "odoo"]
     dns.record_sets.delete(RG, "example.test", "odoo", "A", if_match=got.etag)
     assert [r.name for r in dns.record_sets.list_by_type(RG, "example.test", "A")] == []
+
+
+def test_dns_not_found_answers_like_azure(emu, credential, mgmt_kwargs, http):
+    """A missing record set is 404 NotFound not wrapped in "error", a missing zone ARM's wrapped
+    ResourceNotFound, as the contract's recorded answers (same resource group, same names)."""
+    recorded = contract_fixture("dns/record_not_found_unwrapped")
+    record_answer, zone_answer = (exchange for exchange in recorded["exchanges"])
+    recorded_sub = "00000000-0000-0000-0000-000000000001"
+    ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs).resource_groups.create_or_update(
+        "rg", {"location": LOC}
+    )
+    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    dns.zones.create_or_update("rg", "example.test", Zone(location="global"))
+    headers = {"Authorization": "Bearer " + credential.get_token().token}
+    base = "%s/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Network/dnsZones" % (
+        emu.endpoints["arm"],
+        d.SUBSCRIPTION_ID,
+    )
+    for url, answer in (
+        (base + "/example.test/A/missing", record_answer),
+        (base + "/gone.example/A/odoo", zone_answer),
+    ):
+        raw = http.get(url, params={"api-version": "2018-05-01"}, headers=headers, timeout=5)
+        assert raw.status_code == answer["status"] == 404
+        expected = json.loads(json.dumps(answer["body"]).replace(recorded_sub, d.SUBSCRIPTION_ID))
+        body = raw.json()
+        assert set(body) == set(expected), "wrapped in 'error' or not, as Azure"
+        error, want = body.get("error", body), expected.get("error", expected)
+        assert (error["code"], error["message"]) == (want["code"], want["message"])
+    # the SDK reads both shapes
+    with pytest.raises(HttpResponseError) as exc:
+        dns.record_sets.get("rg", "example.test", "missing", "A")
+    assert (exc.value.status_code, exc.value.error.code) == (404, "NotFound")
 
 
 def test_retail_prices(emu, http):

@@ -1,0 +1,141 @@
+"""Blob Storage's data plane (azure-storage-blob, shared key): what services/blob.py makes of
+Azure's refusals, through the SDK's real pipeline to a path-style account URL
+(https://127.0.0.1:<port>/<account>, as Azurite and the sandbox serve it)."""
+
+import base64
+
+import pytest
+
+from odoo.addons.oec_cloud_accounts.models.azure_messages import MESSAGES
+from odoo.addons.oec_cloud_accounts.services import AzureError
+from odoo.addons.oec_cloud_accounts.services.blob import BlobStore
+from odoo.addons.oec_cloud_accounts.services.errors import KIND_ACCESS, KIND_REQUEST, KIND_TRANSIENT
+
+ACCOUNT = "oecbackups"
+CONTAINER = "backups"
+KEY = base64.b64encode(b"recorded storage account key, never a real one.....").decode()
+OWNER = {"oec_db_uuid": "this-database"}
+
+
+@pytest.fixture
+def store(replay):
+    def make(**options):
+        options.setdefault("backoff", 0)
+        return BlobStore(
+            "%s/%s" % (replay.base, ACCOUNT),
+            KEY,
+            CONTAINER,
+            ca_bundle=replay.ca_path,
+            account_name=ACCOUNT,
+            timeout=5,
+            **options,
+        )
+
+    return make
+
+
+def _raised(call):
+    with pytest.raises(AzureError) as raised:
+        call()
+    return raised.value
+
+
+def _blocks(out):
+    out.write(b"x" * 40)
+
+
+def test_permission_mismatch_names_the_role_and_a_firewall_is_told_apart(replay, store):
+    replay.serve("blob/forbidden")
+    error = _raised(lambda: store().check_access("mismatch"))
+    assert (error.key, error.kind, error.code, error.status) == (
+        "storage.AuthorizationPermissionMismatch",
+        KIND_ACCESS,
+        "AuthorizationPermissionMismatch",
+        403,
+    )
+    assert "Storage Blob Data Contributor" in MESSAGES[error.key]._source
+    # Azure's own words, without the request id and time lines the body appends
+    assert error.detail == "This request is not authorized to perform this operation using this permission."
+    error = _raised(lambda: store().check_access("firewalled"))
+    assert (error.key, error.kind) == ("storage.AuthorizationFailure", KIND_ACCESS)
+    assert "Networking" in MESSAGES[error.key]._source
+    # the shared key was sent on the path-style URL, to the account named there
+    put = replay.requests[0]
+    assert put["path"] == "/%s/%s/.oec-access-test/mismatch" % (ACCOUNT, CONTAINER)
+    assert put["headers"]["Authorization"].startswith("SharedKey %s:" % ACCOUNT)
+
+
+def test_missing_blob_and_missing_container(replay, store):
+    replay.serve("blob/not_found")
+    error = _raised(lambda: store().download("gone.zip"))
+    assert (error.key, error.kind, error.status) == ("storage.BlobNotFound", KIND_REQUEST, 404)
+    assert error.detail == "The specified blob does not exist."
+    # Get Blob Properties (HEAD, no body): the code comes from x-ms-error-code; a blob gone is no failure
+    assert store().properties("gone.zip") is None
+    assert store().delete("gone.zip", OWNER) is False
+    error = _raised(lambda: store().upload("new.zip", _blocks, block_size=16))
+    assert (error.key, error.kind, error.code) == (
+        "storage.ContainerNotFound",
+        KIND_REQUEST,
+        "ContainerNotFound",
+    )
+    assert error.params["container"] == CONTAINER
+    assert not [r for r in replay.requests if r["query"].get("comp") == "blocklist"], "nothing committed"
+
+
+def test_server_busy_is_transient_with_its_retry_after(replay, store):
+    replay.serve("blob/server_busy")
+    error = _raised(lambda: store(retries=1).upload("busy.zip", _blocks, block_size=64))
+    assert (error.key, error.kind, error.code, error.status) == (
+        "storage.ServerBusy",
+        KIND_TRANSIENT,
+        "ServerBusy",
+        503,
+    )
+    # the job is scheduled after Azure's Retry-After (cloud.job.mixin backoff()), not slept here
+    assert error.retry_after == 30
+    assert error.detail == "Ingress is over the account limit."
+    assert len(replay.requests) == 2, "the SDK's one retry, then the error"
+    assert not [r for r in replay.requests if r["query"].get("comp") == "blocklist"]
+
+
+def test_a_tier_the_account_does_not_offer(replay, store):
+    replay.serve("blob/invalid_tier")
+    error = _raised(lambda: store().upload("tiered.zip", _blocks, tier="Cool", block_size=64))
+    assert (error.key, error.kind, error.code, error.status) == (
+        "storage.InvalidBlobTier",
+        KIND_REQUEST,
+        "InvalidBlobTier",
+        400,
+    )
+    assert error.params["account"] == ACCOUNT
+    commit = [r for r in replay.requests if r["query"].get("comp") == "blocklist"]
+    assert commit[0]["headers"]["X-Ms-Access-Tier"] == "Cool"
+
+
+def test_a_blob_written_again_while_it_is_read(replay, store):
+    replay.serve("blob/download_changed")
+    error = _raised(lambda: store(download_chunk=16).download("changing.zip"))
+    assert (error.key, error.kind, error.code, error.status) == (
+        "storage.ConditionNotMet",
+        KIND_REQUEST,
+        "ConditionNotMet",
+        412,
+    )
+    first, second = replay.requests
+    assert first["headers"]["X-Ms-Range"] == "bytes=0-15"
+    assert (second["headers"]["X-Ms-Range"], second["headers"]["If-Match"]) == (
+        "bytes=16-31",
+        '"0x8DD5B1E4C2A7F10"',
+    )
+
+
+def test_a_blob_azure_keeps_is_refused_with_why(replay, store):
+    replay.serve("blob/delete_refused")
+    for name, key, status in (
+        ("immutable.zip", "storage.BlobImmutableDueToPolicy", 409),
+        ("held.zip", "storage.BlobImmutableDueToLegalHold", 409),
+        ("leased.zip", "storage.LeaseIdMissing", 412),
+    ):
+        error = _raised(lambda name=name: store().delete(name, OWNER))
+        assert (error.key, error.kind, error.status) == (key, KIND_REQUEST, status)
