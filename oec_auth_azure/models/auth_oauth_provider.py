@@ -153,7 +153,8 @@ class AuthOAuthProvider(models.Model):
             provider.sudo()._set_secret(SECRET_COLUMN, value or None)
 
     def _compute_oec_azure_client_secret_set(self):
-        with_secret = self._ids_with_secret(SECRET_COLUMN)
+        # a secret stored by the database this one is a copy of is not used here
+        with_secret = self._ids_with_secret(SECRET_COLUMN, here=True)
         for provider in self:
             provider.oec_azure_client_secret_set = provider.id in with_secret
 

@@ -40,10 +40,19 @@ class AuthOAuthProvider(models.Model):
         sign-in code only (never reachable over RPC: private).
 
         :raise UserError: a secret is set but this server cannot decrypt it
-            (no key, or another key than the one it was stored with)
+            (no key, another key than the one it was stored with, or stored by
+            the database this one is a copy of)
         """
         self.ensure_one()
         value = self._get_secret(SECRET_COLUMN)
+        if value is None and self._secret_from_copy(SECRET_COLUMN):
+            raise UserError(
+                _(
+                    "The client secret of %(provider)s was stored by the database this one is a copy of, "
+                    "and is not used here: an administrator must enter it again.",
+                    provider=self.name,
+                )
+            )
         if value is None and self._ids_with_secret(SECRET_COLUMN):
             raise UserError(
                 _(

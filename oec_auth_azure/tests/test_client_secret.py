@@ -115,6 +115,28 @@ class TestClientSecret(TransactionCase):
         ):
             self.provider._oec_azure_client_secret()
 
+    def test_secret_bound_to_the_database(self):
+        """Odoo gives a copy of a database a new database.uuid (restore as a copy, Duplicate:
+        ir.config_parameter init(force=True)); the copy holds the same key but cannot read the
+        secret, and says why. The same database (moved: same uuid) reads it."""
+        self.provider.oec_azure_client_secret = SECRET
+        params = self.env["ir.config_parameter"].sudo()
+        original = params.get_param("database.uuid")
+        params.init(force=True)  # what Odoo's restore_db(copy=True) and Duplicate do
+        self.assertNotEqual(params.get_param("database.uuid"), original)
+        self.provider.invalidate_recordset()
+        self.assertFalse(self.provider.oec_azure_client_secret_set, "not usable here: shown as not set")
+        with self.assertRaisesRegex(UserError, "copy"):
+            self.provider._oec_azure_client_secret()
+        # entered again in the copy: the copy's own
+        self.provider.oec_azure_client_secret = "the copy's secret"
+        self.assertTrue(self.provider.oec_azure_client_secret_set)
+        self.assertEqual(self.provider._oec_azure_client_secret(), "the copy's secret")
+        # back in the original database (its uuid), the copy's secret is the foreign one
+        params.set_param("database.uuid", original)
+        self.provider.invalidate_recordset()
+        self.assertFalse(self.provider.oec_azure_client_secret_set)
+
     def test_only_system_users_set_the_secret(self):
         manager = new_test_user(self.env, login="erp.manager", groups="base.group_erp_manager")
         with self.assertRaises(AccessError):

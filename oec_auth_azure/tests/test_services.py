@@ -4,9 +4,11 @@
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.oec_auth_azure.services import SecretBox, is_guid, is_host_name, is_secure_url, is_tenant
+from odoo.addons.oec_auth_azure.services.crypto import sealed_for
 from odoo.addons.oec_auth_azure.services.entra import authorize_url, graph_host
 
 KEY = "11" * 32
+DATABASE = "5f0c3b8e-0b6e-11ef-9a9a-0242ac120002"  # a database.uuid
 
 
 @tagged("post_install", "-at_install")
@@ -72,14 +74,22 @@ class TestSharedServices(BaseCase):
         self.assertEqual(graph_host("https://user@evil.example/oidc/userinfo"), "https://graph.microsoft.com")
         self.assertEqual(graph_host("http://127.0.0.1:9/oidc/userinfo"), "http://127.0.0.1:9")
 
-    def test_secret_box_binds_key_and_context(self):
+    def test_secret_box_binds_key_context_and_database(self):
         box = SecretBox(KEY)
-        sealed = box.encrypt("s3cret", "auth_oauth_provider:1:oec_azure_client_secret_enc")
-        self.assertTrue(sealed.startswith("v1:"))
-        self.assertEqual(box.decrypt(sealed, "auth_oauth_provider:1:oec_azure_client_secret_enc"), "s3cret")
-        self.assertIsNone(box.decrypt(sealed, "auth_oauth_provider:2:oec_azure_client_secret_enc"))
-        self.assertIsNone(
-            SecretBox("22" * 32).decrypt(sealed, "auth_oauth_provider:1:oec_azure_client_secret_enc")
-        )
+        context = "auth_oauth_provider:1:oec_azure_client_secret_enc"
+        sealed = box.encrypt("s3cret", context, DATABASE)
+        self.assertTrue(sealed.startswith("v2:%s:" % DATABASE))
+        self.assertEqual(sealed_for(sealed), DATABASE)
+        self.assertEqual(box.decrypt(sealed, context, DATABASE), "s3cret")
+        self.assertIsNone(box.decrypt(sealed, "auth_oauth_provider:2:oec_azure_client_secret_enc", DATABASE))
+        self.assertIsNone(SecretBox("22" * 32).decrypt(sealed, context, DATABASE))
+        # a copy of the database (another database.uuid) reads nothing, even with the identity
+        # written back into the value: it is authenticated
+        copy = "7e3c1c2a-0b6e-11ef-9a9a-0242ac120003"
+        self.assertIsNone(box.decrypt(sealed, context, copy))
+        self.assertIsNone(box.decrypt(sealed.replace(DATABASE, copy), context, copy))
+        # the format before the database was bound: not read, not taken for another database's
+        self.assertIsNone(box.decrypt("v1:" + sealed.rpartition(":")[2], context, DATABASE))
+        self.assertIsNone(sealed_for("v1:" + sealed.rpartition(":")[2]))
         with self.assertRaises(ValueError):
             SecretBox("not hex")

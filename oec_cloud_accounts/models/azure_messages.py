@@ -347,12 +347,27 @@ MESSAGES = {
     ),
     # a failure nobody foresaw in a scheduled step (models/cloud_job_mixin.py)
     "job.unexpected": _lt("Unexpected failure (%(error)s): it will be retried."),
+    # cloud.azure.environment (models/cloud_azure_environment.py)
+    "cloud.client_secret_copy": _lt(
+        "The client secret of %(name)s was stored by the database this one is a copy of, and is not used "
+        "here: enter it again in Settings > Cloud Accounts."
+    ),
+    "cloud.client_secret_unreadable": _lt(
+        "The client secret of %(name)s cannot be decrypted with this server's key (was "
+        "oec_cloud_secret_key changed?): enter it again in Settings > Cloud Accounts."
+    ),
     # cloud.account (models/cloud_account_tokens.py)
     "account.no_subscription": _lt(
         "No subscriptions found: the Microsoft account has no Azure subscription, or no role on one. "
         "Check you have Owner or Contributor on a subscription, or connect another account."
     ),
     "account.no_token": _lt("No stored sign-in for this account: click Reconnect."),
+    "account.database_copy": _lt(
+        "This database is a copy of another Odoo database: the Azure sign-in stored by the original is "
+        "not used here, so that a copy never acts in the original's subscriptions. Click Reconnect to "
+        "sign in for this database (enter the cloud's client secret again in Settings > Cloud Accounts "
+        "first)."
+    ),
     "account.tenant_mismatch": _lt(
         "Wrong tenant: this account belongs to tenant %(expected)s but you signed in with an account of "
         "tenant %(actual)s. Sign in with an account of the original tenant, or add a new account."

@@ -167,13 +167,15 @@ class CloudAccount(models.Model):
     @api.depends("state", "has_tokens")
     def _compute_is_usable(self):
         """Whether Odoo can act in Azure with the account now: Active, with
-        stored tokens. Capabilities are only meaningful then, and every button
-        that reaches Azure through the account (Use, Register, Refresh, and
+        tokens stored by this database (not by the one it is a copy of, see
+        oec.secret.mixin). Capabilities are only meaningful then, and every button
+        that reaches Azure through the account (Use, Register, and
         the actions of other addons on the card) should be shown only then:
         ``invisible="not is_usable"``. Otherwise the only actions are
-        Reconnect and Delete."""
+        Reconnect and Delete, and Refresh while tokens are stored."""
+        with_tokens = self._ids_with_secret("refresh_token_enc", here=True)
         for account in self:
-            account.is_usable = account.state == "active" and account.has_tokens
+            account.is_usable = account.state == "active" and account.id in with_tokens
 
     def _compute_server_count(self):
         counts = dict(

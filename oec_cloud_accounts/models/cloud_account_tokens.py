@@ -18,8 +18,10 @@ ERROR_RETRY = timedelta(hours=6)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # capabilities are read for at most this many subscriptions per account
 MAX_SUBSCRIPTIONS_CHECKED = 10
-# the key of an AzureError (its message is in azure_messages.py)
+# the keys of AzureErrors (their messages are in azure_messages.py)
 NO_SUBSCRIPTION = "account.no_subscription"
+# the tokens were stored by the database this one is a copy of (oec.secret.mixin)
+DATABASE_COPY = "account.database_copy"
 
 
 def _tenant_label(tenant_id, username):
@@ -89,6 +91,9 @@ class CloudAccount(models.Model):
                 return token, account.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
         refresh_token = account._get_secret("refresh_token_enc")
         if not refresh_token:
+            if account._secret_from_copy("refresh_token_enc"):
+                # a copy of the database never acts with the original's sign-in
+                raise AzureError(DATABASE_COPY, code="database_copy", kind=KIND_GRANT)
             raise AzureError("account.no_token", code="no_token", kind=KIND_GRANT)
         environment = account.environment_id
         result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
@@ -210,7 +215,9 @@ class CloudAccount(models.Model):
         push the next try back. A dead refresh token expires the account (only
         Reconnect helps); any other refusal (the application's configuration,
         a missing role) puts it in Error, retried on a slow schedule. Leaving
-        Active gives the responsible user an activity.
+        Active gives the responsible user an activity, except in a copy of the
+        database (tokens stored by the original): the copy tells nobody of the
+        original's people, it shows the account as Expired with the reason.
         """
         self.ensure_one()
         account = self.sudo()
@@ -235,7 +242,7 @@ class CloudAccount(models.Model):
             return
         labels = dict(account._fields["state"]._description_selection(account.env))
         account._message_log(body=_("%(status)s: %(error)s", status=labels[values["state"]], error=message))
-        if was == "active":
+        if was == "active" and error.key != DATABASE_COPY:
             if expired:
                 summary = _("Reconnect the Azure account")
                 note = _("Microsoft refused the stored sign-in: %s Click Reconnect on the account.", message)
@@ -256,14 +263,17 @@ class CloudAccount(models.Model):
     def _cron_refresh_tokens(self, batch_size=50):
         """Renew the tokens of due accounts, one short transaction each (cloud.job.mixin).
 
-        Accounts in Error are due again on a slow schedule (ERROR_RETRY).
+        Accounts in Error are due again on a slow schedule (ERROR_RETRY). Accounts
+        whose tokens this database did not store (a copy of the database) are due at
+        once: they are found unreadable and expired without any request to Azure.
         """
         count = self._job_run_due(
             self._name,
             SQL(
                 "active AND state IN ('active', 'error') AND refresh_token_enc IS NOT NULL"
-                " AND (next_run_at IS NULL OR next_run_at <= %s)",
+                " AND (next_run_at IS NULL OR next_run_at <= %s OR %s)",
                 fields.Datetime.now(),
+                self._secret_not_here("refresh_token_enc"),
             ),
             SQL("next_run_at NULLS FIRST, id"),
             "token refresh",

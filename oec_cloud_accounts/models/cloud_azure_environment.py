@@ -17,7 +17,8 @@ from odoo.addons.oec_auth_azure.services.urls import (
     is_tenant,
 )
 
-from ..services import ArmClient, AzureIdentity
+from ..services import ArmClient, AzureError, AzureIdentity
+from ..services.errors import KIND_CLIENT
 from ..services.inputs import shorten
 
 # multiplier of the Azure SDKs' waits between their retries (default 1; tests set 0)
@@ -105,7 +106,8 @@ class CloudAzureEnvironment(models.Model):
     )
     client_secret_set = fields.Boolean(
         compute="_compute_client_secret_set",
-        help="A client secret is stored, encrypted; it can be replaced, never read back.",
+        help="A client secret is stored, encrypted; it can be replaced, never read back. A secret "
+        "stored by the database this one is a copy of is not used here: it must be entered again.",
     )
     tenant = fields.Char(
         default="organizations",
@@ -116,7 +118,7 @@ class CloudAzureEnvironment(models.Model):
     account_count = fields.Integer(compute="_compute_account_count", string="Accounts")
 
     def _compute_client_secret_set(self):
-        with_secret = self._ids_with_secret("client_secret_enc")
+        with_secret = self._ids_with_secret("client_secret_enc", here=True)
         for cloud in self:
             cloud.client_secret_set = cloud.id in with_secret
 
@@ -255,11 +257,23 @@ class CloudAzureEnvironment(models.Model):
         )
 
     def _identity(self):
+        """The cloud's sign-in client; refused before any request when its client secret is
+        stored but unreadable here (a copy of the database, or another encryption key)."""
         self.ensure_one()
+        cloud = self.sudo()
+        secret = cloud._get_secret("client_secret_enc")
+        if secret is None and cloud._ids_with_secret("client_secret_enc"):
+            copy = cloud._secret_from_copy("client_secret_enc")
+            raise AzureError(
+                "cloud.client_secret_copy" if copy else "cloud.client_secret_unreadable",
+                code="client_secret_unreadable",
+                kind=KIND_CLIENT,
+                params={"name": self.display_name},
+            )
         return AzureIdentity(
             self.authority_host,
             self.client_id,
-            self.sudo()._get_secret("client_secret_enc"),
+            secret,
             tenant=self.tenant,
             interactive_authority_host=self.interactive_authority_host,
             ca_bundle=self._ca_bundle(),

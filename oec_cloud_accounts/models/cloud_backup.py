@@ -21,6 +21,8 @@ RUN_STATES = [
     ("done", "Done"),
     ("failed", "Failed"),
     ("deleted", "Deleted"),
+    # running when this database was copied from another one: it ran (and ended) there
+    ("elsewhere", "Ran Elsewhere"),
 ]
 # one queued or running backup per database, whatever the races (see init)
 BUSY_INDEX = "cloud_backup_one_busy_per_database"
@@ -73,6 +75,11 @@ class CloudBackup(models.Model):
     sha256 = fields.Char(string="SHA-256", help="Of the blob's bytes; also in the blob's metadata.")
     blocks = fields.Integer(help="Blocks staged for the blob.")
     runner = fields.Char(help="The Odoo process (host:pid) that ran it.")
+    database_identity = fields.Char(
+        help="Where the last backup, verification or restore of this record started, as PostgreSQL "
+        "knows the database (cluster identifier/oid): a database restored from a dump taken meanwhile "
+        "has another, and tells the runs it caught in progress, which ran in the original, from its own.",
+    )
     error = fields.Text(help="Why the run failed, or why retention left the blob alone.")
     verify_state = fields.Selection(
         JOB_STATES, string="Verification", tracking=True, help="Last re-download and SHA-256 comparison."

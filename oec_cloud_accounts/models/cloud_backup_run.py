@@ -7,6 +7,13 @@ own: a second run of the same database cannot take it, and when the Odoo
 process dies the connection closes and the lock goes with it, which is how the
 next pass tells a dead run (still "running", lock free) from a live one.
 
+A run is "running" in its own dump (its start is committed before pg_dump
+reads the database), so a database restored from it, as a copy or as the same
+database, holds it "running" with nobody running it. Each start records where it
+runs, as PostgreSQL knows the database (_database_identity: a restored database
+always has another oid); a run started elsewhere is not failed here, it ends as
+"Ran Elsewhere" (its result is in the database it ran in), telling nobody.
+
 Time limits. Odoo stops a scheduled action that runs too long: the threaded
 server logs "virtual real time limit reached" and reloads the whole server,
 a cron worker (--workers) is killed. So every long step (upload, verification,
@@ -241,6 +248,7 @@ class CloudBackup(models.Model):
                     "state": "running",
                     "started_at": now,
                     "runner": "%s:%s" % (socket.gethostname(), os.getpid()),
+                    "database_identity": self._database_identity(),
                     "blob_name": self._make_blob_name(now),
                 }
             )
@@ -340,12 +348,16 @@ class CloudBackup(models.Model):
         return int(value) * 1024 if value and value.isdigit() and int(value) >= 64 else BLOCK_SIZE
 
     def _fail_if_dead(self, field="state"):
-        """Failed if the lock its runner held is free: the runner is gone."""
+        """Failed if the lock its runner held is free: the runner is gone. Started in another
+        database (this one was restored from a dump taken meanwhile): ended as such."""
         kind, classid, key = {
             "state": ("backup", LOCK_BACKUP, self.database),
             "verify_state": ("verify", LOCK_VERIFY, self.id),
             "restore_state": ("restore", LOCK_RESTORE, self.id),
         }[field]
+        if self.database_identity and self.database_identity != self._database_identity():
+            self._end_elsewhere(kind)
+            return
         with advisory_lock(self.env.cr.dbname, classid, key) as free:
             if not free:
                 return
@@ -380,7 +392,7 @@ class CloudBackup(models.Model):
                 return
             store = self.storage_id._blob_store()
             store.deadline = self._deadline()
-            self.verify_state = "running"
+            self.write({"verify_state": "running", "database_identity": self._database_identity()})
             self.env.cr.commit()  # pylint: disable=invalid-commit # nothing is read from the database while the blob downloads
             result = store.download(self.blob_name)
             stored = {k.lower(): v for k, v in result["metadata"].items()}.get("oec_sha256")
@@ -411,7 +423,7 @@ class CloudBackup(models.Model):
             store, blob_name, sha256 = self.storage_id._blob_store(), self.blob_name, self.sha256
             store.deadline = self._deadline()
             neutralize, backup_format = self.restore_neutralize, self.backup_format
-            self.restore_state = "running"
+            self.write({"restore_state": "running", "database_identity": self._database_identity()})
             self.env.cr.commit()  # pylint: disable=invalid-commit # nothing is read from the database while the blob downloads
             # Odoo's restore reads a file (it unzips it): the blob is downloaded and checked first
             workdir = tempfile.mkdtemp(prefix="oec-restore-")
@@ -507,6 +519,54 @@ class CloudBackup(models.Model):
             self.message_post(body=_("Restored into the new database %s.", self.restore_db_name))
         else:
             self._record_failure("restore", result.get("error") or "?")
+
+    # -- runs caught in progress by a copy of the database --------------------------------------------
+
+    def _database_identity(self):
+        """This database as PostgreSQL knows it: the cluster's system identifier (when this
+        role may read it) and the database's oid. A database made from a dump always has
+        another oid (and, on another server, another identifier), whether it was restored as a
+        copy or as the same database; a renamed one keeps it."""
+        cr = self.env.cr
+        cr.execute(
+            "SELECT oid, has_function_privilege('pg_control_system()', 'EXECUTE') "
+            "FROM pg_database WHERE datname = current_database()"
+        )
+        oid, readable = cr.fetchone()
+        system = ""
+        if readable:
+            cr.execute("SELECT system_identifier FROM pg_control_system()")
+            system = cr.fetchone()[0]
+        return "%s/%s" % (system, oid)
+
+    def _end_elsewhere(self, kind):
+        """A run the dump of this database caught in progress: it ran in the original
+        database, which records its result. It ends here, truthfully: no failure, no activity,
+        no mail, and nothing touched outside this database (the original's restore folder)."""
+        if kind == "backup":
+            self.write({"state": "elsewhere"})
+            body = _(
+                "This backup was in progress in the database %(database)s when this database was copied "
+                "from it: it ran there, and its result (the blob, its size and SHA-256) is recorded there, "
+                "not here.",
+                database=self.database,
+            )
+        elif kind == "verify":
+            self.write({"verify_state": False})
+            body = _(
+                "A verification of this backup was in progress in the database %(database)s when this "
+                "database was copied from it: its result is recorded there, not here.",
+                database=self.database,
+            )
+        else:
+            self.write({"restore_state": False, "restore_job": False})
+            body = _(
+                "A restore of this backup into %(name)s was in progress in the database %(database)s when "
+                "this database was copied from it: its result is recorded there, not here.",
+                name=self.restore_db_name,
+                database=self.database,
+            )
+        self._message_log(body=body)
 
     # -- failures ------------------------------------------------------------------------------------
 

@@ -515,6 +515,14 @@ class CloudServer(models.Model):
         self.check_access_rule("read")
         server = self.sudo()
         password = server._get_secret(MASTER_PASSWORD)
+        if not password and server._secret_from_copy(MASTER_PASSWORD):
+            raise UserError(
+                _(
+                    "The master password of %s was stored by the database this one is a copy of: it is "
+                    "not shown here. See it in the original database.",
+                    server.name,
+                )
+            )
         if not password:
             raise UserError(
                 _(

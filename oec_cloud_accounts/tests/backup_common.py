@@ -54,7 +54,7 @@ class BackupMixin(EmulatorMixin):
 
     def make_location(self, account, name=STORAGE_ACCOUNT, container=CONTAINER):
         return (
-            self.env["cloud.storage"]
+            account.env["cloud.storage"]
             .sudo()
             .create(
                 {

@@ -98,8 +98,13 @@ class EmulatorMixin:
         cls.startClassPatcher(
             patch.dict(config.options, {"oec_azure_ca_bundle": cls.emu.ca_path, "oec_azure_retry_backoff": 0})
         )
+        cls.cloud = cls.make_cloud(cls.env)
+
+    @classmethod
+    def make_cloud(cls, env):
+        """The cloud record of the emulator in ``env``, chosen in Settings > Cloud Accounts."""
         endpoints = cls.emu.endpoints
-        cls.cloud = cls.env["cloud.azure.environment"].create(
+        cloud = env["cloud.azure.environment"].create(
             {
                 "name": "Test emulator",
                 "is_sandbox": True,
@@ -112,8 +117,9 @@ class EmulatorMixin:
                 "client_id": defaults.CLOUD_CLIENT_ID,
             }
         )
-        cls.cloud.set_client_secret(defaults.CLOUD_CLIENT_SECRET)
-        cls.env["ir.config_parameter"].sudo().set_param(ENVIRONMENT_PARAM, cls.cloud.id)
+        cloud.set_client_secret(defaults.CLOUD_CLIENT_SECRET)
+        env["ir.config_parameter"].sudo().set_param(ENVIRONMENT_PARAM, cloud.id)
+        return cloud
 
     def setUp(self):
         super().setUp()
@@ -198,4 +204,6 @@ class EmulatorMixin:
         flow = identity.start_flow(cloud._delegated_scopes(), cloud._redirect_uri(), "test-state")
         params, _location = self.answer_consent(flow["auth_uri"], user=user)
         result = identity.redeem(flow, params, cloud._delegated_scopes())
-        return self.env["cloud.account"]._connect(cloud, result, account, notices)
+        # a cloud of another database (the tests of copies) connects there
+        env = self.env if cloud.env.cr is self.env.cr else cloud.env
+        return env["cloud.account"]._connect(cloud, result, account, notices)

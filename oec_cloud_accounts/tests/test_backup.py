@@ -264,6 +264,43 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertEqual(backup.state, "failed")
         self.assertIn("stopped before it ended", backup.error)
 
+    def test_runs_started_elsewhere_end_without_failure(self):
+        """Runs a dump caught in progress, seen in the database restored from it (another
+        PostgreSQL identity, test_backup_copies.py makes real ones): they ran in the original, so
+        they end here with a note, no failure, no activity, and the original's restore folder
+        (the same server's) is left alone."""
+        policy = self.make_policy(backup_format="dump", user_id=self.env.ref("base.user_admin").id)
+        done = self.backup_now(policy)
+        self.assertEqual(done.database_identity, done._database_identity(), "recorded at its start")
+        workdir = tempfile.mkdtemp(prefix="oec-restore-")
+        self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
+        elsewhere = "1/1"  # another cluster's database
+        done.sudo().write(
+            {
+                "verify_state": "running",
+                "restore_state": "running",
+                "restore_db_name": "the-original-restores-this",
+                "restore_job": workdir,
+                "database_identity": elsewhere,
+            }
+        )
+        running = self.env["cloud.backup"].browse(policy.action_backup_now()["res_id"])
+        running.sudo().write({"state": "running", "runner": "elsewhere:1", "database_identity": elsewhere})
+        activities = self.env["mail.activity"].search_count([])
+        self.run_cron()
+        self.assertEqual((running.state, running.error), ("elsewhere", False))
+        self.assertIn("when this database was copied from it", self.last_message(running))
+        notes = done.message_ids.mapped("body")
+        self.assertTrue(any("A verification of this backup was in progress" in note for note in notes))
+        self.assertTrue(any("A restore of this backup into" in note for note in notes))
+        # then the same pass's weekly verification checked it here: this database never had
+        self.assertEqual((done.state, done.verify_state, done.restore_state), ("done", "done", False))
+        self.assertFalse(done.restore_job or done.restore_error)
+        self.assertTrue(os.path.isdir(workdir), "the original's restore folder is left alone")
+        self.assertEqual(self.env["mail.activity"].search_count([]), activities)
+        # the same database goes on: Back up now is free again
+        self.assertEqual(self.backup_now(policy).state, "done")
+
     def test_verify_catches_corruption(self):
         policy = self.make_policy(backup_format="dump")
         backup = self.backup_now(policy)

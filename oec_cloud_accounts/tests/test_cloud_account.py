@@ -192,7 +192,7 @@ class TestCloudAccount(EmulatorMixin, TransactionCase):
         self.assertTrue(refresh_token.startswith("1.emu.rt."))
         self.env.cr.execute("SELECT refresh_token_enc FROM cloud_account WHERE id = %s", (account.id,))
         stored = self.env.cr.fetchone()[0]
-        self.assertTrue(stored.startswith("v1:"))
+        self.assertTrue(stored.startswith("v2:"))
         self.assertNotIn(refresh_token, stored)
         self.env.cr.execute(
             "SELECT client_secret_enc FROM cloud_azure_environment WHERE id = %s", (self.cloud.id,)

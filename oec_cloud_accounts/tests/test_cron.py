@@ -6,6 +6,7 @@ from odoo import SUPERUSER_ID, api, fields
 from odoo.tests import TransactionCase, tagged
 
 from ..models.cloud_job_mixin import RETRY_AFTER_MAX, backoff
+from ..services import AzureError
 from .common import EmulatorMixin
 
 
@@ -161,6 +162,41 @@ class TestCron(EmulatorMixin, TransactionCase):
         self.emu.control.expire_refresh_tokens(user=defaults.SECOND_USER_EMAIL)
         self._run()
         self.assertEqual((self.second.state, self.second.last_error_code), ("expired", "700082"))
+
+    def test_copy_of_the_database_sends_nothing(self):
+        """In a copy of the database (Odoo renewed database.uuid, as its restore "as a copy" and
+        Duplicate do) the tokens are the original's: the accounts end Expired saying why, at the
+        first pass, and nothing is sent to Azure, no activity, no mail."""
+        activities, mails = self.env["mail.activity"].search_count([]), self.env["mail.mail"].search_count([])
+        self.env["ir.config_parameter"].sudo().init(force=True)
+        accounts = self.first | self.second
+        accounts.invalidate_recordset()
+        self.assertEqual(accounts.mapped("is_usable"), [False, False], "not usable here, at once")
+        before = len(self.emu.control.requests())
+        # Refresh on the card: said at once
+        action = self.first.action_refresh()
+        self.assertIn("copy of another Odoo database", action["params"]["message"])
+        # the scheduled action takes the other one though it was refreshed a moment ago
+        self.assertEqual(self._run(), 1)
+        self.assertEqual(self.remote_calls(since=before), [], "nothing reached Azure")
+        for account in accounts:
+            self.assertEqual(account.state, "expired")
+            self.assertIn("copy of another Odoo database", account.last_error)
+            self.assertFalse(account.has_tokens, "the original's tokens are deleted from the copy")
+            self.assertIn("copy of another Odoo database", account.message_ids.filtered("body")[0].body)
+        self.assertEqual(self._run(), 0)
+        self.assertEqual(self.env["mail.activity"].search_count([]), activities)
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails)
+        # Reconnect needs the cloud's client secret, the original's too: said before any request
+        self.assertFalse(self.cloud.client_secret_set)
+        with self.assertRaises(AzureError) as caught:
+            self.cloud._identity()
+        self.assertEqual(caught.exception.key, "cloud.client_secret_copy")
+        self.assertEqual(self.remote_calls(since=before), [])
+        # entered again in the copy, the account reconnects and works there
+        self.cloud.set_client_secret(defaults.CLOUD_CLIENT_SECRET)
+        self.assertEqual(self.connect(account=self.first).state, "active")
+        self.assertTrue(self.first.is_usable)
 
 
 @tagged("post_install", "-at_install")
