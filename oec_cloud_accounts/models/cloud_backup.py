@@ -161,7 +161,7 @@ class CloudBackup(models.Model):
         for vals in vals_list:
             policy = policies.browse(vals.get("policy_id")).sudo()
             vals.setdefault("storage_id", policy.storage_id.id)
-            vals.setdefault("database", policy.database)
+            vals.setdefault("database", self.env.cr.dbname)
             vals.setdefault("backup_format", policy.backup_format)
             vals.setdefault("tier", policy.tier)
         return super().create(vals_list)

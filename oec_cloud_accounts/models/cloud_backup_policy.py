@@ -39,14 +39,14 @@ class CloudBackupPolicy(models.Model):
     _description = "Backup Policy"
     _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
     _order = "name, id"
-    _code_owned_fields = frozenset({"database", "next_run_at", "lifecycle_rule"})
+    _code_owned_fields = frozenset({"next_run_at", "lifecycle_rule"})
 
     name = fields.Char(required=True, default=lambda self: self.env.cr.dbname, tracking=True)
     active = fields.Boolean(default=True)
+    # not stored: a copy, or a database restored under another name, backs up itself, never
+    # the database it was taken from by the name that one had
     database = fields.Char(
-        required=True,
-        readonly=True,
-        default=lambda self: self.env.cr.dbname,
+        compute="_compute_database",
         help="The database backed up: the one this policy lives in.",
     )
     storage_id = fields.Many2one(
@@ -251,6 +251,9 @@ class CloudBackupPolicy(models.Model):
             field=field._description_string(self.env),
             most=BOUNDS[name],
         )
+
+    def _compute_database(self):
+        self.database = self.env.cr.dbname
 
     def _queue_backup(self, trigger):
         """A queued cloud.backup, refused while one runs or waits for this database.

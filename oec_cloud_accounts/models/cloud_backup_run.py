@@ -237,7 +237,7 @@ class CloudBackup(models.Model):
     # -- backup run ----------------------------------------------------------------------------------
 
     def _do_backup(self):
-        with advisory_lock(self.env.cr.dbname, LOCK_BACKUP, self.database) as locked:
+        with advisory_lock(self.env.cr.dbname, LOCK_BACKUP, self.env.cr.dbname) as locked:
             if not locked:
                 # another worker runs a backup of this database: stay queued for a later pass
                 _logger.info("cloud.backup %s: another backup of %s is running", self.id, self.database)
@@ -246,6 +246,9 @@ class CloudBackup(models.Model):
             self.write(
                 {
                     "state": "running",
+                    # the database this runs in: a backup queued before a dump that ends up in a
+                    # copy is of the copy, never of the database it was queued in
+                    "database": self.env.cr.dbname,
                     "started_at": now,
                     "runner": "%s:%s" % (socket.gethostname(), os.getpid()),
                     "database_identity": self._database_identity(),

@@ -185,9 +185,7 @@ class CloudStorage(models.Model):
         to the backup settings (for Settings administrators: only they may make one), else to its form."""
         self.ensure_one()
         if self.env.is_system() and self.state == "ready":
-            has_policy = self.env["cloud.backup.policy"].search_count(
-                [("storage_id", "=", self.id), ("database", "=", self.env.cr.dbname)]
-            )
+            has_policy = self.env["cloud.backup.policy"].search_count([("storage_id", "=", self.id)])
             if not has_policy:
                 return self.action_new_backup_policy()
         return {

@@ -221,3 +221,13 @@ class TestDatabaseCopies(BackupMixin, TransactionCase):
             self.assertGreater(account.next_run_at, fields.Datetime.now() + timedelta(hours=12))
             self.check_run_ended_elsewhere(env)
             self.assertEqual(mail_counts(env.cr), counts, "no activity, no mail")
+
+        # its backups are of this database, not of the one it was taken from (by that one's name)
+        with database(moved) as env:
+            again = env["cloud.backup.policy"].browse(self.policy_id).action_backup_now()["res_id"]
+        run_scheduled_actions(moved, ["ir_cron_backups"])
+        with database(moved) as env:
+            backup = env["cloud.backup"].browse(again)
+            self.assertEqual(backup.state, "done", backup.error)
+            self.assertEqual(backup.database, moved)
+            self.assertTrue(backup.blob_name.startswith(moved + "/"), backup.blob_name)
