@@ -47,6 +47,27 @@ class CloudAccount(models.Model):
         # Odoo's lazy translation reads the language from this frame's self.env
         return str(template)
 
+    def _record_account_failure(self, error):
+        """Whether ``error``, raised by work on a record that uses this account (a
+        server's step, a storage location's creation or access test, a backup, an A
+        record), is the account's own failure (``AzureError.of_account``: a dead or
+        refused sign-in, consent, a missing role). If so it is recorded as the
+        account's state, as a failed token refresh is (Expired or Error, the reason,
+        its chatter and activity: ``_record_failure``), and the caller keeps its own
+        record's state: the work waits for the account to be active again.
+
+        An account already Expired or Disconnected keeps the reason it has (without
+        tokens, nothing new was learned). Callers checked the user's rights or are
+        a scheduled action."""
+        if not (self and isinstance(error, AzureError) and error.of_account):
+            return False
+        self.ensure_one()
+        account = self.sudo()
+        if account.state in ("active", "error"):
+            with self.env.cr.savepoint():
+                account._record_failure(error)
+        return True
+
     @contextmanager
     def _azure_errors(self, reference=True):
         """The boundary of a user action that calls Azure: an AzureError inside

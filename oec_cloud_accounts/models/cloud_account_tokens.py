@@ -18,6 +18,12 @@ ERROR_RETRY = timedelta(hours=6)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # capabilities are read for at most this many subscriptions per account
 MAX_SUBSCRIPTIONS_CHECKED = 10
+# the scheduled actions of the work done with an account's sign-in (servers, storage, backups)
+DEPENDENT_CRONS = (
+    "oec_cloud_accounts.ir_cron_cloud_server",
+    "oec_cloud_accounts.ir_cron_cloud_storage_creation",
+    "oec_cloud_accounts.ir_cron_backups",
+)
 # the keys of AzureErrors (their messages are in azure_messages.py)
 NO_SUBSCRIPTION = "account.no_subscription"
 # the tokens were stored by the database this one is a copy of (oec.secret.mixin)
@@ -130,8 +136,10 @@ class CloudAccount(models.Model):
             }
         )
         if was != "active":
-            # back in use: the activity asking to fix the account is answered
+            # back in use: the activity asking to fix the account is answered, the work that
+            # waited for it goes on
             account.activity_feedback([ACTIVITY_TYPE], feedback=_("The account is active again."))
+            account._wake_dependents()
 
     def _refresh_account(self, discover=True):
         """Renew the tokens, then (``discover``) re-read subscriptions and capabilities.
@@ -161,6 +169,14 @@ class CloudAccount(models.Model):
                 self._record_failure(error)
             return error
         return None
+
+    def _wake_dependents(self):
+        """Run at once the scheduled actions whose work waited for this account
+        (cloud.job.mixin._job_wait_for_account: they take only active accounts' rows)."""
+        for xmlid in DEPENDENT_CRONS:
+            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
 
     # -- subscriptions and capabilities ------------------------------------------------------------
 

@@ -318,6 +318,13 @@ class CloudBackupPolicy(models.Model):
         self._queue_backup(trigger="scheduled")
         self._schedule_next(now)
 
+    def _job_account(self):
+        return self.storage_id.account_id
+
+    def _job_on_hold(self, account, error):
+        """Retention failed on the account's sign-in or rights (now the account's state):
+        it is applied again once the account is active, nothing to note here."""
+
     def _job_record_failure(self, error, what):
         """A scheduled backup not queued (the previous run still going, the location unusable)
         is said in the chatter and waits for the next moment; the other jobs of a policy

@@ -201,7 +201,12 @@ class CloudBackup(models.Model):
         for field, kind in kinds:
             jobs._job_run_due(
                 self._name,
-                SQL("%s = 'queued'", SQL.identifier(field)),
+                # a run whose account lost its sign-in waits for it (see _job_on_hold)
+                SQL(
+                    "%s = 'queued' AND %s",
+                    SQL.identifier(field),
+                    jobs._job_account_active(through_storage=True),
+                ),
                 SQL("id"),
                 kind,
                 lambda backup, kind=kind: getattr(backup, "_do_" + kind)(),
@@ -212,7 +217,10 @@ class CloudBackup(models.Model):
             )
         jobs._job_run_due(
             "cloud.backup.policy",
-            SQL("active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done')"),
+            SQL(
+                "active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done') AND %s",
+                jobs._job_account_active(through_storage=True),
+            ),
             SQL("id"),
             "retention",
             lambda policy: policy._apply_retention(),
@@ -228,9 +236,30 @@ class CloudBackup(models.Model):
         """The Deadline of this scheduled action's long work (or of this request)."""
         return Deadline(self.env.context.get("oec_backup_deadline") or job_deadline(cron=False))
 
+    def _job_account(self):
+        # only work not started waits for the account (its storage key is read with the account's
+        # sign-in before anything starts); a started run ends Failed, saying why
+        if "queued" in (self.state, self.verify_state, self.restore_state):
+            return self.storage_id.account_id
+        return self.env["cloud.account"]
+
+    def _job_on_hold(self, account, error):
+        """A run that failed on its account's sign-in or rights (now the account's state)
+        stays queued, saying why, and starts once the account is active again."""
+        note = self.env["cloud.job.mixin"]._job_hold_note(account, error)
+        values = {}
+        if self.state == "queued":
+            values["error"] = note
+        if self.restore_state == "queued":
+            values["restore_error"] = note
+        if note not in (self.error, self.restore_error):
+            self._message_log(body=note)
+        self.write(values)
+
     def _job_record_failure(self, error, what):
-        """A failed backup, verification or restore is Failed, saying why. The checks around
-        them (dead runs) are only logged (by cloud.job.mixin), and tried again at the next pass."""
+        """A failed backup, verification or restore is Failed, saying why (the account's own
+        failures wait for it instead: cloud.job.mixin). The checks around them (dead runs)
+        are only logged (by cloud.job.mixin), and tried again at the next pass."""
         if what in ("backup", "verify", "restore"):
             self._record_failure(what, self._describe(error))
 

@@ -11,7 +11,10 @@ backup runs, verifications and restores, retention, server schedules, prices):
 * ``_job_isolated()`` runs one record's step: every exception is caught, undone
   (to a savepoint, or to the last commit for steps that commit their own start),
   logged once with the record's id, and handed to the record's
-  ``_job_record_failure()``, the hook each model overrides.
+  ``_job_record_failure()``, the hook each model overrides; except a failure of
+  the account's own sign-in or rights (``AzureError.of_account``), which becomes
+  the account's state while the record keeps its own and waits
+  (``_job_wait_for_account()``, ``_job_on_hold()``, ``_job_account_active()``).
 * ``backoff()`` is the one delay between two tries after a transient failure;
   ``_job_retry_later()`` writes it with the fields below.
 """
@@ -21,7 +24,7 @@ import threading
 import time
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
 
@@ -181,12 +184,73 @@ class CloudJobMixin(models.AbstractModel):
         record.invalidate_recordset()
         try:
             with cr.savepoint():
-                record._job_record_failure(failure, what)
+                if not self._job_wait_for_account(record, failure):
+                    record._job_record_failure(failure, what)
         except Exception:  # pylint: disable=broad-except
             _logger.warning("%s %s: failure not recorded", record._name, record.ids, exc_info=True)
         return False
 
     # -- failures ------------------------------------------------------------------------------------
+
+    @api.model
+    def _job_wait_for_account(self, record, error):
+        """The one place where a step that failed on its account's sign-in or rights
+        (a dead or refused token, a missing role: ``AzureError.of_account``) becomes
+        the account's state (Expired or Error, with its reason, chatter and activity),
+        never the record's: the record keeps its state, says why it waits
+        (``_job_on_hold()``) and goes on once the account is active again. True when
+        so; False for any other failure (the record's ``_job_record_failure()``).
+
+        Records whose steps use an account define ``_job_account()`` and
+        ``_job_on_hold()``; the scheduled actions take only the rows of active
+        accounts (``_job_account_active()``), and an account back to Active wakes them
+        (``cloud.account._wake_dependents()``)."""
+        job_account = getattr(record, "_job_account", None)
+        account = job_account() if job_account else None
+        if not account or not account._record_account_failure(error):
+            return False
+        record._job_on_hold(account, error)
+        return True
+
+    @api.model
+    def _job_account_active(self, through_storage=False):
+        """SQL: the row's account is Active (the row's ``account_id``, or with
+        ``through_storage`` its ``storage_id``'s). The scheduled actions take only
+        such rows: nothing reaches Azure with an account that lost its sign-in."""
+        active = SQL("SELECT id FROM cloud_account WHERE state = 'active'")
+        if through_storage:
+            return SQL("storage_id IN (SELECT id FROM cloud_storage WHERE account_id IN (%s))", active)
+        return SQL("account_id IN (%s)", active)
+
+    @api.model
+    def _job_hold_note(self, account, error):
+        """What a record waiting for ``account`` says (``error``: why the account fails)."""
+        return _(
+            "On hold until the account %(account)s works again: %(error)s",
+            account=account.display_name,
+            error=account._azure_error_message(error, reference=True),
+        )
+
+    def _job_account(self):
+        """The cloud.account whose sign-in this record's steps use (none by default)."""
+        return self.env["cloud.account"]
+
+    def _job_on_hold(self, account, error):
+        """This record's step waits for ``account`` (which failed with ``error`` and now
+        says so): its state stays, its last error says why (in the chatter too, once),
+        and it is due again at once when the account is active."""
+        self.ensure_one()
+        note = self._job_hold_note(account, error)
+        if self.last_error != note and hasattr(self, "_message_log"):
+            self._message_log(body=note)
+        self.write(
+            {
+                "last_error": note,
+                "last_error_code": error.aadsts or error.code,
+                "retry_count": 0,
+                "next_run_at": fields.Datetime.now(),
+            }
+        )
 
     @api.model
     def _job_azure_error(self, error):

@@ -255,6 +255,11 @@ class CloudServer(models.Model):
     failed_step = fields.Selection(PROVISION_STEPS + OPERATION_STEPS, readonly=True)
     progress = fields.Integer(compute="_compute_progress", help="Share of the provisioning steps done.")
     in_progress = fields.Boolean(compute="_compute_progress")
+    on_hold = fields.Boolean(
+        compute="_compute_progress",
+        help="An operation waits for its account, which is not active: it goes on once the account is "
+        "reconnected (or works again).",
+    )
     operation_started_at = fields.Datetime(readonly=True)
     elapsed = fields.Char(compute="_compute_progress")
     lro_token = fields.Text(readonly=True, groups="base.group_system", copy=False)
@@ -345,12 +350,15 @@ class CloudServer(models.Model):
         for server in self:
             server.location_label = labels.get(server.location, server.location)
 
-    @api.depends("state", "operation", "step", "operation_started_at")
+    @api.depends("state", "operation", "step", "operation_started_at", "account_id.state")
     def _compute_progress(self):
         steps = [key for key, _label in PROVISION_STEPS]
         now = fields.Datetime.now()
         for server in self:
-            server.in_progress = bool(server.operation) and server.state != "failed"
+            queued = bool(server.operation) and server.state != "failed"
+            # nothing moves while the account cannot sign in (the scheduled action skips it)
+            server.on_hold = queued and server.account_id.state != "active"
+            server.in_progress = queued and not server.on_hold
             if server.operation == "provision" and server.step in steps:
                 server.progress = int(100 * steps.index(server.step) / len(steps))
             else:

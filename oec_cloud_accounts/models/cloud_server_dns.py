@@ -66,6 +66,8 @@ class CloudServer(models.Model):
             with self.env.cr.savepoint():
                 outcome = zone._upsert_owned_a_record(name, self.public_ip, self._dns_owner())
         except AzureError as error:
+            # the zone's account's sign-in or rights: that account's state too (it may not be the server's)
+            zone.account_id._record_account_failure(error)
             message = self.account_id._azure_error_message(error, reference=True)
             state = "conflict" if error.code == "ForeignRecord" else "error"
             if (self.dns_state, self.dns_message) != (state, message):
@@ -99,6 +101,7 @@ class CloudServer(models.Model):
             with self.env.cr.savepoint():
                 removed = zone._delete_owned_a_record(self.dns_record_name, self._dns_owner())
         except AzureError as error:
+            zone.account_id._record_account_failure(error)
             message = self.account_id._azure_error_message(error, reference=True)
             self._message_log(
                 body=_("DNS record %(name)s not removed: %(error)s", name=self.host_name, error=message)

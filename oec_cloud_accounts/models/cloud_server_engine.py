@@ -140,8 +140,10 @@ class CloudServer(models.Model):
             self._name,
             # the clock of this process, not the transaction's start (now() in SQL)
             SQL(
-                "operation IS NOT NULL AND state != 'failed' AND (next_run_at IS NULL OR next_run_at <= %s)",
+                "operation IS NOT NULL AND state != 'failed' AND (next_run_at IS NULL OR next_run_at <= %s)"
+                " AND %s",
                 fields.Datetime.now(),
+                self._job_account_active(),
             ),
             SQL("next_run_at NULLS FIRST, id"),
             "step",
@@ -154,9 +156,12 @@ class CloudServer(models.Model):
         """When the next server in progress is due (None: none is)."""
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server "
-            "WHERE operation IS NOT NULL AND state != 'failed'",
-            (fields.Datetime.now(),),
+            SQL(
+                "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server"
+                " WHERE operation IS NOT NULL AND state != 'failed' AND %s",
+                fields.Datetime.now(),
+                self._job_account_active(),
+            )
         )
         return self.env.cr.fetchone()[0]
 
@@ -182,20 +187,31 @@ class CloudServer(models.Model):
         self.ensure_one()
         step = self.step
         finished = getattr(self, "_step_" + step)()
+        # the step went through: the last failure (a transient one, a wait for the account) is over
+        done = {"retry_count": 0, "last_error": False, "last_error_code": False}
         if not finished:
             delay = int(self.env["ir.config_parameter"].sudo().get_param(POLL_PARAM, POLL_DEFAULT))
-            self.write({"next_run_at": fields.Datetime.now() + timedelta(seconds=delay), "retry_count": 0})
+            self.write(dict(done, next_run_at=fields.Datetime.now() + timedelta(seconds=delay)))
             return
         following = NEXT_STEP[step]
         if following:
-            self.write({"step": following, "next_run_at": False, "retry_count": 0})
+            self.write(dict(done, step=following, next_run_at=False))
         else:
             self._finish()
 
     def _finish(self):
         labels = dict(self._fields["operation"]._description_selection(self.env))
         operation = self.operation
-        self.write({"operation": False, "step": False, "next_run_at": False, "retry_count": 0})
+        self.write(
+            {
+                "operation": False,
+                "step": False,
+                "next_run_at": False,
+                "retry_count": 0,
+                "last_error": False,
+                "last_error_code": False,
+            }
+        )
         elapsed = (
             fields.Datetime.now() - (self.operation_started_at or fields.Datetime.now())
         ).total_seconds()
@@ -395,9 +411,13 @@ class CloudServer(models.Model):
         wanted = self._tags()
         return all((tags or {}).get(key) == value for key, value in wanted.items())
 
+    def _job_account(self):
+        return self.account_id
+
     def _job_record_failure(self, error, what):
-        """A failed step. Transient: retry the same step later, with backoff. Anything else:
-        Failed, with Azure's code, the step and what to do; Retry goes on from that step."""
+        """A failed step (the account's own failures wait for it instead: cloud.job.mixin).
+        Transient: retry the same step later, with backoff. Anything else: Failed, with
+        Azure's code, the step and what to do; Retry goes on from that step."""
         self.ensure_one()
         error = self._job_azure_error(error)
         message = self.account_id._azure_error_message(error, reference=True)

@@ -207,6 +207,10 @@ class CloudStorage(models.Model):
             marker = "%s-%s" % (self.env.cr.dbname, uuid.uuid4().hex)
             self._blob_store().check_access(marker)
         except AzureError as error:
+            if self.account_id._record_account_failure(error):
+                # the account's sign-in or rights, not the storage: its state stays, the account's changes
+                self._job_on_hold(self.account_id, error)
+                return False
             message = self.account_id._azure_error_message(error, reference=True)
             self.write({"state": "error", "last_error": message, "last_check_at": now})
             self.message_post(
@@ -278,8 +282,12 @@ class CloudStorage(models.Model):
         """One look at one record: whatever happens is recorded on it, never raised."""
         return self._job_isolated(self, "creation check", self._advance_creation)
 
+    def _job_account(self):
+        return self.account_id
+
     def _job_record_failure(self, error, what):
-        """Transient: look again later, with backoff. Else the creation failed: say why."""
+        """Transient: look again later, with backoff. Else the creation failed: say why
+        (the account's own failures wait for it instead: cloud.job.mixin)."""
         error = self._job_azure_error(error)
         message = self.account_id._azure_error_message(error, reference=True)
         if error.detail and error.detail not in message:
@@ -344,8 +352,9 @@ class CloudStorage(models.Model):
         count = self._job_run_due(
             self._name,
             SQL(
-                "state = 'creating' AND next_run_at IS NOT NULL AND next_run_at <= %s",
+                "state = 'creating' AND next_run_at IS NOT NULL AND next_run_at <= %s AND %s",
                 fields.Datetime.now(),
+                self._job_account_active(),
             ),
             SQL("next_run_at, id"),
             "creation check",
@@ -360,7 +369,11 @@ class CloudStorage(models.Model):
         """Wake the scheduled action when the next creation is due."""
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT min(next_run_at) FROM cloud_storage WHERE state = 'creating' AND next_run_at IS NOT NULL"
+            SQL(
+                "SELECT min(next_run_at) FROM cloud_storage"
+                " WHERE state = 'creating' AND next_run_at IS NOT NULL AND %s",
+                self._job_account_active(),
+            )
         )
         when = self.env.cr.fetchone()[0]
         if when:

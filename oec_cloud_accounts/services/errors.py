@@ -109,6 +109,9 @@ STORAGE = {
     "InternalError": (KIND_TRANSIENT, "storage.InternalError"),
 }
 
+# ARM's code when the signed-in identity has no role allowing the call on its scope (403)
+ACCOUNT_CODES = frozenset({"AuthorizationFailed"})
+
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 TRANSIENT_ERRORS = {
     "temporarily_unavailable",
@@ -157,6 +160,22 @@ class AzureError(Exception):
     def reference(self):
         """What support needs to look the failure up: the AADSTS number, else the code."""
         return self.aadsts and "AADSTS%s" % self.aadsts or self.code
+
+    @property
+    def of_account(self):
+        """Whether the account's own sign-in or rights failed, not the resource worked on:
+        a dead or refused token (HTTP 401, invalid_grant, interaction or consent required),
+        Entra ID refusing the sign-in (an AADSTS code), the application's configuration,
+        or a 403 AuthorizationFailed (the signed-in identity lacks a role). A transient
+        failure never is."""
+        if self.kind == KIND_TRANSIENT:
+            return False
+        return bool(
+            self.kind in (KIND_GRANT, KIND_CONSENT, KIND_CLIENT, KIND_TENANT)
+            or self.aadsts
+            or self.status == 401
+            or self.code in ACCOUNT_CODES
+        )
 
     def __str__(self):
         """For logs: the key, its values and the reference (people read the Odoo layer's message)."""

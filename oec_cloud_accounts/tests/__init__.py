@@ -20,3 +20,4 @@ from . import test_backup_copies
 from . import test_storage_setup
 from . import test_storage_access
 from . import test_neutralize
+from . import test_account_states

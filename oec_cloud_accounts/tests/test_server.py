@@ -501,17 +501,8 @@ class TestServerPreflight(ServerCase, TransactionCase):
 @tagged("post_install", "-at_install")
 class TestServerFailures(ServerCase, TransactionCase):
     def test_error_codes_at_their_step_then_retry(self):
+        # a missing role (403 AuthorizationFailed) is the account's state: test_account_states.py
         cases = [
-            (
-                "resource_group",
-                {
-                    "path": "(?i)/resourcegroups/oec-",
-                    "method": "PUT",
-                    "status": 403,
-                    "code": "AuthorizationFailed",
-                },
-                "Owner or Contributor",
-            ),
             (
                 "public_ip",
                 {

@@ -51,6 +51,36 @@ def test_refresh_errors_are_typed(emu, identity, signed_in):
     assert (caught.value.kind, caught.value.aadsts) == (KIND_GRANT, "700082")
 
 
+def test_account_errors_are_told_apart(emu, identity, signed_in):
+    """AzureError.of_account: the account's sign-in or rights failed (its state, Reconnect),
+    not the resource worked on, and never a transient failure."""
+    arm = make_arm(emu, signed_in, retries=0)
+    cases = [
+        ({"status": 401, "code": "InvalidAuthenticationToken"}, True),
+        ({"status": 403, "code": "AuthorizationFailed"}, True),
+        ({"status": 401, "code": "ExpiredAuthenticationToken"}, False),
+        ({"status": 409, "code": "MissingSubscriptionRegistration"}, False),
+        ({"status": 400, "code": "RequestDisallowedByPolicy"}, False),
+        ({"status": 404, "code": "ResourceGroupNotFound"}, False),
+        ({"status": 503, "code": "ServiceUnavailable"}, False),
+    ]
+    for fault, of_account in cases:
+        emu.control.clear_faults()
+        emu.control.inject_fault(service="arm", path="/subscriptions", count=5, **fault)
+        with pytest.raises(AzureError) as caught:
+            arm.list_subscriptions()
+        assert caught.value.of_account is of_account, fault
+    emu.control.clear_faults()
+    emu.control.revoke_refresh_tokens()
+    with pytest.raises(AzureError) as caught:
+        identity.refresh(signed_in.refresh_token, SCOPES)
+    assert caught.value.of_account
+    emu.control.inject_fault(service="entra", path="/token", status=503, code="temporarily_unavailable")
+    with pytest.raises(AzureError) as caught:
+        identity.refresh(signed_in.refresh_token, SCOPES)
+    assert not caught.value.of_account
+
+
 def test_arm_errors_are_typed(emu, signed_in):
     # no retry: azure-core would honour the Retry-After (7 s) before giving up
     arm = make_arm(emu, signed_in, retries=0)
