@@ -769,26 +769,32 @@ class TestServerConcurrency(TransactionCase):
                     "arm_audience": "https://management.azure.com/",
                 }
             )
-            account = env0["cloud.account"].create({"environment_id": cloud.id, "name": "No tokens"})
-            sub = env0["cloud.account.subscription"].create(
-                {"account_id": account.id, "name": "Sub", "subscription_id": defaults.SUBSCRIPTION_ID}
+            # one account each (without tokens): a failed sign-in holds its account's servers only
+            accounts = env0["cloud.account"].create(
+                [{"environment_id": cloud.id, "name": "No tokens %d" % index} for index in range(3)]
+            )
+            subs = env0["cloud.account.subscription"].create(
+                [
+                    {"account_id": account.id, "name": "Sub", "subscription_id": defaults.SUBSCRIPTION_ID}
+                    for account in accounts
+                ]
             )
             servers = env0["cloud.server"].create(
                 [
                     {
                         "name": "race-%d" % index,
-                        "account_id": account.id,
+                        "account_id": sub.account_id.id,
                         "subscription_line_id": sub.id,
                         "location": "westeurope",
                         "vm_size": "Standard_B2s",
                         "ssh_public_key": ssh_key(),
                     }
-                    for index in range(3)
+                    for index, sub in enumerate(subs)
                 ]
             )
             servers.write({"state": "provisioning", "operation": "provision", "step": "resource_group"})
             ids = servers.ids
-            others = (cloud.id, account.id)
+            others = (cloud.id, accounts.ids)
             cr0.execute("SELECT coalesce(max(id), 0) FROM ir_cron_trigger")
             triggers = cr0.fetchone()[0]
         try:
@@ -802,8 +808,11 @@ class TestServerConcurrency(TransactionCase):
                 locked, *rest = env2["cloud.server"].browse(ids)
                 self.assertEqual((locked.state, locked.last_error), ("provisioning", False))
                 for server in rest:
-                    # no stored sign-in: each is recorded on its own record, none stops the others
-                    self.assertEqual((server.state, server.last_error_code), ("failed", "no_token"))
+                    # no stored sign-in: each is recorded on its own records (the server waits, its
+                    # account expires), none stops the others
+                    self.assertEqual((server.state, server.last_error_code), ("provisioning", "no_token"))
+                    self.assertEqual(server.account_id.state, "expired")
+                self.assertEqual(locked.account_id.state, "active", "the locked one was left alone")
                 worker2.execute("RESET lock_timeout")
                 worker2.rollback()
                 worker1.rollback()
@@ -815,20 +824,23 @@ class TestServerConcurrency(TransactionCase):
                     ("mail_followers", "res_model"),
                     ("mail_message", "model"),
                 ):
-                    cr3.execute(
-                        SQL(
-                            "DELETE FROM %s WHERE %s = 'cloud.server' AND res_id = ANY(%s)",
-                            SQL.identifier(table),
-                            SQL.identifier(column),
-                            ids,
+                    for model, res_ids in (("cloud.server", ids), ("cloud.account", others[1])):
+                        cr3.execute(
+                            SQL(
+                                "DELETE FROM %s WHERE %s = %s AND res_id = ANY(%s)",
+                                SQL.identifier(table),
+                                SQL.identifier(column),
+                                model,
+                                res_ids,
+                            )
                         )
-                    )
                 cr3.execute(
                     "DELETE FROM ir_cron_trigger WHERE cron_id = %s AND id > %s",
                     (self.env.ref("oec_cloud_accounts.ir_cron_cloud_server").id, triggers),
                 )
                 cr3.execute("DELETE FROM cloud_server WHERE id = ANY(%s)", (ids,))
-                cr3.execute("DELETE FROM cloud_account WHERE id = %s", (others[1],))
+                cr3.execute("DELETE FROM cloud_account_subscription WHERE account_id = ANY(%s)", (others[1],))
+                cr3.execute("DELETE FROM cloud_account WHERE id = ANY(%s)", (others[1],))
                 cr3.execute("DELETE FROM cloud_azure_environment WHERE id = %s", (others[0],))
 
 
