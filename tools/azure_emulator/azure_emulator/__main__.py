@@ -46,6 +46,13 @@ def parse_args(argv=None):
         metavar="USER",
         help="answer the consent page at once as USER (e.g. %s)" % d.USER_EMAIL,
     )
+    parser.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="keep the sandbox's state (resources, tokens, blobs) in DIR across restarts; "
+        "default: in memory only",
+    )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -80,6 +87,7 @@ def main(argv=None):
         blob_port=args.blob_port,
         azurite=not args.no_azurite,
         options=options,
+        state_dir=args.state_dir,
     )
     stop = threading.Event()
     # SIGTERM (make run stopping us) must go through stop() so Azurite ends too.

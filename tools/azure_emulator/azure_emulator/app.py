@@ -2,13 +2,14 @@
 
 import collections
 import logging
+import os
 import shutil
 import tempfile
 import threading
 import time
 import uuid
 
-from . import arm_compute, arm_core, arm_dns, arm_network, arm_storage, control, entra, graph, prices
+from . import arm_compute, arm_core, arm_dns, arm_network, arm_storage, control, entra, graph, persist, prices
 from .blob import BlobService
 from .certs import write_tls_material
 from .http import HttpError, Listener, Response, Router, server_ssl_context
@@ -35,10 +36,16 @@ def classify(req):
 
 class Emulator:
     """One emulator instance. ``options`` seed the sandbox (see state.seed):
-    signin/cloud client ids and secrets, redirect_uris, config overrides."""
+    signin/cloud client ids and secrets, redirect_uris, config overrides.
+    ``state_dir``: keep the state there across restarts (persist.py; the
+    sandbox of `make run`), else it lives in memory only (tests)."""
 
-    def __init__(self, host="127.0.0.1", port=0, http_port=0, blob_port=0, azurite=True, options=None):
+    def __init__(
+        self, host="127.0.0.1", port=0, http_port=0, blob_port=0, azurite=True, options=None, state_dir=None
+    ):
         self.host = host
+        self.state_dir = os.path.abspath(state_dir) if state_dir else None
+        self.saver = None
         self.ports = {"https": port, "http": http_port, "blob": blob_port}
         self.use_azurite = azurite
         self.instance_id = str(uuid.uuid4())
@@ -69,15 +76,21 @@ class Emulator:
     def start(self):
         t0 = time.monotonic()
         self.workdir = tempfile.mkdtemp(prefix="azure-emulator-")
+        saved = None
         try:
+            if self.state_dir:
+                os.makedirs(os.path.join(self.state_dir, "azurite"), exist_ok=True)
+                saved = persist.read(self.state_dir)
             if self.use_azurite:
                 # Node needs ~1.3 s to load Azurite: start it first and make
                 # our keys meanwhile (the proxy, not Azurite, speaks TLS).
-                self.blob = BlobService(self, self.workdir)
+                location = os.path.join(self.state_dir, "azurite") if self.state_dir else None
+                self.blob = BlobService(self, self.workdir, location)
                 self.blob.spawn()
-            self.ca_path, cert, key = write_tls_material(self.workdir)
+            tls = os.path.join(self.state_dir, "tls") if self.state_dir else self.workdir
+            self.ca_path, cert, key = write_tls_material(tls, reuse=bool(self.state_dir))
             context = server_ssl_context(cert, key)
-            self.keys = KeyRing()
+            self.keys = KeyRing(saved and saved.get("keys"))
             self.listeners["https"] = Listener(self, "https", self.host, self.ports["https"], context)
             self.listeners["http"] = Listener(self, "http", self.host, self.ports["http"])
             if self.blob:
@@ -86,6 +99,10 @@ class Emulator:
                 listener.start()
             if self.blob:
                 self.blob.wait_ready()
+            if saved:
+                persist.restore(self, saved)
+            if self.state_dir:
+                self.saver = persist.Saver(self).start()
         except BaseException:
             self.stop()
             raise
@@ -94,6 +111,16 @@ class Emulator:
         return self
 
     def stop(self):
+        if self.saver:
+            # the last word: what is in progress ends, everything is written (persist.py)
+            self.saver.stop()
+            self.saver = None
+            try:
+                with self.lock:
+                    persist.finish_operations(self)
+                persist.save(self)
+            except Exception:  # pylint: disable=broad-except
+                _logger.exception("The sandbox state could not be saved in %s", self.state_dir)
         for listener in self.listeners.values():
             listener.stop()
         self.listeners = {}
@@ -114,6 +141,8 @@ class Emulator:
             self.generation += 1
             if self.blob:
                 self.blob.set_accounts({})
+        if self.saver:
+            self.saver.changed()
 
     # -- addresses ---------------------------------------------------------------------------------
 
@@ -189,6 +218,9 @@ class Emulator:
         except Exception:
             _logger.exception("Azure emulator failed on %s %s", req.method, req.target)
             response = Response.arm_error(500, "InternalServerError", "The emulator failed; see its log.")
+        if self.saver and service != "blob" and not (service == "control" and req.method == "GET"):
+            # Azurite keeps its own data; anything else may have changed the state
+            self.saver.changed()
         # a request that began before the last reset is not part of what came after it
         if generation == self.generation:
             self.request_log.append(

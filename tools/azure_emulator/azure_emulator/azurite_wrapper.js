@@ -3,7 +3,8 @@
 // reads "ACCOUNTS <seq> <value>" lines on stdin, updates the variable, refreshes
 // every account store at once and answers "EMU-ACK <seq>" on stdout.
 // When stdin closes (the Python parent is gone, however it died) we exit, so
-// no Azurite is ever left behind.
+// no Azurite is ever left behind; with its data on disk (--location), once
+// Azurite has closed its stores.
 "use strict";
 const readline = require("readline");
 const AccountDataStore = require("azurite/dist/src/common/AccountDataStore").default;
@@ -35,6 +36,21 @@ lines.on("line", (line) => {
   stores.forEach((store) => store.refresh());
   process.stdout.write(`EMU-ACK ${match[1]}\n`);
 });
-lines.on("close", () => process.exit(0));
+// Azurite's own SIGTERM handler (a signal to the whole process group, or raised
+// below) closes its stores, which writes what they hold: then nothing is left to do.
+const log = console.log;
+console.log = (...args) => {
+  log(...args);
+  if (String(args[0]).includes("successfully closed")) {
+    process.exit(0);
+  }
+};
+lines.on("close", () => {
+  if (process.argv.includes("--inMemoryPersistence")) {
+    process.exit(0);
+  }
+  setTimeout(() => process.exit(0), 5000);
+  process.emit("SIGTERM");
+});
 
 require("azurite/dist/src/blob/main.js");

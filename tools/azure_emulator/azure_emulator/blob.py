@@ -41,13 +41,17 @@ def node_modules_dir():
 
 
 class BlobService:
-    def __init__(self, emu, workdir):
+    """``location``: the folder where Azurite keeps its data (the sandbox's state
+    directory, see persist.py); None: in memory, gone when it stops (tests)."""
+
+    def __init__(self, emu, workdir, location=None):
         self.emu = emu
         self.workdir = workdir
+        self.location = location
         self.port = None
         self.process = None
         self.accounts = {}
-        self._ever_registered = set()
+        self.ever_registered = set()
         self._ready = threading.Event()
         self._acks = {}
         self._ack_cond = threading.Condition()
@@ -72,7 +76,7 @@ class BlobService:
             "127.0.0.1",
             "--blobPort",
             str(self.port),
-            "--inMemoryPersistence",
+            *(("--location", str(self.location)) if self.location else ("--inMemoryPersistence",)),
             "--skipApiVersionCheck",
             "--disableTelemetry",
             "--silent",
@@ -123,7 +127,8 @@ class BlobService:
         except OSError:
             pass  # Already exited.
         try:
-            proc.wait(timeout=3)
+            # with data on disk Azurite first closes its stores (the wrapper then exits)
+            proc.wait(timeout=8 if self.location else 3)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=3)
@@ -149,15 +154,21 @@ class BlobService:
                 raise RuntimeError("Azurite did not take the new account list")
             self._acks.pop(seq, None)
 
+    def restore(self, accounts, names):
+        """At a start from a saved state (persist.py): Azurite's accounts ``{name: keys}``
+        (their data is in its location already), and the ``names`` it ever had."""
+        self.ever_registered = set(names) | set(accounts)
+        self.set_accounts(accounts)
+
     def register(self, name, keys):
         """Add account ``name`` or give it new keys (regenerateKey keeps its data)."""
         created = name not in self.accounts
         self.set_accounts({**self.accounts, name: keys})
-        if created and name in self._ever_registered:
+        if created and name in self.ever_registered:
             # Azurite keeps data per account name: a re-created account starts empty.
             for container in self.list_containers(name):
                 self.request(name, "DELETE", "/" + container, {"restype": "container"})
-        self._ever_registered.add(name)
+        self.ever_registered.add(name)
 
     def unregister(self, name):
         if name in self.accounts:

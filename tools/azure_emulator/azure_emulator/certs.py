@@ -17,19 +17,24 @@ from jwt.utils import base64url_encode, to_base64url_uint
 ORGANIZATION = "OEC Azure Emulator"
 
 
-def write_tls_material(directory, hosts=("127.0.0.1", "localhost")):
+def write_tls_material(directory, hosts=("127.0.0.1", "localhost"), reuse=False):
     """Create a CA and a server certificate for ``hosts`` in ``directory``.
 
     Returns ``(ca_path, cert_path, key_path)``; ``cert_path`` holds the
     server certificate followed by the CA so clients get the full chain.
     The keys are P-256 (trustme's default): microseconds where RSA-2048
-    takes ~0.2 s, and start-up waits for them.
+    takes ~0.2 s, and start-up waits for them. ``reuse``: keep the files
+    already there (the sandbox's state directory: a browser told to trust
+    the CA once keeps trusting it; trustme's certificates last until 3000).
     """
-    ca = trustme.CA(organization_name=ORGANIZATION)
-    leaf = ca.issue_cert(*hosts, organization_name=ORGANIZATION)
     ca_path = os.path.join(directory, "ca.pem")
     cert_path = os.path.join(directory, "server.pem")
     key_path = os.path.join(directory, "server-key.pem")
+    if reuse and all(os.path.isfile(path) for path in (ca_path, cert_path, key_path)):
+        return ca_path, cert_path, key_path
+    os.makedirs(directory, exist_ok=True)
+    ca = trustme.CA(organization_name=ORGANIZATION)
+    leaf = ca.issue_cert(*hosts, organization_name=ORGANIZATION)
     ca.cert_pem.write_to_path(ca_path)
     with open(cert_path, "wb") as fh:
         fh.write(b"".join(blob.bytes() for blob in leaf.cert_chain_pems) + ca.cert_pem.bytes())
@@ -53,6 +58,19 @@ class SigningKey:
         self.x5t = base64url_encode(hashlib.sha1(der).digest()).decode()
         self.kid = kid or self.x5t
         self.x5c = base64.b64encode(der).decode()
+
+    def dump(self):
+        """The key as JSON values (the sandbox's saved state)."""
+        return {"kid": self.kid, "x5t": self.x5t, "x5c": self.x5c, "pem": self.pem.decode()}
+
+    @classmethod
+    def load(cls, data):
+        """The key ``dump()`` gave."""
+        key = cls.__new__(cls)
+        key.pem = data["pem"].encode()
+        key.key = serialization.load_pem_private_key(key.pem, None, default_backend())
+        key.kid, key.x5t, key.x5c = data["kid"], data["x5t"], data["x5c"]
+        return key
 
     def jwk(self, issuer=None):
         numbers = self.key.public_key().public_numbers()

@@ -48,12 +48,21 @@ class EmulatorHandle:
         self._emulator.stop()
 
 
-def start_emulator(azurite=True, host="127.0.0.1", port=0, http_port=0, blob_port=0, **options):
+def start_emulator(
+    azurite=True, host="127.0.0.1", port=0, http_port=0, blob_port=0, state_dir=None, **options
+):
     """Start an independent emulator; ``options`` as in ``state.seed`` (e.g.
-    ``redirect_uris=[...]``, ``signin_client_id=...``, ``config={"lro_polls": 0}``).
+    ``redirect_uris=[...]``, ``signin_client_id=...``, ``config={"lro_polls": 0}``);
+    ``state_dir``: keep its state there across restarts (persist.py).
     The caller stops it; it is also stopped at interpreter exit."""
     emulator = Emulator(
-        host=host, port=port, http_port=http_port, blob_port=blob_port, azurite=azurite, options=options
+        host=host,
+        port=port,
+        http_port=http_port,
+        blob_port=blob_port,
+        azurite=azurite,
+        options=options,
+        state_dir=state_dir,
     ).start()
     handle = EmulatorHandle(emulator)
     atexit.register(emulator.stop)

@@ -49,11 +49,28 @@ class KeyRing:
     """The published signing keys (JWKS), the active one and every key ever
     used, so tokens signed before a rotation stay verifiable by ARM."""
 
-    def __init__(self):
-        self._seed = [SigningKey(), SigningKey()]
-        self.known = {k.kid: k for k in self._seed}
+    def __init__(self, saved=None):
+        """``saved``: what ``dump()`` gave (the sandbox's saved state), else new keys."""
+        if saved:
+            self.known = {k["kid"]: SigningKey.load(k) for k in saved["known"]}
+            self._seed = [self.known[kid] for kid in saved["seed"]]
+        else:
+            self._seed = [SigningKey(), SigningKey()]
+            self.known = {k.kid: k for k in self._seed}
         self.rogue = None
         self.reset()
+        if saved:
+            self.published = [self.known[kid] for kid in saved["published"]]
+            self.active = self.known[saved["active"]]
+
+    def dump(self):
+        """Every key ever used (tokens signed before a restart stay valid), as JSON values."""
+        return {
+            "known": [k.dump() for k in self.known.values()],
+            "seed": [k.kid for k in self._seed],
+            "published": [k.kid for k in self.published],
+            "active": self.active.kid,
+        }
 
     def reset(self):
         self.published = list(self._seed)
