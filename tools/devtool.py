@@ -482,6 +482,8 @@ def _run(children):
     check_port_free(PORT)
     src = bootstrap()
     env = venv_env(ensure_postgres())
+    if os.environ.get("OEC_FRESH") == "1":
+        start_fresh(env)
     extra = {"http_port": PORT, "http_interface": HOST, "db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$"}
     emulator = mail = None
     if os.environ.get("OEC_SANDBOX", "1") == "0":
@@ -559,13 +561,46 @@ def _started(proc, what):
     return proc
 
 
+def sandbox_dir():
+    """Where the sandbox of the database RUN_DB keeps its state between two `make run`
+    (its resources, tokens and blobs: tools/azure_emulator/azure_emulator/persist.py)."""
+    return CACHE / "sandbox" / RUN_DB
+
+
+def sandbox_cmd():
+    # --lro-seconds: slow enough for a person to watch long operations progress
+    return [
+        PY,
+        "-m",
+        "azure_emulator",
+        "--host",
+        "127.0.0.1",
+        "--lro-seconds",
+        "5",
+        "--state-dir",
+        sandbox_dir(),
+    ]
+
+
+def start_fresh(env):
+    """OEC_FRESH=1: forget the database RUN_DB (and its files) and its sandbox's state."""
+    say(f"OEC_FRESH=1: dropping the database {RUN_DB} and forgetting its sandbox ({sandbox_dir()}) ...")
+    if db_exists(env, RUN_DB):
+        drop_db(env, RUN_DB)
+    shutil.rmtree(filestore(RUN_DB), ignore_errors=True)
+    shutil.rmtree(sandbox_dir(), ignore_errors=True)
+    (CACHE / f"db-{RUN_DB}.stamp").unlink(missing_ok=True)
+
+
 def start_sandbox(env):
     """Start the local Azure emulator beside Odoo (see tools/azure_emulator)."""
+    kept = (sandbox_dir() / "emulator.json").is_file()
     say("starting the local Azure sandbox (turn it off with OEC_SANDBOX=0) ...")
-    # --lro-seconds: slow enough for a person to watch long operations progress
-    cmd = [PY, "-m", "azure_emulator", "--host", "127.0.0.1", "--lro-seconds", "5"]
+    cmd = sandbox_cmd()
     proc = _started(start_child(cmd, env=env, stdout=subprocess.PIPE, text=True), "the local Azure sandbox")
     say(f"local Azure sandbox: {proc.info['http_url']}")
+    if kept:
+        say(f"it is as it was when it stopped (kept in {sandbox_dir()}; OEC_FRESH=1 starts over)")
     say(
         f"its HTTPS (e.g. a backup's Download link) is signed by its own authority {proc.info['ca_path']}: "
         "the browser warns once, or import that file"

@@ -1,11 +1,11 @@
 """Give the local Azure sandbox a public DNS zone to pick (run by `make run`).
 
 Executed through `odoo-bin shell` like cloud_accounts.py, with OEC_SANDBOX_INFO.
-The emulator keeps its state in memory, so the zone is made again at every
-start: `sandbox.test` in the resource group `sandbox-dns` of the sandbox
-subscription, with an A record `www`, through the emulator's ARM API (as the
-Azure portal would). Cloud > Accounts > (the sandbox account) > DNS Quick Setup
-then lists it.
+`sandbox.test` in the resource group `sandbox-dns` of the sandbox subscription,
+with an A record `www`, made through the emulator's ARM API (as the Azure portal
+would) when the sandbox does not have it yet: the sandbox keeps its state across
+restarts (.cache/sandbox/), and what was done to the zone since stays.
+Cloud > Accounts > (the sandbox account) > DNS Quick Setup then lists it.
 """
 
 import json
@@ -23,9 +23,12 @@ session.verify = info["ca_path"]
 session.headers["Authorization"] = "Bearer " + token
 group = "%s/subscriptions/%s/resourceGroups/sandbox-dns" % (arm, info["subscription_id"])
 zone = group + "/providers/Microsoft.Network/dnsZones/sandbox.test"
-for url, body in (
+steps = (
     (group, {"location": "westeurope"}),
     (zone, {"location": "global"}),
     (zone + "/A/www", {"properties": {"TTL": 3600, "ARecords": [{"ipv4Address": "192.0.2.10"}]}}),
-):
+)
+if session.get(zone, params={"api-version": "2018-05-01"}, timeout=10).status_code == 200:
+    steps = ()  # made at an earlier start, and kept by the sandbox as it is now
+for url, body in steps:
     session.put(url, params={"api-version": "2018-05-01"}, json=body, timeout=10).raise_for_status()

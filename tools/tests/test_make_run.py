@@ -6,6 +6,7 @@ Azurite, the mail catcher and PostgreSQL. The database ``oec_make_run_test``
 is kept between runs (devtool's stamp skips the install the second time).
 """
 
+import json
 import os
 import signal
 import socket
@@ -149,6 +150,9 @@ def test_make_run_stops_everything_on_sigterm():
     assert not left, "still running after SIGTERM: %s\n%s" % (left, rest[-2000:])
     assert all(port_is_free(p) for p in ports), "a port is still bound: %s" % ports
     assert "stopping Odoo and the sandbox" in rest
+    # the sandbox wrote its state on its way out: the next `make run` finds it as it was
+    state = json.loads((ROOT / ".cache" / "sandbox" / DB / "emulator.json").read_text())
+    assert state["state"]["subscriptions"] and state["keys"]["known"]
 
 
 def answers(port, timeout=5):
