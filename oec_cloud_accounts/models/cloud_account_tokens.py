@@ -18,8 +18,10 @@ ERROR_RETRY = timedelta(hours=6)
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # capabilities are read for at most this many subscriptions per account
 MAX_SUBSCRIPTIONS_CHECKED = 10
-# the scheduled actions of the work done with an account's sign-in (servers, storage, backups)
+# the scheduled actions of the work done with an account's sign-in (registrations, servers,
+# storage, backups)
 DEPENDENT_CRONS = (
+    "oec_cloud_accounts.ir_cron_check_registrations",
     "oec_cloud_accounts.ir_cron_cloud_server",
     "oec_cloud_accounts.ir_cron_cloud_storage_creation",
     "oec_cloud_accounts.ir_cron_backups",
