@@ -1,7 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..services import AzureError
 from ..services.dns import DnsClient
+from ..services.errors import KIND_GRANT
 
 # Written only by the code that owns them (connect, refresh, cron), in sudo
 # mode after the caller's rights were checked: read-only in the views is no
@@ -33,6 +35,11 @@ STATES = [
     ("error", "Error"),
     ("disconnected", "Disconnected"),
 ]
+# only Reconnect gives these accounts a sign-in again: Odoo does nothing in Azure through them, and
+# neither does it for what depends on them (servers, DNS zones, storage locations, backup policies)
+RECONNECT_STATES = ("expired", "disconnected")
+# the key of an AzureError (its message is in azure_messages.py)
+RECONNECT = "account.reconnect"
 
 
 class CloudAccount(models.Model):
@@ -130,6 +137,12 @@ class CloudAccount(models.Model):
         help="Active with stored tokens: Odoo can act in Azure with this account.",
     )
 
+    needs_reconnect = fields.Boolean(
+        compute="_compute_needs_reconnect",
+        help="Archived, Expired or Disconnected: Odoo does nothing in Azure with this account, nor for "
+        "its servers, DNS zones, storage locations and backup policies, until it is reconnected.",
+    )
+
     dns_zone_ids = fields.One2many("cloud.dns.zone", "account_id", string="DNS Zones")
     server_count = fields.Integer(compute="_compute_server_count", string="Servers")
     storage_ids = fields.One2many("cloud.storage", "account_id", string="Storage Locations")
@@ -174,6 +187,11 @@ class CloudAccount(models.Model):
         Reconnect and Delete."""
         for account in self:
             account.is_usable = account.state == "active" and account.has_tokens
+
+    @api.depends("state", "active")
+    def _compute_needs_reconnect(self):
+        for account in self:
+            account.needs_reconnect = not account.active or account.state in RECONNECT_STATES
 
     def _compute_server_count(self):
         counts = dict(
@@ -240,6 +258,26 @@ class CloudAccount(models.Model):
                         hint=hint,
                     )
                 )
+
+    def _check_connected(self):
+        """Refuse, at once and before anything is queued or sent to Azure, an action through an
+        account that only Reconnect can bring back (Expired, Disconnected) or an archived one.
+        Every action on a server, DNS zone, storage location, backup policy or backup passes here
+        (cloud.owned.fields.mixin._check_can_change), and so does every client (_arm)."""
+        for account in self.sudo():
+            if account.needs_reconnect:
+                raise UserError(self._azure_error_message(account._reconnect_error()))
+
+    def _reconnect_error(self):
+        """The AzureError of an action through this account while it needs Reconnect."""
+        self.ensure_one()
+        if self.active:
+            state = dict(self._fields["state"]._description_selection(self.env))[self.state].lower()
+        else:
+            state = _("archived")
+        return AzureError(
+            RECONNECT, code="reconnect_account", kind=KIND_GRANT, params={"name": self.name, "state": state}
+        )
 
     def _owned_fields_hint(self):
         return _("Use Reconnect, Refresh or Disconnect instead.")

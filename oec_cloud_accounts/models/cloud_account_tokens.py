@@ -96,7 +96,10 @@ class CloudAccount(models.Model):
         return result.access_token, result.expires_at
 
     def _arm(self, client_class=None):
-        """An ARM client with a fresh access token (services.ArmClient, or ``client_class``)."""
+        """An ARM client with a fresh access token (services.ArmClient, or ``client_class``): every
+        remote call through the account gets it here, refused while the account needs Reconnect."""
+        if self.needs_reconnect:
+            raise self._reconnect_error()
         token, expires_at = self._access_token()
         if client_class:
             return self.environment_id._arm(token, expires_at, client_class)

@@ -227,6 +227,9 @@ class CloudBackupPolicy(models.Model):
         self.env["cloud.backup"]._check_backup_admin()
         self._check_can_change()
 
+    def _acting_accounts(self):
+        return self.sudo().storage_id.account_id
+
     @api.model
     def _check_bounds(self, vals):
         """Refuse out-of-range integers before they reach PostgreSQL or Azure."""

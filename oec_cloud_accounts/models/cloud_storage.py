@@ -46,6 +46,11 @@ class CloudStorage(models.Model):
         help="The connected Azure account whose access reads the storage account's keys.",
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    account_needs_reconnect = fields.Boolean(
+        related="account_id.needs_reconnect",
+        help="The account is archived, expired or disconnected: Odoo does nothing in Azure for this record "
+        "until it is reconnected.",
+    )
     subscription_id = fields.Char(string="Subscription ID", readonly=True)
     subscription_name = fields.Char(string="Subscription", readonly=True)
     resource_group = fields.Char(readonly=True)
@@ -327,6 +332,9 @@ class CloudStorage(models.Model):
                     "holds the whole database."
                 )
             )
+
+    def _acting_accounts(self):
+        return self.sudo().account_id
 
     def _tags(self):
         return {

@@ -1,0 +1,148 @@
+"""What depends on a cloud account (servers, DNS zones, storage locations, backup
+policies and their backups) when the account is disconnected, expired, archived
+or deleted: told before, refused at once after, paused and resumed."""
+
+from azure_emulator import defaults
+
+from odoo.exceptions import UserError
+from odoo.tests import TransactionCase, tagged
+
+from .dns_common import DnsMixin
+from .test_server import ssh_key
+
+KEY = ssh_key()
+
+
+class DependentsMixin(DnsMixin):
+    """A connected account with two servers, a DNS zone, a storage location, a backup policy
+    and a successful backup of it."""
+
+    def setUp(self):
+        super().setUp()
+        self.account = self.connect()
+        self.storage = self.make_location()
+        self.subscription = self.account.subscription_ids.filtered(
+            lambda s: s.subscription_id == defaults.SUBSCRIPTION_ID
+        )
+        self.running = self.make_server("ERP One")
+        self.stopped = self.make_server("ERP Two", state="stopped", power_state="deallocated")
+        self.seed_zone("example.test", records={"www": ["203.0.113.5"]})
+        self.zone = self.quick_setup(self.account, "example.test")
+        self.policy = self.make_policy()
+        self.backup = (
+            self.env["cloud.backup"]
+            .sudo()
+            .create({"policy_id": self.policy.id, "trigger": "manual", "state": "done", "blob_name": "b"})
+            .sudo(False)
+        )
+
+    def make_location(self, name="oecbackuptest"):
+        """A storage location as Storage Quick Setup leaves it (nothing here reaches its storage account)."""
+        values = {
+            "account_id": self.account.id,
+            "subscription_id": defaults.SUBSCRIPTION_ID,
+            "resource_group": "oec-backups",
+            "storage_account": name,
+            "container": "odoo-backups",
+            "location": "westeurope",
+            "state": "ready",
+        }
+        return self.env["cloud.storage"].sudo().create(values).sudo(False)
+
+    def make_policy(self, **values):
+        return self.env["cloud.backup.policy"].create(
+            dict({"name": "Nightly", "storage_id": self.storage.id, "schedule_tz": "Europe/Paris"}, **values)
+        )
+
+    def run_cron(self):
+        self.run_job("cloud.backup", "_cron_run")
+
+    def make_server(self, name, state="running", **values):
+        vals = {
+            "name": name,
+            "account_id": self.account.id,
+            "subscription_line_id": self.subscription.id,
+            "location": "westeurope",
+            "vm_size": "Standard_B2s",
+            "ssh_public_key": KEY,
+            "state": state,
+            "resource_group": "oec-%s" % name.lower().replace(" ", "-"),
+            "vm_name": name.lower().replace(" ", "-"),
+            "power_state": "running",
+        }
+        vals.update(values)
+        return self.env["cloud.server"].sudo().create(vals).sudo(False)
+
+    def reconnect_message(self, state="disconnected"):
+        return "Reconnect the account %s first: it is %s" % (self.account.name, state)
+
+
+@tagged("post_install", "-at_install")
+class TestAccountDependents(DependentsMixin, TransactionCase):
+    def test_actions_on_dependents_refused_at_once(self):
+        draft = self.make_server("ERP Draft", state="draft", resource_group=False, vm_name=False)
+        failed = self.make_server("ERP Failed", state="failed", operation="provision", failed_step="nsg")
+        record = self.zone.record_ids.filtered(lambda r: r.record_type == "A")
+        self.assertTrue(record)
+        self.account.action_disconnect()
+        since = len(self.emu.control.requests())
+        actions = {
+            "server Refresh": self.running.action_refresh_state,
+            "server Stop": self.running.action_stop,
+            "server Restart": self.running.action_restart,
+            "server Start": self.stopped.action_start,
+            "server Delete in Azure": self.running.action_delete_in_azure,
+            "server Provision": draft.action_provision,
+            "server Retry": failed.action_retry,
+            "zone Refresh": self.zone.action_refresh,
+            "zone Check delegation": self.zone.action_check_delegation,
+            "zone New A Record": self.zone.action_new_a_record,
+            "record Edit": record.action_edit,
+            "record Reload": record.action_reload,
+            "record Delete in Azure": record.action_delete_in_azure,
+            "storage Test Access": self.storage.action_test_access,
+            "storage Choose Container": self.storage.action_quick_setup,
+            "policy Back up now": self.policy.action_backup_now,
+            "policy Apply Lifecycle Rule": self.policy.action_apply_lifecycle,
+            "backup Verify": self.backup.action_verify,
+            "backup Download": self.backup.action_download,
+            "backup Delete": self.backup.action_delete_backup,
+            "backup Restore": self.backup.action_restore,
+        }
+        for label, action in actions.items():
+            with self.subTest(label), self.assertRaisesRegex(UserError, self.reconnect_message()):
+                action()
+        self.assertEqual(self.remote_calls(since), [], "Azure was never called")
+        self.assertEqual(
+            (self.running + self.stopped + draft).mapped("operation"), [False] * 3, "nothing was queued"
+        )
+        self.assertEqual((failed.state, failed.operation), ("failed", "provision"))
+        self.assertEqual(self.policy.backup_ids, self.backup, "no backup was queued")
+        self.assertFalse(self.backup.verify_state)
+
+    def test_dependents_of_an_expired_account_refused_too(self):
+        self.emu.control.update_user(defaults.USER_OID, password_changed=True)
+        self.account.action_refresh()
+        self.assertEqual(self.account.state, "expired")
+        since = len(self.emu.control.requests())
+        with self.assertRaisesRegex(UserError, self.reconnect_message("expired")):
+            self.running.action_refresh_state()
+        with self.assertRaisesRegex(UserError, self.reconnect_message("expired")):
+            self.policy.action_backup_now()
+        self.assertEqual(self.remote_calls(since), [])
+
+    def test_archived_account_reaches_nothing(self):
+        spare = self.connect(user=self.add_colleague())
+        spare.action_archive()
+        self.assertTrue(spare.has_tokens, "archiving keeps the tokens: Add Account brings it back")
+        since = len(self.emu.control.requests())
+        with self.assertRaisesRegex(UserError, "Reconnect the account %s first: it is archived" % spare.name):
+            spare.action_dns_quick_setup()
+        self.assertEqual(self.remote_calls(since), [])
+
+    def add_colleague(self):
+        other = self.emu.control.add_user(email="colleague@" + defaults.TENANT_DOMAIN, name="Colleague")
+        self.emu.control.update_subscription(
+            defaults.SUBSCRIPTION_ID, users=[defaults.USER_OID, other["oid"]]
+        )
+        return other["email"]
