@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from ..services import AzureError
 from ..services.dns import DnsClient
@@ -278,6 +279,12 @@ class CloudAccount(models.Model):
         return AzureError(
             RECONNECT, code="reconnect_account", kind=KIND_GRANT, params={"name": self.name, "state": state}
         )
+
+    @api.model
+    def _connected_ids_sql(self):
+        """SQL selecting the accounts Odoo acts through: the scheduled actions leave the records of
+        the others (archived, Expired, Disconnected) as they are until Reconnect, without trying."""
+        return SQL("SELECT id FROM cloud_account WHERE active AND state NOT IN %s", RECONNECT_STATES)
 
     def _owned_fields_hint(self):
         return _("Use Reconnect, Refresh or Disconnect instead.")

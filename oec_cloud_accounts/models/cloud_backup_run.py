@@ -161,6 +161,11 @@ class CloudBackup(models.Model):
     def _cron_run_due(self, batch_size):
         """The jobs of backups, each row in a transaction of its own (cloud.job.mixin)."""
         jobs = self.env["cloud.job.mixin"]
+        # what acts through an account that needs Reconnect waits for it, untried (queued runs too)
+        connected = SQL(
+            "storage_id IN (SELECT id FROM cloud_storage WHERE account_id IN (%s))",
+            self.env["cloud.account"]._connected_ids_sql(),
+        )
         deadline = self._deadline()
         # no run starts with less than MIN_START seconds left: the next pass takes it
         until = deadline.at - MIN_START
@@ -177,7 +182,7 @@ class CloudBackup(models.Model):
         now = fields.Datetime.now()
         jobs._job_run_due(
             "cloud.backup.policy",
-            SQL("active AND scheduled AND next_run_at <= %s", now),
+            SQL("active AND scheduled AND next_run_at <= %s AND %s", now, connected),
             SQL("next_run_at, id"),
             "scheduled backup",
             lambda policy: policy._queue_scheduled(now),
@@ -185,7 +190,7 @@ class CloudBackup(models.Model):
         )
         jobs._job_run_due(
             "cloud.backup.policy",
-            SQL("active"),
+            SQL("active AND %s", connected),
             SQL("id"),
             "weekly verification",
             partial(self._queue_verification, limit=now - VERIFY_EVERY),
@@ -194,7 +199,7 @@ class CloudBackup(models.Model):
         for field, kind in kinds:
             jobs._job_run_due(
                 self._name,
-                SQL("%s = 'queued'", SQL.identifier(field)),
+                SQL("%s = 'queued' AND %s", SQL.identifier(field), connected),
                 SQL("id"),
                 kind,
                 lambda backup, kind=kind: getattr(backup, "_do_" + kind)(),
@@ -205,7 +210,9 @@ class CloudBackup(models.Model):
             )
         jobs._job_run_due(
             "cloud.backup.policy",
-            SQL("active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done')"),
+            SQL(
+                "active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done') AND %s", connected
+            ),
             SQL("id"),
             "retention",
             lambda policy: policy._apply_retention(),

@@ -10,6 +10,7 @@ from ..services import AzureError
 from ..services.blob import BlobStore
 from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient
+from .cloud_account import RECONNECT
 from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
 
 _logger = logging.getLogger(__name__)
@@ -288,6 +289,9 @@ class CloudStorage(models.Model):
     def _job_record_failure(self, error, what):
         """Transient: look again later, with backoff. Else the creation failed: say why."""
         error = self._job_azure_error(error)
+        if error.key == RECONNECT:
+            # the account was disconnected or archived meanwhile: the creation is followed after Reconnect
+            return
         message = self.account_id._azure_error_message(error, reference=True)
         if error.detail and error.detail not in message:
             message = "%s\n%s" % (message, error.detail)
@@ -354,7 +358,8 @@ class CloudStorage(models.Model):
         count = self._job_run_due(
             self._name,
             SQL(
-                "state = 'creating' AND next_run_at IS NOT NULL AND next_run_at <= %s",
+                "%s AND next_run_at <= %s",
+                self._creating_condition(),
                 fields.Datetime.now(),
             ),
             SQL("next_run_at, id"),
@@ -366,11 +371,19 @@ class CloudStorage(models.Model):
         return count
 
     @api.model
+    def _creating_condition(self):
+        """SQL: the creations to follow, but those of an account that needs Reconnect (they wait)."""
+        return SQL(
+            "state = 'creating' AND next_run_at IS NOT NULL AND account_id IN (%s)",
+            self.env["cloud.account"]._connected_ids_sql(),
+        )
+
+    @api.model
     def _trigger_cron(self):
         """Wake the scheduled action when the next creation is due."""
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT min(next_run_at) FROM cloud_storage WHERE state = 'creating' AND next_run_at IS NOT NULL"
+            SQL("SELECT min(next_run_at) FROM cloud_storage WHERE %s", self._creating_condition())
         )
         when = self.env.cr.fetchone()[0]
         if when:

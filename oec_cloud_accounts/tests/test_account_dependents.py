@@ -2,11 +2,14 @@
 policies and their backups) when the account is disconnected, expired, archived
 or deleted: told before, refused at once after, paused and resumed."""
 
+from datetime import datetime
+
 from azure_emulator import defaults
 
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
+from ..models.cloud_server_engine import POLL_PARAM
 from .dns_common import DnsMixin
 from .test_server import ssh_key
 
@@ -146,3 +149,46 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
             defaults.SUBSCRIPTION_ID, users=[defaults.USER_OID, other["oid"]]
         )
         return other["email"]
+
+    def test_scheduled_actions_leave_dependents_waiting(self):
+        # work under way when the account is disconnected: a provisioning, a scheduled start, a
+        # storage account being created, a queued backup and a due verification
+        self.env["ir.config_parameter"].sudo().set_param(POLL_PARAM, 0)
+        server = self.make_server("ERP New", state="draft", resource_group=False, vm_name=False)
+        server.action_provision()
+        self.run_job("cloud.server", "_cron_advance")
+        self.assertEqual((server.state, server.step), ("provisioning", "nsg"), server.last_error)
+        self.stopped.sudo().write({"schedule_enabled": True})
+        self.stopped.sudo().schedule_last_event_at = datetime(2020, 1, 1)
+        creating = self.make_location(name="oeccreating")
+        creating.sudo().write({"state": "creating", "next_run_at": datetime(2020, 1, 1)})
+        self.backup.sudo().verified_at = datetime(2020, 1, 1)
+        queued = self.env["cloud.backup"].browse(self.policy.action_backup_now()["res_id"])
+        self.account.action_disconnect()
+        since = len(self.emu.control.requests())
+        with self.assertNoLogs("odoo.addons.oec_cloud_accounts.models.cloud_job_mixin", level="INFO"):
+            self.run_job("cloud.server", "_cron_advance")
+            self.run_job("cloud.server", "_cron_schedule")
+            self.run_job("cloud.storage", "_cron_check_creating")
+            self.run_cron()
+        self.assertEqual(self.remote_calls(since), [], "nothing was tried")
+        self.assertEqual(
+            (server.state, server.step, server.last_error, server.retry_count),
+            ("provisioning", "nsg", False, 0),
+            "the server waits where it was: not Failed",
+        )
+        self.assertFalse(server.activity_ids)
+        self.assertFalse(self.stopped.operation, "no scheduled start queued")
+        self.assertEqual((creating.state, creating.last_error), ("creating", False))
+        self.assertEqual(queued.state, "queued", "the queued backup waits for Reconnect")
+        self.assertFalse(self.backup.verify_state)
+        # nothing is due: the scheduled action does not wake up for them
+        self.assertIsNone(self.env["cloud.server"]._next_due_at())
+
+        self.connect(account=self.account)
+        self.assertEqual(self.account.state, "active")
+        for _index in range(20):
+            self.run_job("cloud.server", "_cron_advance")
+            if not server.operation:
+                break
+        self.assertEqual((server.state, server.operation), ("running", False), server.last_error)
