@@ -203,6 +203,19 @@ class CloudAccount(models.Model):
         for account in self:
             account.server_count = counts.get(account, 0)
 
+    # -- CRUD --------------------------------------------------------------------------------------
+
+    def write(self, vals):
+        if "active" not in vals and "state" not in vals:
+            return super().write(vals)
+        needed = {account: account.needs_reconnect for account in self}
+        result = super().write(vals)
+        # disconnected, expired, archived, or back: the backup policies pause or resume
+        changed = self.filtered(lambda account: account.needs_reconnect != needed[account])
+        if changed:
+            changed._dependents()["policies"]._follow_account()
+        return result
+
     def action_add_account(self):
         self._check_can_connect()
         return {
@@ -285,6 +298,25 @@ class CloudAccount(models.Model):
         """SQL selecting the accounts Odoo acts through: the scheduled actions leave the records of
         the others (archived, Expired, Disconnected) as they are until Reconnect, without trying."""
         return SQL("SELECT id FROM cloud_account WHERE active AND state NOT IN %s", RECONNECT_STATES)
+
+    def _dependents(self, everything=False):
+        """What Odoo does in Azure through these accounts (sudo): {"servers", "zones", "storages",
+        "policies"}, servers not deleted. ``everything``: every row that keeps an account from being
+        deleted, archived and deleted ones too (DNS zones aside: they go with the account)."""
+        env = self.sudo().with_context(active_test=not everything).env
+        servers = [("account_id", "in", self.ids)]
+        if not everything:
+            servers.append(("state", "!=", "deleted"))
+        storages = env["cloud.storage"].search([("account_id", "in", self.ids)])
+        found = {
+            "servers": env["cloud.server"].search(servers),
+            "zones": env["cloud.dns.zone"].search([("account_id", "in", self.ids)]),
+            "storages": storages,
+            "policies": env["cloud.backup.policy"].search([("storage_id", "in", storages.ids)]),
+        }
+        if everything:
+            del found["zones"]
+        return found
 
     def _owned_fields_hint(self):
         return _("Use Reconnect, Refresh or Disconnect instead.")

@@ -56,7 +56,8 @@ class CloudAccount(models.Model):
         return self._notify("success", _("The account is active; its capabilities are up to date."))
 
     def action_disconnect(self):
-        """Delete the stored tokens; access stays granted in Azure until revoked there."""
+        """Delete the stored tokens; access stays granted in Azure until revoked there. What depends
+        on the account waits (its backup policies pause: cloud.account.write) until Reconnect."""
         self._check_can_change()
         accounts = self.sudo()
         accounts._clear_secrets()

@@ -192,3 +192,42 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
             if not server.operation:
                 break
         self.assertEqual((server.state, server.operation), ("running", False), server.last_error)
+
+    def test_backup_policy_pauses_and_resumes(self):
+        self.assertTrue(self.policy.next_run_at)
+        self.assertFalse(self.policy.paused)
+        self.account.action_disconnect()
+        self.assertTrue(self.policy.paused)
+        self.assertFalse(self.policy.next_run_at, "the 02:00 backup is no longer scheduled")
+        self.assertIn(
+            "Paused: the account %s needs Reconnect" % self.account.name, self.policy.message_ids[0].body
+        )
+        # even a moment left from before: the scheduled action queues nothing
+        self.policy.sudo().next_run_at = datetime(2020, 1, 1)
+        self.run_cron()
+        self.assertEqual(self.policy.backup_ids, self.backup)
+        # a policy made meanwhile is paused from the start
+        other = self.make_policy(name="Another")
+        self.assertFalse(other.next_run_at)
+
+        self.connect(account=self.account)
+        self.assertFalse(self.policy.paused)
+        self.assertGreater(self.policy.next_run_at, datetime.now(), "scheduled again")
+        self.assertTrue(other.next_run_at)
+        self.assertIn(
+            "Resumed: the account %s is connected again" % self.account.name, self.policy.message_ids[0].body
+        )
+        # a token refresh of an active account changes no schedule
+        moment = self.policy.next_run_at
+        self.policy.sudo().next_run_at = datetime(2020, 1, 1)
+        self.account.action_refresh()
+        self.assertEqual(self.policy.next_run_at, datetime(2020, 1, 1), "a due backup stays due")
+        self.assertTrue(moment)
+
+    def test_expiry_pauses_the_policies(self):
+        self.account.sudo().next_run_at = datetime(2020, 1, 1)
+        self.emu.control.update_user(defaults.USER_OID, password_changed=True)
+        self.run_job("cloud.account", "_cron_refresh_tokens")
+        self.assertEqual(self.account.state, "expired")
+        self.assertTrue(self.policy.paused)
+        self.assertFalse(self.policy.next_run_at)
