@@ -41,6 +41,8 @@ STATES = [
 RECONNECT_STATES = ("expired", "disconnected")
 # the key of an AzureError (its message is in azure_messages.py)
 RECONNECT = "account.reconnect"
+# names of dependents quoted in a message, the others counted
+NAMES_SHOWN = 5
 
 
 class CloudAccount(models.Model):
@@ -208,6 +210,8 @@ class CloudAccount(models.Model):
     def write(self, vals):
         if "active" not in vals and "state" not in vals:
             return super().write(vals)
+        if "active" in vals and not vals["active"]:
+            self.filtered("active")._check_nothing_depends(archive=True)
         needed = {account: account.needs_reconnect for account in self}
         result = super().write(vals)
         # disconnected, expired, archived, or back: the backup policies pause or resume
@@ -215,6 +219,11 @@ class CloudAccount(models.Model):
         if changed:
             changed._dependents()["policies"]._follow_account()
         return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_without_dependents(self):
+        # what PostgreSQL would refuse (cloud_server_account_id_fkey...), said with the records' names
+        self._check_nothing_depends()
 
     def action_add_account(self):
         self._check_can_connect()
@@ -317,6 +326,52 @@ class CloudAccount(models.Model):
         if everything:
             del found["zones"]
         return found
+
+    @api.model
+    def _dependents_lines(self, dependents, effects=None):
+        """One line per kind of dependent: how many, the first names, and ``effects[kind]`` if given."""
+        labels = {
+            "servers": _("Servers"),
+            "zones": _("DNS zones"),
+            "storages": _("Storage locations"),
+            "policies": _("Backup policies"),
+        }
+        lines = []
+        for kind, records in dependents.items():
+            if not records:
+                continue
+            names = records.mapped("display_name")
+            shown = ", ".join(names[:NAMES_SHOWN]) + (", …" if len(names) > NAMES_SHOWN else "")
+            line = "• %s (%d): %s" % (labels[kind], len(records), shown)
+            if effects:
+                line = "%s. %s" % (line, effects[kind])
+            lines.append(line)
+        return lines
+
+    def _check_nothing_depends(self, archive=False):
+        """Refuse to delete (or ``archive``) an account that records still depend on, naming them."""
+        for account in self:
+            lines = self._dependents_lines(account._dependents(everything=not archive))
+            if not lines:
+                continue
+            if archive:
+                message = _(
+                    "%(name)s cannot be archived while these depend on it:\n%(lines)s\nAn archived account "
+                    "would leave them without one. Delete or archive them first, or Disconnect the account "
+                    "to stop Odoo acting in Azure with it.",
+                    name=account.name,
+                    lines="\n".join(lines),
+                )
+            else:
+                message = _(
+                    "%(name)s cannot be deleted while these depend on it:\n%(lines)s\nRemove them first: "
+                    "a server with Delete in Azure, then its record; a backup policy and a storage location "
+                    "once their backups are deleted (Delete Backup, then the record). Or keep the account "
+                    "disconnected.",
+                    name=account.name,
+                    lines="\n".join(lines),
+                )
+            raise UserError(message)
 
     def _owned_fields_hint(self):
         return _("Use Reconnect, Refresh or Disconnect instead.")

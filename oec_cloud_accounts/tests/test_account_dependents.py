@@ -231,3 +231,47 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
         self.assertEqual(self.account.state, "expired")
         self.assertTrue(self.policy.paused)
         self.assertFalse(self.policy.next_run_at)
+
+    def test_delete_names_what_must_go_first(self):
+        self.running.sudo().state = "deleted"
+        with self.assertRaises(UserError) as caught:
+            self.account.unlink()
+        message = str(caught.exception)
+        self.assertIn("%s cannot be deleted while these depend on it" % self.account.name, message)
+        self.assertIn("Servers (2): ERP One, ERP Two", message, "a deleted server's record counts")
+        self.assertIn("Storage locations (1): oecbackuptest / odoo-backups", message)
+        self.assertIn("Backup policies (1): Nightly", message)
+        self.assertNotIn("DNS zones", message, "zones go with the account")
+        self.assertNotIn("fkey", message)
+        self.assertTrue(self.account.exists())
+        # once they are gone, the account goes, its zone with it
+        servers = self.running + self.stopped
+        servers.sudo().state = "deleted"
+        servers.unlink()
+        self.backup.sudo().state = "deleted"
+        self.backup.unlink()
+        self.policy.unlink()
+        self.storage.unlink()
+        self.account.unlink()
+        self.assertFalse(self.account.exists())
+        self.assertFalse(self.zone.exists())
+
+    def test_archive_with_dependents_refused(self):
+        with self.assertRaises(UserError) as caught:
+            self.account.action_archive()
+        message = str(caught.exception)
+        self.assertIn("%s cannot be archived while these depend on it" % self.account.name, message)
+        for line in (
+            "Servers (2)",
+            "DNS zones (1): example.test",
+            "Storage locations (1)",
+            "Backup policies (1)",
+        ):
+            self.assertIn(line, message)
+        self.assertTrue(self.account.active)
+        # archived or deleted dependents no longer hold it
+        self.running.sudo().state = "deleted"
+        for record in (self.stopped, self.zone, self.policy, self.storage):
+            record.action_archive()
+        self.account.action_archive()
+        self.assertFalse(self.account.active)
