@@ -348,6 +348,32 @@ class CloudAccount(models.Model):
             lines.append(line)
         return lines
 
+    def _disconnect_summary(self):
+        """What Disconnect does to this account and to what depends on it (its confirmation)."""
+        self.ensure_one()
+        effects = {
+            "servers": _(
+                "They keep running, and billing, in Azure; Odoo no longer starts, stops, refreshes or "
+                "deletes them, and their schedules and any operation under way wait."
+            ),
+            "zones": _("Kept as last read; Odoo changes no record in them, the servers' A records included."),
+            "storages": _("Odoo no longer writes or reads backups there."),
+            "policies": _("Paused: no scheduled backup, and queued ones wait."),
+        }
+        lines = self._dependents_lines(self._dependents(), effects)
+        intro = _(
+            "Disconnect deletes the stored tokens of %s: Odoo no longer acts in Azure with it, nor for "
+            "what depends on it, until you reconnect it. Nothing is deleted in Azure.",
+            self.name,
+        )
+        if not lines:
+            return "%s\n\n%s" % (intro, _("Nothing in Odoo depends on this account."))
+        return "%s\n\n%s\n\n%s" % (
+            intro,
+            "\n".join(lines),
+            _("Reconnect resumes all of it: the backup policies are scheduled again."),
+        )
+
     def _check_nothing_depends(self, archive=False):
         """Refuse to delete (or ``archive``) an account that records still depend on, naming them."""
         for account in self:

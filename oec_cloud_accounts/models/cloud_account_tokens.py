@@ -55,6 +55,19 @@ class CloudAccount(models.Model):
             return self._notify("warning", "\n".join(failures))
         return self._notify("success", _("The account is active; its capabilities are up to date."))
 
+    def action_confirm_disconnect(self):
+        """Disconnect's confirmation: what depends on the account and what becomes of it."""
+        self._check_can_change()
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disconnect %s", self.name),
+            "res_model": "cloud.account.disconnect",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
     def action_disconnect(self):
         """Delete the stored tokens; access stays granted in Azure until revoked there. What depends
         on the account waits (its backup policies pause: cloud.account.write) until Reconnect."""

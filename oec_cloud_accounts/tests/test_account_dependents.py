@@ -82,6 +82,27 @@ class DependentsMixin(DnsMixin):
 
 @tagged("post_install", "-at_install")
 class TestAccountDependents(DependentsMixin, TransactionCase):
+    def test_disconnect_confirmation_lists_dependents(self):
+        action = self.account.action_confirm_disconnect()
+        self.assertEqual(action["res_model"], "cloud.account.disconnect")
+        wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
+        summary = wizard.summary
+        self.assertIn("Servers (2): ERP One, ERP Two. They keep running, and billing, in Azure", summary)
+        self.assertIn("DNS zones (1): example.test. Kept as last read", summary)
+        self.assertIn("Storage locations (1): oecbackuptest / odoo-backups. Odoo no longer", summary)
+        self.assertIn("Backup policies (1): Nightly. Paused", summary)
+        self.assertIn("Nothing is deleted in Azure", summary)
+        self.assertEqual(self.account.state, "active", "the confirmation changes nothing")
+        wizard.action_disconnect()
+        self.assertEqual(self.account.state, "disconnected")
+        self.assertFalse(self.account.has_tokens)
+
+    def test_disconnect_confirmation_without_dependents(self):
+        other = self.env["cloud.account"].sudo().create({"name": "Spare", "environment_id": self.cloud.id})
+        action = other.action_confirm_disconnect()
+        wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
+        self.assertIn("Nothing in Odoo depends on this account.", wizard.summary)
+
     def test_actions_on_dependents_refused_at_once(self):
         draft = self.make_server("ERP Draft", state="draft", resource_group=False, vm_name=False)
         failed = self.make_server("ERP Failed", state="failed", operation="provision", failed_step="nsg")
