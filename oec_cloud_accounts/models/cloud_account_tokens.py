@@ -376,7 +376,8 @@ class CloudAccount(models.Model):
             account.check_access_rights("write")
             account.check_access_rule("write")
             account = account.sudo()
-            account.write(values)
+            # an archived account signed in again is in use again
+            account.write(dict(values, active=True))
         else:
             self.check_access_rights("create")
             values.update(
@@ -415,21 +416,30 @@ class CloudAccount(models.Model):
     @api.model
     def _find_connected(self, environment, result):
         """The account of this company already connected as the same Microsoft
-        user (tenant and object id) in the same cloud, archived ones aside."""
+        user (tenant and object id) in the same cloud, an archived one too
+        (Add Account brings it back rather than making a second card)."""
         if not (result.tenant_id and result.object_id):
             return None
-        found = self.sudo().search(
-            [
-                ("environment_id", "=", environment.id),
-                ("tenant_id", "=", result.tenant_id),
-                ("ms_object_id", "=", result.object_id),
-                ("company_id", "=", self.env.company.id),
-            ],
-            order="id",
+        found = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("environment_id", "=", environment.id),
+                    ("tenant_id", "=", result.tenant_id),
+                    ("ms_object_id", "=", result.object_id),
+                    ("company_id", "=", self.env.company.id),
+                ],
+                order="id",
+            )
         )
-        # the working one if several were made before this check existed
-        found = found.filtered(lambda account: account.state == "active")[:1] or found[:1]
-        return found.sudo(False) or None
+        # the working one if several were made before this check existed, else one not archived
+        found = (
+            found.filtered(lambda account: account.active and account.state == "active")[:1]
+            or found.filtered("active")[:1]
+            or found[:1]
+        )
+        return found.with_env(self.env) or None
 
     @api.model
     def _default_account_name(self, environment, result):

@@ -10,6 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 from ..models.cloud_server_engine import POLL_PARAM
+from .common import EmulatorMixin
 from .dns_common import DnsMixin
 from .test_server import ssh_key
 
@@ -296,3 +297,18 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
             record.action_archive()
         self.account.action_archive()
         self.assertFalse(self.account.active)
+
+
+@tagged("post_install", "-at_install")
+class TestAddAccountFindsArchived(EmulatorMixin, TransactionCase):
+    def test_add_account_reconnects_the_archived_account(self):
+        self.account = self.connect()
+        self.account.action_archive()
+        count = self.env["cloud.account"].with_context(active_test=False).search_count([])
+        notices = []
+        again = self.connect(notices=notices)
+        self.assertEqual(again, self.account, "the same Microsoft account gets no second card")
+        self.assertEqual(self.env["cloud.account"].with_context(active_test=False).search_count([]), count)
+        self.assertTrue(self.account.active, "unarchived")
+        self.assertEqual(self.account.state, "active")
+        self.assertIn("is reconnected and active", notices[0]["message"])
