@@ -41,6 +41,7 @@
         "views/res_config_settings_views.xml",
         "views/connect_templates.xml",
         "wizards/cloud_account_connect_views.xml",
+        "wizards/cloud_account_disconnect_views.xml",
         "wizards/cloud_server_provision_views.xml",
         "views/cloud_server_views.xml",
         "views/cloud_price_views.xml",

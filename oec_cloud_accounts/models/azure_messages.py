@@ -368,6 +368,11 @@ MESSAGES = {
         "sign in for this database (enter the cloud's client secret again in Settings > Cloud Accounts "
         "first)."
     ),
+    # an action through an archived, Expired or Disconnected account (cloud.account._check_connected)
+    "account.reconnect": _lt(
+        "Reconnect the account %(name)s first: it is %(state)s, so Odoo does nothing in Azure with it, "
+        "nor for its servers, DNS zones, storage locations and backups, until then."
+    ),
     "account.tenant_mismatch": _lt(
         "Wrong tenant: this account belongs to tenant %(expected)s but you signed in with an account of "
         "tenant %(actual)s. Sign in with an account of the original tenant, or add a new account."

@@ -1,7 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..services import AzureError
 from ..services.dns import DnsClient
+from ..services.errors import KIND_GRANT
 
 # Written only by the code that owns them (connect, refresh, cron), in sudo
 # mode after the caller's rights were checked: read-only in the views is no
@@ -33,6 +35,13 @@ STATES = [
     ("error", "Error"),
     ("disconnected", "Disconnected"),
 ]
+# only Reconnect gives these accounts a sign-in again: Odoo does nothing in Azure through them, and
+# neither does it for what depends on them (servers, DNS zones, storage locations, backup policies)
+RECONNECT_STATES = ("expired", "disconnected")
+# the key of an AzureError (its message is in azure_messages.py)
+RECONNECT = "account.reconnect"
+# names of dependents quoted in a message, the others counted
+NAMES_SHOWN = 5
 
 
 class CloudAccount(models.Model):
@@ -130,6 +139,12 @@ class CloudAccount(models.Model):
         help="Active with stored tokens: Odoo can act in Azure with this account.",
     )
 
+    needs_reconnect = fields.Boolean(
+        compute="_compute_needs_reconnect",
+        help="Archived, Expired or Disconnected: Odoo does nothing in Azure with this account, nor for "
+        "its servers, DNS zones, storage locations and backup policies, until it is reconnected.",
+    )
+
     dns_zone_ids = fields.One2many("cloud.dns.zone", "account_id", string="DNS Zones")
     server_count = fields.Integer(compute="_compute_server_count", string="Servers")
     storage_ids = fields.One2many("cloud.storage", "account_id", string="Storage Locations")
@@ -177,6 +192,11 @@ class CloudAccount(models.Model):
         for account in self:
             account.is_usable = account.state == "active" and account.id in with_tokens
 
+    @api.depends("state", "active")
+    def _compute_needs_reconnect(self):
+        for account in self:
+            account.needs_reconnect = not account.active or account.state in RECONNECT_STATES
+
     def _compute_server_count(self):
         counts = dict(
             self.env["cloud.server"]._read_group(
@@ -185,6 +205,26 @@ class CloudAccount(models.Model):
         )
         for account in self:
             account.server_count = counts.get(account, 0)
+
+    # -- CRUD --------------------------------------------------------------------------------------
+
+    def write(self, vals):
+        if "active" not in vals and "state" not in vals:
+            return super().write(vals)
+        if "active" in vals and not vals["active"]:
+            self.filtered("active")._check_nothing_depends(archive=True)
+        needed = {account: account.needs_reconnect for account in self}
+        result = super().write(vals)
+        # disconnected, expired, archived, or back: the backup policies pause or resume
+        changed = self.filtered(lambda account: account.needs_reconnect != needed[account])
+        if changed:
+            changed._dependents()["policies"]._follow_account()
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_without_dependents(self):
+        # what PostgreSQL would refuse (cloud_server_account_id_fkey...), said with the records' names
+        self._check_nothing_depends()
 
     def action_add_account(self):
         self._check_can_connect()
@@ -242,6 +282,118 @@ class CloudAccount(models.Model):
                         hint=hint,
                     )
                 )
+
+    def _check_connected(self):
+        """Refuse, at once and before anything is queued or sent to Azure, an action through an
+        account that only Reconnect can bring back (Expired, Disconnected) or an archived one.
+        Every action on a server, DNS zone, storage location, backup policy or backup passes here
+        (cloud.owned.fields.mixin._check_can_change), and so does every client (_arm)."""
+        for account in self.sudo():
+            if account.needs_reconnect:
+                raise UserError(self._azure_error_message(account._reconnect_error()))
+
+    def _reconnect_error(self):
+        """The AzureError of an action through this account while it needs Reconnect."""
+        self.ensure_one()
+        if self.active:
+            state = dict(self._fields["state"]._description_selection(self.env))[self.state].lower()
+        else:
+            state = _("archived")
+        return AzureError(
+            RECONNECT, code="reconnect_account", kind=KIND_GRANT, params={"name": self.name, "state": state}
+        )
+
+    @api.model
+    def _dependents(self, everything=False):
+        """What Odoo does in Azure through these accounts (sudo): {"servers", "zones", "storages",
+        "policies"}, servers not deleted. ``everything``: every row that keeps an account from being
+        deleted, archived and deleted ones too (DNS zones aside: they go with the account)."""
+        env = self.sudo().with_context(active_test=not everything).env
+        servers = [("account_id", "in", self.ids)]
+        if not everything:
+            servers.append(("state", "!=", "deleted"))
+        storages = env["cloud.storage"].search([("account_id", "in", self.ids)])
+        found = {
+            "servers": env["cloud.server"].search(servers),
+            "zones": env["cloud.dns.zone"].search([("account_id", "in", self.ids)]),
+            "storages": storages,
+            "policies": env["cloud.backup.policy"].search([("storage_id", "in", storages.ids)]),
+        }
+        if everything:
+            del found["zones"]
+        return found
+
+    @api.model
+    def _dependents_lines(self, dependents, effects=None):
+        """One line per kind of dependent: how many, the first names, and ``effects[kind]`` if given."""
+        labels = {
+            "servers": _("Servers"),
+            "zones": _("DNS zones"),
+            "storages": _("Storage locations"),
+            "policies": _("Backup policies"),
+        }
+        lines = []
+        for kind, records in dependents.items():
+            if not records:
+                continue
+            names = records.mapped("display_name")
+            shown = ", ".join(names[:NAMES_SHOWN]) + (", …" if len(names) > NAMES_SHOWN else "")
+            line = "• %s (%d): %s" % (labels[kind], len(records), shown)
+            if effects:
+                line = "%s. %s" % (line, effects[kind])
+            lines.append(line)
+        return lines
+
+    def _disconnect_summary(self):
+        """What Disconnect does to this account and to what depends on it (its confirmation)."""
+        self.ensure_one()
+        effects = {
+            "servers": _(
+                "They keep running, and billing, in Azure; Odoo no longer starts, stops, refreshes or "
+                "deletes them, and their schedules and any operation under way wait."
+            ),
+            "zones": _("Kept as last read; Odoo changes no record in them, the servers' A records included."),
+            "storages": _("Odoo no longer writes or reads backups there."),
+            "policies": _("Paused: no scheduled backup, and queued ones wait."),
+        }
+        lines = self._dependents_lines(self._dependents(), effects)
+        intro = _(
+            "Disconnect deletes the stored tokens of %s: Odoo no longer acts in Azure with it, nor for "
+            "what depends on it, until you reconnect it. Nothing is deleted in Azure.",
+            self.name,
+        )
+        if not lines:
+            return "%s\n\n%s" % (intro, _("Nothing in Odoo depends on this account."))
+        return "%s\n\n%s\n\n%s" % (
+            intro,
+            "\n".join(lines),
+            _("Reconnect resumes all of it: the backup policies are scheduled again."),
+        )
+
+    def _check_nothing_depends(self, archive=False):
+        """Refuse to delete (or ``archive``) an account that records still depend on, naming them."""
+        for account in self:
+            lines = self._dependents_lines(account._dependents(everything=not archive))
+            if not lines:
+                continue
+            if archive:
+                message = _(
+                    "%(name)s cannot be archived while these depend on it:\n%(lines)s\nAn archived account "
+                    "would leave them without one. Delete or archive them first, or Disconnect the account "
+                    "to stop Odoo acting in Azure with it.",
+                    name=account.name,
+                    lines="\n".join(lines),
+                )
+            else:
+                message = _(
+                    "%(name)s cannot be deleted while these depend on it:\n%(lines)s\nRemove them first: "
+                    "a server with Delete in Azure, then its record; a backup policy and a storage location "
+                    "once their backups are deleted (Delete Backup, then the record). Or keep the account "
+                    "disconnected.",
+                    name=account.name,
+                    lines="\n".join(lines),
+                )
+            raise UserError(message)
 
     def _owned_fields_hint(self):
         return _("Use Reconnect, Refresh or Disconnect instead.")

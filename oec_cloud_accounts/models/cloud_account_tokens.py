@@ -65,8 +65,22 @@ class CloudAccount(models.Model):
             return self._notify("warning", "\n".join(failures))
         return self._notify("success", _("The account is active; its capabilities are up to date."))
 
+    def action_confirm_disconnect(self):
+        """Disconnect's confirmation: what depends on the account and what becomes of it."""
+        self._check_can_change()
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disconnect %s", self.name),
+            "res_model": "cloud.account.disconnect",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
     def action_disconnect(self):
-        """Delete the stored tokens; access stays granted in Azure until revoked there."""
+        """Delete the stored tokens; access stays granted in Azure until revoked there. What depends
+        on the account waits (its backup policies pause: cloud.account.write) until Reconnect."""
         self._check_can_change()
         accounts = self.sudo()
         accounts._clear_secrets()
@@ -109,7 +123,10 @@ class CloudAccount(models.Model):
         return result.access_token, result.expires_at
 
     def _arm(self, client_class=None):
-        """An ARM client with a fresh access token (services.ArmClient, or ``client_class``)."""
+        """An ARM client with a fresh access token (services.ArmClient, or ``client_class``): every
+        remote call through the account gets it here, refused while the account needs Reconnect."""
+        if self.needs_reconnect:
+            raise self._reconnect_error()
         token, expires_at = self._access_token()
         if client_class:
             return self.environment_id._arm(token, expires_at, client_class)
@@ -381,7 +398,8 @@ class CloudAccount(models.Model):
             account.check_access_rights("write")
             account.check_access_rule("write")
             account = account.sudo()
-            account.write(values)
+            # an archived account signed in again is in use again
+            account.write(dict(values, active=True))
         else:
             self.check_access_rights("create")
             values.update(
@@ -420,21 +438,30 @@ class CloudAccount(models.Model):
     @api.model
     def _find_connected(self, environment, result):
         """The account of this company already connected as the same Microsoft
-        user (tenant and object id) in the same cloud, archived ones aside."""
+        user (tenant and object id) in the same cloud, an archived one too
+        (Add Account brings it back rather than making a second card)."""
         if not (result.tenant_id and result.object_id):
             return None
-        found = self.sudo().search(
-            [
-                ("environment_id", "=", environment.id),
-                ("tenant_id", "=", result.tenant_id),
-                ("ms_object_id", "=", result.object_id),
-                ("company_id", "=", self.env.company.id),
-            ],
-            order="id",
+        found = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("environment_id", "=", environment.id),
+                    ("tenant_id", "=", result.tenant_id),
+                    ("ms_object_id", "=", result.object_id),
+                    ("company_id", "=", self.env.company.id),
+                ],
+                order="id",
+            )
         )
-        # the working one if several were made before this check existed
-        found = found.filtered(lambda account: account.state == "active")[:1] or found[:1]
-        return found.sudo(False) or None
+        # the working one if several were made before this check existed, else one not archived
+        found = (
+            found.filtered(lambda account: account.active and account.state == "active")[:1]
+            or found.filtered("active")[:1]
+            or found[:1]
+        )
+        return found.with_env(self.env) or None
 
     @api.model
     def _default_account_name(self, environment, result):

@@ -250,6 +250,9 @@ class CloudBackup(models.Model):
             )
         self._check_can_change()
 
+    def _acting_accounts(self):
+        return self.sudo().storage_id.account_id
+
     def _check_can_restore(self):
         """A restore makes a new database on this server: Settings administrators only."""
         self._check_backup_admin()

@@ -101,7 +101,16 @@ class CloudBackupPolicy(models.Model):
         _tz_get, string="Time Zone", default=lambda self: self.env.user.tz or "UTC", required=True
     )
     next_run_at = fields.Datetime(
-        string="Next Backup", readonly=True, help="When the scheduled action queues the next backup."
+        string="Next Backup",
+        readonly=True,
+        help="When the scheduled action queues the next backup; none while paused (the storage "
+        "location's account needs Reconnect).",
+    )
+    account_id = fields.Many2one(related="storage_id.account_id", string="Cloud Account")
+    paused = fields.Boolean(
+        related="storage_id.account_id.needs_reconnect",
+        help="The account of the storage location is archived, expired or disconnected: no backup is "
+        "taken until it is reconnected.",
     )
     keep_daily = fields.Integer(
         default=7, help="Keep the newest backup of each of this many most recent days (at most 3660)."
@@ -192,7 +201,7 @@ class CloudBackupPolicy(models.Model):
     def write(self, vals):
         self._check_bounds(vals)
         res = super().write(vals)
-        if {"scheduled", "schedule_time", "schedule_tz", "active"} & set(vals):
+        if {"scheduled", "schedule_time", "schedule_tz", "active", "storage_id"} & set(vals):
             self._schedule_next()
         return res
 
@@ -229,6 +238,9 @@ class CloudBackupPolicy(models.Model):
         """Settings administrators only, then the access rights and rules (see cloud.backup)."""
         self.env["cloud.backup"]._check_backup_admin()
         self._check_can_change()
+
+    def _acting_accounts(self):
+        return self.sudo().storage_id.account_id
 
     @api.model
     def _check_bounds(self, vals):
@@ -336,16 +348,31 @@ class CloudBackupPolicy(models.Model):
             self._schedule_next(fields.Datetime.now())
 
     def _schedule_next(self, after=None):
-        """Set next_run_at to the next daily moment after ``after`` (UTC, default now)."""
+        """Set next_run_at to the next daily moment after ``after`` (UTC, default now); none while
+        the policy is off or paused (its account needs Reconnect)."""
         after = after or fields.Datetime.now()
         cron = self.env.ref("oec_cloud_accounts.ir_cron_backups", raise_if_not_found=False)
         for policy in self.sudo():
-            if not (policy.scheduled and policy.active):
+            if not (policy.scheduled and policy.active) or policy.paused:
                 policy.next_run_at = False
                 continue
             policy.next_run_at = policy._next_moment(after)
             if cron:
                 cron._trigger(at=policy.next_run_at)
+
+    def _follow_account(self):
+        """The account of the storage location was disconnected, expired or archived (pause), or
+        connected again (resume): the daily backups follow, and the chatter says so."""
+        self._schedule_next()
+        for policy in self.sudo().filtered(lambda policy: policy.scheduled and policy.active):
+            if policy.paused:
+                body = _(
+                    "Paused: the account %s needs Reconnect. No backup is taken until then.",
+                    policy.account_id.name,
+                )
+            else:
+                body = _("Resumed: the account %s is connected again.", policy.account_id.name)
+            policy._message_log(body=body)
 
     def _next_moment(self, after):
         tz = pytz.timezone(self.schedule_tz or "UTC")

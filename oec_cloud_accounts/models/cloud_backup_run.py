@@ -168,6 +168,8 @@ class CloudBackup(models.Model):
     def _cron_run_due(self, batch_size):
         """The jobs of backups, each row in a transaction of its own (cloud.job.mixin)."""
         jobs = self.env["cloud.job.mixin"]
+        # what acts through an account that needs Reconnect waits for it, untried (queued runs too)
+        connected = jobs._job_account_active(through_storage=True)
         deadline = self._deadline()
         # no run starts with less than MIN_START seconds left: the next pass takes it
         until = deadline.at - MIN_START
@@ -184,7 +186,7 @@ class CloudBackup(models.Model):
         now = fields.Datetime.now()
         jobs._job_run_due(
             "cloud.backup.policy",
-            SQL("active AND scheduled AND next_run_at <= %s", now),
+            SQL("active AND scheduled AND next_run_at <= %s AND %s", now, connected),
             SQL("next_run_at, id"),
             "scheduled backup",
             lambda policy: policy._queue_scheduled(now),
@@ -192,7 +194,7 @@ class CloudBackup(models.Model):
         )
         jobs._job_run_due(
             "cloud.backup.policy",
-            SQL("active"),
+            SQL("active AND %s", connected),
             SQL("id"),
             "weekly verification",
             partial(self._queue_verification, limit=now - VERIFY_EVERY),
@@ -201,12 +203,7 @@ class CloudBackup(models.Model):
         for field, kind in kinds:
             jobs._job_run_due(
                 self._name,
-                # a run whose account lost its sign-in waits for it (see _job_on_hold)
-                SQL(
-                    "%s = 'queued' AND %s",
-                    SQL.identifier(field),
-                    jobs._job_account_active(through_storage=True),
-                ),
+                SQL("%s = 'queued' AND %s", SQL.identifier(field), connected),
                 SQL("id"),
                 kind,
                 lambda backup, kind=kind: getattr(backup, "_do_" + kind)(),
@@ -218,8 +215,7 @@ class CloudBackup(models.Model):
         jobs._job_run_due(
             "cloud.backup.policy",
             SQL(
-                "active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done') AND %s",
-                jobs._job_account_active(through_storage=True),
+                "active AND id IN (SELECT policy_id FROM cloud_backup WHERE state = 'done') AND %s", connected
             ),
             SQL("id"),
             "retention",

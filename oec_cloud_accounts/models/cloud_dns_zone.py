@@ -55,6 +55,11 @@ class CloudDnsZone(models.Model):
         check_company=True,
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    account_needs_reconnect = fields.Boolean(
+        related="account_id.needs_reconnect",
+        help="The account is archived, expired or disconnected: Odoo does nothing in Azure for this record "
+        "until it is reconnected.",
+    )
     subscription_id = fields.Char(string="Subscription ID", required=True, readonly=True)
     subscription_name = fields.Char(string="Subscription", readonly=True)
     resource_group = fields.Char(required=True, readonly=True)
@@ -192,6 +197,9 @@ class CloudDnsZone(models.Model):
 
     def _owned_fields_hint(self):
         return _("Use DNS Quick Setup on the account, or Refresh on the zone.")
+
+    def _acting_accounts(self):
+        return self.sudo().account_id
 
     def _dns_client(self):
         self.ensure_one()

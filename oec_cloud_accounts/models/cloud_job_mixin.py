@@ -217,7 +217,9 @@ class CloudJobMixin(models.AbstractModel):
         """SQL: the row's account is Active (the row's ``account_id``, or with
         ``through_storage`` its ``storage_id``'s). The scheduled actions take only
         such rows: nothing reaches Azure with an account that lost its sign-in."""
-        active = SQL("SELECT id FROM cloud_account WHERE state = 'active'")
+        # not archived, and Active: an Expired or Disconnected one needs Reconnect, one in Error
+        # waits for its next successful check
+        active = SQL("SELECT id FROM cloud_account WHERE active AND state = 'active'")
         if through_storage:
             return SQL("storage_id IN (SELECT id FROM cloud_storage WHERE account_id IN (%s))", active)
         return SQL("account_id IN (%s)", active)

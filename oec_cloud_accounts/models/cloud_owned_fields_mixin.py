@@ -32,9 +32,19 @@ class CloudOwnedFieldsMixin(models.AbstractModel):
 
     def _check_can_change(self):
         """The caller may change these records (group and company rule): the
-        first thing any method that reaches Azure or a secret does."""
+        first thing any method that reaches Azure or a secret does. Then, the
+        one place every action on what depends on a cloud account passes: a
+        record of an account that needs Reconnect (archived, Expired,
+        Disconnected) is refused here, before anything is queued or sent."""
         self.check_access_rights("write")
         self.check_access_rule("write")
+        self._acting_accounts()._check_connected()
+
+    def _acting_accounts(self):
+        """The cloud accounts these records act in Azure through: each model
+        that depends on one names it (a cloud account: none, its own actions
+        are Reconnect, Disconnect and those that say why it cannot act)."""
+        return self.env["cloud.account"]
 
     def _check_owned_fields(self, vals):
         if self.env.su:

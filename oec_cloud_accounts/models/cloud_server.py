@@ -203,6 +203,11 @@ class CloudServer(models.Model):
         domain="[('account_id', '=', account_id)]",
     )
     subscription_id = fields.Char(related="subscription_line_id.subscription_id", string="Subscription ID")
+    account_needs_reconnect = fields.Boolean(
+        related="account_id.needs_reconnect",
+        help="The account is archived, expired or disconnected: Odoo does nothing in Azure for this record "
+        "until it is reconnected.",
+    )
     location = fields.Char(
         string="Region", required=True, help="The Azure region (location) name, e.g. westeurope."
     )
@@ -668,6 +673,9 @@ class CloudServer(models.Model):
 
     def _owned_fields_hint(self):
         return _("Use the server's buttons instead.")
+
+    def _acting_accounts(self):
+        return self.sudo().account_id
 
 
 # -- validation of what enters (plain functions: the wizard uses them too) ----------------------

@@ -20,6 +20,7 @@ from ..services import AzureError
 from ..services.cloud_init import cloud_config, custom_data, master_password_hash
 from ..services.compute import NIC, NSG, PUBLIC_IP, SUBNET, VNET, ComputeClient
 from ..services.errors import KIND_TRANSIENT
+from .cloud_account import RECONNECT
 from .cloud_account_tokens import ACTIVITY_TYPE
 from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs, parse_ssh_public_key
 
@@ -135,15 +136,20 @@ class CloudServer(models.Model):
             time.sleep(wait)
 
     @api.model
+    def _due_condition(self):
+        """SQL: the servers in progress, but those of an account that needs Reconnect: they keep their
+        state and step, untried, until it is reconnected."""
+        return SQL("operation IS NOT NULL AND state != 'failed' AND %s", self._job_account_active())
+
+    @api.model
     def _advance_due(self, batch_size):
         return self._job_run_due(
             self._name,
             # the clock of this process, not the transaction's start (now() in SQL)
             SQL(
-                "operation IS NOT NULL AND state != 'failed' AND (next_run_at IS NULL OR next_run_at <= %s)"
-                " AND %s",
+                "%s AND (next_run_at IS NULL OR next_run_at <= %s)",
+                self._due_condition(),
                 fields.Datetime.now(),
-                self._job_account_active(),
             ),
             SQL("next_run_at NULLS FIRST, id"),
             "step",
@@ -157,10 +163,9 @@ class CloudServer(models.Model):
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server"
-                " WHERE operation IS NOT NULL AND state != 'failed' AND %s",
+                "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server WHERE %s",
                 fields.Datetime.now(),
-                self._job_account_active(),
+                self._due_condition(),
             )
         )
         return self.env.cr.fetchone()[0]
@@ -420,6 +425,9 @@ class CloudServer(models.Model):
         Azure's code, the step and what to do; Retry goes on from that step."""
         self.ensure_one()
         error = self._job_azure_error(error)
+        if error.key == RECONNECT:
+            # the account was disconnected or archived meanwhile: the server waits for Reconnect as it is
+            return
         message = self.account_id._azure_error_message(error, reference=True)
         if error.detail and error.detail not in message:
             message = "%s\n%s" % (message, error.detail)

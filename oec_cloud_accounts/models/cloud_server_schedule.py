@@ -43,7 +43,11 @@ class CloudServer(models.Model):
         queued = []
         self._job_run_due(
             self._name,
-            SQL("active AND schedule_enabled AND state IN ('running', 'stopped') AND operation IS NULL"),
+            SQL(
+                "active AND schedule_enabled AND state IN ('running', 'stopped') AND operation IS NULL"
+                " AND %s",
+                self._job_account_active(),
+            ),
             SQL("id"),
             "schedule",
             lambda server: queued.append(server._apply_schedule(now)),

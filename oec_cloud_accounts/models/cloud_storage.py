@@ -10,6 +10,7 @@ from ..services import AzureError
 from ..services.blob import BlobStore
 from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient
+from .cloud_account import RECONNECT
 from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
 
 _logger = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ class CloudStorage(models.Model):
         help="The connected Azure account whose access reads the storage account's keys.",
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    account_needs_reconnect = fields.Boolean(
+        related="account_id.needs_reconnect",
+        help="The account is archived, expired or disconnected: Odoo does nothing in Azure for this record "
+        "until it is reconnected.",
+    )
     subscription_id = fields.Char(string="Subscription ID", readonly=True)
     subscription_name = fields.Char(string="Subscription", readonly=True)
     resource_group = fields.Char(readonly=True)
@@ -289,6 +295,9 @@ class CloudStorage(models.Model):
         """Transient: look again later, with backoff. Else the creation failed: say why
         (the account's own failures wait for it instead: cloud.job.mixin)."""
         error = self._job_azure_error(error)
+        if error.key == RECONNECT:
+            # the account was disconnected or archived meanwhile: the creation is followed after Reconnect
+            return
         message = self.account_id._azure_error_message(error, reference=True)
         if error.detail and error.detail not in message:
             message = "%s\n%s" % (message, error.detail)
@@ -334,6 +343,9 @@ class CloudStorage(models.Model):
                 )
             )
 
+    def _acting_accounts(self):
+        return self.sudo().account_id
+
     def _tags(self):
         return {
             TAG_CREATOR: TAG_CREATOR_VALUE,
@@ -352,9 +364,9 @@ class CloudStorage(models.Model):
         count = self._job_run_due(
             self._name,
             SQL(
-                "state = 'creating' AND next_run_at IS NOT NULL AND next_run_at <= %s AND %s",
+                "%s AND next_run_at <= %s",
+                self._creating_condition(),
                 fields.Datetime.now(),
-                self._job_account_active(),
             ),
             SQL("next_run_at, id"),
             "creation check",
@@ -365,15 +377,16 @@ class CloudStorage(models.Model):
         return count
 
     @api.model
+    def _creating_condition(self):
+        """SQL: the creations to follow, but those of an account that needs Reconnect (they wait)."""
+        return SQL("state = 'creating' AND next_run_at IS NOT NULL AND %s", self._job_account_active())
+
+    @api.model
     def _trigger_cron(self):
         """Wake the scheduled action when the next creation is due."""
         self.env.flush_all()
         self.env.cr.execute(
-            SQL(
-                "SELECT min(next_run_at) FROM cloud_storage"
-                " WHERE state = 'creating' AND next_run_at IS NOT NULL AND %s",
-                self._job_account_active(),
-            )
+            SQL("SELECT min(next_run_at) FROM cloud_storage WHERE %s", self._creating_condition())
         )
         when = self.env.cr.fetchone()[0]
         if when:

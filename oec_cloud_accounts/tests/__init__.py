@@ -11,6 +11,7 @@ from . import test_access
 from . import test_settings
 from . import test_server
 from . import test_account_identity
+from . import test_account_dependents
 from . import test_account_tours
 from . import test_dns
 from . import test_dns_access

@@ -15,6 +15,7 @@ _logger = logging.getLogger(__name__)
 CALLS = (
     ("refresh", "cloud.account", "action_refresh", [], {}),
     ("disconnect", "cloud.account", "action_disconnect", [], {}),
+    ("disconnect's confirmation", "cloud.account", "action_confirm_disconnect", [], {}),
     ("reconnect", "cloud.account", "action_reconnect", [], {}),
     ("write state", "cloud.account", "write", [{"state": "active", "tenant_id": "x"}], {}),
     ("_record_failure (private)", "cloud.account", "_record_failure", [None], {}),

@@ -17,6 +17,7 @@ from odoo.tools.misc import file_path
 from odoo.tools.translate import TranslationFileReader
 
 from ..models.azure_messages import MESSAGES
+from ..models.cloud_account import RECONNECT
 from ..models.cloud_account_tokens import DATABASE_COPY, NO_SUBSCRIPTION
 from ..models.cloud_job_mixin import UNEXPECTED
 from ..models.cloud_server_engine import FOREIGN_GROUP
@@ -99,7 +100,7 @@ class TestTranslatedErrors(FrenchMixin, EmulatorMixin, TransactionCase):
         keys = {"aadsts.%s" % code for code in errors.AADSTS} | {"arm.%s" % code for code in errors.ARM}
         keys |= {key for _kind, key in [*errors.DNS.values(), *errors.STORAGE.values()]}
         keys |= {errors.DNS_RECORD_EXISTS[1], errors.DNS_FOREIGN_RECORD[1]}
-        keys |= {NO_SUBSCRIPTION, DATABASE_COPY, FOREIGN_GROUP, UNEXPECTED}
+        keys |= {NO_SUBSCRIPTION, DATABASE_COPY, FOREIGN_GROUP, UNEXPECTED, RECONNECT}
         written = re.compile(
             r'(?:AzureError\(|BackupStreamError\(|cls\(|_refused\(|kind, key = [A-Z_]+, )\s*"([\w.]+)"'
         )

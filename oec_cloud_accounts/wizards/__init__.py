@@ -1,4 +1,5 @@
 from . import cloud_account_connect
+from . import cloud_account_disconnect
 from . import cloud_server_provision
 from . import cloud_dns_zone_setup
 from . import cloud_dns_record_edit

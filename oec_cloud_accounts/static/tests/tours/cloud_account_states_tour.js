@@ -67,7 +67,7 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_disconnected", {
         {
             content: "The form: no Refresh, Disconnect, Use or Register button; Reconnect is there",
             trigger:
-                ".o_form_view:has(button[name=action_reconnect]):not(:has(button[name=action_refresh])):not(:has(button[name=action_disconnect])):not(:has(button[name=action_set_default])):not(:has(button[name=action_register_provider]))",
+                ".o_form_view:has(button[name=action_reconnect]):not(:has(button[name=action_refresh])):not(:has(button[name=action_confirm_disconnect])):not(:has(button[name=action_set_default])):not(:has(button[name=action_register_provider]))",
             isCheck: true,
         },
     ],
