@@ -58,6 +58,19 @@ class CloudStorageSetup(models.TransientModel):
         help="The location set up.",
     )
     storage_state = fields.Selection(related="storage_id.state", string="Location Status")
+    # what the form shows: the container once Azure created the account the wizard waits for (the
+    # scheduled action follows the creation; the form reloads itself meanwhile, see in_progress)
+    step = fields.Selection(
+        [
+            ("account", "Storage Account"),
+            ("creating", "Creating"),
+            ("container", "Container"),
+            ("result", "Test"),
+        ],
+        compute="_compute_step",
+    )
+    in_progress = fields.Boolean(related="storage_id.in_progress")
+    progress = fields.Integer(related="storage_id.progress")
     storage_error = fields.Text(related="storage_id.last_error", string="Location Error")
     line_ids = fields.One2many(
         "cloud.storage.setup.line", "wizard_id", string="Storage Accounts", readonly=True
@@ -103,6 +116,13 @@ class CloudStorageSetup(models.TransientModel):
         string="Container",
         domain="[('wizard_id', '=', id), ('kind', '=', 'container')]",
     )
+
+    @api.depends("wizard_step", "storage_state")
+    def _compute_step(self):
+        for wizard in self:
+            created = wizard.wizard_step == "creating" and wizard.storage_state == "new"
+            # a storage account Azure just created has no container: a new one is the only choice
+            wizard.step = "container" if created else wizard.wizard_step
 
     @api.model_create_multi
     def create(self, vals_list):
