@@ -18,3 +18,4 @@ from . import test_backup_access
 from . import test_storage_setup
 from . import test_storage_access
 from . import test_neutralize
+from . import test_tours_provision
