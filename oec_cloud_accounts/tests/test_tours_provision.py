@@ -22,13 +22,14 @@ class TestProvisionWizardTour(EmulatorMixin, HttpCase):
     def authenticate(self, user, password, browser=None):
         # the headless Chromium of these machines does not size its page by --window-size
         # (HttpCase.browser_size): the page's size is set through the DevTools protocol instead
-        super().authenticate(user, password, browser=browser)
+        result = super().authenticate(user, password, browser=browser)
         if browser and self.viewport:
             width, height = self.viewport
             browser._websocket_request(
                 "Emulation.setDeviceMetricsOverride",
                 params={"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 768},
             )
+        return result
 
     def run_at(self, width, height):
         self.viewport = (width, height)
