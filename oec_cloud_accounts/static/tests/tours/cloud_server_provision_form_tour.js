@@ -58,6 +58,29 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_provision_form", {
             },
         },
         {
+            content: "Look at the sizes: a list at once on a phone, Search More... on a laptop",
+            trigger: ".o_field_widget[name=size_option_id] input",
+            run: "click",
+        },
+        {
+            content: "(on a laptop, Search More...)",
+            trigger: ".o_m2o_dropdown_option_search_more, .o_list_renderer, .o_kanban_renderer",
+            run() {
+                document.querySelector(".o_m2o_dropdown_option_search_more")?.click();
+            },
+        },
+        {
+            content: "Each size with its vCPUs, memory and monthly estimate",
+            trigger:
+                ".o_list_renderer:has(th:contains(vCPUs)):has(th:contains(a Month)) .o_data_row:contains(Standard_B2s), " +
+                ".o_kanban_record:contains(Standard_B2s):contains(vCPU):contains(a month)",
+            isCheck: true,
+        },
+        {
+            content: "Close the list",
+            trigger: ".o_form_button_cancel",
+        },
+        {
             content: "The sizes not offered, and why, shown whole",
             trigger: ".o_cloud_size_note:contains(Not offered)",
             run() {
