@@ -64,8 +64,12 @@ class CloudDnsZone(models.Model):
     subscription_name = fields.Char(string="Subscription", readonly=True)
     resource_group = fields.Char(required=True, readonly=True)
     azure_id = fields.Char(string="Azure Resource ID", readonly=True)
+    # counted from the records listed, never Azure's numberOfRecordSets of the last read: Odoo's own A
+    # records (servers, New A Record) change the list between two reads
     record_count = fields.Integer(
-        string="Record Sets", readonly=True, help="Record sets in the zone, SOA and NS included."
+        string="Record Sets",
+        compute="_compute_record_count",
+        help="The record sets listed on the Records tab, SOA and NS included.",
     )
     name_servers = fields.Text(
         readonly=True, help="Set these name servers at your domain's registrar to delegate it to Azure DNS."
@@ -87,6 +91,11 @@ class CloudDnsZone(models.Model):
     _sql_constraints = (
         ("zone_unique", "unique(account_id, azure_id)", "This DNS zone is already managed for this account."),
     )
+
+    @api.depends("record_ids")
+    def _compute_record_count(self):
+        for zone in self:
+            zone.record_count = len(zone.record_ids)
 
     # -- user actions ------------------------------------------------------------------------------
 
@@ -130,6 +139,42 @@ class CloudDnsZone(models.Model):
             return self.browse(), None
         zone = max(matching, key=lambda z: len(z.name))
         return zone, "@" if host == zone.name else host[: -len(zone.name) - 1]
+
+    def _sync_servers(self):
+        """The A records of the servers that already exist (running or stopped, with a public IP)
+        whose host name falls in this zone, as each server's Refresh would make them; the zone's
+        chatter lists the outcome. A DNS failure is shown on its server, as in _sync_dns."""
+        self.ensure_one()
+        servers = (
+            self.env["cloud.server"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", self.company_id.id),
+                    ("state", "in", ("running", "stopped")),
+                    ("host_name", "!=", False),
+                    ("public_ip", "!=", False),
+                ],
+                order="host_name, id",
+            )
+        )
+        zones = self.with_company(self.company_id)
+        servers = servers.filtered(lambda s: zones._zone_for_host(s.host_name)[0] == self)
+        if not servers:
+            return servers
+        lines = []
+        for server in servers:
+            server._sync_dns()
+            if server.dns_state == "managed":
+                lines.append("%s: %s" % (server.host_name, server.public_ip))
+            else:
+                lines.append(
+                    _("%(name)s: not set (%(error)s)", name=server.host_name, error=server.dns_message)
+                )
+        self.message_post(
+            body=_("A records of the servers in this zone: %s.", "; ".join(lines)),
+        )
+        return servers
 
     def _upsert_owned_a_record(self, relative_name, ipv4, owner):
         """Point ``relative_name`` at ``ipv4`` for ``owner`` ({"db_uuid", "server_id"}).
@@ -219,7 +264,6 @@ class CloudDnsZone(models.Model):
         self.write(
             {
                 "name_servers": "\n".join(zone["name_servers"]),
-                "record_count": zone["record_count"],
                 "azure_id": zone["id"],
                 "last_sync_at": fields.Datetime.now(),
             }

@@ -1,4 +1,5 @@
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
 
 _logger = logging.getLogger(__name__)
 CHECK_SECONDS = 10  # between two looks at a storage account Azure is creating
+CREATION_SECONDS = 60  # about how long Azure takes to create one (the progress bar's scale)
 
 
 class CloudStorage(models.Model):
@@ -91,6 +93,11 @@ class CloudStorage(models.Model):
     next_run_at = fields.Datetime(string="Next Creation Check", help="When Odoo asks Azure again.")
     policy_ids = fields.One2many("cloud.backup.policy", "storage_id", string="Backup Policies")
     policy_count = fields.Integer(compute="_compute_policy_count", string="Policies")
+    in_progress = fields.Boolean(compute="_compute_progress", help="Azure is creating the storage account.")
+    progress = fields.Integer(
+        compute="_compute_progress",
+        help="While Azure creates the storage account: the time elapsed against the minute it usually takes.",
+    )
 
     @api.depends("storage_account", "container")
     def _compute_name(self):
@@ -104,6 +111,17 @@ class CloudStorage(models.Model):
     def _compute_policy_count(self):
         for storage in self:
             storage.policy_count = len(storage.policy_ids)
+
+    @api.depends("state", "create_date")
+    def _compute_progress(self):
+        now = fields.Datetime.now()
+        for storage in self:
+            storage.in_progress = storage.state == "creating"
+            if storage.in_progress:
+                elapsed = (now - (storage.create_date or now)).total_seconds()
+                storage.progress = min(95, int(100 * elapsed / CREATION_SECONDS))
+            else:
+                storage.progress = 0 if storage.state == "error" else 100
 
     # -- what backups need ---------------------------------------------------------------------------
 
@@ -187,13 +205,29 @@ class CloudStorage(models.Model):
     # -- business methods -----------------------------------------------------------------------------
 
     def _open_after_setup(self):
-        """Where Storage Quick Setup ends: a ready location without a policy for this database goes on
-        to the backup settings (for Settings administrators: only they may make one), else to its form."""
+        """Where Storage Quick Setup ends: a ready location without a policy for this database gets one
+        with the default settings (for Settings administrators: only they may make one), saved at once so
+        that nothing is lost by leaving its form, which opens next; else the location's form."""
         self.ensure_one()
         if self.env.is_system() and self.state == "ready":
-            has_policy = self.env["cloud.backup.policy"].search_count([("storage_id", "=", self.id)])
-            if not has_policy:
-                return self.action_new_backup_policy()
+            policies = self.env["cloud.backup.policy"]
+            policy = policies.search([("storage_id", "=", self.id)], limit=1)
+            if not policy:
+                policy = policies.create({"storage_id": self.id})
+                policy.message_post(
+                    body=_(
+                        "Created by Storage Quick Setup with the default settings (a daily backup and its "
+                        "retention): change them on this form."
+                    )
+                )
+                return {
+                    "type": "ir.actions.act_window",
+                    "name": _("Backup Settings"),
+                    "res_model": "cloud.backup.policy",
+                    "res_id": policy.id,
+                    "view_mode": "form",
+                    "target": "current",
+                }
         return {
             "type": "ir.actions.act_window",
             "res_model": "cloud.storage",
@@ -355,26 +389,35 @@ class CloudStorage(models.Model):
     # -- scheduled action -------------------------------------------------------------------------------
 
     @api.model
-    def _cron_check_creating(self, batch_size=20):
+    def _cron_check_creating(self, batch_size=20, budget=0):
         """Follow the storage accounts Azure is creating, one short transaction each.
 
         Rows are picked by cloud.job.mixin (FOR UPDATE SKIP LOCKED: several cron
         workers share them); a failure of one is recorded on it and the others go on.
+        ``budget``: seconds this run may stay while Azure creates, looking again each
+        time one is due (the scheduled action passes 50: Odoo's cron thread looks at
+        future triggers only once a minute, which would show a creation of one minute
+        as two).
         """
-        count = self._job_run_due(
-            self._name,
-            SQL(
-                "%s AND next_run_at <= %s",
-                self._creating_condition(),
-                fields.Datetime.now(),
-            ),
-            SQL("next_run_at, id"),
-            "creation check",
-            lambda storage: storage._advance_creation(),
-            batch_size,
-        )
-        self._trigger_cron()
-        return count
+        deadline = time.monotonic() + budget
+        total = 0
+        while True:
+            total += self._job_run_due(
+                self._name,
+                SQL("%s AND next_run_at <= %s", self._creating_condition(), fields.Datetime.now()),
+                SQL("next_run_at, id"),
+                "creation check",
+                lambda storage: storage._advance_creation(),
+                batch_size,
+            )
+            when = self._next_check_at()
+            wait = when and max((when - fields.Datetime.now()).total_seconds(), 0.2)
+            if not wait or time.monotonic() + wait >= deadline:
+                self._trigger_cron()
+                return total
+            # nothing held while Azure works: no lock, no open transaction
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+            time.sleep(wait)
 
     @api.model
     def _creating_condition(self):
@@ -382,13 +425,18 @@ class CloudStorage(models.Model):
         return SQL("state = 'creating' AND next_run_at IS NOT NULL AND %s", self._job_account_active())
 
     @api.model
-    def _trigger_cron(self):
-        """Wake the scheduled action when the next creation is due."""
+    def _next_check_at(self):
+        """When the next creation is due a look (None: none is followed)."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL("SELECT min(next_run_at) FROM cloud_storage WHERE %s", self._creating_condition())
         )
-        when = self.env.cr.fetchone()[0]
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _trigger_cron(self):
+        """Wake the scheduled action when the next creation is due."""
+        when = self._next_check_at()
         if when:
             cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation", raise_if_not_found=False)
             if cron:

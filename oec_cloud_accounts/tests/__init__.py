@@ -22,3 +22,4 @@ from . import test_storage_setup
 from . import test_storage_access
 from . import test_neutralize
 from . import test_account_states
+from . import test_tours_provision

@@ -22,6 +22,7 @@ from ..models.cloud_dns_zone import NAMESERVERS_OPTION
 from .common import EmulatorMixin
 
 RG = "oec-dns"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE6StTmp6A2Qe2//mNhI43TZcNC/JV27eZffqEwx0i9N dns@laptop"
 
 
 class DnsServer:
@@ -122,3 +123,21 @@ class DnsMixin(EmulatorMixin):
 
     def dns_calls(self, since=0):
         return [r for r in self.remote_calls(since) if "/dnszones" in r["path"].lower()]
+
+    def existing_server(self, account, host_name, public_ip, state="running"):
+        """A server of ``account`` as provisioning leaves it (Running or Stopped with its public IP),
+        made before any zone holds its host name."""
+        sub = account.subscription_ids.filtered(lambda s: s.subscription_id == defaults.SUBSCRIPTION_ID)
+        server = self.env["cloud.server"].create(
+            {
+                "name": host_name,
+                "account_id": account.id,
+                "subscription_line_id": sub.id,
+                "location": "westeurope",
+                "vm_size": "Standard_B2s",
+                "ssh_public_key": SSH_KEY,
+                "host_name": host_name,
+            }
+        )
+        server.sudo().write({"state": state, "public_ip": public_ip})
+        return server

@@ -93,11 +93,11 @@ class StorageMixin(EmulatorMixin):
 
     def storage_of(self, action):
         """The location a successful Quick Setup ended on: its form, or the backup settings
-        of this database on it (when it has none yet)."""
+        of this database on it, made then (when it had none yet)."""
         if action["res_model"] == "cloud.storage":
             return self.env["cloud.storage"].browse(action["res_id"])
         self.assertEqual(action["res_model"], "cloud.backup.policy")
-        return self.env["cloud.storage"].browse(action["context"]["default_storage_id"])
+        return self.env["cloud.backup.policy"].browse(action["res_id"]).storage_id
 
     def assertPosted(self, record, text):
         bodies = record.message_ids.mapped("body")

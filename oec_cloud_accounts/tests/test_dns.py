@@ -475,6 +475,69 @@ class TestDnsServerRecords(DnsMixin, TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestDnsQuickSetupServers(DnsMixin, TransactionCase):
+    """Picking a zone makes the A records of the servers that already exist in it; the zone's
+    record count is the count of the records it lists."""
+
+    def setUp(self):
+        super().setUp()
+        self.account = self.connect()
+        self.seed_zone("later.test")
+        self.seed_zone("eu.later.test")
+
+    def test_picking_a_zone_makes_the_records_of_existing_servers(self):
+        erp = self.existing_server(self.account, "erp.later.test", "20.30.40.50")
+        shop = self.existing_server(self.account, "Shop.Later.Test", "20.30.40.51", state="stopped")
+        eu = self.existing_server(self.account, "erp.eu.later.test", "20.30.40.52")
+        draft = self.existing_server(self.account, "new.later.test", False, state="draft")
+        gone = self.existing_server(self.account, "gone.later.test", "20.30.40.53", state="deleted")
+        self.portal_set_a("later.test", "taken", ["20.9.9.9"])
+        taken = self.existing_server(self.account, "taken.later.test", "20.30.40.54")
+        eu_zone = self.quick_setup(self.account, "eu.later.test")
+        self.assertEqual((eu.dns_state, eu.dns_zone_id, eu.dns_record_name), ("managed", eu_zone, "erp"))
+        self.assertEqual(erp.dns_state, "none", "not in that zone")
+        zone = self.quick_setup(self.account, "later.test")
+        for server, name in ((erp, "erp"), (shop, "shop")):
+            in_azure = self.portal_get_a("later.test", name)
+            self.assertEqual([a.ipv4_address for a in in_azure.a_records], [server.public_ip])
+            self.assertEqual(in_azure.metadata["oec_server_id"], str(server.id))
+            self.assertEqual(
+                (server.dns_state, server.dns_zone_id, server.dns_record_name), ("managed", zone, name)
+            )
+        # a foreign record is reported on its server, never overwritten
+        self.assertEqual(taken.dns_state, "conflict")
+        self.assertEqual(
+            [a.ipv4_address for a in self.portal_get_a("later.test", "taken").a_records], ["20.9.9.9"]
+        )
+        # a name in a longer managed zone stays there; no IP, or deleted: nothing
+        self.assertIsNone(self.portal_get_a("later.test", "erp.eu"))
+        self.assertEqual(eu.dns_zone_id, eu_zone)
+        for server, name in ((draft, "new"), (gone, "gone")):
+            self.assertIsNone(self.portal_get_a("later.test", name))
+            self.assertEqual(server.dns_state, "none")
+        self.assertEqual(
+            sorted((r.record_type, r.name) for r in zone.record_ids),
+            [("A", "erp"), ("A", "shop"), ("A", "taken"), ("NS", "@"), ("SOA", "@"), ("TXT", "@")],
+        )
+        self.assertEqual(zone.record_count, 6)
+        summary = zone.message_ids.filtered(lambda m: "A records of the servers" in (m.body or ""))
+        self.assertEqual(len(summary), 1)
+        self.assertIn("erp.later.test: 20.30.40.50", summary.body)
+        self.assertIn("taken.later.test: not set", summary.body)
+
+    def test_record_count_is_the_records_listed(self):
+        zone = self.quick_setup(self.account, "later.test")
+        self.assertEqual(zone.record_count, 3)  # SOA, NS, @ TXT
+        # a server's Refresh adds its A record after the zone was read: the count follows
+        server = self.existing_server(self.account, "erp.later.test", "20.30.40.50")
+        server._sync_dns()
+        self.assertEqual(len(zone.record_ids), 4)
+        self.assertEqual(zone.record_count, 4)
+        server._remove_dns()
+        self.assertEqual(zone.record_count, 3)
+
+
+@tagged("post_install", "-at_install")
 class TestDnsFrench(FrenchMixin, DnsMixin, TransactionCase):
     def test_dns_error_in_french(self):
         account = self.connect()

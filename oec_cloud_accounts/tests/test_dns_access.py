@@ -120,6 +120,7 @@ class TestDnsAccess(DnsMixin, HttpCase):
     def test_quick_setup_tour(self):
         self.seed_zone("tour.test", records={"www": ["20.1.2.3"]})
         self.dns_server.zones["tour.test"] = list(AZURE_NS)
+        server = self.existing_server(self.account, "erp.tour.test", "20.30.40.50")
         self.start_tour(
             "/web#id=%d&model=cloud.account&view_type=form" % self.account.id,
             "oec_cloud_accounts_dns_quick_setup",
@@ -129,3 +130,4 @@ class TestDnsAccess(DnsMixin, HttpCase):
         self.assertEqual(zone.account_id, self.account)
         self.assertEqual(zone.delegation_state, "ok")
         self.assertTrue(zone.record_ids.filtered(lambda r: r.name == "www" and r.value_text == "20.1.2.3"))
+        self.assertEqual((server.dns_state, server.dns_zone_id), ("managed", zone))

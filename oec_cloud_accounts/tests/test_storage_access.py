@@ -136,6 +136,21 @@ class TestStorageAccess(StorageMixin, HttpCase):
         self.assertEqual(storage.policy_ids.schedule_time, 3.0)
         self.assertTrue(self.blobs_of(storage, backup.blob_name))
 
+    def test_quick_setup_creation_tour(self):
+        """A storage account created from Quick Setup: the window follows Azure by itself, and the
+        backup settings it ends on are saved."""
+        self.emu.control.configure(lro_polls=0)
+        self.tour_beside_the_cron(
+            "/web#id=%d&model=cloud.account&view_type=form" % self.account.id,
+            "oec_cloud_accounts_storage_create",
+            "cloud.storage",
+            "_cron_check_creating",
+        )
+        storage = self.env["cloud.storage"].search([("storage_account", "=", "oectournew")])
+        self.assertEqual((storage.container, storage.state), ("odoo-backups", "ready"))
+        self.assertEqual(len(storage.policy_ids), 1, "the backup settings were kept")
+        self.assertTrue(storage.policy_ids.scheduled)
+
     def test_quick_setup_needs_settings_rights(self):
         """A Cloud Manager who is not an administrator may not point the backups anywhere."""
         user = self.users["cloud manager without Settings"]

@@ -70,6 +70,14 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         )
         self.assertEqual(storage.name, "oecfirst / odoo-backups")
         self.assertEqual(storage.state, "ready")
+        # the backup settings are saved, with the defaults: leaving their form loses nothing
+        policy = self.env["cloud.backup.policy"].browse(action["res_id"])
+        self.assertEqual(
+            (policy.storage_id, policy.database, policy.scheduled, policy.schedule_time),
+            (storage, self.env.cr.dbname, True, 2.0),
+        )
+        self.assertTrue(policy.next_run_at)
+        self.assertPosted(policy, "Created by Storage Quick Setup")
         self.assertTrue(storage.last_check_at)
         self.assertPosted(storage, "Access test by %s" % self.env.user.name)
         client, _resources = self.portal()
@@ -87,6 +95,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         )
         self.assertEqual(self.storage_of(again.action_test_access()), storage)
         self.assertEqual(self.Storage.search_count([("storage_account", "=", "oecfirst")]), 1)
+        self.assertEqual(storage.policy_ids, policy, "no second policy on the same location")
 
     def test_accounts_without_blobs_are_listed_as_not_usable(self):
         """Every kind is listed; one that holds no blobs says why, and cannot be selected."""
@@ -147,18 +156,22 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(
             resources.resource_groups.get("oec-backups").tags["created-by"], "odoo-oec_cloud_accounts"
         )
-        cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation")
+        # what the form shows meanwhile (it reloads itself while in_progress)
+        self.assertEqual((wizard.step, wizard.in_progress, storage.in_progress), ("creating", True, True))
+        self.assertTrue(0 <= wizard.progress <= 95)
         for _attempt in range(4):
             self.due(storage)
-            self.run_job(cron, "method_direct_trigger")
+            self.run_job("cloud.storage", "_cron_check_creating")
             if storage.state != "creating":
                 break
         self.assertEqual(storage.state, "new", storage.last_error)
         self.assertFalse(storage.sudo().lro_token)
         self.assertTrue(storage.blob_endpoint)
         self.assertPosted(storage, "Azure created the storage account")
-        wizard.action_check_again()
-        self.assertEqual(wizard.wizard_step, "container")
+        # the reloaded wizard is at the container, with nothing clicked (a new account has none)
+        wizard.invalidate_recordset()
+        self.assertEqual((wizard.step, wizard.in_progress, wizard.progress), ("container", False, 100))
+        self.assertEqual((wizard.container_mode, wizard.new_container), ("new", "odoo-backups"))
         self.assertEqual(self.storage_of(wizard.action_test_access()).state, "ready")
 
     def test_creation_followed_by_check_again(self):
@@ -181,6 +194,19 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(storage.state, "new")
         wizard.new_container = "backups-2024"
         self.assertEqual(self.storage_of(wizard.action_test_access()).state, "ready")
+
+    def test_cron_stays_while_azure_creates(self):
+        """Odoo's cron thread looks at a future trigger once a minute: within its budget the
+        scheduled action stays and looks again when the next creation is due."""
+        self.emu.control.configure(lro_polls=0)
+        first = self.start_creation("oecfirstone").storage_id
+        second = self.start_creation("oecsecondone").storage_id
+        self.due(first)
+        second.sudo().next_run_at = fields.Datetime.now() + timedelta(seconds=1)
+        # one run of the scheduled action itself
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_storage_creation")
+        self.run_job(cron, "method_direct_trigger")
+        self.assertEqual((first.state, second.state), ("new", "new"), second.last_error)
 
     def test_creation_that_fails_says_why(self):
         self.emu.control.lro_fail(

@@ -92,7 +92,9 @@ class CloudDnsZoneSetupLine(models.TransientModel):
     subscription_id = fields.Char(string="Subscription ID", readonly=True)
     subscription_name = fields.Char(string="Subscription", readonly=True)
     azure_id = fields.Char(readonly=True)
-    record_count = fields.Integer(string="Record Sets", readonly=True)
+    record_count = fields.Integer(
+        string="Record Sets", readonly=True, help="As Azure counted them when listed, SOA and NS included."
+    )
     name_servers = fields.Text(readonly=True)
     already_managed = fields.Boolean(readonly=True)
 
@@ -103,7 +105,8 @@ class CloudDnsZoneSetupLine(models.TransientModel):
         )
 
     def action_select(self):
-        """Manage this zone in Odoo: create (or reactivate) it and read its records."""
+        """Manage this zone in Odoo: create (or reactivate) it, read its records and make the A
+        records of the servers whose host name is in it."""
         self.ensure_one()
         account = self.wizard_id.account_id
         account._check_can_change()
@@ -128,6 +131,8 @@ class CloudDnsZoneSetupLine(models.TransientModel):
             zone = zone_model.create(values)
         zone._call(zone._sync)
         zone.message_post(body=_("Managed from Odoo (DNS Quick Setup by %s).", self.env.user.name))
+        # the servers that already exist get their A records now, not at their next Refresh
+        zone._sync_servers()
         return {
             "type": "ir.actions.act_window",
             "res_model": "cloud.dns.zone",

@@ -47,6 +47,9 @@ class CloudServerProvision(models.TransientModel):
     )
     admin_username = fields.Char(string="Admin User", default="odoo")
     ssh_public_key = fields.Text(string="SSH Public Key")
+    size_details = fields.Char(
+        compute="_compute_size_details", help="The chosen size in words, with its pay-as-you-go estimate."
+    )
     size_note = fields.Char(readonly=True, help="Sizes of the region that cannot boot the server's image.")
     ssh_allowed_cidrs = fields.Char(
         string="SSH Allowed From",
@@ -59,6 +62,31 @@ class CloudServerProvision(models.TransientModel):
     def _default_account(self):
         accounts = self.env["cloud.account"].search([("state", "=", "active"), ("can_compute", "=", True)])
         return accounts[:1] if len(accounts) == 1 else accounts.browse()
+
+    @api.depends("size_option_id")
+    def _compute_size_details(self):
+        for wizard in self:
+            size = wizard.size_option_id
+            if not size:
+                wizard.size_details = False
+            elif size.price_hour:
+                wizard.size_details = _(
+                    "%(name)s: %(cpu)s vCPU and %(mem)s GiB of memory, about $%(month).0f a month "
+                    "($%(hour).3f an hour) pay-as-you-go for the VM, its OS disk and its public IP.",
+                    name=size.name,
+                    cpu=size.vcpus,
+                    mem="%g" % size.memory_gb,
+                    month=size.price_month,
+                    hour=size.price_hour,
+                )
+            else:
+                wizard.size_details = _(
+                    "%(name)s: %(cpu)s vCPU and %(mem)s GiB of memory; no price is known for it in this "
+                    "region.",
+                    name=size.name,
+                    cpu=size.vcpus,
+                    mem="%g" % size.memory_gb,
+                )
 
     @api.onchange("account_id")
     def _onchange_account_id(self):

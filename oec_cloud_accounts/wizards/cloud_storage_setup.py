@@ -20,6 +20,12 @@ SKUS = [
     ("Standard_RAGRS", "Geo redundant, readable (RA-GRS)"),
 ]
 DEFAULT_CONTAINER = "odoo-backups"
+STEPS = [
+    ("account", "Storage Account"),
+    ("creating", "Creating"),
+    ("container", "Container"),
+    ("result", "Test"),
+]
 DEFAULT_GROUP = "oec-backups"
 
 
@@ -39,16 +45,7 @@ class CloudStorageSetup(models.TransientModel):
         {"account_id", "wizard_step", "storage_id", "line_ids", "option_ids", "notes"}
     )
 
-    wizard_step = fields.Selection(
-        [
-            ("account", "Storage Account"),
-            ("creating", "Creating"),
-            ("container", "Container"),
-            ("result", "Test"),
-        ],
-        default="account",
-        required=True,
-    )
+    wizard_step = fields.Selection(STEPS, default="account", required=True)
     account_id = fields.Many2one("cloud.account", required=True, readonly=True, ondelete="cascade")
     storage_id = fields.Many2one(
         "cloud.storage",
@@ -58,6 +55,11 @@ class CloudStorageSetup(models.TransientModel):
         help="The location set up.",
     )
     storage_state = fields.Selection(related="storage_id.state", string="Location Status")
+    # what the form shows: the container once Azure created the account the wizard waits for (the
+    # scheduled action follows the creation; the form reloads itself meanwhile, see in_progress)
+    step = fields.Selection(STEPS, compute="_compute_step")
+    in_progress = fields.Boolean(related="storage_id.in_progress")
+    progress = fields.Integer(related="storage_id.progress")
     storage_error = fields.Text(related="storage_id.last_error", string="Location Error")
     line_ids = fields.One2many(
         "cloud.storage.setup.line", "wizard_id", string="Storage Accounts", readonly=True
@@ -103,6 +105,13 @@ class CloudStorageSetup(models.TransientModel):
         string="Container",
         domain="[('wizard_id', '=', id), ('kind', '=', 'container')]",
     )
+
+    @api.depends("wizard_step", "storage_state")
+    def _compute_step(self):
+        for wizard in self:
+            created = wizard.wizard_step == "creating" and wizard.storage_state == "new"
+            # a storage account Azure just created has no container: a new one is the only choice
+            wizard.step = "container" if created else wizard.wizard_step
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -2,7 +2,9 @@
 import {registry} from "@web/core/registry";
 
 // Account form > DNS Quick Setup > pick a zone > the zone's form shows the
-// name servers to set at the registrar and its records > Check delegation.
+// name servers to set at the registrar, its records (with the A record of the
+// server that existed before the zone was picked) and as many record sets as
+// it lists > Check delegation.
 registry.category("web_tour.tours").add("oec_cloud_accounts_dns_quick_setup", {
     test: true,
     steps: () => [
@@ -22,6 +24,16 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_dns_quick_setup", {
         {
             content: "Its records, A and the read-only others",
             trigger: ".o_field_widget[name=record_ids] tr:contains(www):contains(20.1.2.3)",
+            isCheck: true,
+        },
+        {
+            content: "The server erp.tour.test, made before the zone was picked, has its A record",
+            trigger: ".o_field_widget[name=record_ids] tr:contains(erp):contains(20.30.40.50)",
+            isCheck: true,
+        },
+        {
+            content: "Record Sets counts the five listed: SOA, NS, TXT and the two A records",
+            trigger: ".o_field_widget[name=record_count]:contains(5)",
             isCheck: true,
         },
         {
