@@ -12,6 +12,7 @@ import json
 import os
 
 import requests
+from azure_emulator.arm_versions import IMPLEMENTED
 from azure_emulator.client import ControlClient
 
 info = json.loads(os.environ["OEC_SANDBOX_INFO"])
@@ -23,9 +24,15 @@ session.verify = info["ca_path"]
 session.headers["Authorization"] = "Bearer " + token
 group = "%s/subscriptions/%s/resourceGroups/sandbox-dns" % (arm, info["subscription_id"])
 zone = group + "/providers/Microsoft.Network/dnsZones/sandbox.test"
-for url, body in (
-    (group, {"location": "westeurope"}),
-    (zone, {"location": "global"}),
-    (zone + "/A/www", {"properties": {"TTL": 3600, "ARecords": [{"ipv4Address": "192.0.2.10"}]}}),
+for url, operation, body in (
+    (group, "resources.resource_groups", {"location": "westeurope"}),
+    (zone, "dns.zones", {"location": "global"}),
+    (
+        zone + "/A/www",
+        "dns.record_sets",
+        {"properties": {"TTL": 3600, "ARecords": [{"ipv4Address": "192.0.2.10"}]}},
+    ),
 ):
-    session.put(url, params={"api-version": "2018-05-01"}, json=body, timeout=10).raise_for_status()
+    # the API versions the emulator answers (the product's)
+    params = {"api-version": IMPLEMENTED[operation][0]}
+    session.put(url, params=params, json=body, timeout=10).raise_for_status()
