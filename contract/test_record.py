@@ -13,6 +13,7 @@ import azure_record
 from azure_emulator import defaults
 from azure_emulator.testing import shared_emulator
 
+from odoo.addons.oec_cloud_accounts.services.api_versions import API_VERSIONS, operation_of
 from odoo.addons.oec_cloud_accounts.services.compute import ComputeClient
 
 
@@ -59,6 +60,11 @@ def test_recorded_fixtures_are_sanitized_and_replay(emu, replay, tmp_path):
         assert fixture["source"].startswith("recorded from a real subscription by tools/azure_record.py")
         assert fixture["exchanges"], path.name
         assert all(e["status"] < 400 for e in fixture["exchanges"]), path.name
+        # recorded at the product's API versions, as the suite's fixtures are
+        for exchange in fixture["exchanges"]:
+            operation = operation_of(exchange["path"])
+            if operation:
+                assert exchange["api_version"] == API_VERSIONS[operation], (path.name, exchange["path"])
     lifecycle = json.loads((tmp_path / "resource_group_lifecycle.json").read_text())
     assert [e["method"] for e in lifecycle["exchanges"]][:3] == ["PUT", "GET", "DELETE"]
 

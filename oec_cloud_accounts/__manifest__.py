@@ -14,7 +14,7 @@
             "msal",
             "azure-core",
             "azure-mgmt-resource",
-            "azure-mgmt-subscription",
+            "azure-mgmt-resource-subscriptions",
             "azure-mgmt-dns",
             "dnspython",
             "cryptography",

@@ -23,6 +23,7 @@ and a fixture must hold nothing of yours.
 
 import argparse
 import datetime
+import importlib.util
 import json
 import re
 import subprocess
@@ -37,8 +38,18 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.storage import StorageManagementClient
-from azure.mgmt.subscription import SubscriptionClient
+
+# the product's API versions (the fixtures are answers of exactly these): the addon's table,
+# read from its file (plain Python, no odoo import)
+_SPEC = importlib.util.spec_from_file_location(
+    "api_versions",
+    Path(__file__).resolve().parent.parent / "oec_cloud_accounts" / "services" / "api_versions.py",
+)
+api_versions = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(api_versions)
+V = api_versions.API_VERSIONS
 
 KEPT_HEADERS = ("retry-after", "location", "azure-asyncoperation", "content-type", "etag")
 SECRET_KEYS = re.compile(r"(key|secret|token|password|connectionstring|sas|signature)", re.IGNORECASE)
@@ -169,23 +180,36 @@ def record(
         "retry_total": 0,
     }
     credential = _Token(token)
+    # as services/arm.py: compute takes the version per call, the other clients per operations group
     compute = ComputeManagementClient(credential, subscription, **options)
-    resources = ResourceManagementClient(credential, subscription, **options)
+    subscriptions = SubscriptionClient(credential, api_version=V["subscriptions.subscriptions"], **options)
+    providers = ResourceManagementClient(
+        credential, subscription, api_version=V["resources.providers"], **options
+    )
+    resources = ResourceManagementClient(
+        credential, subscription, api_version=V["resources.resource_groups"], **options
+    )
     calls = {
-        "subscriptions": lambda: list(SubscriptionClient(credential, **options).subscriptions.list()),
-        "locations": lambda: list(
-            SubscriptionClient(credential, **options).subscriptions.list_locations(subscription)
+        "subscriptions": lambda: list(subscriptions.subscriptions.list()),
+        "locations": lambda: list(subscriptions.subscriptions.list_locations(subscription)),
+        "skus_region": lambda: list(
+            compute.resource_skus.list(
+                filter="location eq '%s'" % location, api_version=V["compute.resource_skus"]
+            )
         ),
-        "skus_region": lambda: list(compute.resource_skus.list(filter="location eq '%s'" % location)),
-        "usages": lambda: list(compute.usage.list(location)),
+        "usages": lambda: list(compute.usage.list(location, api_version=V["compute.usage"])),
         "providers": lambda: [
-            resources.providers.get(ns)
+            providers.providers.get(ns)
             for ns in ("Microsoft.Compute", "Microsoft.Storage", "Microsoft.Network")
         ],
         "storage_accounts": lambda: list(
-            StorageManagementClient(credential, subscription, **options).storage_accounts.list()
+            StorageManagementClient(
+                credential, subscription, api_version=V["storage.storage_accounts"], **options
+            ).storage_accounts.list()
         ),
-        "dns_zones": lambda: list(DnsManagementClient(credential, subscription, **options).zones.list()),
+        "dns_zones": lambda: list(
+            DnsManagementClient(credential, subscription, api_version=V["dns.zones"], **options).zones.list()
+        ),
     }
     if create_group:
         group = "oec-record-%s" % uuid.uuid4().hex[:8]

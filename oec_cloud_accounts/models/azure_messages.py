@@ -160,6 +160,12 @@ MESSAGES = {
     "arm.ReadOnlyDisabledSubscription": _lt(
         "The subscription is disabled: re-enable it in the Azure portal."
     ),
+    "arm.api_version": _lt(
+        "Azure in this cloud does not offer API version %(api_version)s of %(operation)s, the one Odoo "
+        "uses: a Settings administrator sets a version Azure lists below in Cloud > Configuration > Azure "
+        'Clouds, API Versions, as the line "%(operation)s = <version>", then retries. Azure says: '
+        "%(detail)s"
+    ),
     "arm.transient": _lt("Azure is busy or unavailable (HTTP %(status)s): it will be retried."),
     "arm.throttled": _lt(
         "Azure is throttling this subscription's requests (too many in a short time): Odoo tries again "

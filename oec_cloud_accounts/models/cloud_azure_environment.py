@@ -18,6 +18,7 @@ from odoo.addons.oec_auth_azure.services.urls import (
 )
 
 from ..services import ArmClient, AzureError, AzureIdentity
+from ..services.api_versions import API_VERSIONS, OverrideError, parse_overrides, resolve
 from ..services.errors import KIND_CLIENT
 from ..services.inputs import shorten
 
@@ -115,12 +116,35 @@ class CloudAzureEnvironment(models.Model):
         help="Whose accounts may connect: 'organizations' (any work account), or a tenant id or "
         "domain to accept only that directory.",
     )
+    api_version_overrides = fields.Text(
+        string="API Versions",
+        groups="base.group_system",
+        help="Resource Manager API versions this cloud needs instead of Odoo's, one \"operation = "
+        'version" a line (e.g. compute.virtual_machines = 2023-09-01), for a cloud that does not offer '
+        "Odoo's versions yet. Empty: Odoo's versions, which all Azure public, US Government and China "
+        "offer.",
+    )
+    api_versions_used = fields.Text(
+        string="API Versions Used",
+        compute="_compute_api_versions_used",
+        groups="base.group_system",
+        help="The API version of every operation Odoo calls in this cloud: Odoo's, or this cloud's own.",
+    )
     account_count = fields.Integer(compute="_compute_account_count", string="Accounts")
 
     def _compute_client_secret_set(self):
         with_secret = self._ids_with_secret("client_secret_enc", here=True)
         for cloud in self:
             cloud.client_secret_set = cloud.id in with_secret
+
+    @api.depends("api_version_overrides")
+    def _compute_api_versions_used(self):
+        for cloud in self:
+            try:
+                versions = resolve(cloud.api_version_overrides)
+            except OverrideError:
+                versions = API_VERSIONS
+            cloud.api_versions_used = "\n".join("%s = %s" % item for item in versions.items())
 
     def _compute_account_count(self):
         counts = dict(
@@ -197,6 +221,26 @@ class CloudAzureEnvironment(models.Model):
                         value=shorten(suffix),
                     )
                 )
+
+    @api.constrains("api_version_overrides")
+    def _check_api_version_overrides(self):
+        for cloud in self:
+            try:
+                parse_overrides(cloud.api_version_overrides)
+            except OverrideError as error:
+                reasons = {
+                    "syntax": _('write one "operation = version" a line'),
+                    "operation": _("the operation is none of %s", ", ".join(API_VERSIONS)),
+                    "version": _("an API version is a date such as 2024-07-01, or 2023-07-01-preview"),
+                }
+                raise ValidationError(
+                    _(
+                        "%(cloud)s: the API versions line %(line)r cannot be used: %(reason)s.",
+                        cloud=cloud.name,
+                        line=shorten(error.line),
+                        reason=reasons[error.reason],
+                    )
+                ) from None
 
     def set_client_secret(self, secret):
         """Store a new client secret (encrypted); only administrators get here."""
@@ -297,6 +341,7 @@ class CloudAzureEnvironment(models.Model):
             ca_bundle=self._ca_bundle(),
             timeout=TIMEOUT,
             backoff=self._retry_backoff(),
+            api_versions=resolve(self.sudo().api_version_overrides),
         )
 
     # -- connecting an account (auth code + PKCE) --------------------------------------------------

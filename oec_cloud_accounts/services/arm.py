@@ -7,6 +7,7 @@ background thread of theirs can trigger a token request.
 
 import logging
 from contextlib import contextmanager
+from urllib.parse import parse_qs, urlsplit
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import (
@@ -16,9 +17,10 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.mgmt.resource.resources import ResourceManagementClient
-from azure.mgmt.subscription import SubscriptionClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-from .errors import AzureError
+from .api_versions import API_VERSIONS, operation_of
+from .errors import API_VERSION_CODES, AzureError
 from .http import DEFAULT_TIMEOUT
 
 # azure-core logs every request's and response's headers at INFO: most of a
@@ -63,6 +65,13 @@ class ArmClient:
     keep it low to keep transactions short); ``backoff``: a multiplier of the
     waits between them (1: 0.5 s, 1 s, 2 s... at most 5 s; 0: at once, for tests).
     A ``Retry-After`` Azure sends is still honoured.
+    ``api_versions``: {operation: API version} of the cloud (``api_versions.resolve``); every
+    request asks its operation's version of this table, never the SDK's default. The SDKs take it
+    in two ways (the contract suite checks the requests): the clients of resources, subscriptions,
+    storage and DNS are built for one operations group with its version (their operations send
+    the client's); compute and network clients have none, so each of their calls passes
+    ``api_version=`` (their operations send the call's, else the SDK's newest, or for resource
+    SKUs their own default).
     """
 
     def __init__(
@@ -75,8 +84,10 @@ class ArmClient:
         timeout=DEFAULT_TIMEOUT,
         retries=1,
         backoff=1.0,
+        api_versions=None,
     ):
         self.credential = StaticTokenCredential(access_token, expires_on)
+        self.api_versions = {**API_VERSIONS, **(api_versions or {})}
         self.options = {
             "base_url": endpoint.rstrip("/"),
             "credential_scopes": [scope],
@@ -94,26 +105,24 @@ class ArmClient:
 
     def list_subscriptions(self):
         """[{"id", "name", "state", "tenant_id"}] the account can see."""
-        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
+        with _arm_errors(), self._subscriptions("subscriptions") as client:
             return [
                 {
                     "id": sub.subscription_id,
                     "name": sub.display_name,
                     "state": str(sub.state.value if hasattr(sub.state, "value") else sub.state),
-                    "tenant_id": getattr(sub, "tenant_id", None),
+                    "tenant_id": sub.tenant_id,
                 }
                 for sub in client.subscriptions.list()
             ]
 
     def tenant_names(self):
         """{tenant id: "display name (default domain)"} of the tenants the account can see."""
-        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
+        with _arm_errors(), self._subscriptions("tenants") as client:
             names = {}
             for tenant in client.tenants.list():
-                # older API versions of the SDK's model lack the names: they stay in additional_properties
-                extra = getattr(tenant, "additional_properties", None) or {}
-                name = getattr(tenant, "display_name", None) or extra.get("displayName")
-                domain = getattr(tenant, "default_domain", None) or extra.get("defaultDomain")
+                # an older API version (a cloud's override) gives no names: the id stands for them
+                name, domain = tenant.display_name, tenant.default_domain
                 label = " ".join(part for part in (name, domain and "(%s)" % domain) if part)
                 names[tenant.tenant_id] = label or tenant.tenant_id
             return names
@@ -121,12 +130,12 @@ class ArmClient:
     def get_providers(self, subscription_id, namespaces):
         """{namespace: {"namespace", "state", "resource_types"}}, through one client
         (one connection) for the whole subscription."""
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "providers") as client:
             return {ns: self._provider(client.providers.get(ns)) for ns in namespaces}
 
     def register_provider(self, subscription_id, namespace):
         """Ask Azure to register a provider; returns its new state (often Registering)."""
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "providers") as client:
             return self._provider(client.providers.register(namespace))
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -142,8 +151,19 @@ class ArmClient:
             )
         return {"providers": {ns: p["state"] for ns, p in providers.items()}, "capabilities": caps}
 
-    def _resources(self, subscription_id):
-        return ResourceManagementClient(self.credential, subscription_id, **self.options)
+    def _version(self, operation):
+        """The API version of ``operation`` (a key of api_versions.API_VERSIONS) in this cloud."""
+        return self.api_versions[operation]
+
+    def _subscriptions(self, group):
+        """A subscriptions client for one operations group (``subscriptions`` or ``tenants``)."""
+        version = self._version("subscriptions." + group)
+        return SubscriptionClient(self.credential, api_version=version, **self.options)
+
+    def _resources(self, subscription_id, group):
+        """A resources client for one operations group (``resource_groups`` or ``providers``)."""
+        version = self._version("resources." + group)
+        return ResourceManagementClient(self.credential, subscription_id, api_version=version, **self.options)
 
     @staticmethod
     def _provider(provider):
@@ -213,9 +233,33 @@ def _arm_errors(codes=None, statuses=None, values=None):
         retry_after = (
             _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
         )
+        if code in API_VERSION_CODES:
+            values = {**(values or {}), **_asked_version(exc.response)}
         raise AzureError.from_arm(
             status, code or "HttpError", detail, codes, statuses, retry_after, values
         ) from exc
+
+
+def is_missing(exc):
+    """Whether a ResourceNotFoundError says the resource is missing: a 404 InvalidResourceType says
+    the cloud has no such API version (see errors.API_VERSION_CODES), which a caller treating 404 as
+    "none" must not take for an absent resource."""
+    code = getattr(exc.error, "code", None) if exc.error else None
+    return code not in API_VERSION_CODES
+
+
+def _asked_version(response):
+    """{"operation", "api_version"} of the request an answer is for (what the API version
+    overrides of the cloud name), as far as they can be read."""
+    request = getattr(response, "request", None)
+    if request is None:
+        return {}
+    parts = urlsplit(request.url)
+    asked = {"operation": operation_of(parts.path) or "?"}
+    version = parse_qs(parts.query).get("api-version")
+    if version:
+        asked["api_version"] = version[0]
+    return asked
 
 
 def _retry_after(value):

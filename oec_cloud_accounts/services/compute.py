@@ -13,9 +13,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.subscription import SubscriptionClient
 
-from .arm import ArmClient, _arm_errors
+from .arm import ArmClient, _arm_errors, is_missing
 from .errors import KIND_REQUEST, AzureError
 
 # Names of the resources inside a server's own resource group: the group is
@@ -89,7 +88,7 @@ class ComputeClient(ArmClient):
 
     def list_locations(self, subscription_id):
         """[{"name", "display_name"}] of the regions of the subscription."""
-        with _arm_errors(), SubscriptionClient(self.credential, **self.options) as client:
+        with _arm_errors(), self._subscriptions("subscriptions") as client:
             return [
                 {"name": loc.name, "display_name": loc.display_name}
                 for loc in client.subscriptions.list_locations(subscription_id)
@@ -104,7 +103,9 @@ class ComputeClient(ArmClient):
         [{"name", "family", "vcpus", "memory_gb"}]"""
         location = location.lower()
         with _arm_errors(), self._compute(subscription_id) as client:
-            skus = client.resource_skus.list(filter="location eq '%s'" % location)
+            skus = client.resource_skus.list(
+                filter="location eq '%s'" % location, api_version=self._version("compute.resource_skus")
+            )
             sizes = []
             for sku in skus:
                 if sku.resource_type != "virtualMachines" or _restricted(sku, location):
@@ -137,20 +138,20 @@ class ComputeClient(ArmClient):
                     "limit": usage.limit,
                     "label": usage.name.localized_value or usage.name.value,
                 }
-                for usage in client.usage.list(location)
+                for usage in client.usage.list(location, api_version=self._version("compute.usage"))
             }
 
     # -- the server's resources -------------------------------------------------------------------
 
     def create_resource_group(self, subscription_id, name, location, tags):
         """PUT the resource group (synchronous in Azure)."""
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "resource_groups") as client:
             group = client.resource_groups.create_or_update(name, {"location": location, "tags": tags})
             return {"id": group.id, "tags": dict(group.tags or {})}
 
     def get_resource_group(self, subscription_id, name):
         """{"id", "tags", "state"}, or None when it does not exist."""
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "resource_groups") as client:
             if not client.resource_groups.check_existence(name):
                 return None
             group = client.resource_groups.get(name)
@@ -161,7 +162,7 @@ class ComputeClient(ArmClient):
             }
 
     def begin_delete_resource_group(self, subscription_id, name):
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "resource_groups") as client:
             return self._begin(client.resource_groups.begin_delete(name, polling=_SendOnly()))
 
     def begin_create_nsg(self, subscription_id, group, location, ssh_sources, tags, https=False):
@@ -175,7 +176,13 @@ class ComputeClient(ArmClient):
         body = {"location": location, "tags": tags, "properties": {"securityRules": rules}}
         with _arm_errors(), self._network(subscription_id) as client:
             return self._begin(
-                client.network_security_groups.begin_create_or_update(group, NSG, body, polling=_SendOnly())
+                client.network_security_groups.begin_create_or_update(
+                    group,
+                    NSG,
+                    body,
+                    polling=_SendOnly(),
+                    api_version=self._version("network.network_security_groups"),
+                )
             )
 
     def begin_create_vnet(self, subscription_id, group, location, nsg_id, tags):
@@ -197,7 +204,13 @@ class ComputeClient(ArmClient):
         }
         with _arm_errors(), self._network(subscription_id) as client:
             return self._begin(
-                client.virtual_networks.begin_create_or_update(group, VNET, body, polling=_SendOnly())
+                client.virtual_networks.begin_create_or_update(
+                    group,
+                    VNET,
+                    body,
+                    polling=_SendOnly(),
+                    api_version=self._version("network.virtual_networks"),
+                )
             )
 
     def begin_create_public_ip(self, subscription_id, group, location, tags):
@@ -210,7 +223,13 @@ class ComputeClient(ArmClient):
         }
         with _arm_errors(), self._network(subscription_id) as client:
             return self._begin(
-                client.public_ip_addresses.begin_create_or_update(group, PUBLIC_IP, body, polling=_SendOnly())
+                client.public_ip_addresses.begin_create_or_update(
+                    group,
+                    PUBLIC_IP,
+                    body,
+                    polling=_SendOnly(),
+                    api_version=self._version("network.public_ip_addresses"),
+                )
             )
 
     def begin_create_nic(self, subscription_id, group, location, subnet_id, public_ip_id, tags):
@@ -232,7 +251,13 @@ class ComputeClient(ArmClient):
         }
         with _arm_errors(), self._network(subscription_id) as client:
             return self._begin(
-                client.network_interfaces.begin_create_or_update(group, NIC, body, polling=_SendOnly())
+                client.network_interfaces.begin_create_or_update(
+                    group,
+                    NIC,
+                    body,
+                    polling=_SendOnly(),
+                    api_version=self._version("network.network_interfaces"),
+                )
             )
 
     def begin_create_vm(self, subscription_id, group, name, spec, tags):
@@ -277,20 +302,34 @@ class ComputeClient(ArmClient):
         }
         with _arm_errors(), self._compute(subscription_id) as client:
             return self._begin(
-                client.virtual_machines.begin_create_or_update(group, name, body, polling=_SendOnly())
+                client.virtual_machines.begin_create_or_update(
+                    group,
+                    name,
+                    body,
+                    polling=_SendOnly(),
+                    api_version=self._version("compute.virtual_machines"),
+                )
             )
 
     def begin_vm_action(self, subscription_id, group, name, action):
         """``action``: start, stop (deallocate), restart or power_off."""
         _client, _ops, method, _nargs = OPERATIONS[action]
         with _arm_errors(), self._compute(subscription_id) as client:
-            return self._begin(getattr(client.virtual_machines, method)(group, name, polling=_SendOnly()))
+            begin = getattr(client.virtual_machines, method)
+            return self._begin(
+                begin(group, name, polling=_SendOnly(), api_version=self._version("compute.virtual_machines"))
+            )
 
     def poll(self, subscription_id, kind, token):
         """Ask once about the operation of ``token``: True when it succeeded,
         False while it runs; raises AzureError (with Azure's code) when it failed."""
         client_name, group, method, nargs = OPERATIONS[kind]
-        factory = {"resources": self._resources, "network": self._network, "compute": self._compute}
+        factory = {
+            "resources": lambda sub: self._resources(sub, "resource_groups"),
+            "network": self._network,
+            "compute": self._compute,
+        }
+        # no api_version here: the token holds the first request, and Azure's status URLs their own
         with _arm_errors(), factory[client_name](subscription_id) as client, _token_errors():
             poller = getattr(getattr(client, group), method)(
                 *([None] * nargs), continuation_token=token, polling=_PollOnce()
@@ -305,8 +344,12 @@ class ComputeClient(ArmClient):
         "deallocated"), or None when the VM does not exist."""
         with _arm_errors(), self._compute(subscription_id) as client:
             try:
-                view = client.virtual_machines.instance_view(group, name)
-            except ResourceNotFoundError:
+                view = client.virtual_machines.instance_view(
+                    group, name, api_version=self._version("compute.virtual_machines")
+                )
+            except ResourceNotFoundError as exc:
+                if not is_missing(exc):
+                    raise
                 return None
             codes = [status.code or "" for status in view.statuses or []]
             return {
@@ -319,7 +362,10 @@ class ComputeClient(ArmClient):
     def get_public_ip(self, subscription_id, group):
         """The address of the server's public IP (None until allocated)."""
         with _arm_errors(), self._network(subscription_id) as client:
-            return client.public_ip_addresses.get(group, PUBLIC_IP).ip_address
+            address = client.public_ip_addresses.get(
+                group, PUBLIC_IP, api_version=self._version("network.public_ip_addresses")
+            )
+            return address.ip_address
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -336,6 +382,7 @@ class ComputeClient(ArmClient):
             return None
         return poller.continuation_token()
 
+    # compute and network clients take no api_version: each call passes its own (see ArmClient)
     def _compute(self, subscription_id):
         return ComputeManagementClient(self.credential, subscription_id, **self.options)
 

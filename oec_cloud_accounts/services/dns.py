@@ -107,14 +107,17 @@ def is_owned_by(record_set, owner):
 class DnsClient(ArmClient):
     """Azure DNS calls of one signed-in account (same options as ArmClient)."""
 
-    def _dns(self, subscription_id):
-        return DnsManagementClient(self.credential, subscription_id, **self.options)
+    def _dns(self, subscription_id, group):
+        """A DNS client for one operations group (``zones`` or ``record_sets``), built with its
+        API version (its operations send the client's)."""
+        version = self._version("dns." + group)
+        return DnsManagementClient(self.credential, subscription_id, api_version=version, **self.options)
 
     # -- remote calls, one method each ----------------------------------------------------------
 
     def list_zones(self, subscription_id):
         """The public zones of a subscription, all resource groups."""
-        with _arm_errors(DNS), self._dns(subscription_id) as client:
+        with _arm_errors(DNS), self._dns(subscription_id, "zones") as client:
             return [
                 zone
                 for zone in (_zone(subscription_id, z) for z in client.zones.list())
@@ -122,17 +125,17 @@ class DnsClient(ArmClient):
             ]
 
     def get_zone(self, subscription_id, resource_group, zone_name):
-        with _arm_errors(DNS), self._dns(subscription_id) as client:
+        with _arm_errors(DNS), self._dns(subscription_id, "zones") as client:
             return _zone(subscription_id, client.zones.get(resource_group, zone_name))
 
     def list_record_sets(self, subscription_id, resource_group, zone_name):
-        with _arm_errors(DNS), self._dns(subscription_id) as client:
+        with _arm_errors(DNS), self._dns(subscription_id, "record_sets") as client:
             return [_record_set(r) for r in client.record_sets.list_by_dns_zone(resource_group, zone_name)]
 
     def get_record_set(self, subscription_id, resource_group, zone_name, name, record_type):
         """The record set, or None when there is none of that name and type."""
         try:
-            with _arm_errors(DNS), self._dns(subscription_id) as client:
+            with _arm_errors(DNS), self._dns(subscription_id, "record_sets") as client:
                 return _record_set(client.record_sets.get(resource_group, zone_name, name, record_type))
         except AzureError as error:
             if error.status == 404 and error.code == "NotFound":  # the zone missing is ResourceNotFound
@@ -146,7 +149,7 @@ class DnsClient(ArmClient):
         params = RecordSet(
             ttl=ttl, a_records=[ARecord(ipv4_address=a) for a in addresses], metadata=metadata or None
         )
-        with _arm_errors(DNS, {412: DNS_RECORD_EXISTS}), self._dns(subscription_id) as client:
+        with _arm_errors(DNS, {412: DNS_RECORD_EXISTS}), self._dns(subscription_id, "record_sets") as client:
             return _record_set(
                 client.record_sets.create_or_update(
                     resource_group, zone_name, name, "A", params, if_none_match="*"
@@ -158,7 +161,7 @@ class DnsClient(ArmClient):
     ):
         """Replace the addresses and TTL of the version ``etag`` (If-Match)."""
         params = RecordSet(ttl=ttl, a_records=[ARecord(ipv4_address=a) for a in addresses], metadata=metadata)
-        with _arm_errors(DNS), self._dns(subscription_id) as client:
+        with _arm_errors(DNS), self._dns(subscription_id, "record_sets") as client:
             return _record_set(
                 client.record_sets.create_or_update(
                     resource_group, zone_name, name, "A", params, if_match=etag
@@ -167,7 +170,7 @@ class DnsClient(ArmClient):
 
     def delete_record_set(self, subscription_id, resource_group, zone_name, name, record_type, etag):
         """Delete the version ``etag`` (If-Match) of a record set."""
-        with _arm_errors(DNS), self._dns(subscription_id) as client:
+        with _arm_errors(DNS), self._dns(subscription_id, "record_sets") as client:
             client.record_sets.delete(resource_group, zone_name, name, record_type, if_match=etag)
 
 

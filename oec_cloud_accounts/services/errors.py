@@ -67,6 +67,13 @@ ARM = {
     "ReadOnlyDisabledSubscription": KIND_ACCESS,
 }
 
+# ARM's answers to an API version the cloud does not offer (older national or private clouds):
+# 400 InvalidApiVersionParameter (Resource Manager's own: subscriptions, groups, providers), 400
+# NoRegisteredProviderFound (a provider's type, with a location), 404 InvalidResourceType (a
+# provider's type, without one); the message key "arm.api_version" names the operation and the
+# version sent, for the cloud's API version overrides (services/api_versions.py)
+API_VERSION_CODES = ("InvalidApiVersionParameter", "NoRegisteredProviderFound", "InvalidResourceType")
+
 # ARM codes of Azure DNS calls -> (kind, message key); before ARM's generic keys there.
 DNS = {
     "ResourceNotFound": (KIND_REQUEST, "dns.zone_not_found"),
@@ -225,7 +232,11 @@ class AzureError(Exception):
         values their messages name (e.g. the storage account's name)."""
         params = None
         specific = (statuses or {}).get(status) or (codes or {}).get(code)
-        if specific:
+        if code in API_VERSION_CODES:
+            kind, key = KIND_REQUEST, "arm.api_version"
+            params = {"detail": detail or code, "operation": "?", "api_version": "?"}
+            params.update(values or {})
+        elif specific:
             kind, key = specific
             params = {"detail": detail or code, "status": status, "retry_after": retry_after or 0}
             params.update(values or {})

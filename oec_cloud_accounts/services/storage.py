@@ -12,7 +12,7 @@ import re
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.storage import StorageManagementClient
 
-from .arm import ArmClient, _arm_errors
+from .arm import ArmClient, _arm_errors, is_missing
 from .compute import _PollOnce, _SendOnly, _token_errors
 from .errors import KIND_REQUEST, STORAGE, AzureError
 from .hosts import check_blob_endpoint, check_storage_id
@@ -96,14 +96,20 @@ def lifecycle_rule_name(container, prefix=""):
 class StorageClient(ArmClient):
     """Storage calls of one signed-in account (same options as ArmClient)."""
 
-    def _storage(self, subscription_id):
-        return StorageManagementClient(self.credential, subscription_id, **self.options)
+    def _storage(self, subscription_id, group):
+        """A storage client for one operations group (``storage_accounts``, ``blob_containers``,
+        ``management_policies``): its operations send the client's API version."""
+        version = self._version("storage." + group)
+        return StorageManagementClient(self.credential, subscription_id, api_version=version, **self.options)
 
     # -- remote calls, one method each ----------------------------------------------------------
 
     def account_key(self, subscription_id, resource_group, name):
         """The storage account's first key (listKeys), for the data plane."""
-        with _arm_errors(STORAGE, values={"account": name}), self._storage(subscription_id) as client:
+        with (
+            _arm_errors(STORAGE, values={"account": name}),
+            self._storage(subscription_id, "storage_accounts") as client,
+        ):
             keys = client.storage_accounts.list_keys(resource_group, name)
             # hybrid models: ["keys"] (.keys is the Mapping method)
             return keys["keys"][0]["value"]
@@ -121,17 +127,20 @@ class StorageClient(ArmClient):
 
     def list_accounts(self, subscription_id):
         """The storage accounts of a subscription, all resource groups (see ``_account``)."""
-        with _arm_errors(STORAGE), self._storage(subscription_id) as client:
+        with _arm_errors(STORAGE), self._storage(subscription_id, "storage_accounts") as client:
             return [_account(subscription_id, a) for a in client.storage_accounts.list()]
 
     def get_account(self, subscription_id, resource_group, name):
         """One storage account (see ``_account``); AzureError ResourceNotFound when gone."""
-        with _arm_errors(STORAGE, values={"account": name}), self._storage(subscription_id) as client:
+        with (
+            _arm_errors(STORAGE, values={"account": name}),
+            self._storage(subscription_id, "storage_accounts") as client,
+        ):
             return _account(subscription_id, client.storage_accounts.get_properties(resource_group, name))
 
     def check_name_availability(self, subscription_id, name):
         """{"available", "reason", "message"}: whether ``name`` is free across Azure."""
-        with _arm_errors(STORAGE), self._storage(subscription_id) as client:
+        with _arm_errors(STORAGE), self._storage(subscription_id, "storage_accounts") as client:
             result = client.storage_accounts.check_name_availability(
                 {"name": name, "type": "Microsoft.Storage/storageAccounts"}
             )
@@ -158,7 +167,10 @@ class StorageClient(ArmClient):
                 "accessTier": "Hot",
             },
         }
-        with _arm_errors(STORAGE, values={"account": name}), self._storage(subscription_id) as client:
+        with (
+            _arm_errors(STORAGE, values={"account": name}),
+            self._storage(subscription_id, "storage_accounts") as client,
+        ):
             poller = client.storage_accounts.begin_create(resource_group, name, body, polling=_SendOnly())
             if poller.polling_method().finished():
                 return None
@@ -167,7 +179,11 @@ class StorageClient(ArmClient):
     def poll_create(self, subscription_id, token):
         """Ask once about a creation: True when it succeeded, False while it
         runs; raises AzureError with Azure's code when it failed."""
-        with _arm_errors(STORAGE), self._storage(subscription_id) as client, _token_errors():
+        with (
+            _arm_errors(STORAGE),
+            self._storage(subscription_id, "storage_accounts") as client,
+            _token_errors(),
+        ):
             poller = client.storage_accounts.begin_create(
                 None, None, None, continuation_token=token, polling=_PollOnce()
             )
@@ -177,7 +193,7 @@ class StorageClient(ArmClient):
 
     def list_resource_groups(self, subscription_id):
         """[{"name", "location"}] of the subscription."""
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "resource_groups") as client:
             return sorted(
                 ({"name": g.name, "location": g.location} for g in client.resource_groups.list()),
                 key=lambda g: g["name"].lower(),
@@ -185,7 +201,7 @@ class StorageClient(ArmClient):
 
     def create_resource_group(self, subscription_id, name, location, tags):
         """Create the group, or keep an existing one as it is (its tags and region)."""
-        with _arm_errors(), self._resources(subscription_id) as client:
+        with _arm_errors(), self._resources(subscription_id, "resource_groups") as client:
             if client.resource_groups.check_existence(name):
                 return {"name": name, "created": False}
             client.resource_groups.create_or_update(name, {"location": location, "tags": tags})
@@ -193,7 +209,10 @@ class StorageClient(ArmClient):
 
     def list_containers(self, subscription_id, resource_group, account):
         """The names of the account's blob containers."""
-        with _arm_errors(STORAGE, values={"account": account}), self._storage(subscription_id) as client:
+        with (
+            _arm_errors(STORAGE, values={"account": account}),
+            self._storage(subscription_id, "blob_containers") as client,
+        ):
             return sorted(c.name for c in client.blob_containers.list(resource_group, account))
 
     def create_container(self, subscription_id, resource_group, account, name):
@@ -201,7 +220,7 @@ class StorageClient(ArmClient):
         check_container_name(name)
         with (
             _arm_errors(STORAGE, values={"account": account, "container": name}),
-            self._storage(subscription_id) as client,
+            self._storage(subscription_id, "blob_containers") as client,
         ):
             client.blob_containers.create(
                 resource_group, account, name, {"properties": {"publicAccess": "None"}}
@@ -210,10 +229,15 @@ class StorageClient(ArmClient):
 
     def get_lifecycle_rules(self, subscription_id, resource_group, account):
         """The rules of the account's management policy, as Azure's camelCase dicts ([] when none)."""
-        with _arm_errors(STORAGE, values={"account": account}), self._storage(subscription_id) as client:
+        with (
+            _arm_errors(STORAGE, values={"account": account}),
+            self._storage(subscription_id, "management_policies") as client,
+        ):
             try:
                 policy = client.management_policies.get(resource_group, account, "default")
-            except ResourceNotFoundError:
+            except ResourceNotFoundError as exc:
+                if not is_missing(exc):
+                    raise
                 return []
             # hybrid models: as_dict() gives Azure's (REST) names: other rules go back as they came
             return [rule.as_dict() for rule in policy.policy.rules]
@@ -264,14 +288,20 @@ class StorageClient(ArmClient):
         if kept:
             self._put_policy(subscription_id, resource_group, account, kept)
         else:
-            with _arm_errors(STORAGE, values={"account": account}), self._storage(subscription_id) as client:
+            with (
+                _arm_errors(STORAGE, values={"account": account}),
+                self._storage(subscription_id, "management_policies") as client,
+            ):
                 client.management_policies.delete(resource_group, account, "default")
         return True
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def _put_policy(self, subscription_id, resource_group, account, rules):
-        with _arm_errors(STORAGE, values={"account": account}), self._storage(subscription_id) as client:
+        with (
+            _arm_errors(STORAGE, values={"account": account}),
+            self._storage(subscription_id, "management_policies") as client,
+        ):
             client.management_policies.create_or_update(
                 resource_group, account, "default", {"properties": {"policy": {"rules": rules}}}
             )

@@ -15,6 +15,7 @@ from odoo.tests import new_test_user
 from odoo.tools import config
 
 from ..models.res_config_settings import ENVIRONMENT_PARAM
+from ..services.api_versions import API_VERSIONS
 from ..services.arm import StaticTokenCredential
 
 _logger = logging.getLogger(__name__)
@@ -137,7 +138,17 @@ class EmulatorMixin:
             "credential_scopes": [self.emu.endpoints["arm_scope"]],
             "polling_interval": 0,
         }
-        return tuple(cls(credential, subscription_id, **options) for cls in client_classes)
+        # at the product's API versions, the only ones the emulator answers (one for all the
+        # operations groups of each of these clients: services/api_versions.py)
+        versions = {
+            "ResourceManagementClient": API_VERSIONS["resources.resource_groups"],
+            "StorageManagementClient": API_VERSIONS["storage.storage_accounts"],
+            "DnsManagementClient": API_VERSIONS["dns.zones"],
+        }
+        return tuple(
+            cls(credential, subscription_id, api_version=versions[cls.__name__], **options)
+            for cls in client_classes
+        )
 
     def tour_beside_the_cron(self, url_path, tour_name, model, method):
         """HttpCase only: run the tour ``tour_name`` (which begins with the login

@@ -204,6 +204,41 @@ class TestEnvironmentValidation(EmulatorMixin, TransactionCase):
         with self.assertRaises(AccessError):
             self.cloud.with_user(manager).write({"storage_suffix": "evil.example"})
 
+    def test_api_version_overrides_are_checked(self):
+        """A cloud's own API versions: known operations, real dates, one "operation = version" a line."""
+        self.cloud.api_version_overrides = (
+            "# Azure Stack Hub 2311\n\ncompute.virtual_machines = 2020-06-01\n"
+            "dns.record_sets=2016-04-01\nnetwork.virtual_networks = 2023-07-01-preview\n"
+        )
+        versions = self.cloud.api_versions_used.splitlines()
+        self.assertIn("compute.virtual_machines = 2020-06-01", versions)
+        self.assertIn("dns.record_sets = 2016-04-01", versions)
+        self.assertIn("subscriptions.subscriptions = 2022-12-01", versions)
+        for value, fragment in (
+            ("compute.vms = 2020-06-01", "the operation is none of compute.virtual_machines, "),
+            ("Compute.virtual_machines = 2020-06-01", "'Compute.virtual_machines = 2020-06-01'"),
+            ("compute.virtual_machines = 2024-02-30", "a date such as 2024-07-01"),
+            ("compute.virtual_machines = 2024-07", "a date such as 2024-07-01"),
+            ("compute.virtual_machines = 2024-07-01-beta", "a date such as 2024-07-01"),
+            ("compute.virtual_machines 2024-07-01", 'one "operation = version" a line'),
+            ("compute.virtual_machines =", 'one "operation = version" a line'),
+        ):
+            with self.subTest(value=value), self.assertRaises(ValidationError) as caught:
+                self.cloud.api_version_overrides = value
+            self.assertIn("the API versions line", str(caught.exception))
+            self.assertIn(fragment, str(caught.exception))
+
+    def test_api_version_overrides_are_for_administrators(self):
+        """Which versions the server asks is the Settings administrators' choice, and only they see it."""
+        self.cloud.api_version_overrides = "compute.virtual_machines = 2020-06-01"
+        for group in ("oec_cloud_accounts.group_cloud_user", "oec_cloud_accounts.group_cloud_manager"):
+            user = new_test_user(self.env, "cloud_env_" + group.rsplit("_", 1)[-1], groups=group)
+            with self.subTest(group=group), self.assertRaises(AccessError):
+                self.cloud.with_user(user).read(["api_version_overrides"])
+            with self.subTest(group=group), self.assertRaises(AccessError):
+                self.cloud.with_user(user).write({"api_version_overrides": False})
+        self.assertEqual(self.cloud.api_version_overrides, "compute.virtual_machines = 2020-06-01")
+
 
 @tagged("post_install", "-at_install")
 class TestPricesHost(EmulatorMixin, TransactionCase):

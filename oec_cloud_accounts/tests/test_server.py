@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import tempfile
 from datetime import datetime, time, timedelta
+from urllib.parse import parse_qsl
 
 import pytz
 import yaml
@@ -258,6 +259,33 @@ class TestServerProvisionSizes(ServerCase, TransactionCase):
             "Not offered, as the server's Ubuntu image is Generation 2 on x64: sizes that run only "
             "Generation 1 images (1) and Arm64 sizes (1).",
         )
+
+    def test_a_version_the_cloud_lacks_says_which_line_to_set(self):
+        """A cloud whose resource SKUs lack Odoo's API version answers as Azure does (404
+        InvalidResourceType): the wizard names the operation and version, and where a Settings
+        administrator sets the cloud's own; with a version it offers, the sizes load."""
+        wizard = self.env["cloud.server.provision"].create(
+            {"account_id": self.account.id, "subscription_line_id": self.subscription.id}
+        )
+        wizard.action_load_regions()
+        # the emulator offers one version of resource SKUs: this cloud "lacks" Odoo's when asked another
+        self.cloud.api_version_overrides = "compute.resource_skus = 2019-04-01"
+        since = len(self.emu.control.requests())
+        with self.assertRaises(UserError) as caught:
+            wizard.action_load_sizes()
+        message = str(caught.exception)
+        self.assertIn("API version 2019-04-01 of compute.resource_skus", message)
+        self.assertIn('"compute.resource_skus = <version>"', message)
+        self.assertIn("Cloud > Configuration > Azure Clouds", message)
+        self.assertIn("The supported api-versions are '2021-07-01'", message)
+        self.assertIn("(InvalidResourceType)", message)
+        (asked,) = [r for r in self.remote_calls(since) if r["path"].endswith("/skus")]
+        self.assertEqual(
+            (asked["status"], dict(parse_qsl(asked["query"]))["api-version"]), (404, "2019-04-01")
+        )
+        self.cloud.api_version_overrides = "compute.resource_skus = 2021-07-01"
+        wizard.action_load_sizes()
+        self.assertTrue(wizard.option_ids.filtered(lambda o: o.kind == "size"))
 
 
 @tagged("post_install", "-at_install")

@@ -40,6 +40,7 @@ code non-zero. On a shared 2-core machine expect a few percent of noise.
 """
 
 import hashlib
+import importlib
 import json
 import os
 import random
@@ -306,8 +307,14 @@ def seed_storage(emu):
         "connection_verify": emu.ca_path,
         "credential_scopes": [emu.endpoints["arm_scope"]],
     }
-    storage = StorageManagementClient(credential, defaults.SUBSCRIPTION_ID, **options)
-    resources = ResourceManagementClient(credential, defaults.SUBSCRIPTION_ID, **options)
+    # the emulator answers the product's API versions only
+    versions = _services_module("api_versions").API_VERSIONS
+    storage = StorageManagementClient(
+        credential, defaults.SUBSCRIPTION_ID, api_version=versions["storage.storage_accounts"], **options
+    )
+    resources = ResourceManagementClient(
+        credential, defaults.SUBSCRIPTION_ID, api_version=versions["resources.resource_groups"], **options
+    )
     resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
     account = storage.storage_accounts.begin_create(
         RG,
@@ -359,12 +366,15 @@ class _Counting:
         return data
 
 
-def _blob_module():
-    """The addon's services/blob.py, imported without Odoo (services/ has no odoo import)."""
-    sys.path.insert(0, str(ROOT / "oec_cloud_accounts"))
-    from services import blob  # pylint: disable=import-outside-toplevel
+def _services_module(name):
+    """A module of the addon's services/, imported without Odoo (services/ has no odoo import)."""
+    if str(ROOT / "oec_cloud_accounts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "oec_cloud_accounts"))
+    return importlib.import_module("services." + name)
 
-    return blob
+
+def _blob_module():
+    return _services_module("blob")
 
 
 def _ours(spec, produce):

@@ -12,6 +12,7 @@ import json
 import os
 
 import requests
+from azure_emulator.arm_versions import IMPLEMENTED
 from azure_emulator.client import ControlClient
 
 info = json.loads(os.environ["OEC_SANDBOX_INFO"])
@@ -24,11 +25,17 @@ session.headers["Authorization"] = "Bearer " + token
 group = "%s/subscriptions/%s/resourceGroups/sandbox-dns" % (arm, info["subscription_id"])
 zone = group + "/providers/Microsoft.Network/dnsZones/sandbox.test"
 steps = (
-    (group, {"location": "westeurope"}),
-    (zone, {"location": "global"}),
-    (zone + "/A/www", {"properties": {"TTL": 3600, "ARecords": [{"ipv4Address": "192.0.2.10"}]}}),
+    (group, "resources.resource_groups", {"location": "westeurope"}),
+    (zone, "dns.zones", {"location": "global"}),
+    (
+        zone + "/A/www",
+        "dns.record_sets",
+        {"properties": {"TTL": 3600, "ARecords": [{"ipv4Address": "192.0.2.10"}]}},
+    ),
 )
-if session.get(zone, params={"api-version": "2018-05-01"}, timeout=10).status_code == 200:
+if session.get(zone, params={"api-version": IMPLEMENTED["dns.zones"][0]}, timeout=10).status_code == 200:
     steps = ()  # made at an earlier start, and kept by the sandbox as it is now
-for url, body in steps:
-    session.put(url, params={"api-version": "2018-05-01"}, json=body, timeout=10).raise_for_status()
+for url, operation, body in steps:
+    # the API versions the emulator answers (the product's)
+    params = {"api-version": IMPLEMENTED[operation][0]}
+    session.put(url, params=params, json=body, timeout=10).raise_for_status()

@@ -16,6 +16,7 @@ from azure.mgmt.storage.models import BlobContainer, Sku, StorageAccountCreatePa
 from azure_emulator import defaults as d
 
 from odoo.addons.oec_cloud_accounts.services import AzureError
+from odoo.addons.oec_cloud_accounts.services.api_versions import API_VERSIONS
 from odoo.addons.oec_cloud_accounts.services.blob import META_SHA256, BlobStore, ScaledRetry
 
 RG = "oec-backups"
@@ -42,10 +43,14 @@ def account(emu):
         "credential_scopes": [emu.endpoints["arm_scope"]],
         "polling_interval": 0,
     }
-    ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **options).resource_groups.create_or_update(
-        RG, {"location": "westeurope"}
+    groups = ResourceManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=API_VERSIONS["resources.resource_groups"], **options
     )
-    storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **options)
+    groups.resource_groups.create_or_update(RG, {"location": "westeurope"})
+    # accounts and containers have one API version (services/api_versions.py)
+    storage = StorageManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=API_VERSIONS["storage.storage_accounts"], **options
+    )
     created = storage.storage_accounts.begin_create(
         RG,
         ACCOUNT,

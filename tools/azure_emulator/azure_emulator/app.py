@@ -9,7 +9,19 @@ import threading
 import time
 import uuid
 
-from . import arm_compute, arm_core, arm_dns, arm_network, arm_storage, control, entra, graph, persist, prices
+from . import (
+    arm_compute,
+    arm_core,
+    arm_dns,
+    arm_network,
+    arm_storage,
+    arm_versions,
+    control,
+    entra,
+    graph,
+    persist,
+    prices,
+)
 from .blob import BlobService
 from .certs import write_tls_material
 from .http import HttpError, Listener, Response, Router, server_ssl_context
@@ -261,11 +273,12 @@ class Emulator:
         if service == "blob":
             return self.blob.proxy(req)
         with self.lock:
-            handler, groups = self.router.match(req.method, req.path)
+            handler, groups, api = self.router.lookup(req.method, req.path)
             if handler is None:
                 return self._no_route(req, service, groups)
             if service == "arm":
                 req.claims = arm_core.authenticate(req)
+                arm_versions.check(req, api)
             return handler(req, *groups)
 
     def _no_route(self, req, service, allowed):

@@ -479,15 +479,21 @@ def list_sizes(req, sub_id, location):
 def register(router):
     s = r"/subscriptions/([^/]+)"
     g = s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Compute"
-    router.add("PUT PATCH", g + r"/virtualMachines/([^/]+)", put_vm)
-    router.add("GET", g + r"/virtualMachines/([^/]+)", get_vm)
-    router.add("DELETE", g + r"/virtualMachines/([^/]+)", delete_vm)
-    router.add("GET", g + r"/virtualMachines/([^/]+)/instanceView", vm_instance_view)
-    router.add("POST", g + r"/virtualMachines/([^/]+)/(start|deallocate|powerOff|restart)", vm_action)
-    router.add("GET", g + r"/virtualMachines", list_vms)
-    router.add("GET", g + r"/disks/([^/]+)", get_disk)
-    router.add("DELETE", g + r"/disks/([^/]+)", delete_disk)
-    router.add("GET", s + r"/providers/Microsoft\.Compute/virtualMachines", list_vms)
-    router.add("GET", s + r"/providers/Microsoft\.Compute/skus", list_skus)
-    router.add("GET", s + r"/providers/Microsoft\.Compute/locations/([^/]+)/usages", list_usages)
-    router.add("GET", s + r"/providers/Microsoft\.Compute/locations/([^/]+)/vmSizes", list_sizes)
+    vms, disks = "compute.virtual_machines", "compute.disks"
+    router.add("PUT PATCH", g + r"/virtualMachines/([^/]+)", put_vm, api=vms)
+    router.add("GET", g + r"/virtualMachines/([^/]+)", get_vm, api=vms)
+    router.add("DELETE", g + r"/virtualMachines/([^/]+)", delete_vm, api=vms)
+    router.add("GET", g + r"/virtualMachines/([^/]+)/instanceView", vm_instance_view, api=vms)
+    router.add(
+        "POST", g + r"/virtualMachines/([^/]+)/(start|deallocate|powerOff|restart)", vm_action, api=vms
+    )
+    router.add("GET", g + r"/virtualMachines", list_vms, api=vms)
+    router.add("GET", g + r"/disks/([^/]+)", get_disk, api=disks)
+    router.add("DELETE", g + r"/disks/([^/]+)", delete_disk, api=disks)
+    router.add("GET", s + r"/providers/Microsoft\.Compute/virtualMachines", list_vms, api=vms)
+    router.add("GET", s + r"/providers/Microsoft\.Compute/skus", list_skus, api="compute.resource_skus")
+    router.add(
+        "GET", s + r"/providers/Microsoft\.Compute/locations/([^/]+)/usages", list_usages, api="compute.usage"
+    )
+    # virtual machine sizes: Compute's own version, as for the virtual machines
+    router.add("GET", s + r"/providers/Microsoft\.Compute/locations/([^/]+)/vmSizes", list_sizes, api=vms)

@@ -358,8 +358,13 @@ def op_result(req, sub_id, _ns, _loc, op_id):
 # -- subscriptions, tenants, providers, groups ----------------------------------------------------
 
 
-def _sub_json(sub):
-    return {
+# the API version before subscriptions carried tenantId and tenants their names (azure-rest-api-specs
+# Microsoft.Resources stable/2016-06-01 subscriptions.json: Subscription, TenantIdDescription)
+OLD_SUBSCRIPTIONS_API = "2016-06-01"
+
+
+def _sub_json(sub, version=None):
+    body = {
         "id": "/subscriptions/" + sub["id"],
         "authorizationSource": "RoleBased",
         "managedByTenants": [],
@@ -373,20 +378,27 @@ def _sub_json(sub):
             "spendingLimit": "Off",
         },
     }
+    if version == OLD_SUBSCRIPTIONS_API:
+        del body["tenantId"], body["managedByTenants"]
+    return body
 
 
 def list_subscriptions(req):
+    version = req.query.get("api-version")
     subs = [
-        _sub_json(s)
+        _sub_json(s, version)
         for s in req.emu.state["subscriptions"].values()
         if s["tenant"] == req.claims.get("tid")
         and (s.get("users") is None or req.claims.get("oid") in s["users"])
     ]
-    return Response.json(200, {"value": subs, "count": {"type": "Total", "value": len(subs)}})
+    body = {"value": subs, "count": {"type": "Total", "value": len(subs)}}
+    if version == OLD_SUBSCRIPTIONS_API:
+        del body["count"]
+    return Response.json(200, body)
 
 
 def get_subscription(req, sub_id):
-    return Response.json(200, _sub_json(subscription(req, sub_id)))
+    return Response.json(200, _sub_json(subscription(req, sub_id), req.query.get("api-version")))
 
 
 def list_locations(req, sub_id):
@@ -408,7 +420,9 @@ def list_locations(req, sub_id):
 def list_tenants(req):
     tenant = req.emu.state["tenants"].get(req.claims.get("tid"))
     value = []
-    if tenant:
+    if tenant and req.query.get("api-version") == OLD_SUBSCRIPTIONS_API:
+        value.append({"id": "/tenants/" + tenant["id"], "tenantId": tenant["id"]})
+    elif tenant:
         value.append(
             {
                 "id": "/tenants/" + tenant["id"],
@@ -576,23 +590,26 @@ def list_group_resources(req, sub_id, rg):
 
 def register(router):
     s = r"/subscriptions/([^/]+)"
-    router.add("GET", r"/subscriptions", list_subscriptions)
-    router.add("GET", s, get_subscription)
-    router.add("GET", s + r"/locations", list_locations)
-    router.add("GET", r"/tenants", list_tenants)
-    router.add("GET", s + r"/providers", list_providers)
-    router.add("GET", s + r"/providers/([^/]+)", get_provider)
-    router.add("POST", s + r"/providers/([^/]+)/(register|unregister)", register_provider)
+    subs, tenants = "subscriptions.subscriptions", "subscriptions.tenants"
+    providers, groups = "resources.providers", "resources.resource_groups"
+    router.add("GET", r"/subscriptions", list_subscriptions, api=subs)
+    router.add("GET", s, get_subscription, api=subs)
+    router.add("GET", s + r"/locations", list_locations, api=subs)
+    router.add("GET", r"/tenants", list_tenants, api=tenants)
+    router.add("GET", s + r"/providers", list_providers, api=providers)
+    router.add("GET", s + r"/providers/([^/]+)", get_provider, api=providers)
+    router.add("POST", s + r"/providers/([^/]+)/(register|unregister)", register_provider, api=providers)
+    # an operation's status and result: URLs the emulator gave, with the version of the request
     router.add(
         "GET", s + r"/providers/([^/]+)/locations/([^/]+)/(?:operations|asyncoperations)/([^/]+)", op_status
     )
     router.add("GET", s + r"/providers/([^/]+)/locations/([^/]+)/operationResults/([^/]+)", op_result)
-    router.add("GET", s + r"/resourcegroups", list_groups)
-    router.add("PUT", s + r"/resourcegroups/([^/]+)", put_group)
-    router.add("GET HEAD", s + r"/resourcegroups/([^/]+)", get_group)
-    router.add("PATCH", s + r"/resourcegroups/([^/]+)", patch_group)
-    router.add("DELETE", s + r"/resourcegroups/([^/]+)", delete_group)
-    router.add("GET", s + r"/resourcegroups/([^/]+)/resources", list_group_resources)
+    router.add("GET", s + r"/resourcegroups", list_groups, api=groups)
+    router.add("PUT", s + r"/resourcegroups/([^/]+)", put_group, api=groups)
+    router.add("GET HEAD", s + r"/resourcegroups/([^/]+)", get_group, api=groups)
+    router.add("PATCH", s + r"/resourcegroups/([^/]+)", patch_group, api=groups)
+    router.add("DELETE", s + r"/resourcegroups/([^/]+)", delete_group, api=groups)
+    router.add("GET", s + r"/resourcegroups/([^/]+)/resources", list_group_resources, api=groups)
 
 
 # -- shared write patterns ------------------------------------------------------------------------

@@ -265,13 +265,16 @@ def list_records(req, sub_id, rg, zone, rtype=None):
 def register(router):
     s = r"/subscriptions/([^/]+)"
     z = s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Network/dnsZones/([^/]+)"
-    router.add("GET", s + r"/providers/Microsoft\.Network/dnszones", list_zones)
-    router.add("GET", s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Network/dnsZones", list_zones)
-    router.add("PUT PATCH", z, put_zone)
-    router.add("GET", z, get_zone)
-    router.add("DELETE", z, delete_zone)
-    router.add("GET", z + r"/(recordsets|all)", list_records)
-    router.add("GET", z + r"/([A-Za-z]+)", list_records)
-    router.add("PUT PATCH", z + r"/([A-Za-z]+)/([^/]+)", put_record)
-    router.add("GET", z + r"/([A-Za-z]+)/([^/]+)", get_record)
-    router.add("DELETE", z + r"/([A-Za-z]+)/([^/]+)", delete_record)
+    zones, records = "dns.zones", "dns.record_sets"
+    router.add("GET", s + r"/providers/Microsoft\.Network/dnszones", list_zones, api=zones)
+    router.add(
+        "GET", s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Network/dnsZones", list_zones, api=zones
+    )
+    router.add("PUT PATCH", z, put_zone, api=zones)
+    router.add("GET", z, get_zone, api=zones)
+    router.add("DELETE", z, delete_zone, api=zones)
+    router.add("GET", z + r"/(recordsets|all)", list_records, api=records)
+    router.add("GET", z + r"/([A-Za-z]+)", list_records, api=records)
+    router.add("PUT PATCH", z + r"/([A-Za-z]+)/([^/]+)", put_record, api=records)
+    router.add("GET", z + r"/([A-Za-z]+)/([^/]+)", get_record, api=records)
+    router.add("DELETE", z + r"/([A-Za-z]+)/([^/]+)", delete_record, api=records)

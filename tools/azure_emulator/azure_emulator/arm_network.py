@@ -325,30 +325,36 @@ def unlink_vm(emu, vm):
 def register(router):
     s = r"/subscriptions/([^/]+)"
     g = s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Network"
-    for kind, put in (
-        ("virtualNetworks", put_vnet),
-        ("networkSecurityGroups", put_nsg),
-        ("publicIPAddresses", put_public_ip),
-        ("networkInterfaces", put_nic),
+    for kind, put, api in (
+        ("virtualNetworks", put_vnet, "network.virtual_networks"),
+        ("networkSecurityGroups", put_nsg, "network.network_security_groups"),
+        ("publicIPAddresses", put_public_ip, "network.public_ip_addresses"),
+        ("networkInterfaces", put_nic, "network.network_interfaces"),
     ):
-        router.add("PUT", g + r"/%s/([^/]+)" % kind, put)
+        router.add("PUT", g + r"/%s/([^/]+)" % kind, put, api=api)
         router.add(
             "GET",
             g + r"/%s/([^/]+)" % kind,
             lambda req, sub_id, rg, name, kind=kind: _get(req, sub_id, rg, kind, name),
+            api=api,
         )
         router.add(
             "DELETE",
             g + r"/%s/([^/]+)" % kind,
             lambda req, sub_id, rg, name, kind=kind: _delete(req, sub_id, rg, kind, name),
+            api=api,
         )
-        router.add("GET", g + r"/%s" % kind, lambda req, sub_id, rg, kind=kind: _list(req, sub_id, rg, kind))
+        router.add(
+            "GET", g + r"/%s" % kind, lambda req, sub_id, rg, kind=kind: _list(req, sub_id, rg, kind), api=api
+        )
         router.add(
             "GET",
             s + r"/providers/Microsoft\.Network/%s" % kind,
             lambda req, sub_id, kind=kind: _list(req, sub_id, None, kind),
+            api=api,
         )
-    router.add("PUT", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", put_subnet)
-    router.add("GET", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", get_subnet)
-    router.add("PUT", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", put_rule)
-    router.add("GET", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", get_rule)
+    vnets, nsgs = "network.virtual_networks", "network.network_security_groups"
+    router.add("PUT", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", put_subnet, api=vnets)
+    router.add("GET", g + r"/virtualNetworks/([^/]+)/subnets/([^/]+)", get_subnet, api=vnets)
+    router.add("PUT", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", put_rule, api=nsgs)
+    router.add("GET", g + r"/networkSecurityGroups/([^/]+)/securityRules/([^/]+)", get_rule, api=nsgs)

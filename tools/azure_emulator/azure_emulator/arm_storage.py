@@ -324,20 +324,29 @@ def management_policy(req, sub_id, rg, name):
 def register(router):
     s = r"/subscriptions/([^/]+)"
     a = s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Storage/storageAccounts/([^/]+)"
-    router.add("POST", s + r"/providers/Microsoft\.Storage/checkNameAvailability", check_name)
-    router.add("GET", s + r"/providers/Microsoft\.Storage/storageAccounts", list_accounts)
+    accounts, containers = "storage.storage_accounts", "storage.blob_containers"
+    router.add("POST", s + r"/providers/Microsoft\.Storage/checkNameAvailability", check_name, api=accounts)
+    router.add("GET", s + r"/providers/Microsoft\.Storage/storageAccounts", list_accounts, api=accounts)
     router.add(
-        "GET", s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Storage/storageAccounts", list_accounts
+        "GET",
+        s + r"/resourceGroups/([^/]+)/providers/Microsoft\.Storage/storageAccounts",
+        list_accounts,
+        api=accounts,
     )
-    router.add("PUT", a, put_account)
-    router.add("GET", a, get_account)
-    router.add("PATCH", a, patch_account)
-    router.add("DELETE", a, delete_account)
-    router.add("POST", a + r"/listKeys", list_keys)
-    router.add("POST", a + r"/regenerateKey", regenerate_key)
-    router.add("GET PUT", a + r"/blobServices/default", blob_service)
-    router.add("PUT PATCH", a + r"/blobServices/default/containers/([^/]+)", put_container)
-    router.add("GET", a + r"/blobServices/default/containers/([^/]+)", get_container)
-    router.add("DELETE", a + r"/blobServices/default/containers/([^/]+)", delete_container)
-    router.add("GET", a + r"/blobServices/default/containers", list_containers)
-    router.add("GET PUT DELETE", a + r"/managementPolicies/default", management_policy)
+    router.add("PUT", a, put_account, api=accounts)
+    router.add("GET", a, get_account, api=accounts)
+    router.add("PATCH", a, patch_account, api=accounts)
+    router.add("DELETE", a, delete_account, api=accounts)
+    router.add("POST", a + r"/listKeys", list_keys, api=accounts)
+    router.add("POST", a + r"/regenerateKey", regenerate_key, api=accounts)
+    router.add("GET PUT", a + r"/blobServices/default", blob_service, api=containers)
+    router.add("PUT PATCH", a + r"/blobServices/default/containers/([^/]+)", put_container, api=containers)
+    router.add("GET", a + r"/blobServices/default/containers/([^/]+)", get_container, api=containers)
+    router.add("DELETE", a + r"/blobServices/default/containers/([^/]+)", delete_container, api=containers)
+    router.add("GET", a + r"/blobServices/default/containers", list_containers, api=containers)
+    router.add(
+        "GET PUT DELETE",
+        a + r"/managementPolicies/default",
+        management_policy,
+        api="storage.management_policies",
+    )

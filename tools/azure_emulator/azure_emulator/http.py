@@ -112,19 +112,25 @@ class Router:
     def __init__(self):
         self.routes = []
 
-    def add(self, methods, pattern, handler, flags=re.IGNORECASE):
-        self.routes.append((set(methods.split()), re.compile(pattern + r"\Z", flags), handler))
+    def add(self, methods, pattern, handler, flags=re.IGNORECASE, api=None):
+        """``api``: the ARM operation the route answers (a key of arm_versions.IMPLEMENTED)."""
+        self.routes.append((set(methods.split()), re.compile(pattern + r"\Z", flags), handler, api))
 
     def match(self, method, path):
         """Returns (handler, groups) or (None, allowed_methods)."""
+        handler, groups, _api = self.lookup(method, path)
+        return handler, groups
+
+    def lookup(self, method, path):
+        """Returns (handler, groups, api) or (None, allowed_methods, None)."""
         allowed = set()
-        for methods, regex, handler in self.routes:
+        for methods, regex, handler, api in self.routes:
             m = regex.match(path)
             if m:
                 if method in methods or (method == "HEAD" and "GET" in methods and "HEAD" not in methods):
-                    return handler, m.groups()
+                    return handler, m.groups(), api
                 allowed |= methods
-        return None, allowed
+        return None, allowed, None
 
 
 HOP_HEADERS = {

@@ -8,6 +8,7 @@ import pytest
 import requests
 from azure.core.credentials import AccessToken
 from azure_emulator import defaults as d
+from azure_emulator.arm_versions import IMPLEMENTED
 from azure_emulator.testing import shared_emulator
 
 # Azure's documented answers, replayed by the contract suite: the emulator is checked against them
@@ -75,3 +76,40 @@ def mgmt_kwargs(emu):
         "credential_scopes": [emu.endpoints["arm_scope"]],
         "polling_interval": 0,
     }
+
+
+def version(operation):
+    """The API version the emulator implements for ``operation`` (the product's, first)."""
+    return IMPLEMENTED[operation][0]
+
+
+# operations groups answered at another group's version
+ALIASES = {"compute.virtual_machine_sizes": "compute.virtual_machines"}
+
+
+class PerCall:
+    """A compute or network client whose calls send the emulator's API versions: these clients
+    take none of their own, each call passes ``api_version=`` (as services/arm.py does)."""
+
+    def __init__(self, client, package):
+        self._client = client
+        self._package = package
+
+    def __getattr__(self, group):
+        operation = "%s.%s" % (self._package, group)
+        return _Group(getattr(self._client, group), version(ALIASES.get(operation, operation)))
+
+
+class _Group:
+    def __init__(self, group, api_version):
+        self._group = group
+        self._api_version = api_version
+
+    def __getattr__(self, name):
+        method = getattr(self._group, name)
+
+        def call(*args, **kwargs):
+            kwargs.setdefault("api_version", self._api_version)
+            return method(*args, **kwargs)
+
+        return call

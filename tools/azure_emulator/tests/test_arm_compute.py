@@ -30,7 +30,7 @@ from azure.mgmt.network.models import (
 )
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure_emulator import defaults as d
-from conftest import contract_fixture
+from conftest import PerCall, contract_fixture, version
 
 RG = "oec-rg"
 
@@ -47,12 +47,14 @@ LOC = "westeurope"
 
 @pytest.fixture
 def clients(credential, mgmt_kwargs):
-    resources = ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    resources = ResourceManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("resources.resource_groups"), **mgmt_kwargs
+    )
     resources.resource_groups.create_or_update(RG, {"location": LOC})
     return (
         resources,
-        ComputeManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs),
-        NetworkManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs),
+        PerCall(ComputeManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs), "compute"),
+        PerCall(NetworkManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs), "network"),
     )
 
 
@@ -178,8 +180,12 @@ def test_vm_faults(emu, clients):
 
 
 def test_missing_registration_and_auth(emu, http, credential, mgmt_kwargs):
-    compute = ComputeManagementClient(credential, d.UNREGISTERED_SUBSCRIPTION_ID, **mgmt_kwargs)
-    resources = ResourceManagementClient(credential, d.UNREGISTERED_SUBSCRIPTION_ID, **mgmt_kwargs)
+    compute = PerCall(
+        ComputeManagementClient(credential, d.UNREGISTERED_SUBSCRIPTION_ID, **mgmt_kwargs), "compute"
+    )
+    resources = ResourceManagementClient(
+        credential, d.UNREGISTERED_SUBSCRIPTION_ID, api_version=version("resources.providers"), **mgmt_kwargs
+    )
     resources.resource_groups.create_or_update(RG, {"location": LOC})
     url = (
         "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/x?api-version=2024-07-01"
@@ -207,15 +213,21 @@ def test_missing_registration_and_auth(emu, http, credential, mgmt_kwargs):
     from conftest import StaticCredential
 
     expired = emu.control.issue_token(offset=-7200)
-    stale = ComputeManagementClient(
-        StaticCredential(expired["access_token"], time.time() + 3600), d.SUBSCRIPTION_ID, **mgmt_kwargs
+    stale = PerCall(
+        ComputeManagementClient(
+            StaticCredential(expired["access_token"], time.time() + 3600), d.SUBSCRIPTION_ID, **mgmt_kwargs
+        ),
+        "compute",
     )
     with pytest.raises(HttpResponseError) as exc:
         list(stale.virtual_machines.list_all())
     assert exc.value.status_code == 401 and exc.value.error.code == "ExpiredAuthenticationToken"
     graph = emu.control.issue_token(scope="openid profile")
-    wrong = ComputeManagementClient(
-        StaticCredential(graph["access_token"], time.time() + 3600), d.SUBSCRIPTION_ID, **mgmt_kwargs
+    wrong = PerCall(
+        ComputeManagementClient(
+            StaticCredential(graph["access_token"], time.time() + 3600), d.SUBSCRIPTION_ID, **mgmt_kwargs
+        ),
+        "compute",
     )
     with pytest.raises(HttpResponseError) as exc:
         list(wrong.virtual_machines.list_all())
@@ -244,13 +256,18 @@ def test_registration_answers_registering_to_several_reads(emu, credential, mgmt
 
 
 def test_subscriptions_and_tenants(emu, credential, mgmt_kwargs):
-    from azure.mgmt.subscription import SubscriptionClient
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-    client = SubscriptionClient(credential, **mgmt_kwargs)
+    client = SubscriptionClient(credential, api_version=version("subscriptions.subscriptions"), **mgmt_kwargs)
     subs = {s.subscription_id: s for s in client.subscriptions.list()}
     assert d.SUBSCRIPTION_ID in subs and subs[d.SUBSCRIPTION_ID].display_name == d.SUBSCRIPTION_NAME
-    tenants = list(client.tenants.list())
-    assert tenants[0].tenant_id == d.TENANT_ID
+    assert subs[d.SUBSCRIPTION_ID].tenant_id == d.TENANT_ID
+    (tenant,) = client.tenants.list()
+    assert (tenant.tenant_id, tenant.display_name, tenant.default_domain) == (
+        d.TENANT_ID,
+        d.TENANT_NAME,
+        d.TENANT_DOMAIN,
+    )
 
 
 def test_basic_public_ip_refused(clients):
@@ -281,7 +298,9 @@ def test_compute_throttling_is_azures_answer(emu, credential, mgmt_kwargs):
     """An injected 429 on Microsoft.Compute answers like the contract's recorded throttling."""
     (recorded,) = contract_fixture("compute/throttled_get")["exchanges"]
     # retry_total=0: the SDK would otherwise sleep Retry-After (1200 s) and try again
-    compute = ComputeManagementClient(credential, d.SUBSCRIPTION_ID, retry_total=0, **mgmt_kwargs)
+    compute = PerCall(
+        ComputeManagementClient(credential, d.SUBSCRIPTION_ID, retry_total=0, **mgmt_kwargs), "compute"
+    )
     emu.control.inject_fault(
         path="/instanceView",
         status=429,
@@ -314,7 +333,13 @@ def test_compute_throttling_is_azures_answer(emu, credential, mgmt_kwargs):
     with pytest.raises(HttpResponseError) as exc:
         compute.virtual_machines.instance_view(RG, "vm1")
     assert exc.value.response.json()["error"]["code"] == "TooManyRequests"
-    resources = ResourceManagementClient(credential, d.SUBSCRIPTION_ID, retry_total=0, **mgmt_kwargs)
+    resources = ResourceManagementClient(
+        credential,
+        d.SUBSCRIPTION_ID,
+        retry_total=0,
+        api_version=version("resources.resource_groups"),
+        **mgmt_kwargs,
+    )
     emu.control.inject_fault(path="/resourcegroups/", status=429, service="arm")
     with pytest.raises(HttpResponseError) as exc:
         resources.resource_groups.get(RG)

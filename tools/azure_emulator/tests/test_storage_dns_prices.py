@@ -19,7 +19,7 @@ from azure.mgmt.storage.models import (
 )
 from azure.storage.blob import BlobServiceClient
 from azure_emulator import defaults as d
-from conftest import contract_fixture
+from conftest import contract_fixture, version
 
 RG = "oec-data"
 LOC = "westeurope"
@@ -27,7 +27,9 @@ LOC = "westeurope"
 
 @pytest.fixture
 def resources(credential, mgmt_kwargs):
-    client = ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    client = ResourceManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("resources.resource_groups"), **mgmt_kwargs
+    )
     client.resource_groups.create_or_update(RG, {"location": LOC})
     return client
 
@@ -46,7 +48,9 @@ def _account(storage, name="oecbackups1"):
 
 
 def test_storage_account_and_blobs(emu, resources, credential, mgmt_kwargs):
-    storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    storage = StorageManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("storage.storage_accounts"), **mgmt_kwargs
+    )
     account, key = _account(storage)
     assert account.primary_endpoints.blob.startswith(emu.endpoints["blob"])
     taken = storage.storage_accounts.check_name_availability(
@@ -118,7 +122,9 @@ def test_storage_account_and_blobs(emu, resources, credential, mgmt_kwargs):
 
 
 def test_storage_lro_failure_and_recreate(emu, resources, credential, mgmt_kwargs):
-    storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    storage = StorageManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("storage.storage_accounts"), **mgmt_kwargs
+    )
     emu.control.lro_fail(path="storageAccounts/oecfails", code="StorageAccountOperationInProgress")
     with pytest.raises(HttpResponseError) as exc:
         storage.storage_accounts.begin_create(
@@ -137,7 +143,7 @@ def test_storage_lro_failure_and_recreate(emu, resources, credential, mgmt_kwarg
 
 
 def test_dns_records_with_etags(emu, resources, credential, mgmt_kwargs):
-    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, api_version=version("dns.zones"), **mgmt_kwargs)
     zone = dns.zones.create_or_update(RG, "example.test", Zone(location="global"))
     assert zone.name_servers
     created = dns.record_sets.create_or_update(
@@ -248,10 +254,11 @@ def test_retail_prices_pages_of_100_like_azure(emu, http):
 
 def test_faults_throttle_delay_drop(emu, http, resources):
     headers = {"Authorization": "Bearer " + emu.control.issue_token()["access_token"]}
-    url = "%s/subscriptions/%s/resourcegroups/%s?api-version=2024-03-01" % (
+    url = "%s/subscriptions/%s/resourcegroups/%s?api-version=%s" % (
         emu.endpoints["arm"],
         d.SUBSCRIPTION_ID,
         RG,
+        version("resources.resource_groups"),
     )
     emu.control.inject_fault(
         path="/resourcegroups/", status=429, code="TooManyRequests", headers={"Retry-After": "0"}, count=1
@@ -309,7 +316,7 @@ def test_prices_of_a_server_region(emu):
 
 
 def test_dns_record_names_and_conditions_logged(emu, resources, credential, mgmt_kwargs):
-    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
+    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, api_version=version("dns.zones"), **mgmt_kwargs)
     dns.zones.create_or_update(RG, "names.test", Zone(location="global"))
     params = RecordSet(ttl=300, a_records=[ARecord(ipv4_address="20.1.2.3")])
     wildcard = dns.record_sets.create_or_update(RG, "names.test", "*.app", "A", params, if_none_match="*")
