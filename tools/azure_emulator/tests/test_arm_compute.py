@@ -238,7 +238,9 @@ def test_registration_answers_registering_to_several_reads(emu, credential, mgmt
     """Registration takes minutes in Azure (Learn, "Resolve errors for resource provider
     registration"): the provider answers Registering to ``registration_polls`` reads (3 by
     default), each provider counting its own, then Registered."""
-    resources = ResourceManagementClient(credential, d.UNREGISTERED_SUBSCRIPTION_ID, **mgmt_kwargs)
+    resources = ResourceManagementClient(
+        credential, d.UNREGISTERED_SUBSCRIPTION_ID, api_version=version("resources.providers"), **mgmt_kwargs
+    )
     assert resources.providers.get("Microsoft.Compute").registration_state == "NotRegistered"
     assert resources.providers.register("Microsoft.Compute").registration_state == "Registering"
     # reads of another provider are no poll of this one

@@ -19,7 +19,7 @@ from azure_emulator import defaults as d
 from azure_emulator import persist
 from azure_emulator.client import ControlClient
 from azure_emulator.testing import start_emulator
-from conftest import StaticCredential, make_msal_app
+from conftest import StaticCredential, make_msal_app, version
 from test_entra import REDIRECT, _authorize
 
 RG = "oec-kept"
@@ -55,8 +55,12 @@ class Sandbox:
         }
         credential = StaticCredential(token, expires_on)
         return tuple(
-            client(credential, d.SUBSCRIPTION_ID, **options)
-            for client in (ResourceManagementClient, StorageManagementClient, DnsManagementClient)
+            client(credential, d.SUBSCRIPTION_ID, api_version=version(operation), **options)
+            for client, operation in (
+                (ResourceManagementClient, "resources.resource_groups"),
+                (StorageManagementClient, "storage.storage_accounts"),
+                (DnsManagementClient, "dns.zones"),
+            )
         )
 
     def stop(self):
@@ -142,11 +146,13 @@ def test_an_operation_cut_short_by_a_crash_ends_failed(tmp_path):
         "credential_scopes": [first.endpoints["arm_scope"]],
     }
     credential = StaticCredential(minted["access_token"], minted["expires_on"])
-    ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **options).resource_groups.create_or_update(
-        RG, {"location": "westeurope"}
-    )
+    ResourceManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("resources.resource_groups"), **options
+    ).resource_groups.create_or_update(RG, {"location": "westeurope"})
     first.control.configure(lro_polls=1000)
-    StorageManagementClient(credential, d.SUBSCRIPTION_ID, **options).storage_accounts.begin_create(
+    StorageManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("storage.storage_accounts"), **options
+    ).storage_accounts.begin_create(
         RG,
         ACCOUNT,
         {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
@@ -156,7 +162,9 @@ def test_an_operation_cut_short_by_a_crash_ends_failed(tmp_path):
     second = start_emulator(azurite=False, state_dir=tmp_path)
     try:
         options["base_url"] = second.endpoints["arm"]
-        storage = StorageManagementClient(credential, d.SUBSCRIPTION_ID, **options)
+        storage = StorageManagementClient(
+            credential, d.SUBSCRIPTION_ID, api_version=version("storage.storage_accounts"), **options
+        )
         assert storage.storage_accounts.get_properties(RG, ACCOUNT).provisioning_state == "Failed"
         operations = second.control.state()["operations"].values()
         assert [op["error"]["code"] for op in operations if op["status"] != "Succeeded"] == [

@@ -190,10 +190,12 @@ def test_dns_not_found_answers_like_azure(emu, credential, mgmt_kwargs, http):
     recorded = contract_fixture("dns/record_not_found_unwrapped")
     record_answer, zone_answer = (exchange for exchange in recorded["exchanges"])
     recorded_sub = "00000000-0000-0000-0000-000000000001"
-    ResourceManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs).resource_groups.create_or_update(
-        "rg", {"location": LOC}
+    ResourceManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("resources.resource_groups"), **mgmt_kwargs
+    ).resource_groups.create_or_update("rg", {"location": LOC})
+    dns = DnsManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("dns.record_sets"), **mgmt_kwargs
     )
-    dns = DnsManagementClient(credential, d.SUBSCRIPTION_ID, **mgmt_kwargs)
     dns.zones.create_or_update("rg", "example.test", Zone(location="global"))
     headers = {"Authorization": "Bearer " + credential.get_token().token}
     base = "%s/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Network/dnsZones" % (
