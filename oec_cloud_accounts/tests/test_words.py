@@ -6,20 +6,13 @@ from azure_emulator import defaults
 
 from odoo.tests import TransactionCase, tagged
 
-from ..models.cloud_backup import format_size
 from .test_server import ServerCase
 
 
 @tagged("post_install", "-at_install")
 class TestWords(ServerCase, TransactionCase):
-    def test_regions_are_shown_by_their_name(self):
-        server = self.new_server(location="eastus")
-        self.assertEqual(server.location_label, "East US (Virginia)")
-        server.location = "francecentral"
-        self.assertEqual(server.location_label, "France Central")
-        server.location = "marsnorth"
-        self.assertEqual(server.location_label, "marsnorth", "a region Odoo does not know: its code")
-        storage = (
+    def make_storage(self):
+        return (
             self.env["cloud.storage"]
             .sudo()
             .create(
@@ -30,9 +23,19 @@ class TestWords(ServerCase, TransactionCase):
                     "storage_account": "oecwords",
                     "container": "odoo-backups",
                     "location": "westeurope",
+                    "state": "ready",
                 }
             )
         )
+
+    def test_regions_are_shown_by_their_name(self):
+        server = self.new_server(location="eastus")
+        self.assertEqual(server.location_label, "East US (Virginia)")
+        server.location = "francecentral"
+        self.assertEqual(server.location_label, "France Central")
+        server.location = "marsnorth"
+        self.assertEqual(server.location_label, "marsnorth", "a region Odoo does not know: its code")
+        storage = self.make_storage()
         self.assertEqual(storage.location_label, "West Europe (Netherlands)")
         price = self.env["cloud.price"].search([("location", "=", "australiaeast")], limit=1)
         self.assertEqual(price.location_label, "Australia East (Sydney)")
@@ -63,8 +66,19 @@ class TestWords(ServerCase, TransactionCase):
         self.assertFalse(server.cost_currency_id, "no price, no currency")
 
     def test_backup_sizes_in_the_unit_of_the_throughput(self):
-        self.assertEqual(format_size(812), "812 bytes")
-        self.assertEqual(format_size(1536), "1.5 KiB")
-        self.assertEqual(format_size(48_612_311), "46.4 MiB")
-        self.assertEqual(format_size(5 * 1024**3), "5.0 GiB")
-        self.assertEqual(self.env["cloud.backup"]._fields["throughput"].string, "Throughput (MiB/s)")
+        policy = self.env["cloud.backup.policy"].create(
+            {"name": "Words", "storage_id": self.make_storage().id}
+        )
+        backup = (
+            self.env["cloud.backup"]
+            .sudo()
+            .create({"policy_id": policy.id, "trigger": "manual", "state": "done"})
+        )
+        shown = {}
+        for size in (812, 1536, 48_612_311, 5 * 1024**3):
+            backup.size = size
+            shown[size] = backup.size_display
+        self.assertEqual(
+            shown, {812: "812 bytes", 1536: "1.5 KiB", 48_612_311: "46.4 MiB", 5 * 1024**3: "5.0 GiB"}
+        )
+        self.assertEqual(backup._fields["throughput"].string, "Throughput (MiB/s)")
