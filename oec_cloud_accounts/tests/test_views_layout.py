@@ -29,7 +29,8 @@ from .test_server import ssh_key
 _logger = logging.getLogger(__name__)
 
 SIZES = (("laptop", 1280, 800), ("phone", 390, 844))
-LONG_NAME = "Contoso Production Subscription for the Northern Europe Warehouses and Shops"
+# as an account is often named: after a tenant's domain, which no line break can cut
+LONG_NAME = "Contoso Production (contosoproductionnortherneuropewarehouses.onmicrosoft.com)"
 
 # What is wrong with the page now, as a JSON text: the page wider than the
 # window, and visible elements reaching out of their kanban card, form sheet or
