@@ -733,7 +733,10 @@ def cmd_test(args):
     # 2. the addons' tests in a fresh database, under coverage
     db = args.db
     addons = [a for a in args.addons.split(",") if a] or list(ADDONS)
-    conf = odoo_config(src, out / "odoo-test.conf", http_port=args.port, db_name=db)
+    # screenshots (of the browser tests' failures, and the views of test_views_layout.py) go with the output
+    conf = odoo_config(
+        src, out / "odoo-test.conf", http_port=args.port, db_name=db, screenshots=out / "screenshots"
+    )
     drop_db(env, db)
     template_db(src, conf, env, addons, db)
     tags = args.test_tags or ",".join(f"/{a}" for a in addons)
@@ -769,6 +772,10 @@ def cmd_test(args):
             print("   ", line[:300])
         if not (f or skips):
             failed += 1  # a failure outside any test: the install, or an ERROR logged
+
+    shots = out / "screenshots"
+    if any(shots.rglob("*.png")):
+        say(f"screenshots (the views at a laptop's and a phone's size, failed tours): {shots.relative_to(ROOT)}")
 
     # 3. both addons uninstall cleanly, then install again
     if not args.test_tags:

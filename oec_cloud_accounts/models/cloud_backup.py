@@ -4,7 +4,7 @@ import re
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.sql_db import db_connect
-from odoo.tools import SQL, config, human_size
+from odoo.tools import SQL, config
 from odoo.tools.sql import index_exists
 
 from odoo.addons.web.controllers.database import DBNAME_PATTERN
@@ -27,6 +27,18 @@ RUN_STATES = [
 # one queued or running backup per database, whatever the races (see init)
 BUSY_INDEX = "cloud_backup_one_busy_per_database"
 JOB_STATES = [("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")]
+# sizes in powers of 1024, as the throughput (MiB/s) and Azure's block sizes (MiB) are counted
+SIZE_UNITS = ("KiB", "MiB", "GiB", "TiB")
+
+
+def format_size(size):
+    """``size`` bytes for a person: 812 bytes, 1.5 KiB, 23.4 MiB, 1.2 GiB."""
+    if size < 1024:
+        return "%d bytes" % size
+    value, unit = size / 1024, 0
+    while value >= 1024 and unit < len(SIZE_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    return "%.1f %s" % (value, SIZE_UNITS[unit])
 
 
 class CloudBackup(models.Model):
@@ -71,7 +83,7 @@ class CloudBackup(models.Model):
     duration = fields.Float(string="Duration (s)", digits=(16, 1))
     size = fields.Float(string="Size (bytes)", digits=(16, 0))
     size_display = fields.Char(string="Size", compute="_compute_size_display")
-    throughput = fields.Float(string="Throughput (MB/s)", digits=(16, 1))
+    throughput = fields.Float(string="Throughput (MiB/s)", digits=(16, 1))
     sha256 = fields.Char(string="SHA-256", help="Of the blob's bytes; also in the blob's metadata.")
     blocks = fields.Integer(help="Blocks staged for the blob.")
     runner = fields.Char(help="The Odoo process (host:pid) that ran it.")
@@ -153,7 +165,7 @@ class CloudBackup(models.Model):
     @api.depends("size")
     def _compute_size_display(self):
         for backup in self:
-            backup.size_display = human_size(backup.size) if backup.size else False
+            backup.size_display = format_size(backup.size) if backup.size else False
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 
 from ..services.prices import HOURS_PER_MONTH, RetailPrices
 from .cloud_job_mixin import job_deadline
-from .cloud_server import REGIONS
+from .cloud_server import REGIONS, region_label
 
 REGION_MARGIN = 60  # seconds left needed to start reading a region's prices
 
@@ -38,7 +38,8 @@ class CloudPrice(models.Model):
     _description = "Azure Price"
     _order = "location, kind, sku"
 
-    location = fields.Char(string="Region", required=True, index=True)
+    location = fields.Char(string="Region Code", required=True, index=True)
+    location_label = fields.Char(compute="_compute_location_label", string="Region")
     kind = fields.Selection(
         [("vm", "Virtual machine (Linux)"), ("disk", "Standard SSD disk"), ("ip", "Standard public IP")],
         required=True,
@@ -57,6 +58,11 @@ class CloudPrice(models.Model):
     _sql_constraints = (
         ("price_unique", "unique(location, kind, sku)", "One price per region, kind and SKU."),
     )
+
+    @api.depends("location")
+    def _compute_location_label(self):
+        for price in self:
+            price.location_label = region_label(price.location)
 
     @api.model
     def _estimate(self, location, vm_size, disk_gb):
@@ -138,6 +144,11 @@ class CloudPrice(models.Model):
             else:
                 self.create(dict(values, location=location, kind=item["kind"], sku=item["sku"]))
         return len(items)
+
+    @api.model
+    def _currency(self, code):
+        """The res.currency of a price's currency code (USD), archived or not; none if unknown."""
+        return self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
 
     @api.model
     def _source_label(self, estimate):

@@ -5,9 +5,8 @@ import re
 import secrets
 import struct
 
-from odoo import _, api, fields, models
+from odoo import _, _lt, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import format_duration
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -53,6 +52,73 @@ REGIONS = [
     ("southeastasia", "Southeast Asia (Singapore)"),
     ("australiaeast", "Australia East (Sydney)"),
 ]
+# the other regions' names as Azure displays them (ARM's location displayName), so that a person
+# reads a name wherever a region is shown; a region missing here shows its code
+REGION_NAMES = {
+    "australiacentral": "Australia Central",
+    "australiacentral2": "Australia Central 2",
+    "australiasoutheast": "Australia Southeast",
+    "brazilsouth": "Brazil South",
+    "brazilsoutheast": "Brazil Southeast",
+    "canadacentral": "Canada Central",
+    "canadaeast": "Canada East",
+    "centralindia": "Central India",
+    "centralus": "Central US",
+    "eastasia": "East Asia",
+    "eastus2": "East US 2",
+    "francecentral": "France Central",
+    "francesouth": "France South",
+    "germanynorth": "Germany North",
+    "germanywestcentral": "Germany West Central",
+    "israelcentral": "Israel Central",
+    "italynorth": "Italy North",
+    "japaneast": "Japan East",
+    "japanwest": "Japan West",
+    "koreacentral": "Korea Central",
+    "koreasouth": "Korea South",
+    "mexicocentral": "Mexico Central",
+    "newzealandnorth": "New Zealand North",
+    "northcentralus": "North Central US",
+    "norwayeast": "Norway East",
+    "norwaywest": "Norway West",
+    "polandcentral": "Poland Central",
+    "qatarcentral": "Qatar Central",
+    "southafricanorth": "South Africa North",
+    "southafricawest": "South Africa West",
+    "southcentralus": "South Central US",
+    "southindia": "South India",
+    "spaincentral": "Spain Central",
+    "swedencentral": "Sweden Central",
+    "switzerlandnorth": "Switzerland North",
+    "switzerlandwest": "Switzerland West",
+    "uaecentral": "UAE Central",
+    "uaenorth": "UAE North",
+    "uksouth": "UK South",
+    "ukwest": "UK West",
+    "westcentralus": "West Central US",
+    "westindia": "West India",
+    "westus": "West US",
+    "westus3": "West US 3",
+    "usgovarizona": "USGov Arizona",
+    "usgovtexas": "USGov Texas",
+    "usgovvirginia": "USGov Virginia",
+    "chinaeast": "China East",
+    "chinaeast2": "China East 2",
+    "chinaeast3": "China East 3",
+    "chinanorth": "China North",
+    "chinanorth2": "China North 2",
+    "chinanorth3": "China North 3",
+}
+# the VM's power state as Azure reports it (PowerState/<code>), in words
+POWER_STATES = {
+    "starting": _lt("Starting"),
+    "running": _lt("Running"),
+    "stopping": _lt("Stopping"),
+    "stopped": _lt("Stopped (still allocated: compute is billed)"),
+    "deallocating": _lt("Deallocating"),
+    "deallocated": _lt("Stopped (deallocated)"),
+    "unknown": _lt("Unknown"),
+}
 # Written only by the provisioning code (sudo), after the caller's rights were checked.
 SYSTEM_FIELDS = frozenset(
     {
@@ -154,6 +220,11 @@ SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", *ECDSA_CURVES)
 SSH_SOURCES_MAX = 50
 
 
+def region_label(location):
+    """The name a person reads for an Azure region code (e.g. East US (Virginia) for eastus)."""
+    return dict(REGIONS).get(location) or REGION_NAMES.get(location) or location
+
+
 class CloudServer(models.Model):
     """An Azure VM prepared for hosting Odoo, in a resource group of its own.
 
@@ -209,9 +280,9 @@ class CloudServer(models.Model):
         "until it is reconnected.",
     )
     location = fields.Char(
-        string="Region", required=True, help="The Azure region (location) name, e.g. westeurope."
+        string="Region Code", required=True, help="The Azure region (location) name, e.g. westeurope."
     )
-    location_label = fields.Char(compute="_compute_location_label", string="Region Name")
+    location_label = fields.Char(compute="_compute_location_label", string="Region")
     vm_size = fields.Char(string="VM Size", required=True, help="e.g. Standard_B2s.")
     vcpus = fields.Integer(string="vCPUs", readonly=True)
     memory_gb = fields.Float(string="Memory (GiB)", readonly=True)
@@ -265,8 +336,8 @@ class CloudServer(models.Model):
         help="An operation waits for its account, which is not active: it goes on once the account is "
         "reconnected (or works again).",
     )
-    operation_started_at = fields.Datetime(readonly=True)
-    elapsed = fields.Char(compute="_compute_progress")
+    # shown while in progress as the time elapsed since, ticking in the browser (cloud_elapsed widget)
+    operation_started_at = fields.Datetime(string="Started On", readonly=True)
     lro_token = fields.Text(readonly=True, groups="base.group_system", copy=False)
     lro_kind = fields.Char(readonly=True, groups="base.group_system", copy=False)
     # next_run_at, retry_count, last_error, last_error_code: cloud.job.mixin
@@ -275,22 +346,23 @@ class CloudServer(models.Model):
     vm_name = fields.Char(string="VM Name", readonly=True, copy=False)
     public_ip = fields.Char(string="Public IP", readonly=True, copy=False)
     power_state = fields.Char(readonly=True, copy=False, help="As Azure reports it: running, deallocated...")
+    power_state_label = fields.Char(compute="_compute_power_state_label", string="Power State")
     portal_url = fields.Char(compute="_compute_portal_url", string="Azure Portal")
-    # cost estimate (cloud.price)
+    # cost estimate (cloud.price), in the prices' currency (USD: Azure's retail prices, unconverted)
+    cost_currency_id = fields.Many2one("res.currency", compute="_compute_cost", string="Currency")
     cost_hour = fields.Float(compute="_compute_cost", string="Cost per Hour", digits=(12, 4))
-    cost_month = fields.Float(
+    cost_month = fields.Monetary(
         compute="_compute_cost",
+        currency_field="cost_currency_id",
         string="Cost per Month",
-        digits=(12, 2),
         help="Running all month: the VM, its OS disk and its public IP, at pay-as-you-go list prices.",
     )
-    cost_month_stopped = fields.Float(
+    cost_month_stopped = fields.Monetary(
         compute="_compute_cost",
+        currency_field="cost_currency_id",
         string="Cost per Month When Stopped",
-        digits=(12, 2),
         help="A deallocated VM stops paying for compute but still pays for its disk and public IP.",
     )
-    cost_currency = fields.Char(compute="_compute_cost")
     cost_source = fields.Char(compute="_compute_cost", string="Prices From")
     # schedule (cloud_server_schedule.py)
     schedule_enabled = fields.Boolean(
@@ -351,14 +423,17 @@ class CloudServer(models.Model):
 
     @api.depends("location")
     def _compute_location_label(self):
-        labels = dict(REGIONS)
         for server in self:
-            server.location_label = labels.get(server.location, server.location)
+            server.location_label = region_label(server.location)
 
-    @api.depends("state", "operation", "step", "operation_started_at", "account_id.state")
+    @api.depends("power_state")
+    def _compute_power_state_label(self):
+        for server in self:
+            server.power_state_label = server._power_state_words(server.power_state)
+
+    @api.depends("state", "operation", "step", "account_id.state")
     def _compute_progress(self):
         steps = [key for key, _label in PROVISION_STEPS]
-        now = fields.Datetime.now()
         for server in self:
             queued = bool(server.operation) and server.state != "failed"
             # nothing moves while the account cannot sign in (the scheduled action skips it)
@@ -368,11 +443,6 @@ class CloudServer(models.Model):
                 server.progress = int(100 * steps.index(server.step) / len(steps))
             else:
                 server.progress = 100 if server.state in ("running", "stopped", "deleted") else 0
-            if server.in_progress and server.operation_started_at:
-                seconds = (now - server.operation_started_at).total_seconds()
-                server.elapsed = format_duration(seconds / 3600) if seconds >= 60 else _("%d s", seconds)
-            else:
-                server.elapsed = False
 
     @api.depends("location", "vm_size", "os_disk_gb")
     def _compute_cost(self):
@@ -384,14 +454,15 @@ class CloudServer(models.Model):
                 and prices._estimate(server.location, server.vm_size, server.os_disk_gb)
             )
             if estimate:
+                # the currency first: a monetary amount is rounded to its currency's decimals
+                server.cost_currency_id = prices._currency(estimate["currency"])
                 server.cost_hour = estimate["hour"]
                 server.cost_month = estimate["month"]
                 server.cost_month_stopped = estimate["month_stopped"]
-                server.cost_currency = estimate["currency"]
                 server.cost_source = prices._source_label(estimate)
             else:
+                server.cost_currency_id = False
                 server.cost_hour = server.cost_month = server.cost_month_stopped = 0.0
-                server.cost_currency = False
                 server.cost_source = _("no price known for this size in this region")
 
     @api.depends("resource_group", "subscription_id", "account_id.environment_id.portal_url")
@@ -636,6 +707,12 @@ class CloudServer(models.Model):
             server._message_log(body=body)
         self.env.ref("oec_cloud_accounts.ir_cron_cloud_server")._trigger()
         return True
+
+    def _power_state_words(self, power_state):
+        """Azure's power state code (running, deallocated...) as a person reads it, in their language."""
+        words = POWER_STATES.get(power_state)
+        # Odoo's lazy translation reads the language from this frame's self.env
+        return str(words) if words else power_state
 
     def _settled_state(self):
         return "running" if self.power_state in ("running", "starting") else "stopped"

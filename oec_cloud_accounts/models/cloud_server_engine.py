@@ -326,7 +326,11 @@ class CloudServer(models.Model):
         state = "running" if power in ("running", "starting") else "stopped"
         if self.state in ("running", "stopped") and self.state != state or self.public_ip != address:
             self._message_log(
-                body=_("Azure reports the VM %(power)s, public IP %(ip)s.", power=power, ip=address or "-")
+                body=_(
+                    "Azure reports the VM's power state: %(power)s; public IP: %(ip)s.",
+                    power=self._power_state_words(power),
+                    ip=address or "-",
+                )
             )
         self.write({"power_state": power, "public_ip": address, "state": state})
         self._sync_dns()

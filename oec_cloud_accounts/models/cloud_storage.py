@@ -12,6 +12,7 @@ from ..services.blob import BlobStore
 from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient
 from .cloud_account import RECONNECT
+from .cloud_server import region_label
 from .cloud_server_engine import TAG_CREATOR, TAG_CREATOR_VALUE, TAG_DATABASE
 
 _logger = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class CloudStorage(models.Model):
         readonly=True,
         help="The blob container backups are written to (3 to 63 lower-case letters, digits and hyphens).",
     )
-    location = fields.Char(string="Region", readonly=True)
+    location = fields.Char(string="Region Code", readonly=True)
+    location_label = fields.Char(compute="_compute_location_label", string="Region")
     kind = fields.Char(readonly=True, help="Azure's kind of storage account, e.g. StorageV2.")
     sku = fields.Char(string="Redundancy", readonly=True, help="e.g. Standard_LRS.")
     blob_endpoint = fields.Char(
@@ -106,6 +108,11 @@ class CloudStorage(models.Model):
                 storage.name = "%s / %s" % (storage.storage_account, storage.container)
             else:
                 storage.name = storage.name or storage.storage_account or False
+
+    @api.depends("location")
+    def _compute_location_label(self):
+        for storage in self:
+            storage.location_label = region_label(storage.location)
 
     @api.depends("policy_ids")
     def _compute_policy_count(self):

@@ -23,3 +23,5 @@ from . import test_storage_access
 from . import test_neutralize
 from . import test_account_states
 from . import test_tours_provision
+from . import test_words
+from . import test_views_layout
