@@ -346,7 +346,10 @@ class CloudServer(models.Model):
     vm_name = fields.Char(string="VM Name", readonly=True, copy=False)
     public_ip = fields.Char(string="Public IP", readonly=True, copy=False)
     power_state = fields.Char(
-        string="Power State Code", readonly=True, copy=False, help="As Azure reports it: running, deallocated..."
+        string="Power State Code",
+        readonly=True,
+        copy=False,
+        help="As Azure reports it: running, deallocated...",
     )
     power_state_label = fields.Char(compute="_compute_power_state_label", string="Power State")
     portal_url = fields.Char(compute="_compute_portal_url", string="Azure Portal")

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
 
+from azure_emulator import defaults
+
 import odoo
 from odoo import SUPERUSER_ID, api, fields
 from odoo.modules.registry import Registry
@@ -24,8 +26,10 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..models.cloud_backup_run import BLOCK_PARAM
+from ..models.cloud_server_engine import POLL_PARAM
 from .backup_common import BackupMixin
 from .test_backup import drop_database
+from .test_server import ssh_key
 
 COPY = "copy of another Odoo database"  # in the account's message (azure_messages.py)
 ELSEWHERE = "when this database was copied from it"  # in the run's note
@@ -199,6 +203,30 @@ class TestDatabaseCopies(BackupMixin, TransactionCase):
         with database(self.production) as env:
             self.assertEqual(env["cloud.backup"].browse(again).state, "done")
             self.assertEqual(env["cloud.account"].browse(self.account_id).state, "active")
+
+        # and a provisioning asked after the restore reaches Running through the same cron runner
+        with database(self.production) as env:
+            env["ir.config_parameter"].set_param(POLL_PARAM, 0)
+            account = env["cloud.account"].browse(self.account_id)
+            server = env["cloud.server"].create(
+                {
+                    "name": "After the restore",
+                    "account_id": account.id,
+                    "subscription_line_id": account.subscription_ids.filtered(
+                        lambda line: line.subscription_id == defaults.SUBSCRIPTION_ID
+                    ).id,
+                    "location": "westeurope",
+                    "vm_size": "Standard_B2s",
+                    "ssh_public_key": ssh_key(),
+                    "ssh_allowed_cidrs": "203.0.113.0/24",
+                }
+            )
+            server.action_provision()
+            server_id = server.id
+        run_scheduled_actions(self.production, ["ir_cron_cloud_server"])  # its budget: 50 s
+        with database(self.production) as env:
+            server = env["cloud.server"].browse(server_id)
+            self.assertEqual((server.state, server.operation), ("running", False), server.last_error)
 
     def test_restored_as_the_same_database(self):
         moved = self.new_database("moved")
