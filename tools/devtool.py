@@ -775,7 +775,7 @@ def cmd_test(args):
 
     shots = out / "screenshots"
     if any(shots.rglob("*.png")):
-        say(f"screenshots (views at a laptop's and a phone's size, failed tours): {shots.relative_to(ROOT)}")
+        say(f"screenshots (the views at two sizes, failed tours): {shots.relative_to(ROOT)}")
 
     # 3. both addons uninstall cleanly, then install again
     if not args.test_tags:

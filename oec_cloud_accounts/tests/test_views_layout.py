@@ -312,7 +312,7 @@ class TestViewsLayout(EmulatorMixin, HttpCase):
             (
                 "server_form_running",
                 form(servers[0]),
-                ["East US (Virginia)", "Running", "$"],
+                ["East US (Virginia)", "Running", "$", "Nobody: SSH is closed"],
                 [r"\beastus\b"],
             ),
             (
