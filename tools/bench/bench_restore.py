@@ -485,9 +485,9 @@ def report_restores(restores, backups, scales):
                     cells += "        %22s" % "(failed)"
             print("%-26s %-6s%s" % (variant, fmt, cells))
     print(
-        "(blobs: %s; CPU s: the variant's process and its waited-for children (the restore process,\n"
+        "(CPU s: the variant's process and its waited-for children (the restore process,\n"
         " pg_restore/psql), not PostgreSQL's server nor the emulator; peak MB: the highest of the\n"
-        " variant's VmHWM and its children's peak)"
+        " variant's VmHWM and its children's peak)\nBlobs: %s"
         % ", ".join(
             "%s %d MB %.1f MB" % (fmt, scale, _mb(backup["size"])) for (scale, fmt), backup in backups.items()
         )
