@@ -370,6 +370,11 @@ def _services_module(name):
     """A module of the addon's services/, imported without Odoo (services/ has no odoo import)."""
     if str(ROOT / "oec_cloud_accounts") not in sys.path:
         sys.path.insert(0, str(ROOT / "oec_cloud_accounts"))
+        # services/identity.py reads oec_auth_azure's services (odoo.addons.oec_auth_azure)
+        import odoo.addons  # pylint: disable=import-outside-toplevel
+
+        if str(ROOT) not in odoo.addons.__path__:
+            odoo.addons.__path__.append(str(ROOT))
     return importlib.import_module("services." + name)
 
 
