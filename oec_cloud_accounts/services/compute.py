@@ -246,7 +246,7 @@ class ComputeClient(ArmClient):
                 )
             )
 
-    def begin_create_nic(self, subscription_id, group, location, subnet_id, public_ip_id, tags):
+    def begin_create_nic(self, subscription_id, group, location, subnet_id, public_ip_id, tags, nsg_id=None):
         body = {
             "location": location,
             "tags": tags,
@@ -263,6 +263,8 @@ class ComputeClient(ArmClient):
                 ]
             },
         }
+        if nsg_id:
+            body["properties"]["networkSecurityGroup"] = {"id": nsg_id}
         with _arm_errors(), self._network(subscription_id) as client:
             return self._begin(
                 client.network_interfaces.begin_create_or_update(
@@ -281,7 +283,9 @@ class ComputeClient(ArmClient):
         the VM's NIC (with that NSG) and its Standard static public IP in the same request
         (``networkInterfaceConfigurations``, Compute 2024-07-01), all deleted with the VM."""
         if spec.get("nic_id"):
-            network = {"networkInterfaces": [{"id": spec["nic_id"], "properties": {"deleteOption": "Delete"}}]}
+            network = {
+                "networkInterfaces": [{"id": spec["nic_id"], "properties": {"deleteOption": "Delete"}}]
+            }
         else:
             network = _inline_network(spec["subnet_id"], spec["nsg_id"])
         body = {
