@@ -406,7 +406,8 @@ class CloudServer(models.Model):
                     "power_state": False,
                 }
             )
-        return finished
+            return True
+        return Pending(arm.retry_after)
 
     # -- helpers ------------------------------------------------------------------------------------
 
