@@ -211,8 +211,8 @@ class TestScale(EmulatorMixin, TransactionCase):
                     "subscription_id": defaults.SUBSCRIPTION_ID,
                     "subscription_name": "Sandbox",
                     "resource_group": "oec-dns",
-                    "azure_id": "/subscriptions/%s/resourceGroups/oec-dns/providers/Microsoft.Network/dnszones/"
-                    "scale0.example.com" % defaults.SUBSCRIPTION_ID,
+                    "azure_id": "/subscriptions/%s/resourceGroups/oec-dns/providers/Microsoft.Network"
+                    "/dnszones/scale0.example.com" % defaults.SUBSCRIPTION_ID,
                     "name_servers": "ns1-01.azure-dns.com.\nns2-01.azure-dns.net.",
                 }
             )
@@ -334,15 +334,16 @@ class TestScale(EmulatorMixin, TransactionCase):
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def count_queries(self, func):
+    def count_queries(self, func, warm=True):
         """The SQL queries ``func()`` runs, with every record out of the cache first (after a
         first call that fills the other caches: access rules, views): a QueryCount, an int that
         keeps the queries' text (shown when two counts differ)."""
         self.env.flush_all()
         self.env.invalidate_all()
-        func()
-        self.env.flush_all()
-        self.env.invalidate_all()
+        if warm:
+            func()
+            self.env.flush_all()
+            self.env.invalidate_all()
         queries = []
         handler = logging.Handler()
         handler.emit = lambda record: queries.append(record.getMessage()[:300])
@@ -476,3 +477,27 @@ class TestScale(EmulatorMixin, TransactionCase):
         for key, count in before.items():
             with self.subTest(cron="%s.%s" % key):
                 self.assertSameCount(count, after[key], "%s.%s, then with more records" % key)
+
+    def test_token_refresh_queries_per_account(self):
+        """A token refresh pass runs a fixed number of queries per account refreshed, among 1,000
+        accounts that are not due."""
+        self.emu.control.add_user(email="scale.third@sandbox.onmicrosoft.test", name="Scale Third")
+        connected = (
+            self.connect()
+            | self.connect(user=defaults.SECOND_USER_EMAIL)
+            | self.connect(user="scale.third@sandbox.onmicrosoft.test")
+        )
+        self.assertEqual(len(connected), 3)
+        past = fields.Datetime.now() - timedelta(minutes=1)
+
+        def refresh(count):
+            connected[:count].write({"next_run_at": past})
+            return self.count_queries(
+                lambda: self.run_job("cloud.account", "_cron_refresh_tokens"), warm=False
+            )
+
+        refresh(3)  # first-use costs (the sign-in's clients, the caches) out of the counts
+        one, two, three = refresh(1), refresh(2), refresh(3)
+        self.assertEqual(self.emu.control.requests()[-1]["service"], "entra", "the tokens were refreshed")
+        self.assertGreater(two, one)
+        self.assertSameCount(QueryCount(two - one, []), QueryCount(three - two, []), "queries per account")
