@@ -24,6 +24,8 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
@@ -40,6 +42,8 @@ RETRY_AFTER_MAX = 4 * 3600  # seconds: the longest Retry-After followed
 MARGIN_RATIO = 0.25
 MIN_MARGIN = 10  # seconds
 MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
+# selections that met a row changed by another worker, in one pass, before it gives up
+MAX_CONFLICTS = 100
 # the key of an AzureError (its message is in azure_messages.py)
 UNEXPECTED = "job.unexpected"
 
@@ -125,19 +129,33 @@ class CloudJobMixin(models.AbstractModel):
         were taken."""
         records = self.env[model]
         done = []
+        conflicts = 0
         while len(done) < limit and (until is None or time.time() < until):
             # the selection is SQL: pending ORM writes must reach the table first
             self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
-                    " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    SQL.identifier(records._table),
-                    condition,
-                    done,
-                    order,
+            try:
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
+                        " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
+                        SQL.identifier(records._table),
+                        condition,
+                        done,
+                        order,
+                    ),
+                    log_exceptions=False,
                 )
-            )
+            except psycopg2.extensions.TransactionRollbackError:
+                # Odoo's transactions are REPEATABLE READ: a row another worker changed and
+                # committed after this transaction's snapshot cannot be locked here (as in
+                # ir.cron's _acquire_one_job). Nothing is pending (the last row was committed):
+                # select again in a new transaction, which sees that row's new values
+                self.env.cr.rollback()
+                conflicts += 1
+                if conflicts > MAX_CONFLICTS:
+                    _logger.info("%s: %s: rows busy elsewhere, the next pass goes on", model, what)
+                    break
+                continue
             row = self.env.cr.fetchone()
             if not row:
                 break

@@ -463,15 +463,18 @@ class CloudServer(models.Model):
     @api.depends("location", "vm_size", "os_disk_gb")
     def _compute_cost(self):
         prices = self.env["cloud.price"].sudo()
+        # the prices of all the servers' regions in one query, each currency looked up once
+        keys = {server: (server.location, server.vm_size, server.os_disk_gb) for server in self}
+        estimates = prices._estimates(key for key in keys.values() if key[0] and key[1])
+        currencies = {}
         for server in self:
-            estimate = (
-                server.location
-                and server.vm_size
-                and prices._estimate(server.location, server.vm_size, server.os_disk_gb)
-            )
+            estimate = estimates.get(keys[server])
             if estimate:
+                code = estimate["currency"]
+                if code not in currencies:
+                    currencies[code] = prices._currency(code)
                 # the currency first: a monetary amount is rounded to its currency's decimals
-                server.cost_currency_id = prices._currency(estimate["currency"])
+                server.cost_currency_id = currencies[code]
                 server.cost_hour = estimate["hour"]
                 server.cost_month = estimate["month"]
                 server.cost_month_stopped = estimate["month_stopped"]
