@@ -30,7 +30,8 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE6StTmp6A2Qe2//mNhI43TZcNC/JV27eZffq
 
 
 def say(message):
-    print("[resilience] %s" % message, flush=True)
+    sys.stdout.write("[resilience] %s\n" % message)
+    sys.stdout.flush()
 
 
 def addons_digest(src):

@@ -127,7 +127,8 @@ def test_prefork_under_load(setup, emulator):
             )[0][0]
             servers = query(
                 conn,
-                "SELECT count(*) FROM cloud_server WHERE operation IS NULL AND state IN ('running', 'failed')",
+                "SELECT count(*) FROM cloud_server"
+                " WHERE operation IS NULL AND state IN ('running', 'failed')",
             )[0][0]
             verified = query(
                 conn,

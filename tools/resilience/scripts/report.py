@@ -2,6 +2,7 @@
 # it holds now (read through the addon's secret store). Prints "RESULT <json>".
 # ruff: noqa: F821
 import json
+import sys
 
 accounts = env["cloud.account"].sudo().with_context(active_test=False).search([])
 result = {
@@ -13,4 +14,4 @@ result = {
     }
     for account in accounts
 }
-print("RESULT " + json.dumps(result))
+sys.stdout.write("RESULT %s\n" % json.dumps(result))

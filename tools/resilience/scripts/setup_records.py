@@ -3,6 +3,7 @@
 # ruff: noqa: F821
 import json
 import os
+import sys
 
 params = json.loads(os.environ["OEC_RES_PARAMS"])
 info = params["emulator"]
@@ -101,4 +102,4 @@ if params.get("expire"):
     )
     env.ref("oec_cloud_accounts.ir_cron_refresh_tokens")._trigger()
 env.cr.commit()
-print("RESULT " + json.dumps(result))
+sys.stdout.write("RESULT %s\n" % json.dumps(result))
