@@ -1,5 +1,8 @@
 import logging
+import time
 from datetime import datetime, timedelta, timezone
+
+from psycopg2 import errors
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
@@ -11,6 +14,8 @@ _logger = logging.getLogger(__name__)
 
 # renew the access token when it has less than this left
 ACCESS_MARGIN = timedelta(minutes=5)
+# seconds a token refresh waits for another worker's refresh of the same account
+REFRESH_WAIT = 30
 # keep refresh tokens alive: Entra ID expires them after 90 days unused
 KEEPALIVE = timedelta(days=1)
 # accounts in Error (configuration, roles) are retried this often
@@ -117,10 +122,88 @@ class CloudAccount(models.Model):
                 # a copy of the database never acts with the original's sign-in
                 raise AzureError(DATABASE_COPY, code="database_copy", kind=KIND_GRANT)
             raise AzureError("account.no_token", code="no_token", kind=KIND_GRANT)
+        committed = account._refresh_committed(force)
+        if committed:
+            return committed
+        # this transaction made or holds the account's row (the token refresh's scheduled action,
+        # which commits right after): the refresh happens in it
         environment = account.environment_id
         result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
         account._store_tokens(result)
         return result.access_token, result.expires_at
+
+    def _refresh_committed(self, force):
+        """Renew the tokens in a transaction of its own, committed before the new access token is
+        returned: Entra rotates the refresh token, and the new one must be stored before anything
+        uses what came with it (a step that fails afterwards, or a process killed, would otherwise
+        undo it). One refresh of an account at a time: its row is locked for it, and whoever
+        waited for that lock first reads what the other stored (a fresh access token is used, not
+        renewed again). None: this transaction made the row or holds its lock, the caller
+        refreshes in it."""
+        self.ensure_one()
+        deadline = time.monotonic() + REFRESH_WAIT
+        while True:
+            with self.env.registry.cursor() as cr:
+                try:
+                    with cr.savepoint(flush=False):
+                        cr.execute(
+                            SQL(
+                                "SELECT id FROM cloud_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id
+                            ),
+                            # a lock taken elsewhere is an answer here, not an error to log
+                            log_exceptions=False,
+                        )
+                        found = cr.fetchone()
+                except (errors.LockNotAvailable, errors.SerializationFailure):
+                    found = False
+                if found is None:
+                    # not visible outside this transaction: it made the row
+                    return None
+                if found:
+                    account = self.with_env(self.env(cr=cr)).sudo()
+                    current = account._fresh_access_token(force, self.last_refresh_at)
+                    if current:
+                        return current
+                    environment = account.environment_id
+                    refresh_token = account._get_secret("refresh_token_enc")
+                    result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
+                    account._store_tokens(result)
+                    cr.commit()  # pylint: disable=invalid-commit
+                    self.invalidate_recordset()
+                    return result.access_token, result.expires_at
+            if self._row_locked_here():
+                return None
+            if time.monotonic() > deadline:
+                raise AzureError(
+                    "job.unexpected",
+                    code="refresh_busy",
+                    kind=KIND_TRANSIENT,
+                    params={"error": "refresh_busy"},
+                )
+            # another worker renews this account's tokens: wait for it, then use what it stored
+            time.sleep(0.1)
+
+    def _fresh_access_token(self, force, seen_refresh_at):
+        """(access token, expiry) when another transaction renewed the tokens meanwhile."""
+        renewed = self.last_refresh_at and (not seen_refresh_at or self.last_refresh_at > seen_refresh_at)
+        valid = self.access_expires_at and self.access_expires_at - ACCESS_MARGIN > fields.Datetime.now()
+        if valid and (renewed or not force):
+            token = self._get_secret("access_token_enc")
+            if token:
+                return token, self.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
+        return None
+
+    def _row_locked_here(self):
+        """Whether this transaction holds (or now takes) the account's row lock."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM cloud_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id),
+                    log_exceptions=False,
+                )
+                return bool(self.env.cr.fetchone())
+        except (errors.LockNotAvailable, errors.SerializationFailure):
+            return False
 
     def _arm(self, client_class=None):
         """An ARM client with a fresh access token (services.ArmClient, or ``client_class``): every
