@@ -164,6 +164,7 @@ class BlobReader:
         self._stop = threading.Event()
         self._sized = threading.Event()
         self._error = None
+        self._ended = False
         self._thread = threading.Thread(target=self._run, name="oec-restore-download", daemon=True)
         self._thread.start()
 
@@ -199,14 +200,16 @@ class BlobReader:
         return self.size
 
     def chunks(self):
-        """The blob's chunks in order (the download's error raised when it comes)."""
-        while True:
+        """The blob's chunks in order, from where the last call stopped (the download's error
+        raised when it comes)."""
+        while not self._ended:
             chunk = self._queue.get()
             if chunk is None:
-                if self._error:
-                    raise self._error
-                return
+                self._ended = True
+                break
             yield chunk
+        if self._error:
+            raise self._error
 
     def read_range(self, offset, length):
         return self.client.download_blob(offset=offset, length=length, max_concurrency=1).readall()
