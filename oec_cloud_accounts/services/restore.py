@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import zipfile
 from datetime import datetime, timezone
@@ -321,17 +322,30 @@ class Restore:
 
     def run(self):
         reader = None
+        started = time.monotonic()
         try:
             reader = BlobReader(self.params)
             self.create_database()
+            created = time.monotonic()
             if self.params["format"] == "zip":
                 self.restore_zip(reader)
             else:
                 self.restore_custom(reader)
             if reader.sha256.hexdigest() != self.params["sha256"]:
                 raise RestoreError("sha256", got=reader.sha256.hexdigest(), size=reader.read)
+            restored = time.monotonic()
             self.finish()
             self.rename()
+            _logger.info(
+                "restored %d bytes into %s in %.2f s: database created in %.2f s, blob restored in "
+                "%.2f s, made a copy in %.2f s",
+                reader.read,
+                self.params["db"],
+                time.monotonic() - started,
+                created - started,
+                restored - created,
+                time.monotonic() - restored,
+            )
         except BaseException:
             if reader:
                 reader.close()
@@ -602,7 +616,6 @@ def main():
     try:
         Restore(params).run()
         result = {"ok": True}
-        _logger.info("restored into %s", params["db"])
     except RestoreError as error:
         result = {"ok": False, "code": error.code, **error.values}
         _logger.warning("restore into %s failed: %s %s", params["db"], error.code, error.values)

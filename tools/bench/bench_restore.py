@@ -254,7 +254,8 @@ def run_ours(spec):
             "neutralize": None,
             "lock": {"db": "postgres", "classid": constants["LOCK_RESTORE"], "objid": os.getpid()},
             "cron_id": 0,  # no scheduled action to wake up
-            "logfile": None,
+            # OEC_BENCH_RESTORE_LOG=path: the restore process's log (where its time goes)
+            "logfile": os.environ.get("OEC_BENCH_RESTORE_LOG") or None,
         }
         proc = restore.start_restore_process(params, workdir)  # as _start_restore_process
         try:
@@ -495,7 +496,7 @@ def report_restores(restores, backups, scales):
                         _mb(_peak(restores, key)),
                     )
                 else:
-                    cells += "        %22s" % "(failed)"
+                    cells += "        %22s" % ("(not run)" if SLUGS[variant] not in ONLY else "(failed)")
             print("%-26s %-6s%s" % (variant, fmt, cells))
     print(
         "(CPU s: the variant's process and its waited-for children (the restore process,\n"
