@@ -25,12 +25,14 @@ blocks could be, but pg_dump's output cannot be continued mid-stream, so the
 next run starts over (and succeeds once Azure answers, or once the limit is
 raised for a database too large to back up within it).
 
-A restore's download works to the deadline too; the restore itself (Odoo's
-restore_db: psql or pg_restore, then the new database's registry) takes as long
-as it takes, so it runs in a process of its own, started in a session of its
-own (a cron worker killed or a server reload leaves it alone). That process
-holds the restore's advisory lock and leaves result.json in its folder; the
-next passes of the scheduled action only look at them.
+A restore takes as long as it takes, so all of it (download, SHA-256, pg_restore or
+psql, the copy's new parameters and neutralization) runs in a process of its own
+(services/restore.py), started in a session of its own (a cron worker killed or a
+server reload leaves it alone) with a read-only URL of the blob: the step only
+starts it. That process holds the restore's advisory lock, restores into a
+temporary database renamed at its end, and leaves result.json in its folder; the
+next passes of the scheduled action only look at them, and drop what a process
+that died left.
 """
 
 import json

@@ -17,11 +17,14 @@ then runs in a FRESH Python process (its peak RSS is its own):
 
 Restore, into a new database, for each format:
 
-* ours: the product's restore path: ``BlobStore.download`` into a staging file
-  under a Deadline (as ``_do_restore``), SHA-256 checked, then the restore
-  process of ``cloud_backup_run.RESTORE_CHILD`` (read from the addon's source,
-  started as ``_start_restore_process`` starts it: Odoo's ``restore_db`` with
-  copy=True, then the new database's registry), waited for until it ends;
+* ours: the product's restore process (``services/restore.py``, loaded by its path: no
+  Odoo in the variant's process), started by ``start_restore_process`` as
+  ``_start_restore_process`` starts it, with the blob's read-only URL (signed by the
+  parent before the runs, as ``_do_restore`` signs it): it streams the blob into
+  ``pg_restore`` / ``psql`` and the filestore, checks the SHA-256, gives the copy its
+  new parameters, renames the database; waited for until it ends. pg_restore's jobs:
+  the product's ``RESTORE_JOBS``, or env OEC_BENCH_RESTORE_JOBS; its log: env
+  OEC_BENCH_RESTORE_LOG (a file);
 * (a) the tools underneath: the SDK's ``download_blob`` into a file, CREATE
   DATABASE as Odoo makes it, then ``pg_restore --no-owner`` (custom) or the
   zip's dump.sql piped into ``psql`` and its filestore/ extracted (zip);
@@ -42,7 +45,9 @@ Targets: restore ours <= 1.15x (a), ours < (b), peak RSS 400 MB / 100 MB close
 to 1; verification ours <= 1.10x raw. A missed target is reported, not failed;
 a variant that errors makes the exit code non-zero. RUNS (env
 OEC_BENCH_RESTORE_RUNS, default 2 for restores; verifications run 5 times) keep
-`make bench` to a few minutes on a 2-core machine; expect some noise. Wall times
+`make bench` to a few minutes on a 2-core machine; expect some noise. While
+iterating: OEC_BENCH_RESTORE_SIZES=100 (one database; no memory ratio) and
+OEC_BENCH_RESTORE_ONLY=ours,a (the variants' slugs: ours, a, b, vours, vraw). Wall times
 are counted from after the imports a running server already has (ours: the
 addon's services; (b): odoo.service.db); CPU likewise.
 """
