@@ -47,6 +47,9 @@ import uuid
 import zipfile
 from datetime import datetime, timezone
 
+import psycopg2
+from psycopg2 import sql
+
 _logger = logging.getLogger("odoo.addons.oec_cloud_accounts.restore")
 
 MiB = 1024 * 1024
@@ -96,26 +99,24 @@ def drop_leftovers(connect, temp_db, temp_filestore):
     ``temp_db`` must be one of ours (TEMP_RE): nothing else is ever dropped here."""
     if not TEMP_RE.fullmatch(temp_db or ""):
         raise ValueError("not a temporary restore database: %r" % temp_db)
-    import psycopg2  # pylint: disable=import-outside-toplevel
-
-    _drop_database(psycopg2, connect, temp_db)
+    _drop_database(connect, temp_db)
     shutil.rmtree(temp_filestore, ignore_errors=True)
 
 
-def _connect(psycopg2, connect, dbname):
+def _connect(connect, dbname):
     return psycopg2.connect(**dict(connect, database=dbname))
 
 
-def _drop_database(psycopg2, connect, name):
-    from psycopg2 import sql  # pylint: disable=import-outside-toplevel
-
-    conn = _connect(psycopg2, connect, "postgres")
+def _drop_database(connect, name):
+    conn = _connect(connect, "postgres")
     try:
         conn.autocommit = True
         with conn.cursor() as cr:
             # WITH (FORCE) (PostgreSQL 13+) ends the sessions of a pg_restore left running
-            force = sql.SQL(" WITH (FORCE)" if conn.server_version >= 130000 else "")
-            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}{}").format(sql.Identifier(name), force))
+            if conn.server_version >= 130000:
+                cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            else:
+                cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     finally:
         conn.close()
 
@@ -255,7 +256,7 @@ class ZipSource:
         self.pos = max(0, base + offset)
         return self.pos
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         left = self.size - self.pos
         size = left if size is None or size < 0 else min(size, left)
         if size <= 0:
@@ -306,10 +307,6 @@ class ZipSource:
 
 class Restore:
     def __init__(self, params):
-        import psycopg2  # pylint: disable=import-outside-toplevel
-        from psycopg2 import sql  # pylint: disable=import-outside-toplevel
-
-        self.psycopg2, self.sql = psycopg2, sql
         self.params = params
         self.connect = params["connect"]
         self.temp = params["temp_db"]
@@ -356,22 +353,21 @@ class Restore:
     def create_database(self):
         """As odoo.service.db._create_empty_database: template, C collation with template0,
         pg_trgm (and unaccent when the server uses it), the public schema open to all."""
-        sql = self.sql
         template = self.params.get("db_template") or "template0"
-        conn = _connect(self.psycopg2, self.connect, "postgres")
+        conn = _connect(self.connect, "postgres")
         try:
             conn.autocommit = True
             with conn.cursor() as cr:
-                collate = sql.SQL("LC_COLLATE 'C'" if template == "template0" else "")
-                cr.execute(
-                    sql.SQL("CREATE DATABASE {} ENCODING 'unicode' {} TEMPLATE {}").format(
-                        sql.Identifier(self.temp), collate, sql.Identifier(template)
-                    )
-                )
+                # the C collation is only safe with template0 (Odoo's comment), and makes useful indexes
+                if template == "template0":
+                    query = "CREATE DATABASE {} ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE {}"
+                else:
+                    query = "CREATE DATABASE {} ENCODING 'unicode' TEMPLATE {}"
+                cr.execute(sql.SQL(query).format(sql.Identifier(self.temp), sql.Identifier(template)))
                 self.created = True
         finally:
             conn.close()
-        conn = _connect(self.psycopg2, self.connect, self.temp)
+        conn = _connect(self.connect, self.temp)
         try:
             conn.autocommit = True
             statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
@@ -385,7 +381,7 @@ class Restore:
                 try:
                     with conn.cursor() as cr:
                         cr.execute(statement)
-                except self.psycopg2.Error as error:
+                except psycopg2.Error as error:
                     _logger.warning("restore into %s: %s: %s", self.params["db"], statement, error)
         finally:
             conn.close()
@@ -414,7 +410,7 @@ class Restore:
                 proc.stdin.write(chunk)
             proc.stdin.close()
         except BrokenPipeError:
-            pass
+            return
 
     def restore_custom(self, reader):
         cmd = [self.params["pg_restore"], "--no-owner", "--dbname=" + self.temp]
@@ -470,7 +466,7 @@ class Restore:
 
     def finish(self):
         """What restore_db(copy=True, neutralize_database=...) does once the dump is in."""
-        conn = _connect(self.psycopg2, self.connect, self.temp)
+        conn = _connect(self.connect, self.temp)
         try:
             with conn, conn.cursor() as cr:
                 now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
@@ -505,7 +501,6 @@ class Restore:
 
     def rename(self):
         """The filestore, then the database, get the requested name (taken meanwhile: failed)."""
-        sql = self.sql
         final, temp = self.params["filestore"], self.params["temp_filestore"]
         if os.path.exists(final):
             raise RestoreError("exists")
@@ -513,16 +508,17 @@ class Restore:
         if moved:
             os.makedirs(os.path.dirname(final), exist_ok=True)
             os.rename(temp, final)
-        conn = _connect(self.psycopg2, self.connect, "postgres")
+        conn = _connect(self.connect, "postgres")
         try:
             conn.autocommit = True
             with conn.cursor() as cr:
+                temp, name = self.temp, self.params["db"]
                 cr.execute(
                     sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(self.temp), sql.Identifier(self.params["db"])
+                        sql.Identifier(temp), sql.Identifier(name)
                     )
                 )
-        except self.psycopg2.Error as error:
+        except psycopg2.Error as error:
             if moved:
                 os.rename(final, temp)
             if error.pgcode == "42P04":  # duplicate_database
@@ -535,8 +531,8 @@ class Restore:
     def clean(self):
         if self.created:
             try:
-                _drop_database(self.psycopg2, self.connect, self.temp)
-            except self.psycopg2.Error:
+                _drop_database(self.connect, self.temp)
+            except psycopg2.Error:
                 _logger.exception(
                     "restore into %s: the temporary database %s is left", self.params["db"], self.temp
                 )
@@ -562,13 +558,11 @@ def _log_to(logfile):
     logging.getLogger("azure").setLevel(logging.WARNING)
 
 
-def _trigger(psycopg2, params):
+def _trigger(params):
     """The scheduled action records the result at once (as ir.cron._trigger does), else at its
     next interval: a trigger row, then the cron runners' notification."""
-    from psycopg2 import sql  # pylint: disable=import-outside-toplevel
-
     lock = params["lock"]
-    conn = _connect(psycopg2, params["connect"], lock["db"])
+    conn = _connect(params["connect"], lock["db"])
     try:
         with conn, conn.cursor() as cr:
             cr.execute(
@@ -577,7 +571,7 @@ def _trigger(psycopg2, params):
             )
     finally:
         conn.close()
-    conn = _connect(psycopg2, params["connect"], "postgres")
+    conn = _connect(params["connect"], "postgres")
     try:
         with conn, conn.cursor() as cr:
             function = os.environ.get("ODOO_NOTIFY_FUNCTION", "pg_notify")
@@ -588,11 +582,11 @@ def _trigger(psycopg2, params):
         conn.close()
 
 
-def _take_lock(psycopg2, params, taken):
+def _take_lock(params, taken):
     """Wait for the restore's lock on a connection kept to the end of this process: the lock
     tells the scheduled action this restore lives, and goes with this process."""
     lock = params["lock"]
-    holder = _connect(psycopg2, params["connect"], lock["db"])
+    holder = _connect(params["connect"], lock["db"])
     holder.autocommit = True
     holder.cursor().execute("SELECT pg_advisory_lock(%s, %s)", (lock["classid"], lock["objid"]))
     taken.append(holder)
@@ -601,12 +595,10 @@ def _take_lock(psycopg2, params, taken):
 def main():
     params = json.loads(sys.stdin.readline())
     _log_to(params.get("logfile"))
-    import psycopg2  # pylint: disable=import-outside-toplevel
-
     # the lock is waited for in a thread while azure-storage-blob is imported (a quarter of a
     # second) here: no two threads import at once
     taken = []
-    waiter = threading.Thread(target=_take_lock, args=(psycopg2, params, taken), daemon=True)
+    waiter = threading.Thread(target=_take_lock, args=(params, taken), daemon=True)
     waiter.start()
     import azure.storage.blob  # noqa: F401  # pylint: disable=import-outside-toplevel,unused-import
 
@@ -631,7 +623,7 @@ def main():
     os.replace(path + ".tmp", path)
     if params.get("cron_id"):
         try:
-            _trigger(psycopg2, params)
+            _trigger(params)
         except psycopg2.Error:
             _logger.warning("restore into %s: the scheduled action was not woken up", params["db"])
     holder.close()
