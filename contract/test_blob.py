@@ -117,7 +117,7 @@ def test_a_tier_the_account_does_not_offer(replay, store):
 
 def test_a_blob_written_again_while_it_is_read(replay, store):
     replay.serve("blob/download_changed")
-    error = _raised(lambda: store(download_chunk=16).download("changing.zip"))
+    error = _raised(lambda: store(download_chunk=16, download_first=16).download("changing.zip"))
     assert (error.key, error.kind, error.code, error.status) == (
         "storage.ConditionNotMet",
         KIND_REQUEST,

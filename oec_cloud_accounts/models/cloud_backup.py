@@ -314,8 +314,9 @@ class CloudBackup(models.Model):
     @api.model
     def _check_restore_target(self, db_name):
         """The new database's name, refused when invalid or taken (database or filestore folder),
-        or when this server's database manager is off (restore_db refuses then). Checked when the
-        restore is asked for (before anything is downloaded) and again right before it is made."""
+        or when this server's database manager is off (restoring is one of its functions). Checked
+        when the restore is asked for (before anything is downloaded) and again when it starts; the
+        restore process's final rename fails if the name was taken meanwhile."""
         if not config["list_db"]:
             raise UserError(
                 _(

@@ -25,12 +25,14 @@ blocks could be, but pg_dump's output cannot be continued mid-stream, so the
 next run starts over (and succeeds once Azure answers, or once the limit is
 raised for a database too large to back up within it).
 
-A restore's download works to the deadline too; the restore itself (Odoo's
-restore_db: psql or pg_restore, then the new database's registry) takes as long
-as it takes, so it runs in a process of its own, started in a session of its
-own (a cron worker killed or a server reload leaves it alone). That process
-holds the restore's advisory lock and leaves result.json in its folder; the
-next passes of the scheduled action only look at them.
+A restore takes as long as it takes, so all of it (download, SHA-256, pg_restore or
+psql, the copy's new parameters and neutralization) runs in a process of its own
+(services/restore.py), started in a session of its own (a cron worker killed or a
+server reload leaves it alone) with a read-only URL of the blob: the step only
+starts it. That process holds the restore's advisory lock, restores into a
+temporary database renamed at its end, and leaves result.json in its folder; the
+next passes of the scheduled action only look at them, and drop what a process
+that died left.
 """
 
 import json
@@ -38,8 +40,6 @@ import logging
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -51,6 +51,8 @@ import psycopg2
 import odoo
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.modules import get_modules
+from odoo.modules.neutralize import get_neutralization_queries
 from odoo.sql_db import connection_info_for
 from odoo.tools import SQL, config, exec_pg_environ, find_pg_tool
 
@@ -60,12 +62,14 @@ from ..services.blob import (
     CONCURRENCY,
     META_DATABASE,
     META_FORMAT,
+    SAS_MINUTES,
     Deadline,
     DeadlineReached,
     MiB,
     write_odoo_zip,
     write_pg_custom,
 )
+from ..services.restore import TEMP_PREFIX, drop_leftovers, start_restore_process
 from ..services.storage import supports_tiers
 from .cloud_job_mixin import job_deadline, time_limit
 
@@ -77,60 +81,13 @@ LOCK_VERIFY = 0x0EC1  # objid: backup id
 LOCK_RESTORE = 0x0EC2  # objid: backup id
 BLOCK_PARAM = "oec_cloud_accounts.backup_block_kib"
 VERIFY_EVERY = timedelta(days=7)
-# the options of this server's configuration a restore process needs (given on its stdin)
-RESTORE_OPTIONS = (
-    "db_host",
-    "db_port",
-    "db_user",
-    "db_password",
-    "db_sslmode",
-    "db_template",
-    "pg_path",
-    "unaccent",
-    "list_db",
-)
+# pg_restore's --jobs for a custom dump (1: streamed into pg_restore, no staging file; see the README's
+# performance section for why)
+RESTORE_JOBS = 1
 ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
 MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
 MAX_ROWS = 1000  # rows of one kind looked at in one pass (policies, runs to check)
-
-
-RESTORE_CHILD = r"""
-import json, os, sys
-params = json.loads(sys.stdin.readline())
-import psycopg2
-import odoo
-import odoo.sql_db
-from odoo.tools import config
-config.parse_config(params["args"])
-config.options.update(params["options"])
-from odoo.service import db as db_service
-from odoo.sql_db import connection_info_for
-# the lock tells the scheduled action this restore lives; it goes with this process
-lock = psycopg2.connect(**connection_info_for(params["lock_db"])[1])
-lock.autocommit = True
-lock.cursor().execute("SELECT pg_advisory_lock(%s, %s)", (params["classid"], params["objid"]))
-result = {"ok": True}
-try:
-    db_service.restore_db(params["db"], params["dump"], copy=True, neutralize_database=params["neutralize"])
-except Exception as error:
-    result = {"ok": False, "error": str(error)[-1000:] or type(error).__name__}
-finally:
-    os.unlink(params["dump"])
-with open(params["result"] + ".tmp", "w") as out:
-    json.dump(result, out)
-os.replace(params["result"] + ".tmp", params["result"])
-# the scheduled action records the result at once (as ir.cron._trigger does), else at its next interval
-try:
-    lock.cursor().execute(
-        "INSERT INTO ir_cron_trigger (cron_id, call_at) VALUES (%s, now() at time zone 'UTC')",
-        (params["cron_id"],),
-    )
-    with odoo.sql_db.db_connect("postgres").cursor() as notify:
-        notify.execute("SELECT pg_notify('cron_trigger', %s)", (params["lock_db"],))
-except Exception:
-    pass
-"""
 
 
 @contextmanager
@@ -450,72 +407,70 @@ class CloudBackup(models.Model):
         with advisory_lock(self.env.cr.dbname, LOCK_RESTORE, self.id) as locked:
             if not locked:
                 return
-            # checked when asked; again now, things may have changed meanwhile
+            # checked when asked; again now, things may have changed meanwhile (and once more by
+            # the restore process, whose database gets this name only at its end)
             name = self._check_restore_target(self.restore_db_name)
-            store, blob_name, sha256 = self.storage_id._blob_store(), self.blob_name, self.sha256
-            store.deadline = self._deadline()
-            neutralize, backup_format = self.restore_neutralize, self.backup_format
+            store = self.storage_id._blob_store()
+            # a URL that reads this one blob, signed here (no request): the restore process
+            # downloads with it; long enough for a slow download (each request is signed anew)
+            url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
             self.write({"restore_state": "running", "database_identity": self._database_identity()})
-            self.env.cr.commit()  # pylint: disable=invalid-commit # nothing is read from the database while the blob downloads
-            # Odoo's restore reads a file (it unzips it): the blob is downloaded and checked first
-            workdir = tempfile.mkdtemp(prefix="oec-restore-")
+            self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
+            workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
             try:
-                dump = os.path.join(workdir, "backup." + backup_format)
-                with open(dump, "wb") as out:
-                    result = store.download(blob_name, out=out)
-                if result["sha256"] != sha256:
-                    raise UserError(
-                        _(
-                            "The blob does not match the backup (SHA-256 %(got)s, %(want)s written): "
-                            "nothing was restored.",
-                            got=result["sha256"],
-                            want=sha256,
-                        )
-                    )
-                # checked again right before the database is made: one may have appeared meanwhile
-                self._check_restore_target(name)
-                self._start_restore_process(workdir, dump, name, neutralize)
+                self._start_restore_process(workdir, url, name)
             except BaseException:
                 shutil.rmtree(workdir, ignore_errors=True)
                 raise
             self.restore_job = workdir
             self.message_post(
-                body=_("Backup downloaded and checked: restoring into the new database %s.", name)
+                body=_(
+                    "Restoring into the new database %s: the backup is downloaded, checked against its "
+                    "SHA-256 and restored by a process of its own.",
+                    name,
+                )
             )
         # leaving the block frees our lock, which goes to the restore process waiting for it
 
-    def _start_restore_process(self, workdir, dump, name, neutralize):
-        """Start the restore process, and wait until it waits for this restore's lock."""
-        params = {
-            "args": [
-                "--addons-path",
-                config["addons_path"],
-                "--data-dir",
-                config["data_dir"],
-                # its log goes where this server's goes
-                *(["--logfile", config["logfile"]] if config.get("logfile") else []),
-            ],
-            "options": {key: config.get(key) for key in RESTORE_OPTIONS},
-            "lock_db": self.env.cr.dbname,
-            "classid": LOCK_RESTORE,
-            "objid": self.id,
+    def _restore_params(self, workdir, url, name):
+        """What the restore process needs (services/restore.py), given on its stdin."""
+        temp = os.path.basename(workdir)
+        queries = None
+        if self.restore_neutralize:
+            # each module's data/neutralize.sql on this server's addons path: the restore process
+            # runs those of the restored database's installed modules (odoo.modules.neutralize)
+            queries = {
+                module: query for module in get_modules() for query in get_neutralization_queries([module])
+            }
+        pg_env = {key: value for key, value in exec_pg_environ().items() if key.startswith("PG")}
+        return {
+            "url": url,
+            "ca_bundle": self.env["cloud.azure.environment"]._ca_bundle(),
+            "backoff": self.env["cloud.azure.environment"]._retry_backoff(),
+            "sha256": self.sha256,
+            "format": self.backup_format,
+            "jobs": RESTORE_JOBS,
             "db": name,
-            "dump": dump,
-            "neutralize": bool(neutralize),
-            "result": os.path.join(workdir, "result.json"),
+            "temp_db": temp,
+            "filestore": config.filestore(name),
+            "temp_filestore": config.filestore(temp),
+            "db_template": config["db_template"],
+            "unaccent": bool(config["unaccent"]),
+            "http_port": config["http_port"],
+            "connect": connection_info_for("postgres")[1],
+            "pg_env": pg_env,
+            "pg_restore": find_pg_tool("pg_restore"),
+            "psql": find_pg_tool("psql"),
+            "neutralize": queries,
+            "lock": {"db": self.env.cr.dbname, "classid": LOCK_RESTORE, "objid": self.id},
             "cron_id": self.env.ref("oec_cloud_accounts.ir_cron_backups").id,
+            # its log goes where this server's goes
+            "logfile": config.get("logfile") or None,
         }
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
-        proc = subprocess.Popen(  # our own interpreter and script
-            [sys.executable, "-c", RESTORE_CHILD],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            cwd=workdir,
-            start_new_session=True,
-        )
-        proc.stdin.write(json.dumps(params).encode() + b"\n")
-        proc.stdin.close()
+
+    def _start_restore_process(self, workdir, url, name):
+        """Start the restore process, and wait until it waits for this restore's lock."""
+        proc = start_restore_process(self._restore_params(workdir, url, name), workdir)
         deadline = self._deadline()
         while proc.poll() is None:
             self.env.cr.execute(
@@ -528,7 +483,7 @@ class CloudBackup(models.Model):
             if deadline.left() <= 0:
                 proc.kill()
                 raise DeadlineReached("the restore process")
-            time.sleep(0.2)  # our own process starting, not Azure
+            time.sleep(0.05)  # our own process starting, not Azure
         raise UserError(
             _(
                 "The restore process stopped at its start (exit code %s): see the server's log.",
@@ -537,20 +492,53 @@ class CloudBackup(models.Model):
         )
 
     def _collect_restore(self):
-        """The restore process is gone (its lock is free): keep what it left."""
+        """The restore process is gone (its lock is free): keep what it left. A process that
+        died left its temporary database and filestore: dropped."""
         path = os.path.join(self.restore_job, "result.json")
         try:
             with open(path) as handle:
                 result = json.load(handle)
         except (OSError, ValueError):
             result = {"ok": False, "error": _("The restore process stopped before it ended: ask again.")}
+        if not result.get("ok"):
+            temp = os.path.basename(self.restore_job)
+            try:
+                drop_leftovers(connection_info_for("postgres")[1], temp, config.filestore(temp))
+            except (ValueError, psycopg2.Error) as error:
+                _logger.warning(
+                    "cloud.backup %s: the restore's temporary database %s: %s", self.id, temp, error
+                )
         shutil.rmtree(self.restore_job, ignore_errors=True)
         self.restore_job = False
         if result.get("ok"):
             self.write({"restore_state": "done", "restore_error": False})
             self.message_post(body=_("Restored into the new database %s.", self.restore_db_name))
         else:
-            self._record_failure("restore", result.get("error") or "?")
+            self._record_failure("restore", self._restore_failure(result))
+
+    def _restore_failure(self, result):
+        """What result.json's failure says, in words."""
+        code = result.get("code")
+        if code == "sha256":
+            return _(
+                "The blob does not match the backup (SHA-256 %(got)s, %(want)s written): "
+                "nothing was restored.",
+                got=result.get("got"),
+                want=self.sha256,
+            )
+        if code == "exists":
+            # the name was taken while restoring: said as when the restore is asked for
+            try:
+                self._check_restore_target(self.restore_db_name)
+            except UserError as error:
+                return str(error)
+        if code == "tool":
+            return "%s (exit code %s): %s" % (
+                result.get("tool"),
+                result.get("exit"),
+                result.get("error") or "-",
+            )
+        return result.get("error") or "?"
 
     # -- runs caught in progress by a copy of the database --------------------------------------------
 

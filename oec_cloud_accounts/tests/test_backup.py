@@ -27,10 +27,13 @@ from odoo.sql_db import close_db, connection_info_for
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config, exec_pg_environ, find_pg_tool, mute_logger
 
+from odoo.addons.base.models import ir_config_parameter
+
 from ..models import cloud_job_mixin
 from ..models.cloud_backup_run import LOCK_BACKUP, advisory_lock
 from ..models.cloud_job_mixin import time_budget, time_limit
 from ..services.blob import META_DB_UUID, META_SHA256, Deadline, DeadlineReached
+from ..services.restore import COPY_PARAMETERS, TEMP_PREFIX
 from .backup_common import CONTAINER, RG, STORAGE_ACCOUNT, BackupMixin, block_id_pattern
 
 
@@ -181,6 +184,68 @@ class TestBackupRun(BackupMixin, TransactionCase):
         # nor on a server whose database manager is off (restore_db would refuse it in the cron)
         with patch.dict(config.options, list_db=False), self.assertRaisesRegex(UserError, "list_db"):
             backup._queue_restore(target + "-2", True)
+
+    def test_restore_of_a_wrong_blob_leaves_no_database(self):
+        """The restore process checks the SHA-256 once the blob has gone through pg_restore: a
+        mismatch drops what it made (a temporary database, never under the requested name)."""
+        backup = self.backup_now(self.make_policy(backup_format="dump"))
+        self.assertEqual(backup.state, "done", backup.error)
+        written = backup.sha256
+        backup.sudo().sha256 = "0" * 64  # the record no longer matches the blob
+        target = "%s-restored-wrong" % self.env.cr.dbname
+        drop_database(target)
+        self.addCleanup(drop_database, target)
+        backup._queue_restore(target, True)
+        self.run_cron()
+        self.assertEqual(backup.restore_state, "running", backup.restore_error)
+        temp = os.path.basename(backup.restore_job)
+        self.addCleanup(drop_database, temp)
+        self.wait_restore(backup)
+        self.assertEqual(backup.restore_state, "failed")
+        self.assertIn("does not match the backup (SHA-256 %s" % written, backup.restore_error)
+        self.assertIn("nothing was restored", backup.restore_error)
+        for name in (target, temp):
+            self.assertFalse(backup._database_named_like(name), "%s was dropped" % name)
+            self.assertFalse(os.path.exists(config.filestore(name)))
+
+    def test_dead_restore_process_leftovers_dropped(self):
+        """A restore process that died (no result.json, its lock free) left its temporary
+        database and filestore: the next pass drops them and fails the restore."""
+        backup = self.backup_now(self.make_policy(backup_format="dump"))
+        workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
+        self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
+        temp = os.path.basename(workdir)
+        self.addCleanup(drop_database, temp)
+        _name, params = connection_info_for("postgres")
+        conn = psycopg2.connect(**params)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                cr.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(temp)))
+        finally:
+            conn.close()
+        os.makedirs(os.path.join(config.filestore(temp), "ab"))
+        with open(os.path.join(config.filestore(temp), "ab", "half"), "wb") as handle:
+            handle.write(b"half a filestore")
+        backup.sudo().write(
+            {
+                "restore_state": "running",
+                "restore_db_name": "%s-never-made" % self.env.cr.dbname,
+                "restore_job": workdir,
+                "database_identity": backup._database_identity(),
+            }
+        )
+        self.run_cron()
+        self.assertEqual(backup.restore_state, "failed")
+        self.assertIn("stopped before it ended", backup.restore_error)
+        self.assertFalse(backup.restore_job)
+        self.assertFalse(backup._database_named_like(temp), "the temporary database was dropped")
+        self.assertFalse(os.path.exists(config.filestore(temp)))
+        self.assertFalse(os.path.exists(workdir))
+
+    def test_copy_parameters_are_odoo_defaults(self):
+        """The restore process renews what ir.config_parameter.init(force=True) renews in a copy."""
+        self.assertEqual(set(COPY_PARAMETERS), set(ir_config_parameter._default_parameters))
 
     def test_custom_dump(self):
         policy = self.make_policy(backup_format="dump", tier="Hot")

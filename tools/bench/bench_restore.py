@@ -17,11 +17,14 @@ then runs in a FRESH Python process (its peak RSS is its own):
 
 Restore, into a new database, for each format:
 
-* ours: the product's restore path: ``BlobStore.download`` into a staging file
-  under a Deadline (as ``_do_restore``), SHA-256 checked, then the restore
-  process of ``cloud_backup_run.RESTORE_CHILD`` (read from the addon's source,
-  started as ``_start_restore_process`` starts it: Odoo's ``restore_db`` with
-  copy=True, then the new database's registry), waited for until it ends;
+* ours: the product's restore process (``services/restore.py``, loaded by its path: no
+  Odoo in the variant's process), started by ``start_restore_process`` as
+  ``_start_restore_process`` starts it, with the blob's read-only URL (signed by the
+  parent before the runs, as ``_do_restore`` signs it): it streams the blob into
+  ``pg_restore`` / ``psql`` and the filestore, checks the SHA-256, gives the copy its
+  new parameters, renames the database; waited for until it ends. pg_restore's jobs:
+  the product's ``RESTORE_JOBS``, or env OEC_BENCH_RESTORE_JOBS; its log: env
+  OEC_BENCH_RESTORE_LOG (a file);
 * (a) the tools underneath: the SDK's ``download_blob`` into a file, CREATE
   DATABASE as Odoo makes it, then ``pg_restore --no-owner`` (custom) or the
   zip's dump.sql piped into ``psql`` and its filestore/ extracted (zip);
@@ -42,13 +45,16 @@ Targets: restore ours <= 1.15x (a), ours < (b), peak RSS 400 MB / 100 MB close
 to 1; verification ours <= 1.10x raw. A missed target is reported, not failed;
 a variant that errors makes the exit code non-zero. RUNS (env
 OEC_BENCH_RESTORE_RUNS, default 2 for restores; verifications run 5 times) keep
-`make bench` to a few minutes on a 2-core machine; expect some noise. Wall times
+`make bench` to a few minutes on a 2-core machine; expect some noise. While
+iterating: OEC_BENCH_RESTORE_SIZES=100 (one database; no memory ratio) and
+OEC_BENCH_RESTORE_ONLY=ours,a (the variants' slugs: ours, a, b, vours, vraw). Wall times
 are counted from after the imports a running server already has (ours: the
 addon's services; (b): odoo.service.db); CPU likewise.
 """
 
 import ast
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -68,7 +74,12 @@ MiB = bb.MiB
 
 RUNS = int(os.environ.get("OEC_BENCH_RESTORE_RUNS", "2"))
 VERIFY_RUNS = 5
-DATABASES = (("oec_bench_restore_100", 100), ("oec_bench_restore_400", 400))
+DATABASES = tuple(
+    ("oec_bench_restore_%d" % scale, scale)
+    for scale in (100, 400)
+    # OEC_BENCH_RESTORE_SIZES=100 while iterating (no memory ratio then)
+    if str(scale) in os.environ.get("OEC_BENCH_RESTORE_SIZES", "100,400").split(",")
+)
 RECIPE_VERSION = "1"
 FORMATS = ("custom", "zip")
 TARGET_PREFIX = "oec_bench_restored_"
@@ -80,6 +91,8 @@ RESTORE_VARIANTS = (OURS, BASE_A, BASE_B)
 VERIFY_OURS, VERIFY_RAW = "ours verify", "raw SDK download+SHA-256"
 VERIFY_VARIANTS = (VERIFY_OURS, VERIFY_RAW)
 SLUGS = {OURS: "ours", BASE_A: "a", BASE_B: "b", VERIFY_OURS: "vours", VERIFY_RAW: "vraw"}
+# OEC_BENCH_RESTORE_ONLY=ours,a (slugs) while iterating: the other variants are not run
+ONLY = set(filter(None, os.environ.get("OEC_BENCH_RESTORE_ONLY", "").split(","))) or set(SLUGS.values())
 
 
 def addon_constants(*names):
@@ -204,57 +217,61 @@ def _odoo_args(spec):
     return args
 
 
+def _restore_module():
+    """services/restore.py, loaded by its path: no Odoo in this process (its peak RSS is measured)."""
+    loader = importlib.util.spec_from_file_location(
+        "oec_restore", ROOT / "oec_cloud_accounts" / "services" / "restore.py"
+    )
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
 def run_ours(spec):
-    constants = addon_constants("RESTORE_CHILD", "RESTORE_OPTIONS", "LOCK_RESTORE")
-    store = _deadline_store(spec)
+    restore = _restore_module()
+    constants = addon_constants("LOCK_RESTORE", "RESTORE_JOBS")
+    jobs = int(os.environ.get("OEC_BENCH_RESTORE_JOBS") or constants["RESTORE_JOBS"])
     before = bb._status("VmRSS")  # pylint: disable=protected-access
     started = time.perf_counter()
-    # _do_restore: the blob into a staging file, checked, then the restore process
-    workdir = tempfile.mkdtemp(prefix="oec-restore-")
+    # _do_restore: a working folder, then the restore process (download, SHA-256, restore, copy)
+    workdir = tempfile.mkdtemp(prefix=restore.TEMP_PREFIX)
     try:
-        dump = os.path.join(workdir, "backup." + spec["format"])
-        with open(dump, "wb") as out:
-            result = store.download(spec["blob"], out=out)
-        if result["sha256"] != spec["sha256"]:
-            raise RuntimeError("SHA-256 %s, %s written" % (result["sha256"], spec["sha256"]))
-        options = {key: False for key in constants["RESTORE_OPTIONS"]}
-        options.update(
-            db_host=os.environ.get("PGHOST") or False,
-            db_port=os.environ.get("PGPORT") or False,
-            db_user=os.environ.get("PGUSER") or False,
-            db_sslmode="prefer",
-            db_template="template0",
-            pg_path="",
-            list_db=True,
-        )
+        temp = os.path.basename(workdir)
+        filestores = os.path.join(spec["data_dir"], "filestore")
         params = {
-            "args": [*_odoo_args(spec)[:4], "--log-level=warn"],
-            "options": options,
-            "lock_db": "postgres",
-            "classid": constants["LOCK_RESTORE"],
-            "objid": os.getpid(),
+            "url": spec["url"],
+            "ca_bundle": spec["ca"],
+            "backoff": 1.0,
+            "sha256": spec["sha256"],
+            "format": "zip" if spec["format"] == "zip" else "dump",
+            "jobs": jobs,
             "db": spec["target"],
-            "dump": dump,
-            "neutralize": False,
-            "result": os.path.join(workdir, "result.json"),
-            "cron_id": 0,  # no cron in postgres: the child's trigger fails quietly, as it may
+            "temp_db": temp,
+            "filestore": os.path.join(filestores, spec["target"]),
+            "temp_filestore": os.path.join(filestores, temp),
+            "db_template": "template0",
+            "unaccent": False,
+            "http_port": 8069,
+            "connect": {},  # libpq reads PGHOST & co. from the environment
+            "pg_env": {},
+            "pg_restore": spec["pg_restore"],
+            "psql": spec["psql"],
+            "neutralize": None,
+            "lock": {"db": "postgres", "classid": constants["LOCK_RESTORE"], "objid": os.getpid()},
+            "cron_id": 0,  # no scheduled action to wake up
+            # OEC_BENCH_RESTORE_LOG=path: the restore process's log (where its time goes)
+            "logfile": os.environ.get("OEC_BENCH_RESTORE_LOG") or None,
         }
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
-        proc = subprocess.Popen(  # as _start_restore_process
-            [sys.executable, "-c", constants["RESTORE_CHILD"]],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            cwd=workdir,
-            start_new_session=True,
-        )
-        proc.stdin.write(json.dumps(params).encode() + b"\n")
-        proc.stdin.close()
-        proc.wait()
-        with open(params["result"]) as handle:
+        proc = restore.start_restore_process(params, workdir)  # as _start_restore_process
+        try:
+            proc.wait(900)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        with open(os.path.join(workdir, "result.json")) as handle:
             outcome = json.load(handle)
         if not outcome.get("ok"):
-            raise RuntimeError("restore process: %s" % outcome.get("error"))
+            raise RuntimeError("restore process: %s" % outcome)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return time.perf_counter() - started, before
@@ -366,7 +383,9 @@ def child():
 
     spec = json.loads(sys.stdin.read())
     # what a server has loaded already is imported before the clocks start
-    if spec["variant"] in (OURS, VERIFY_OURS):
+    if spec["variant"] == OURS:
+        _restore_module()
+    elif spec["variant"] == VERIFY_OURS:
         bb._blob_module()  # pylint: disable=protected-access
     elif spec["variant"] == BASE_B:
         import odoo.service.db  # noqa: F401  # pylint: disable=import-outside-toplevel,unused-import
@@ -418,7 +437,7 @@ def measure(pg_env, base_spec, backups):
         for run in range(RUNS):
             order = RESTORE_VARIANTS[run % 3 :] + RESTORE_VARIANTS[: run % 3]
             for variant in order:
-                if (variant, fmt) in failed:
+                if (variant, fmt) in failed or SLUGS[variant] not in ONLY:
                     continue
                 target = "%s%s_%s_%d" % (TARGET_PREFIX, SLUGS[variant], fmt, scale)
                 drop_target(pg_env, base_spec["data_dir"], target)
@@ -435,7 +454,7 @@ def measure(pg_env, base_spec, backups):
         for run in range(VERIFY_RUNS):
             order = VERIFY_VARIANTS[run % 2 :] + VERIFY_VARIANTS[: run % 2]
             for variant in order:
-                if variant in failed:
+                if variant in failed or SLUGS[variant] not in ONLY:
                     continue
                 spec = dict(base_spec, variant=variant, **backup["spec"])
                 result, error = run_variant(spec, pg_env)
@@ -482,7 +501,7 @@ def report_restores(restores, backups, scales):
                         _mb(_peak(restores, key)),
                     )
                 else:
-                    cells += "        %22s" % "(failed)"
+                    cells += "        %22s" % ("(not run)" if SLUGS[variant] not in ONLY else "(failed)")
             print("%-26s %-6s%s" % (variant, fmt, cells))
     print(
         "(CPU s: the variant's process and its waited-for children (the restore process,\n"
@@ -513,8 +532,8 @@ def report_ratios(restores, verifies, scales):
                     value = _med(restores, ours, "wall") / _med(restores, (base, fmt, scale), "wall")
                     ok = value <= limit if limit else value < 1
                     _line("restore wall ours / %s, %s, %d MB" % (base[:3], fmt, scale), value, target, ok)
-    small, large = scales
-    for fmt in FORMATS:
+    small, large = scales[0], scales[-1]
+    for fmt in FORMATS if small != large else ():
         for variant in RESTORE_VARIANTS:
             if (variant, fmt, small) in restores and (variant, fmt, large) in restores:
                 value = _peak(restores, (variant, fmt, large)) / _peak(restores, (variant, fmt, small))
@@ -561,7 +580,8 @@ def make_backups(pg_env, base_spec, databases):
 
             result = store.upload(name, produce)
             backups[(scale, fmt)] = {
-                "spec": {"blob": name, "sha256": result["sha256"]},
+                # the URL the product hands its restore process (read-only, this blob only)
+                "spec": {"blob": name, "sha256": result["sha256"], "url": store.read_url(name, minutes=240)},
                 "size": result["size"],
                 "counts": counts,
                 "files": files,

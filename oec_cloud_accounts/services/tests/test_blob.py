@@ -5,6 +5,7 @@ import base64
 import hashlib
 import io
 import time
+import zipfile
 from urllib.parse import quote
 
 import pytest
@@ -17,7 +18,14 @@ from azure_emulator import defaults as d
 
 from odoo.addons.oec_cloud_accounts.services import AzureError
 from odoo.addons.oec_cloud_accounts.services.api_versions import API_VERSIONS
-from odoo.addons.oec_cloud_accounts.services.blob import META_SHA256, BlobStore, ScaledRetry
+from odoo.addons.oec_cloud_accounts.services.blob import (
+    META_SHA256,
+    BlobStore,
+    Deadline,
+    DeadlineReached,
+    ScaledRetry,
+)
+from odoo.addons.oec_cloud_accounts.services.restore import BlobReader, ZipSource
 
 RG = "oec-backups"
 ACCOUNT = "oecservicestest"
@@ -147,3 +155,64 @@ def test_blob_retry_backoff_is_a_parameter(emu, account):
     started = time.monotonic()
     make_store(emu, account, retries=2, backoff=0).upload("db/blip.dump", lambda out: out.write(b"x"))
     assert time.monotonic() - started < 2
+
+
+def blob_gets(emu, name):
+    return [
+        r
+        for r in emu.control.requests()
+        if r["service"] == "blob" and r["method"] == "GET" and name in r["path"]
+    ]
+
+
+def test_download_reads_ranges_ahead_and_checks(emu, account):
+    """A first range, then the next ones, read by a thread ahead of the hash."""
+    store = make_store(emu, account, backoff=0, download_first=1000, download_chunk=700)
+    store.upload("db/ranges.dump", lambda out: out.write(DATA), metadata=OWNER)
+    store.deadline = Deadline(time.time() + 60)
+    out = io.BytesIO()
+    result = store.download("db/ranges.dump", out)
+    assert (result["size"], result["sha256"]) == (len(DATA), hashlib.sha256(DATA).hexdigest())
+    assert result["metadata"][META_SHA256] == result["sha256"]
+    assert out.getvalue() == DATA
+    assert len(blob_gets(emu, "db/ranges.dump")) == 4, "1000 bytes, then 700, 700 and 160"
+
+
+def test_download_waits_until_the_deadline_only(emu, account):
+    """A range that hangs: the caller gets DeadlineReached at its deadline, not at the request's end."""
+    store = make_store(emu, account, backoff=0, download_first=1000, download_chunk=700)
+    store.upload("db/hangs.dump", lambda out: out.write(DATA))
+    emu.control.inject_fault(path="/db/hangs.dump", method="GET", service="blob", delay=30, count=1)
+    store.deadline = Deadline(time.time() + 2)
+    started = time.monotonic()
+    with pytest.raises(DeadlineReached):
+        store.download("db/hangs.dump")
+    assert time.monotonic() - started < 5
+
+
+def test_restore_reads_a_zip_from_one_sequential_download(emu, account):
+    """The restore process's zip source: the central directory read with ranged requests,
+    the members in order from one download that hashes every byte of the blob."""
+    members = {"manifest.json": b"{}", "dump.sql": DATA * 50, "filestore/ab/cd": bytes(range(256)) * 3}
+    store = make_store(emu, account, backoff=0)
+
+    def produce(out):  # written as backups are: to a non-seekable stream (data descriptors)
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, data in members.items():
+                with archive.open(name, "w") as entry:
+                    entry.write(data)
+
+    written = store.upload("db/restore.zip", produce)
+    reader = BlobReader({"url": store.read_url("db/restore.zip"), "ca_bundle": emu.ca_path, "backoff": 0})
+    source = ZipSource(reader)
+    with zipfile.ZipFile(source) as archive:
+        source.sequential()
+        read = {}
+        for member in sorted(archive.infolist(), key=lambda m: m.header_offset):
+            with archive.open(member) as entry:
+                read[member.filename] = entry.read()
+    source.drain()
+    assert read == members
+    assert (reader.read, reader.sha256.hexdigest()) == (written["size"], written["sha256"])
+    # the end (the central directory), then the whole blob once
+    assert len(blob_gets(emu, "db/restore.zip")) == 2
