@@ -97,7 +97,9 @@ class CloudPrice(models.Model):
         environment = self.env["cloud.azure.environment"]._settings_environment()
         if not environment or not environment.prices_endpoint:
             return 0
-        client = RetailPrices(environment.prices_endpoint, ca_bundle=environment._ca_bundle())
+        client = RetailPrices(
+            environment.prices_endpoint, ca_bundle=environment._ca_bundle(), timeout=environment._timeout()
+        )
         regions = [code for code, _label in REGIONS]
         regions += [
             loc for loc in self.env["cloud.server"].search([]).mapped("location") if loc not in regions

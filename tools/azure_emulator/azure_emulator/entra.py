@@ -444,6 +444,7 @@ def _auth_success(emu, ctx, app, user):
     out = {"state": ctx.get("state"), "session_state": sid}
     if "code" in types:
         code = "1.emu." + secrets.token_urlsafe(32)
+        emu.remember("code", code)
         emu.state["codes"][code] = {
             "client_id": app["client_id"],
             "redirect_uri": ctx["redirect_uri"],
@@ -765,6 +766,7 @@ def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None):
     }
     if "offline_access" in scopes:
         rt = "1.emu.rt." + secrets.token_urlsafe(48)
+        emu.remember("refresh_token", rt)
         emu.state["refresh_tokens"][rt] = {
             "client_id": app["client_id"],
             "user": user["oid"],
