@@ -13,6 +13,8 @@ from azure_emulator.testing import shared_emulator
 import odoo
 from odoo.tests import HttpCase, new_test_user
 
+from .capture import CaptureTextsMixin
+
 BUTTON_RE = re.compile(r'href="(/oec_auth_azure/authorize/\d+[^"]*)"')
 # the error paragraph of web.login
 ALERT_RE = re.compile(r'<p class="alert alert-danger"[^>]*>(.*?)</p>', re.DOTALL)
@@ -41,7 +43,7 @@ def with_scripts(case, page):
     return "\n".join(texts)
 
 
-class AzureSigninCase(HttpCase):
+class AzureSigninCase(CaptureTextsMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

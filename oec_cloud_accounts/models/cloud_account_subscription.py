@@ -227,6 +227,12 @@ class CloudAccountSubscription(models.Model):
         self.write(self._provider_values(found))
         self._follow_registrations(was_registering, looked=True)
 
+    def _job_account(self):
+        """A look that fails on the account's sign-in (revoked, expired) makes the account
+        Expired and waits for it, Registering kept (cloud.job.mixin._job_wait_for_account): the
+        account was left Active with a sign-in Azure refuses."""
+        return self.account_id
+
     def _job_record_failure(self, error, what):
         """Transient: look again later, with backoff. Else stop looking, and say why on the account
         (the refresh icon looks again, and a registration still going is followed again)."""

@@ -1,7 +1,6 @@
 """Shared set-up: a cloud record pointing at the local Azure emulator."""
 
 import logging
-import os
 import threading
 from unittest.mock import patch
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -13,7 +12,14 @@ from psycopg2 import sql
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user
-from odoo.tools import SQL, config
+from odoo.tools import config
+
+from odoo.addons.oec_auth_azure.tests.capture import (  # noqa: F401
+    CAPTURED_TEXTS_VARIABLE,
+    CaptureTextsMixin,
+    capture_texts,
+    max_ids,
+)
 
 from ..models.res_config_settings import ENVIRONMENT_PARAM
 from ..services.api_versions import API_VERSIONS
@@ -84,54 +90,7 @@ def run_job(case, model, method, *args, **kwargs):
     return result
 
 
-# make test sets it: what each test wrote for people to read (chatter, mails, activities, last
-# errors) is added to that file before the test's rollback, and searched for the secrets the
-# emulator issued (tools/secret_scan.py)
-CAPTURED_TEXTS_VARIABLE = "OEC_CAPTURED_TEXTS_FILE"
-# table -> the columns people read
-CAPTURED = {
-    "mail_message": ("subject", "body"),
-    "mail_mail": ("body_html",),
-    "mail_activity": ("summary", "note"),
-    "mail_tracking_value": ("old_value_char", "new_value_char", "old_value_text", "new_value_text"),
-}
-
-
-def max_ids(env):
-    ids = {}
-    for table in CAPTURED:
-        env.cr.execute(SQL("SELECT COALESCE(MAX(id), 0) FROM %s", SQL.identifier(table)))
-        ids[table] = env.cr.fetchone()[0]
-    return ids
-
-
-def capture_texts(env, since):
-    """Append what the test wrote for people to read since ``since`` (max_ids()) to the file
-    of CAPTURED_TEXTS_VARIABLE, with every last error of the cloud records."""
-    env.flush_all()
-    texts = []
-    for table, columns in CAPTURED.items():
-        env.cr.execute(
-            SQL(
-                "SELECT concat_ws(' ', %s) FROM %s WHERE id > %s",
-                SQL(", ").join(SQL.identifier(c) for c in columns),
-                SQL.identifier(table),
-                since[table],
-            )
-        )
-        texts += [row[0] for row in env.cr.fetchall()]
-    env.cr.execute(
-        "SELECT table_name FROM information_schema.columns"
-        " WHERE table_schema = 'public' AND column_name = 'last_error' AND table_name LIKE 'cloud%%'"
-    )
-    for (table,) in env.cr.fetchall():
-        env.cr.execute(SQL("SELECT last_error FROM %s WHERE last_error IS NOT NULL", SQL.identifier(table)))
-        texts += [row[0] for row in env.cr.fetchall()]
-    with open(os.environ[CAPTURED_TEXTS_VARIABLE], "a", encoding="utf-8") as out:
-        out.write("".join(text + "\n" for text in texts if text))
-
-
-class EmulatorMixin:
+class EmulatorMixin(CaptureTextsMixin):
     """Mixed into Odoo test cases: ``cls.emu``, ``cls.cloud``, helpers."""
 
     def run_job(self, model, method, *args, **kwargs):
@@ -173,9 +132,6 @@ class EmulatorMixin:
     def setUp(self):
         super().setUp()
         self.emu.control.reset()
-        if os.environ.get(CAPTURED_TEXTS_VARIABLE):
-            # a cleanup added after the test's savepoint runs before its rollback
-            self.addCleanup(capture_texts, self.env, max_ids(self.env))
 
     def portal_clients(self, *client_classes, subscription_id=defaults.SUBSCRIPTION_ID):
         """The Azure portal's view of a subscription: SDK clients with a token of

@@ -55,7 +55,9 @@ def test_throttled_token_answers_keep_their_retry_after(emu, identity, signed_in
     """MSAL returns a throttled answer's body without its headers: the Retry-After is read from
     our session, for a JSON answer (429) as for a server error (503)."""
     for status in (429, 503):
-        emu.control.inject_fault(service="entra", path="/token", status=status, headers={"Retry-After": "120"})
+        emu.control.inject_fault(
+            service="entra", path="/token", status=status, headers={"Retry-After": "120"}
+        )
         with pytest.raises(AzureError) as caught:
             identity.refresh(signed_in.refresh_token, SCOPES)
         emu.control.clear_faults()
