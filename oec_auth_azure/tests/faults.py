@@ -66,7 +66,7 @@ def check_table(case, path, source, command, intro, header, rows):
         *intro,
         "",
         "| %s |" % " | ".join(header),
-        "|%s" % " --- |" * len(header),
+        "|" + " --- |" * len(header),
     ]
     lines += ["| %s |" % " | ".join(row) for row in rows]
     text = "\n".join(lines) + "\n"

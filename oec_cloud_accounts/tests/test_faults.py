@@ -75,6 +75,7 @@ VM_ACTIONS = {
     "delete": ({"service": "arm", "path": "/resourcegroups/[^/?]+\\?", "method": "DELETE"}, "deleting"),
 }
 ZONE = "faults.example"
+DELAY_MAX = MIN_READ_TIMEOUT + 1.5  # the longest delay of a timeout case, and some
 RG = "oec-dns"
 
 
@@ -137,7 +138,7 @@ class TestFaults(StorageMixin, TransactionCase):
         return text
 
     def dialog_outcome(self, account, fault, text):
-        shown = "error dialog"
+        shown = 'error dialog: "%s"' % " ".join(text.split())
         if fault == REVOKED:
             # the dialog says to reconnect; the account's state, rolled back with the action, is
             # left to the next token refresh (the scheduled action) to find
@@ -404,6 +405,7 @@ class TestFaults(StorageMixin, TransactionCase):
         backup = self.env["cloud.backup"].browse(policy.action_backup_now()["res_id"])
         # a request under a job's deadline waits at least MIN_READ_TIMEOUT for an answer
         delay = MIN_READ_TIMEOUT + 1
+        self.assertLess(delay, DELAY_MAX)
         self.run_with(
             fault,
             self.blob_route("PUT", fault),
@@ -435,9 +437,14 @@ class TestFaults(StorageMixin, TransactionCase):
         self.assertNotEqual(backup.verify_state, "done", "not Verified by a read that failed")
         self.assertEqual(backup.state, "done", "the backup itself is still good")
         shown = "verification %s" % backup.verify_state
-        if fault == REVOKED:
-            shown += "; " + self.account_outcome(account, fault)
         retried = "when Verify is clicked again, or at the weekly verification"
+        if fault == REVOKED:
+            shown += ", on hold; " + self.account_outcome(account, fault)
+            retried = "after Reconnect"
+        else:
+            self.assertEqual(backup.verify_state, "failed")
+            self.assertTrue(backup.activity_ids)
+            shown += ", the reason in the chatter, activity for the policy's user"
         self.record("Backup verification (scheduled)", fault, shown, retried)
 
     def op_backup_download(self, fault):
@@ -447,7 +454,8 @@ class TestFaults(StorageMixin, TransactionCase):
         if not calls:
             self.record("Backup download link", fault, "no remote call: the link is signed here", "-")
             return
-        first = calls[0]
+        # the first call to Azure itself (Entra ID's are the access token's renewal)
+        first = next((call for call in calls if call["service"] != "entra"), calls[0])
         route = {"service": first["service"], "path": re.escape(first["path"]), "method": first["method"]}
         text = self.user_action(fault, route, backup.action_download)
         shown = self.dialog_outcome(account, fault, text)
@@ -608,6 +616,10 @@ class TestFaults(StorageMixin, TransactionCase):
                     finally:
                         self.emu.resume()
                         self.emu.control.clear_faults()
+                        if fault == TIMED_OUT:
+                            # the requests the client gave up on are still answered (and acted on)
+                            # by the emulator: not in the next case's state
+                            time.sleep(DELAY_MAX)
             timings.append(
                 "%s %s: %.1f s"
                 % (
