@@ -202,11 +202,20 @@ class TestFaults(StorageMixin, TransactionCase):
         if fault == REVOKED:
             self.assertEqual(account.state, "expired")
         self.assertNotEqual(account.last_error_code, "unexpected_error", account.last_error)
+        if fault == REVOKED:
+            retried = "after Reconnect"
+        else:
+            # the notification's "it will be retried": the scheduled token refresh does
+            retried = "in %d s (the scheduled token refresh), or when clicked again" % seconds_until(
+                account.next_run_at
+            )
+            if fault.startswith("429"):
+                self.assertGreaterEqual(seconds_until(account.next_run_at), RETRY_AFTER, "Retry-After")
         self.record(
             "Capability check (Refresh button)",
             fault,
             "warning notification, account %s (`%s`)" % (account.state, account.last_error_code),
-            "when clicked again" if fault != REVOKED else "after Reconnect",
+            retried,
         )
 
     def op_registration(self, fault):
