@@ -683,6 +683,40 @@ def odoo_counts(log_path):
     return total - bad - len(skips), bad, skips, errors
 
 
+_DUMP_SCRIPT = """
+import sys, psycopg2
+from psycopg2 import sql
+conn = psycopg2.connect(dbname=sys.argv[1])
+cr = conn.cursor()
+cr.execute("SELECT table_name FROM information_schema.tables"
+           " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    for (table,) in cr.fetchall():
+        out.write("-- %s\\n" % table)
+        cr.copy_expert(sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table)), out)
+"""
+
+
+def check_secrets(env, db, issued, texts, out):
+    """Search the run's texts and the test database's rows for every secret the emulator
+    issued; print the count. Returns the hits, or None when the check could not run."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import secret_scan
+
+    rows = out / "database-rows.txt"
+    if run([PY, "-c", _DUMP_SCRIPT, db, rows], env=env, check=False).returncode:
+        say("secrets check: the test database could not be read")
+        return None
+    secrets = secret_scan.load_secrets(issued)
+    sources = {path.name: path.read_text(errors="replace") for path in [*texts, rows] if path.is_file()}
+    hits = secret_scan.scan(secrets, sources)
+    rows.unlink()
+    print(f"[oec] secrets found in logs/messages: {len(hits)} of {len(secrets)} issued")
+    for source, kind, offset in hits[:20]:
+        print(f"    a {kind} in {source} at offset {offset}")
+    return hits
+
+
 def cmd_test(args):
     src = bootstrap()
     check_browser()
@@ -767,6 +801,10 @@ def cmd_test(args):
         "--logfile",
         log,
     ]
+    # the emulators of the Odoo process write there every secret they issued (at exit)
+    issued = out / "issued-secrets.jsonl"
+    captured = out / "captured-texts.txt"
+    env = {**env, "OEC_EMULATOR_SECRETS_FILE": str(issued), "OEC_CAPTURED_TEXTS_FILE": str(captured)}
     rc = run(cmd, env=env, check=False, cwd=ROOT).returncode
     p, f, skips, errors = odoo_counts(log) if log.is_file() else (0, 1, [], [])
     passed, failed = passed + p, failed + f + len(skips)
@@ -779,6 +817,15 @@ def cmd_test(args):
             print("   ", line[:300])
         if not (f or skips):
             failed += 1  # a failure outside any test: the install, or an ERROR logged
+
+    # 2b. no secret the emulator issued is in the log, the texts the tests captured (chatter,
+    # mails, activities, errors shown) or any row of the test database (before the uninstall)
+    leaks = check_secrets(env, db, issued, [log, captured], out)
+    if leaks is None or leaks:
+        failed += 1
+        problems.append(f"secrets check: {'not run' if leaks is None else len(leaks)} (see above)")
+    else:
+        passed += 1
 
     shots = out / "screenshots"
     if any(shots.rglob("*.png")):

@@ -11,7 +11,7 @@ from odoo.exceptions import AccessDenied, UserError
 
 from ..services import entra
 from ..services.crypto import KEY_OPTION
-from ..services.urls import ca_bundle, is_guid
+from ..services.urls import ca_bundle, is_guid, timeout
 from .auth_oauth_provider import SECRET_COLUMN
 
 # core auth_oauth's default scope
@@ -24,7 +24,10 @@ class AuthOAuthProvider(models.Model):
     def _oec_azure_entra(self):
         self.ensure_one()
         return entra.EntraClient(
-            self.oec_azure_authority, self._oec_azure_segment(), ca_bundle=ca_bundle(tools.config)
+            self.oec_azure_authority,
+            self._oec_azure_segment(),
+            ca_bundle=ca_bundle(tools.config),
+            timeout=timeout(tools.config, entra.TIMEOUT),
         )
 
     def _oec_azure_segment(self):

@@ -20,6 +20,9 @@ HOST_RE = re.compile(r"%s(?:\.%s)*" % (_LABEL, _LABEL), re.IGNORECASE)
 # Server option: a PEM bundle trusted instead of the default store (private
 # clouds, Azure Stack, the local sandbox).
 CA_BUNDLE_OPTION = "oec_azure_ca_bundle"
+# Server option: seconds every call to Microsoft waits to connect and for an answer (shared
+# with oec_cloud_accounts); unset: each client's own default.
+TIMEOUT_OPTION = "oec_azure_timeout"
 
 
 def is_guid(value):
@@ -85,3 +88,9 @@ def ca_bundle(options):
     default trust store. Callers pass it per request (``verify=bundle or True``):
     REQUESTS_CA_BUNDLE in the environment would override a session's setting."""
     return options.get(CA_BUNDLE_OPTION) or None
+
+
+def timeout(options, default):
+    """The seconds of the server ``options``' oec_azure_timeout, else ``default``."""
+    value = options.get(TIMEOUT_OPTION)
+    return default if value in (None, "") else float(value)

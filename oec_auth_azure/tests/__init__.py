@@ -11,6 +11,7 @@ from . import test_refusals
 from . import test_roles
 from . import test_settings
 from . import test_signin
+from . import test_signin_faults
 from . import test_signin_log
 from . import test_signout
 from . import test_invitation_mail

@@ -13,6 +13,8 @@ from azure_emulator.testing import shared_emulator
 import odoo
 from odoo.tests import HttpCase, new_test_user
 
+from .capture import CaptureTextsMixin, append_texts
+
 BUTTON_RE = re.compile(r'href="(/oec_auth_azure/authorize/\d+[^"]*)"')
 # the error paragraph of web.login
 ALERT_RE = re.compile(r'<p class="alert alert-danger"[^>]*>(.*?)</p>', re.DOTALL)
@@ -41,7 +43,7 @@ def with_scripts(case, page):
     return "\n".join(texts)
 
 
-class AzureSigninCase(HttpCase):
+class AzureSigninCase(CaptureTextsMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -134,6 +136,7 @@ class AzureSigninCase(HttpCase):
         alert = ALERT_RE.search(page.text)
         self.assertTrue(alert, "no error message on the login page")
         text = html.unescape(alert.group(1))
+        append_texts([text])  # what the user read: searched for secrets by make test
         for fragment in fragments:
             self.assertIn(fragment, text)
         info = self.url_open(

@@ -14,6 +14,8 @@ from odoo.tools.sql import column_exists
 from odoo.addons.oec_auth_azure import uninstall_hook
 from odoo.addons.oec_auth_azure.models.auth_oauth_provider import SECRET_COLUMN
 
+from .capture import CaptureTextsMixin
+
 GUID = "6c1f4e2a-3b5d-4f7a-9c8e-0d1e2f3a4b5c"
 SECRET = "Xq8~sign-in-secret-2f9c4d1e7a"
 
@@ -38,7 +40,7 @@ def tables_holding(cr, text):
 
 
 @tagged("post_install", "-at_install")
-class TestClientSecret(TransactionCase):
+class TestClientSecret(CaptureTextsMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -4,12 +4,14 @@ import re
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, TransactionCase, tagged
 
+from .capture import CaptureTextsMixin
+
 GUID = "6c1f4e2a-3b5d-4f7a-9c8e-0d1e2f3a4b5c"
 TENANT = "5e3d6a2c-7f1b-4c8e-9a0d-1b2c3d4e5f60"
 
 
 @tagged("post_install", "-at_install")
-class TestSettings(TransactionCase):
+class TestSettings(CaptureTextsMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -401,4 +401,18 @@ MESSAGES = {
         "already used: click Add Account again."
     ),
     "connect.flow_expired": _lt("The sign-in took too long: click Add Account again."),
+    # a transient failure in an error dialog: nothing retries a person's action (DIALOG)
+    "dialog.arm.transient": _lt("Azure is busy or unavailable (HTTP %(status)s): try again in a moment."),
+    "dialog.arm.throttled": _lt(
+        "Azure is throttling this subscription's requests (too many in a short time): try again in "
+        "%(retry_after)s seconds."
+    ),
+    "dialog.network": _lt("Azure could not be reached (%(error)s): try again in a moment."),
+}
+
+# key -> the key of its words in an error dialog, when the usual ones say Odoo retries
+DIALOG = {
+    "arm.transient": "dialog.arm.transient",
+    "arm.throttled": "dialog.arm.throttled",
+    "network": "dialog.network",
 }

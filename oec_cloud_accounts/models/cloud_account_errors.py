@@ -5,7 +5,7 @@ from odoo import _, api, models
 from odoo.exceptions import UserError
 
 from ..services import AzureError
-from .azure_messages import MESSAGES
+from .azure_messages import DIALOG, MESSAGES
 
 _logger = logging.getLogger(__name__)
 
@@ -16,23 +16,25 @@ class CloudAccount(models.Model):
     _inherit = "cloud.account"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
-    def _azure_error_message(self, error, reference=False):
+    def _azure_error_message(self, error, reference=False, dialog=False):
         """An AzureError's message in the language of ``self.env``, with its values.
 
         services/ raises a key and values, never words: the message of the key
         (``azure_messages.MESSAGES``) is translated first and filled in after.
         An error whose key is an English text (``services/hosts.py``) is
         translated as that text. ``reference``: append the AADSTS number or
-        code.
+        code. ``dialog``: for an error dialog, which ends a person's action: a transient
+        failure says to try again (nothing retries it), not that Odoo will.
         """
         params = error.params
-        message = self._azure_error_template(error.key)
+        key = DIALOG.get(error.key, error.key) if dialog else error.key
+        message = self._azure_error_template(key)
         if params:
             try:
                 message = message % params
             except (TypeError, ValueError, KeyError):
                 _logger.exception("Bad translation %r of the Azure message %r", message, error.key)
-                message = self.with_context(lang="en_US")._azure_error_template(error.key) % params
+                message = self.with_context(lang="en_US")._azure_error_template(key) % params
         if reference and error.reference:
             message = "%s (%s)" % (message, error.reference)
         return message
@@ -78,4 +80,4 @@ class CloudAccount(models.Model):
         try:
             yield
         except AzureError as error:
-            raise UserError(self._azure_error_message(error, reference=reference)) from error
+            raise UserError(self._azure_error_message(error, reference=reference, dialog=True)) from error

@@ -5,7 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..services import AzureError
-from ..services.errors import KIND_TRANSIENT
+from ..services.errors import ACCOUNT_CODES, KIND_TRANSIENT
 from .cloud_job_mixin import backoff
 
 PROVIDER_STATES = [
@@ -228,10 +228,17 @@ class CloudAccountSubscription(models.Model):
         self._follow_registrations(was_registering, looked=True)
 
     def _job_record_failure(self, error, what):
-        """Transient: look again later, with backoff. Else stop looking, and say why on the account
-        (the refresh icon looks again, and a registration still going is followed again)."""
+        """Transient: look again later, with backoff. The account's sign-in refused (revoked,
+        expired: not a role missing on this subscription, which is this line's own refusal):
+        the account says so (Expired) and this look waits for it, as other records' steps do
+        (cloud.job.mixin._job_on_hold); else the account would stay Active with a sign-in Azure
+        refuses. Else stop looking, and say why on the account (the refresh icon looks again,
+        and a registration still going is followed again)."""
         error = self._job_azure_error(error)
         account = self.account_id
+        if error.code not in ACCOUNT_CODES and account._record_account_failure(error):
+            self._job_on_hold(account, error)
+            return
         message = account._azure_error_message(error, reference=True)
         if error.kind == KIND_TRANSIENT:
             self._job_retry_later(error, message)

@@ -27,6 +27,8 @@ RETRY_BACKOFF_OPTION = "oec_azure_retry_backoff"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
 # seconds for every remote call (connect + read)
 TIMEOUT = 20
+# server option: those seconds instead (a slow proxy; the fault tests' short timeouts)
+TIMEOUT_OPTION = "oec_azure_timeout"
 
 # Sign-ins under way live in the browser's server-side session (see _start_connect).
 SESSION_KEY = "oec_cloud_oauth"
@@ -272,6 +274,16 @@ class CloudAzureEnvironment(models.Model):
         value = config.get(RETRY_BACKOFF_OPTION)
         return 1.0 if value in (None, "") else float(value)
 
+    @api.model
+    def _timeout(self, set_only=False):
+        """Seconds every remote call waits to connect and for an answer: the server option
+        ``oec_azure_timeout``, else TIMEOUT (``set_only``: else None, for blob reads, whose
+        own default is longer)."""
+        value = config.get(TIMEOUT_OPTION)
+        if value in (None, ""):
+            return None if set_only else TIMEOUT
+        return float(value)
+
     def _redirect_uri(self):
         """The callback on web.base.url, by the sign-in addon's rule (https
         when the site is served over https)."""
@@ -321,7 +333,7 @@ class CloudAzureEnvironment(models.Model):
             tenant=self.tenant,
             interactive_authority_host=self.interactive_authority_host,
             ca_bundle=self._ca_bundle(),
-            timeout=TIMEOUT,
+            timeout=self._timeout(),
         )
 
     @api.model
@@ -339,7 +351,7 @@ class CloudAzureEnvironment(models.Model):
             access_token,
             expires_at,
             ca_bundle=self._ca_bundle(),
-            timeout=TIMEOUT,
+            timeout=self._timeout(),
             backoff=self._retry_backoff(),
             api_versions=resolve(self.sudo().api_version_overrides),
         )

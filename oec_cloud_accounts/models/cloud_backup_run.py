@@ -62,6 +62,7 @@ from ..services.blob import (
     CONCURRENCY,
     META_DATABASE,
     META_FORMAT,
+    READ_TIMEOUT,
     SAS_MINUTES,
     Deadline,
     DeadlineReached,
@@ -187,7 +188,10 @@ class CloudBackup(models.Model):
 
     def _deadline(self):
         """The Deadline of this scheduled action's long work (or of this request)."""
-        return Deadline(self.env.context.get("oec_backup_deadline") or job_deadline(cron=False))
+        return Deadline(
+            self.env.context.get("oec_backup_deadline") or job_deadline(cron=False),
+            max_read=self.env["cloud.azure.environment"]._timeout(set_only=True) or READ_TIMEOUT,
+        )
 
     def _job_account(self):
         # only work not started waits for the account (its storage key is read with the account's

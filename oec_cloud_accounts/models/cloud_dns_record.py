@@ -132,7 +132,9 @@ class CloudDnsRecord(models.Model):
             )
         except AzureError as error:
             if error.status != 412:
-                raise UserError(zone.account_id._azure_error_message(error, reference=True)) from error
+                raise UserError(
+                    zone.account_id._azure_error_message(error, reference=True, dialog=True)
+                ) from error
             # changed in Azure meanwhile: show the current version, delete nothing
             zone._call(record._reload)
             return zone.account_id._notify(

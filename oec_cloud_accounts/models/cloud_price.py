@@ -1,11 +1,13 @@
 import logging
 import time
+from datetime import timedelta
 from functools import partial
 
 from odoo import _, api, fields, models
 
+from ..services import AzureError
 from ..services.prices import HOURS_PER_MONTH, RetailPrices
-from .cloud_job_mixin import job_deadline
+from .cloud_job_mixin import backoff, job_deadline
 from .cloud_server import REGIONS, region_label
 
 REGION_MARGIN = 60  # seconds left needed to start reading a region's prices
@@ -112,7 +114,9 @@ class CloudPrice(models.Model):
         environment = self.env["cloud.azure.environment"]._settings_environment()
         if not environment or not environment.prices_endpoint:
             return 0
-        client = RetailPrices(environment.prices_endpoint, ca_bundle=environment._ca_bundle())
+        client = RetailPrices(
+            environment.prices_endpoint, ca_bundle=environment._ca_bundle(), timeout=environment._timeout()
+        )
         regions = [code for code, _label in REGIONS]
         # the servers' regions, grouped by the database: not a read of every server
         in_use = self.env["cloud.server"]._read_group([], ["location"])
@@ -124,19 +128,34 @@ class CloudPrice(models.Model):
         until = job_deadline() - REGION_MARGIN
         jobs = self.env["cloud.job.mixin"]
         updated = 0
+        throttled = []
         for location in regions:
             if time.time() >= until:
                 break
             # each region in a transaction of its own (cloud.job.mixin)
             updated += jobs._job_isolated(
-                self, "prices of %s" % location, partial(self._refresh_region, client, location)
+                self, "prices of %s" % location, partial(self._refresh_region, client, location, throttled)
             )
             self.env.cr.commit()  # pylint: disable=invalid-commit
+            if throttled:
+                # the service asked to wait: the other regions are left to a run after that, which
+                # the scheduled action is told to make (not its next daily one)
+                delay = backoff(0, throttled[0])
+                self.env.ref("oec_cloud_accounts.ir_cron_cloud_price")._trigger(
+                    fields.Datetime.now() + timedelta(seconds=delay)
+                )
+                _logger.info("Azure prices: throttled, the next pass in %s s", delay)
+                break
         return updated
 
     @api.model
-    def _refresh_region(self, client, location):
-        return self._store(location, client.region_prices(location))
+    def _refresh_region(self, client, location, throttled=None):
+        try:
+            return self._store(location, client.region_prices(location))
+        except AzureError as error:
+            if error.retry_after and throttled is not None:
+                throttled.append(error.retry_after)
+            raise
 
     def _job_record_failure(self, error, what):
         """A region whose prices could not be read keeps its previous ones (logged by

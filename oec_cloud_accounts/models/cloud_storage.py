@@ -158,6 +158,8 @@ class CloudStorage(models.Model):
             ca_bundle=self.env["cloud.azure.environment"]._ca_bundle(),
             account_name=storage.storage_account,
             backoff=self.env["cloud.azure.environment"]._retry_backoff(),
+            timeout=self.env["cloud.azure.environment"]._timeout(),
+            read_timeout=self.env["cloud.azure.environment"]._timeout(set_only=True),
         )
 
     # -- actions (each reaches Azure: access first, then sudo) --------------------------------------

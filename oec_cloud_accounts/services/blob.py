@@ -101,8 +101,10 @@ class Deadline:
     """When a job must have given the thread back (``time.time()`` seconds), or
     None for no limit. Wall-clock time, as Odoo's own limits count it."""
 
-    def __init__(self, at=None):
+    def __init__(self, at=None, max_read=READ_TIMEOUT):
         self.at = at
+        # the longest read timeout of one request (the server's timeout option may lower it)
+        self.max_read = max_read
 
     def left(self):
         return None if self.at is None else self.at - time.time()
@@ -118,7 +120,7 @@ class Deadline:
         left = self.left()
         if left is None:
             return {}
-        read = max(MIN_READ_TIMEOUT, min(READ_TIMEOUT, left / (CALL_RETRIES + 1) / 2))
+        read = max(MIN_READ_TIMEOUT, min(self.max_read, left / (CALL_RETRIES + 1) / 2))
         return {
             "connection_timeout": min(CONNECT_TIMEOUT, read),
             "read_timeout": read,
@@ -385,12 +387,14 @@ class BlobStore:
         backoff=1.0,
         download_chunk=DOWNLOAD_CHUNK,
         download_first=DOWNLOAD_FIRST,
+        read_timeout=None,
     ):
         options = {
             "max_single_get_size": download_first,
             "max_chunk_get_size": download_chunk,
             "connection_timeout": timeout,
-            "read_timeout": max(timeout, 60),
+            # a chunk takes longer than an ARM answer: a minute at least, unless set
+            "read_timeout": read_timeout or max(timeout, READ_TIMEOUT),
             # storage's default waits 15 s, then 18 s, 42 s... before retrying a block:
             # a few seconds are enough for a blip, and a failed backup is retried by a person
             "retry_policy": ScaledRetry(

@@ -26,15 +26,28 @@ class TimeoutSession(requests.Session):
         self.trust_env = False
         self.verify = ca_bundle or True
         self.default_timeout = timeout
+        # seconds the last answer's Retry-After asked to wait (None: none asked): MSAL returns a
+        # throttled token answer as a dict without its headers, so its caller reads it here
+        self.retry_after = None
 
     def request(self, method, url, **kwargs):  # pylint: disable=arguments-differ
         kwargs["timeout"] = kwargs.get("timeout") or self.default_timeout
         if kwargs.get("proxies") is None:
             kwargs["proxies"] = get_environ_proxies(url)
         response = super().request(method, url, **kwargs)
+        self.retry_after = retry_after(response)
         if response.status_code >= 500 or not _is_json(response):
             raise UnexpectedResponse("HTTP %s from %s" % (response.status_code, url), response=response)
         return response
+
+
+def retry_after(response):
+    """The seconds of an answer's Retry-After header (delta-seconds), or None."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(int(value), 0) if value else None
+    except ValueError:  # an HTTP date: Azure sends seconds
+        return None
 
 
 def _is_json(response):

@@ -19,7 +19,7 @@ from msal.exceptions import MsalServiceError
 from odoo.addons.oec_auth_azure.services import entra
 
 from .errors import KIND_CONSENT, KIND_TRANSIENT, AzureError
-from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
+from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse, retry_after
 
 # Authorities MSAL knows: only these may use instance discovery / validation.
 MICROSOFT_AUTHORITY_HOSTS = (
@@ -168,7 +168,8 @@ class AzureIdentity:
         including the error the browser came back with (e.g. access_denied)."""
         if auth_response.get("error"):
             raise AzureError.from_oauth(auth_response.get("error"), auth_response.get("error_description"))
-        app = self._app()
+        session = self._session()
+        app = self._app(session)
         try:
             result = app.acquire_token_by_auth_code_flow(flow, auth_response, scopes=self._scopes(scopes))
         except (requests.RequestException, MsalServiceError) as exc:
@@ -181,16 +182,17 @@ class AzureIdentity:
                 code="state_mismatch",
                 detail=str(exc)[:300],
             ) from exc
-        return self._result(result)
+        return self._result(result, session)
 
     def refresh(self, refresh_token, scopes):
         """A new access token (and usually a new refresh token)."""
-        app = self._app()
+        session = self._session()
+        app = self._app(session)
         try:
             result = app.acquire_token_by_refresh_token(refresh_token, scopes=self._scopes(scopes))
         except (requests.RequestException, MsalServiceError) as exc:
             raise _transport_error(exc) from exc
-        return self._result(result)
+        return self._result(result, session)
 
     def admin_consent_url(self, redirect_uri, scopes, tenant=None, state=None):
         """Where an administrator grants consent for the whole tenant: Microsoft's
@@ -203,7 +205,10 @@ class AzureIdentity:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _app(self):
+    def _session(self):
+        return TimeoutSession(self.ca_bundle, self.timeout)
+
+    def _app(self, session=None):
         custom = not self.is_microsoft
         try:
             return msal.ConfidentialClientApplication(
@@ -212,7 +217,7 @@ class AzureIdentity:
                 authority=self.authority,
                 validate_authority=not custom,
                 instance_discovery=False if custom else None,
-                http_client=TimeoutSession(self.ca_bundle, self.timeout),
+                http_client=session or self._session(),
                 timeout=self.timeout,
                 token_cache=msal.TokenCache(),
             )
@@ -232,7 +237,7 @@ class AzureIdentity:
         return [s for s in scopes if s not in RESERVED_SCOPES]
 
     @staticmethod
-    def _result(result):
+    def _result(result, session):
         if not result or "access_token" not in result:
             result = result or {}
             error = AzureError.from_oauth(
@@ -240,6 +245,8 @@ class AzureIdentity:
                 result.get("error_description"),
                 result.get("error_codes"),
             )
+            # MSAL keeps a throttled answer's body, not its Retry-After: the session saw it
+            error.retry_after = session.retry_after
             raise error
         return TokenResult.from_msal(result)
 
@@ -254,10 +261,13 @@ def _transport_error(exc):
             body = None
         if isinstance(body, dict) and body.get("error"):
             # a server error in Entra ID's own words (e.g. AADSTS90033)
-            return AzureError.from_oauth(
+            error = AzureError.from_oauth(
                 body["error"], body.get("error_description"), body.get("error_codes"), response.status_code
             )
-        return _unexpected_answer(response.status_code, response.headers.get("Content-Type"))
+        else:
+            error = _unexpected_answer(response.status_code, response.headers.get("Content-Type"))
+        error.retry_after = retry_after(response)
+        return error
     if isinstance(exc, MsalServiceError):
         # MSAL's own "HTTP Error: <status>", for an error status it could not parse
         match = re.match(r"HTTP Error: (\d{3})$", str(exc.args[0]) if exc.args else "")

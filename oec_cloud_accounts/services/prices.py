@@ -2,9 +2,9 @@
 OData ``$filter``, paged by ``NextPageLink``; a next page is read only from the
 configured host (scheme, host and port of the endpoint)."""
 
-from .errors import KIND_TRANSIENT, AzureError
+from .errors import KIND_TRANSIENT, TRANSIENT_STATUS, AzureError
 from .hosts import check_same_origin
-from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse
+from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse, retry_after
 
 # pages hold 100 items; a region's Linux VM, disk and IP meters take a few dozen pages
 MAX_PAGES = 500
@@ -39,15 +39,12 @@ class RetailPrices:
             try:
                 response = self.session.get(url, params=params)
             except UnexpectedResponse as exc:
-                raise AzureError(
-                    "prices.unavailable",
-                    code="PricesUnavailable",
-                    kind=KIND_TRANSIENT,
-                    status=exc.response.status_code,
-                    params={"status": exc.response.status_code},
-                ) from exc
+                raise _unavailable(exc.response) from exc
             except OSError as exc:  # requests' connection errors and timeouts included
                 raise AzureError.network(exc) from exc
+            if response.status_code in TRANSIENT_STATUS:
+                # throttled (429, with a JSON body): tried again once the Retry-After has passed
+                raise _unavailable(response)
             answer = response.json()
             if not response.ok:
                 raise AzureError(
@@ -63,6 +60,18 @@ class RetailPrices:
             check_same_origin(url, self.endpoint)
         # never a silent cut: a partial price list would make estimates look cheaper than they are
         raise AzureError("prices.too_many_pages", code="PricesTooManyPages", params={"pages": self.max_pages})
+
+
+def _unavailable(response):
+    """A transient failure of the service: its status and Retry-After only, never its text."""
+    return AzureError(
+        "prices.unavailable",
+        code="PricesUnavailable",
+        kind=KIND_TRANSIENT,
+        status=response.status_code,
+        params={"status": response.status_code},
+        retry_after=retry_after(response),
+    )
 
 
 def _price(item):

@@ -14,6 +14,13 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user
 from odoo.tools import config
 
+from odoo.addons.oec_auth_azure.tests.capture import (  # noqa: F401
+    CAPTURED_TEXTS_VARIABLE,
+    CaptureTextsMixin,
+    capture_texts,
+    max_ids,
+)
+
 from ..models.res_config_settings import ENVIRONMENT_PARAM
 from ..services.api_versions import API_VERSIONS
 from ..services.arm import StaticTokenCredential
@@ -83,7 +90,7 @@ def run_job(case, model, method, *args, **kwargs):
     return result
 
 
-class EmulatorMixin:
+class EmulatorMixin(CaptureTextsMixin):
     """Mixed into Odoo test cases: ``cls.emu``, ``cls.cloud``, helpers."""
 
     def run_job(self, model, method, *args, **kwargs):

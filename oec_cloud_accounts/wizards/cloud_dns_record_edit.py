@@ -85,7 +85,7 @@ class CloudDnsRecordEdit(models.TransientModel):
             else:
                 result = client.create_a_record(*where, addresses, ttl)
         except AzureError as error:
-            message = zone.account_id._azure_error_message(error, reference=True)
+            message = zone.account_id._azure_error_message(error, reference=True, dialog=True)
             if error.status != 412:
                 raise UserError(message) from error
             # kept (no exception): the user decides after seeing the current version

@@ -51,6 +51,23 @@ def test_refresh_errors_are_typed(emu, identity, signed_in):
     assert (caught.value.kind, caught.value.aadsts) == (KIND_GRANT, "700082")
 
 
+def test_throttled_token_answers_keep_their_retry_after(emu, identity, signed_in):
+    """MSAL returns a throttled answer's body without its headers: the Retry-After is read from
+    our session, for a JSON answer (429) as for a server error (503)."""
+    for status in (429, 503):
+        emu.control.inject_fault(
+            service="entra", path="/token", status=status, headers={"Retry-After": "120"}
+        )
+        with pytest.raises(AzureError) as caught:
+            identity.refresh(signed_in.refresh_token, SCOPES)
+        emu.control.clear_faults()
+        assert (caught.value.kind, caught.value.retry_after) == (KIND_TRANSIENT, 120), status
+    emu.control.inject_fault(service="entra", path="/token", status=500)
+    with pytest.raises(AzureError) as caught:
+        identity.refresh(signed_in.refresh_token, SCOPES)
+    assert caught.value.retry_after is None
+
+
 def test_account_errors_are_told_apart(emu, identity, signed_in):
     """AzureError.of_account: the account's sign-in or rights failed (its state, Reconnect),
     not the resource worked on, and never a transient failure."""

@@ -73,6 +73,11 @@ class Emulator:
         self.operation_counts = collections.Counter()
         # hold faults: fault id -> control.Hold (requests kept waiting until released)
         self.holds = {}
+        # every secret handed out since start (value -> kind), kept across reset(): what a
+        # test run checks its logs and messages against (issued_secrets())
+        self.issued = {}
+        # suspend(): gone, even for a connection kept alive from before
+        self.suspended = False
         # a request still answering (a delay fault) when reset() runs is not logged after it
         self.generation = 0
         self.router = Router()
@@ -108,6 +113,7 @@ class Emulator:
             self.ca_path, cert, key = write_tls_material(tls, reuse=bool(self.state_dir))
             context = server_ssl_context(cert, key)
             self.keys = KeyRing(saved and saved.get("keys"))
+            self.keys.on_sign = lambda token: self.remember("jwt", token)
             self.listeners["https"] = Listener(self, "https", self.host, self.ports["https"], context)
             self.listeners["http"] = Listener(self, "http", self.host, self.ports["http"])
             if self.blob:
@@ -149,6 +155,23 @@ class Emulator:
             self.workdir = None
         self.started = False
 
+    def suspend(self):
+        """The emulator gone: its listeners stop (connections are refused) and keep their
+        ports for resume(), as a restarted service comes back at the same address."""
+        self.suspended = True
+        for listener in self.listeners.values():
+            listener.stop()
+
+    def resume(self):
+        """Back after suspend(), on the same ports, with the same state."""
+        for name, listener in list(self.listeners.items()):
+            if listener.thread is not None and listener.thread.is_alive():
+                continue
+            fresh = Listener(self, name, self.host, listener.port, listener.ssl_context)
+            self.listeners[name] = fresh
+            fresh.start()
+        self.suspended = False
+
     def reset(self):
         with self.lock:
             self.state.reset()
@@ -165,6 +188,23 @@ class Emulator:
             hold.event.set()
         if self.saver:
             self.saver.changed()
+
+    # -- secrets handed out ------------------------------------------------------------------------
+
+    def remember(self, kind, value):
+        """Note a secret this emulator handed out (a token, a code, a key, a client secret, a
+        SAS signature it was shown): ``issued_secrets()`` lists them all."""
+        if value:
+            self.issued.setdefault(value, kind)
+
+    def issued_secrets(self):
+        """[{"kind", "value"}] of every secret handed out since start, resets included,
+        plus the client secrets of the applications registered now."""
+        with self.lock:
+            for app in self.state["apps"].values():
+                for secret in app.get("secrets") or ():
+                    self.remember("client_secret", secret)
+            return [{"kind": kind, "value": value} for value, kind in self.issued.items()]
 
     # -- addresses ---------------------------------------------------------------------------------
 
@@ -230,6 +270,10 @@ class Emulator:
     # -- request handling --------------------------------------------------------------------------
 
     def handle(self, req):
+        if self.suspended:
+            response = Response()
+            response.drop = True
+            return response
         service = classify(req)
         started = time.monotonic()
         generation = self.generation

@@ -203,6 +203,8 @@ def _keys_json(res):
 
 def list_keys(req, sub_id, rg, name):
     res = _account(req, sub_id, rg, name)
+    for key in res["_keys"]:
+        req.emu.remember("storage_key", key)
     return Response.json(200, _keys_json(res))
 
 
@@ -212,6 +214,8 @@ def regenerate_key(req, sub_id, rg, name):
     index = 1 if which.lower() == "key2" else 0
     res["_keys"][index] = _new_key()
     _register(req.emu, res)
+    for key in res["_keys"]:
+        req.emu.remember("storage_key", key)
     return Response.json(200, _keys_json(res))
 
 

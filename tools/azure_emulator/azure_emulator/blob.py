@@ -231,6 +231,10 @@ class BlobService:
 
     def proxy(self, req):
         account = urlsplit(req.target).path.lstrip("/").split("/", 1)[0]
+        # a SAS someone made with a key we issued: its signature is a secret too
+        sig = dict(parse_qsl(req.query_string)).get("sig")
+        if sig:
+            self.emu.remember("sas_signature", sig)
         refusal = self._refusal(req, account)
         if refusal:
             return refusal

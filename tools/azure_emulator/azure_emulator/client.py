@@ -43,6 +43,11 @@ class ControlClient:
     def reset(self):
         return self.call("POST", "/reset")
 
+    def issued_secrets(self):
+        """[{"kind", "value"}]: every token, code, refresh token, storage key, client secret and
+        SAS signature (seen on the blob endpoint) the emulator handed out since it started."""
+        return self.call("GET", "/secrets")["secrets"]
+
     # -- directory -------------------------------------------------------------------------------
     def add_user(self, email=None, name=None, tenant=None, oid=None, **extra):
         """``extra``: e.g. ``claims={...}`` merged into every id_token, ``sub``."""

@@ -180,6 +180,10 @@ def get_requests(req):
     return _ok({"requests": list(req.emu.request_log)})
 
 
+def get_secrets(req):
+    return _ok({"secrets": req.emu.issued_secrets()})
+
+
 def reset(req):
     req.emu.reset()
     return _ok()
@@ -498,6 +502,7 @@ def register(router):
     c = r"/_emulator"
     router.add("GET", c + r"/state", get_state)
     router.add("GET", c + r"/requests", get_requests)
+    router.add("GET", c + r"/secrets", get_secrets)
     router.add("POST", c + r"/reset", reset)
     router.add("POST", c + r"/users", add_user)
     router.add("PATCH", c + r"/users/([^/]+)", update_user)

@@ -444,6 +444,7 @@ def _auth_success(emu, ctx, app, user):
     out = {"state": ctx.get("state"), "session_state": sid}
     if "code" in types:
         code = "1.emu." + secrets.token_urlsafe(32)
+        emu.remember("code", code)
         emu.state["codes"][code] = {
             "client_id": app["client_id"],
             "redirect_uri": ctx["redirect_uri"],
@@ -790,6 +791,7 @@ def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None, parent=None)
 def new_refresh_token(emu, app, user, tenant_id, scope, now, parent=None):
     """A refresh token of ``user`` for ``app``; ``parent``: the refresh token redeemed for it."""
     rt = "1.emu.rt." + secrets.token_urlsafe(48)
+    emu.remember("refresh_token", rt)
     emu.state["refresh_tokens"][rt] = {
         "client_id": app["client_id"],
         "user": user["oid"],

@@ -7,6 +7,8 @@ emu.endpoints["authority_host"]  # f"{...}/{tenant}" is the MSAL authority
 """
 
 import atexit
+import json
+import os
 import threading
 
 from . import defaults
@@ -47,6 +49,14 @@ class EmulatorHandle:
     def stop(self):
         self._emulator.stop()
 
+    def suspend(self):
+        """The emulator gone: connections refused (or dropped, if kept alive) until resume()."""
+        self._emulator.suspend()
+
+    def resume(self):
+        """Back on the same ports with the same state."""
+        self._emulator.resume()
+
 
 def start_emulator(
     azurite=True, host="127.0.0.1", port=0, http_port=0, blob_port=0, state_dir=None, **options
@@ -66,7 +76,20 @@ def start_emulator(
     ).start()
     handle = EmulatorHandle(emulator)
     atexit.register(emulator.stop)
+    if os.environ.get(SECRETS_FILE_VARIABLE):
+        atexit.register(write_issued_secrets, emulator, os.environ[SECRETS_FILE_VARIABLE])
     return handle
+
+
+# make test sets it: each emulator of the test process adds what it issued to this file at exit
+# (one JSON object a line), and the run's logs and messages are searched for them
+SECRETS_FILE_VARIABLE = "OEC_EMULATOR_SECRETS_FILE"
+
+
+def write_issued_secrets(emulator, path):
+    lines = "".join(json.dumps(secret) + "\n" for secret in emulator.issued_secrets())
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(lines)
 
 
 def shared_emulator():

@@ -58,6 +58,8 @@ class KeyRing:
             self._seed = [SigningKey(), SigningKey()]
             self.known = {k.kid: k for k in self._seed}
         self.rogue = None
+        # called with every token signed (the emulator keeps the list of what it issued)
+        self.on_sign = None
         self.reset()
         if saved:
             self.published = [self.known[kid] for kid in saved["published"]]
@@ -96,7 +98,10 @@ class KeyRing:
     def sign(self, claims, key=None):
         key = key or self.active
         headers = {"typ": "JWT", "kid": key.kid, "x5t": key.x5t}
-        return jwt.encode(claims, key.pem, algorithm="RS256", headers=headers)
+        token = jwt.encode(claims, key.pem, algorithm="RS256", headers=headers)
+        if self.on_sign is not None:
+            self.on_sign(token)
+        return token
 
     def verify(self, token, audiences):
         """Claims of a token this emulator issued, or TokenError (ARM codes)."""
