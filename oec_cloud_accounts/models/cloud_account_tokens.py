@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 from odoo import _, api, fields, models
@@ -11,6 +12,9 @@ _logger = logging.getLogger(__name__)
 
 # renew the access token when it has less than this left
 ACCESS_MARGIN = timedelta(minutes=5)
+# a storage token is renewed when it has less than this left: a backup run (bounded by Odoo's time
+# limits) uses the one it started with, its SDK clients having no way to ask for another
+STORAGE_MARGIN = timedelta(minutes=30)
 # keep refresh tokens alive: Entra ID expires them after 90 days unused
 KEEPALIVE = timedelta(days=1)
 # accounts in Error (configuration, roles) are retried this often
@@ -111,16 +115,43 @@ class CloudAccount(models.Model):
             token = account._get_secret("access_token_enc")
             if token:
                 return token, account.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
+        refresh_token = account._refresh_token()
+        environment = account.environment_id
+        result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
+        account._store_tokens(result)
+        return result.access_token, result.expires_at
+
+    def _storage_token(self):
+        """(access token, expiry timestamp) for Azure Storage's data plane (blobs read and written
+        as the signed-in user, with the roles Azure gives that user: Storage Blob Data
+        Contributor). Obtained from the refresh token like the ARM token, kept encrypted until it
+        nears its end; a rotated refresh token is kept too (the old one may be spent)."""
+        self.ensure_one()
+        if self.needs_reconnect:
+            raise self._reconnect_error()
+        account = self.sudo()
+        cached = account._get_secret("storage_token_enc")
+        if cached:
+            expires_at, _sep, token = cached.partition(" ")
+            if token and float(expires_at) - STORAGE_MARGIN.total_seconds() > time.time():
+                return token, float(expires_at)
+        environment = account.environment_id
+        result = environment._identity().refresh(account._refresh_token(), environment._storage_scopes())
+        if result.refresh_token:
+            account._set_secret("refresh_token_enc", result.refresh_token)
+        account._set_secret("storage_token_enc", "%d %s" % (int(result.expires_at), result.access_token))
+        return result.access_token, result.expires_at
+
+    def _refresh_token(self):
+        """The stored refresh token, or AzureError when there is none usable here."""
+        account = self.sudo()
         refresh_token = account._get_secret("refresh_token_enc")
         if not refresh_token:
             if account._secret_from_copy("refresh_token_enc"):
                 # a copy of the database never acts with the original's sign-in
                 raise AzureError(DATABASE_COPY, code="database_copy", kind=KIND_GRANT)
             raise AzureError("account.no_token", code="no_token", kind=KIND_GRANT)
-        environment = account.environment_id
-        result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
-        account._store_tokens(result)
-        return result.access_token, result.expires_at
+        return refresh_token
 
     def _arm(self, client_class=None):
         """An ARM client with a fresh access token (services.ArmClient, or ``client_class``): every
@@ -408,6 +439,8 @@ class CloudAccount(models.Model):
                 company_id=self.env.company.id,
             )
             account = self.sudo().create(values)
+        # a new sign-in: a storage token of the previous one is not this user's
+        account._set_secret("storage_token_enc", False)
         account._store_tokens(result)
         account._apply_subscriptions(subscriptions)
         # a note (no email address of the user needed); _store_tokens has

@@ -199,6 +199,10 @@ class ControlClient:
             payload["name"] = name
         return self.call("POST", "/role_assignments", payload)
 
+    def apply_role_assignments(self):
+        """End the propagation delay of every role assignment made so far (Azure applied them)."""
+        return self.call("POST", "/role_assignments/apply", {})
+
     def configure(self, **config):
         """e.g. ``lro_polls=3``, ``lro_seconds=1.5``, ``registration_polls=0``, ``retry_after=0``,
         ``code_ttl``, ``prices_page_size``."""

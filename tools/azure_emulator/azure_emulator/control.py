@@ -400,6 +400,15 @@ def assign_role(req):
     return _ok({k: v for k, v in assignment.items() if not k.startswith("_")})
 
 
+def apply_role_assignments(req):
+    """Azure has applied every role assignment made so far (the end of their propagation delay)."""
+    now = time.time()
+    with req.emu.lock:
+        for assignment in req.emu.state["role_assignments"].values():
+            assignment["_effective"] = min(assignment["_effective"], now)
+    return _ok()
+
+
 def issue_token(req):
     """Mint an access token without the browser dance (for ARM-only tests)."""
     body = req.json()
@@ -442,3 +451,4 @@ def register(router):
     router.add("POST", c + r"/keys/rotate", rotate_keys)
     router.add("POST", c + r"/tokens", issue_token)
     router.add("POST", c + r"/role_assignments", assign_role)
+    router.add("POST", c + r"/role_assignments/apply", apply_role_assignments)
