@@ -93,7 +93,6 @@ class CloudAzureEnvironment(models.Model):
         "Resource Manager host).",
     )
     storage_audience = fields.Char(
-        string="Storage Audience",
         default="https://storage.azure.com/",
         help="The resource Odoo asks Microsoft Entra ID a token for to read and write blobs: "
         "https://storage.azure.com/ in every Azure cloud (public, US Government, China).",

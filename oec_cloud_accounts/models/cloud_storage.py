@@ -52,7 +52,8 @@ class CloudStorage(models.Model):
         required=True,
         ondelete="restrict",
         index=True,
-        help="The connected Azure account whose access reads the storage account's keys.",
+        help="The connected Azure account: its Microsoft user reads and writes the backups (with the "
+        "Storage Blob Data roles Azure gives that user).",
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     account_needs_reconnect = fields.Boolean(

@@ -62,10 +62,11 @@ class CloudStorage(models.Model):
         assignments = client.role_assignments(storage.subscription_id, storage.azure_id, account.ms_object_id)
         return missing_roles(assignments, storage.azure_id, storage.container)
 
-    def _assign_roles(self):
+    def _assign_roles(self, quiet=False):
         """Assign what ``_missing_roles`` names (sudo, rights checked by the caller). A refusal
         (403 AuthorizationFailed: the user is no Owner or User Access Administrator there) is a
-        UserError naming who must do what; it is never the account's failure."""
+        UserError naming who must do what (``quiet``: False is returned, the access test says it);
+        it is never the account's failure."""
         self.ensure_one()
         storage = self.sudo()
         account = storage.account_id
@@ -79,9 +80,11 @@ class CloudStorage(models.Model):
                 try:
                     client.assign_role(storage.subscription_id, scope, role, account.ms_object_id)
                 except AzureError as error:
-                    if error.code == "AuthorizationFailed":
-                        raise UserError(storage._who_must(missing)) from error
-                    raise
+                    if error.code != "AuthorizationFailed":
+                        raise
+                    if quiet:
+                        return False
+                    raise UserError(storage._who_must(missing)) from error
         now = fields.Datetime.now()
         storage.write(
             {

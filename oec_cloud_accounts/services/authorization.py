@@ -102,25 +102,20 @@ class AuthorizationClient(ArmClient):
                 }
             },
         )
-        try:
-            self._send(subscription_id, request, expect_code="RoleAssignmentExists")
-        except _AlreadyThere:
-            pass
+        # 409 RoleAssignmentExists: the same role, user and scope under another name: done
+        self._send(subscription_id, request, done_code="RoleAssignmentExists")
         return True
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _send(self, subscription_id, request, expect_code=None):
+    def _send(self, subscription_id, request, done_code=None):
+        """The answer's JSON; an error answer raised as AzureError, but ``done_code`` ({} then)."""
         with _arm_errors(), self._resources(subscription_id, "resource_groups") as client:
             response = client.send_request(request)
             if response.status_code >= 400:
                 response.read()
                 error = HttpResponseError(response=response, error_format=ARMErrorFormat)
-                if expect_code and error.error and error.error.code == expect_code:
-                    raise _AlreadyThere()
+                if done_code and error.error and error.error.code == done_code:
+                    return {}
                 raise error
             return response.json() if response.content else {}
-
-
-class _AlreadyThere(Exception):
-    """The assignment exists already (409 RoleAssignmentExists)."""

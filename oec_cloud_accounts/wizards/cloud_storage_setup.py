@@ -328,11 +328,7 @@ class CloudStorageSetup(models.TransientModel):
         if storage.created_by_setup and not storage.shared_key_fallback:
             # a storage account this wizard created: its creator gives themself the data roles (an
             # Owner of the group it is in may); refused, the access test says who must
-            try:
-                with self.env.cr.savepoint():
-                    storage._assign_roles()
-            except UserError:
-                pass
+            storage._assign_roles(quiet=True)
         if storage._test_access():
             return storage._open_after_setup()
         self.sudo().wizard_step = "result"
