@@ -5,6 +5,7 @@
 where Azure's answers carry a ``Retry-After``.
 """
 
+import json
 import time
 
 from test_arm import _in_thread
@@ -92,3 +93,35 @@ def test_202_with_location_then_204(replay, arm):
     assert _quick(lambda: ComputeClient(**arm).poll(SUB, "resource_group_delete", token)) is False
     assert _quick(lambda: ComputeClient(**arm).poll(SUB, "resource_group_delete", token)) is True
     assert [r["method"] for r in replay.requests] == ["DELETE", "GET", "GET"]
+
+
+def test_vm_created_with_its_nic_and_public_ip_in_one_request(replay, arm):
+    """The VM PUT carries the NIC (with the NSG) and the public IP to create
+    (``networkInterfaceConfigurations``, ``networkApiVersion``): one operation instead of
+    three one after the other. Azure's Retry-After is kept for the caller to schedule its
+    next look, never slept."""
+    replay.serve("compute/vm_create_inline_network")
+    spec = dict(VM_SPEC, nic_id=None)
+    group = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.Network" % SUB
+    spec.update(
+        subnet_id=group + "/virtualNetworks/vnet/subnets/default", nsg_id=group + "/networkSecurityGroups/nsg"
+    )
+    client = ComputeClient(**arm)
+    token = _quick(lambda: client.begin_create_vm(SUB, "rg", "vm", spec, {"created-by": "odoo"}))
+    assert token and client.retry_after == 10
+    (put,) = replay.requests
+    network = json.loads(put["body"])["properties"]["networkProfile"]
+    assert network["networkApiVersion"] == "2024-05-01"
+    assert "networkInterfaces" not in network
+    (nic,) = network["networkInterfaceConfigurations"]
+    assert nic["properties"]["networkSecurityGroup"] == {"id": spec["nsg_id"]}
+    assert nic["properties"]["deleteOption"] == "Delete"
+    (ip_config,) = nic["properties"]["ipConfigurations"]
+    assert ip_config["properties"]["subnet"] == {"id": spec["subnet_id"]}
+    public_ip = ip_config["properties"]["publicIPAddressConfiguration"]
+    assert public_ip["sku"]["name"] == "Standard"
+    assert public_ip["properties"]["publicIPAllocationMethod"] == "Static"
+    assert public_ip["properties"]["deleteOption"] == "Delete"
+    poller = ComputeClient(**arm)
+    assert _quick(lambda: poller.poll(SUB, "vm", token)) is False
+    assert poller.retry_after == 10

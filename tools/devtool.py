@@ -698,13 +698,16 @@ def cmd_test(args):
     # 1. plain pytest: the emulator's own tests (real SDK clients), the addon's
     # services/ (real SDK clients to the emulator, no database), the contract suite
     # (Azure's recorded answers through the same SDK clients, contract/README.md), and
-    # tools/tests: `make run` started and stopped for real
+    # tools/tests: `make run` started and stopped for real; tools/resilience: Odoo with
+    # --workers under load, its database named after make test's (OEC_RESILIENCE_DB)
     if not args.test_tags:
         suites = (
             ("emulator", EMULATOR_DIR / "tests"),
             ("services", ROOT / "oec_cloud_accounts" / "services" / "tests"),
             ("contract", ROOT / "contract"),
             ("tools", ROOT / "tools" / "tests"),
+            # Odoo started for real: prefork under load (and crashes), tools/resilience/README.md
+            ("resilience", ROOT / "tools" / "resilience"),
         )
         for name, tests in suites:
             say(f"running the {name} tests ({tests.relative_to(ROOT)}) ...")
@@ -724,7 +727,11 @@ def cmd_test(args):
             ]
             # PYTHONSAFEPATH: the suite's folder is not put first on sys.path (services/http.py
             # would hide the standard library's http module)
-            run(cmd, env={**env, "PYTHONSAFEPATH": "1"}, check=False, cwd=tests.parent)
+            suite_env = {**env, "PYTHONSAFEPATH": "1", "OEC_RESILIENCE_DB": args.db + "_res"}
+            if name == "resilience":
+                # what these tests did (counts, timings) is part of the output
+                cmd.insert(cmd.index("-q"), "-s")
+            run(cmd, env=suite_env, check=False, cwd=tests.parent)
             p, f, s = pytest_counts(junit) if junit.is_file() else (0, 1, 0)
             passed, failed = passed + p, failed + f + s
             if f or s or not junit.is_file():

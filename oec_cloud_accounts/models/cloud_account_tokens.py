@@ -2,6 +2,8 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
+from psycopg2 import errors
+
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
@@ -15,6 +17,8 @@ ACCESS_MARGIN = timedelta(minutes=5)
 # a storage token is renewed when it has less than this left: a backup run (bounded by Odoo's time
 # limits) uses the one it started with, its SDK clients having no way to ask for another
 STORAGE_MARGIN = timedelta(minutes=30)
+# seconds a token refresh waits for another worker's refresh of the same account
+REFRESH_WAIT = 30
 # keep refresh tokens alive: Entra ID expires them after 90 days unused
 KEEPALIVE = timedelta(days=1)
 # accounts in Error (configuration, roles) are retried this often
@@ -115,31 +119,59 @@ class CloudAccount(models.Model):
             token = account._get_secret("access_token_enc")
             if token:
                 return token, account.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
-        refresh_token = account._refresh_token()
-        environment = account.environment_id
-        result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
-        account._store_tokens(result)
+        account._refresh_token()
+        seen = self.last_refresh_at
+        committed = account._refresh_committed(
+            lambda locked: locked._fresh_access_token(force, seen), lambda locked: locked._renew_arm_token()
+        )
+        if committed:
+            return committed
+        # this transaction made or holds the account's row (the token refresh's scheduled action,
+        # which commits right after): the refresh happens in it
+        return account._renew_arm_token()
+
+    def _renew_arm_token(self):
+        """Refresh for Resource Manager and keep the answer (in this transaction)."""
+        environment = self.environment_id
+        result = environment._identity().refresh(self._refresh_token(), environment._delegated_scopes())
+        self._store_tokens(result)
         return result.access_token, result.expires_at
 
     def _storage_token(self):
         """(access token, expiry timestamp) for Azure Storage's data plane (blobs read and written
         as the signed-in user, with the roles Azure gives that user: Storage Blob Data
-        Contributor). Obtained from the refresh token like the ARM token, kept encrypted until it
-        nears its end; a rotated refresh token is kept too (the old one may be spent)."""
+        Contributor). Obtained from the refresh token like the ARM token, in a transaction of its
+        own committed at once (the refresh token rotates: see _refresh_committed), and kept
+        encrypted until it nears its end."""
         self.ensure_one()
         if self.needs_reconnect:
             raise self._reconnect_error()
         account = self.sudo()
-        cached = account._get_secret("storage_token_enc")
+        cached = account._cached_storage_token()
+        if cached:
+            return cached
+        account._refresh_token()
+        committed = account._refresh_committed(
+            lambda locked: locked._cached_storage_token(), lambda locked: locked._renew_storage_token()
+        )
+        return committed or account._renew_storage_token()
+
+    def _cached_storage_token(self):
+        cached = self._get_secret("storage_token_enc")
         if cached:
             expires_at, _sep, token = cached.partition(" ")
             if token and float(expires_at) - STORAGE_MARGIN.total_seconds() > time.time():
                 return token, float(expires_at)
-        environment = account.environment_id
-        result = environment._identity().refresh(account._refresh_token(), environment._storage_scopes())
+        return None
+
+    def _renew_storage_token(self):
+        """Refresh for Azure Storage and keep the answer (in this transaction); the rotated refresh
+        token is kept too: the one used may be spent."""
+        environment = self.environment_id
+        result = environment._identity().refresh(self._refresh_token(), environment._storage_scopes())
         if result.refresh_token:
-            account._set_secret("refresh_token_enc", result.refresh_token)
-        account._set_secret("storage_token_enc", "%d %s" % (int(result.expires_at), result.access_token))
+            self._set_secret("refresh_token_enc", result.refresh_token)
+        self._set_secret("storage_token_enc", "%d %s" % (int(result.expires_at), result.access_token))
         return result.access_token, result.expires_at
 
     def _refresh_token(self):
@@ -152,6 +184,76 @@ class CloudAccount(models.Model):
                 raise AzureError(DATABASE_COPY, code="database_copy", kind=KIND_GRANT)
             raise AzureError("account.no_token", code="no_token", kind=KIND_GRANT)
         return refresh_token
+
+    def _refresh_committed(self, fresh, renew):
+        """Renew a token in a transaction of its own, committed before the new access token is
+        returned: Entra rotates the refresh token, and the new one must be stored before anything
+        uses what came with it (a step that fails afterwards, or a process killed, would otherwise
+        undo it). One refresh of an account at a time: its row is locked for it, and whoever
+        waited for that lock first reads what the other stored (``fresh(account)``: a token still
+        good is used, not renewed again); else ``renew(account)`` refreshes and stores. None: this
+        transaction made the row or holds its lock, the caller refreshes in it."""
+        self.ensure_one()
+        deadline = time.monotonic() + REFRESH_WAIT
+        while True:
+            with self.env.registry.cursor() as cr:
+                try:
+                    with cr.savepoint(flush=False):
+                        cr.execute(
+                            SQL(
+                                "SELECT id FROM cloud_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id
+                            ),
+                            # a lock taken elsewhere is an answer here, not an error to log
+                            log_exceptions=False,
+                        )
+                        found = cr.fetchone()
+                except (errors.LockNotAvailable, errors.SerializationFailure):
+                    found = False
+                if found is None:
+                    # not visible outside this transaction: it made the row
+                    return None
+                if found:
+                    account = self.with_env(self.env(cr=cr)).sudo()
+                    current = fresh(account)
+                    if current:
+                        return current
+                    renewed = renew(account)
+                    cr.commit()  # pylint: disable=invalid-commit
+                    self.invalidate_recordset()
+                    return renewed
+            if self._row_locked_here():
+                return None
+            if time.monotonic() > deadline:
+                raise AzureError(
+                    "job.unexpected",
+                    code="refresh_busy",
+                    kind=KIND_TRANSIENT,
+                    params={"error": "refresh_busy"},
+                )
+            # another worker renews this account's tokens: wait for it, then use what it stored
+            time.sleep(0.1)
+
+    def _fresh_access_token(self, force, seen_refresh_at):
+        """(access token, expiry) when another transaction renewed the tokens meanwhile."""
+        renewed = self.last_refresh_at and (not seen_refresh_at or self.last_refresh_at > seen_refresh_at)
+        valid = self.access_expires_at and self.access_expires_at - ACCESS_MARGIN > fields.Datetime.now()
+        if valid and (renewed or not force):
+            token = self._get_secret("access_token_enc")
+            if token:
+                return token, self.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
+        return None
+
+    def _row_locked_here(self):
+        """Whether this transaction holds (or now takes) the account's row lock."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM cloud_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id),
+                    log_exceptions=False,
+                )
+                return bool(self.env.cr.fetchone())
+        except (errors.LockNotAvailable, errors.SerializationFailure):
+            return False
 
     def _arm(self, client_class=None):
         """An ARM client with a fresh access token (services.ArmClient, or ``client_class``): every

@@ -145,6 +145,21 @@ class CloudBackup(models.Model):
     @api.depends("state", "verify_state", "restore_state", "started_at")
     def _compute_progress(self):
         now = fields.Datetime.now()
+        # how long the last successful run of each policy took, for all the running ones at once
+        running = self.filtered(lambda backup: backup.state == "running" and backup.started_at)
+        last_done = self.browse(
+            [
+                last_id
+                for _policy, last_id in self._read_group(
+                    [("policy_id", "in", running.policy_id.ids), ("state", "=", "done")],
+                    ["policy_id"],
+                    ["id:max"],
+                )
+            ]
+            if running
+            else []
+        )
+        durations = {done.policy_id: done.duration for done in last_done}
         for backup in self:
             busy = ("queued", "running")
             backup.in_progress = (
@@ -153,10 +168,8 @@ class CloudBackup(models.Model):
             if backup.state == "done":
                 backup.progress = 100
             elif backup.state == "running" and backup.started_at:
-                previous = self.search(
-                    [("policy_id", "=", backup.policy_id.id), ("state", "=", "done")], limit=1
-                )
-                expected = max(previous.duration, 1.0) if previous else 60.0
+                duration = durations.get(backup.policy_id)
+                expected = max(duration, 1.0) if duration is not None else 60.0
                 elapsed = (now - backup.started_at).total_seconds()
                 backup.progress = min(95, int(100 * elapsed / expected))
             else:

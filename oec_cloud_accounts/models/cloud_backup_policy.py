@@ -154,12 +154,25 @@ class CloudBackupPolicy(models.Model):
 
     @api.depends("backup_ids.state", "backup_ids.finished_at")
     def _compute_backup_stats(self):
+        # grouped by the database, for all the policies at once: a policy has thousands of runs
+        Backup = self.env["cloud.backup"]
+        domain = [("policy_id", "in", self._origin.ids)]
+        stats = {
+            policy.id: (count, last)
+            for policy, count, last in Backup._read_group(domain, ["policy_id"], ["__count", "id:max"])
+        }
+        last_done = Backup.browse(
+            last
+            for _policy, last in Backup._read_group(
+                domain + [("state", "=", "done")], ["policy_id"], ["id:max"]
+            )
+        )
+        success = {backup.policy_id.id: backup.finished_at for backup in last_done}
         for policy in self:
-            backups = policy.backup_ids.sorted("id", reverse=True)
-            done = backups.filtered(lambda b: b.state == "done")
-            policy.backup_count = len(backups)
-            policy.last_backup_id = backups[:1]
-            policy.last_success_at = done[:1].finished_at
+            count, last = stats.get(policy._origin.id, (0, None))
+            policy.backup_count = count
+            policy.last_backup_id = Backup.browse(last)
+            policy.last_success_at = success.get(policy._origin.id, False)
 
     @api.constrains("schedule_time", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly")
     def _check_schedule(self):

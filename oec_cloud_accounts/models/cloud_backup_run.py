@@ -406,12 +406,16 @@ class CloudBackup(models.Model):
 
     @api.model
     def _queue_verification(self, policy, limit):
-        backups = self.search([("policy_id", "=", policy.id)])
-        newest = backups.filtered(lambda b: b.state == "done")[:1]
+        # two small queries, not a read of the policy's every run (every pass, for every policy)
+        newest = self.search(
+            [("policy_id", "=", policy.id), ("state", "=", "done")], order="id desc", limit=1
+        )
         if not newest or newest.verify_state in ("queued", "running"):
             return
-        last = max(backups.filtered("verified_at").mapped("verified_at"), default=None)
-        if last is None or last <= limit:
+        [(last,)] = self._read_group(
+            [("policy_id", "=", policy.id), ("verified_at", "!=", False)], [], ["verified_at:max"]
+        )
+        if not last or last <= limit:
             newest.verify_state = "queued"
 
     def _do_verify(self):

@@ -24,6 +24,8 @@ import threading
 import time
 from datetime import timedelta
 
+from psycopg2 import errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, config
@@ -42,6 +44,8 @@ MIN_MARGIN = 10  # seconds
 MAX_BUDGET = 6 * 3600  # seconds: no limit set still gets a bound
 # the key of an AzureError (its message is in azure_messages.py)
 UNEXPECTED = "job.unexpected"
+# selections of a due row tried again after a serialization failure (each in a new snapshot)
+PICK_ATTEMPTS = 100
 
 
 def backoff(retries, retry_after=0):
@@ -126,19 +130,7 @@ class CloudJobMixin(models.AbstractModel):
         records = self.env[model]
         done = []
         while len(done) < limit and (until is None or time.time() < until):
-            # the selection is SQL: pending ORM writes must reach the table first
-            self.env.flush_all()
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
-                    " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    SQL.identifier(records._table),
-                    condition,
-                    done,
-                    order,
-                )
-            )
-            row = self.env.cr.fetchone()
+            row = self._job_take_one(records._table, condition, done, order)
             if not row:
                 break
             done.append(row[0])
@@ -147,6 +139,40 @@ class CloudJobMixin(models.AbstractModel):
             # the row's lock ends here and its result is kept, whatever the next one does
             self.env.cr.commit()  # pylint: disable=invalid-commit
         return len(done)
+
+    @api.model
+    def _job_take_one(self, table, condition, done, order):
+        """The next due row of ``table``, locked, or None. A row another transaction changed
+        after this one's snapshot (Odoo's isolation is REPEATABLE READ: a web request refreshing
+        an account's tokens while the scheduled action looks for due accounts) cannot be locked
+        in this snapshot: PostgreSQL refuses with a serialization failure. What came before is
+        committed and the selection runs again in a new snapshot, which sees that change."""
+        cr = self.env.cr
+        for attempt in range(PICK_ATTEMPTS):
+            # the selection is SQL: pending ORM writes must reach the table first
+            self.env.flush_all()
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute(
+                        SQL(
+                            "SELECT id FROM %s WHERE %s AND NOT (id = ANY(%s))"
+                            " ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
+                            SQL.identifier(table),
+                            condition,
+                            done,
+                            order,
+                        ),
+                        # handled below, not an error to log
+                        log_exceptions=False,
+                    )
+                    return cr.fetchone()
+            except (errors.SerializationFailure, errors.DeadlockDetected):
+                if attempt == PICK_ATTEMPTS - 1:
+                    _logger.info("%s: rows busy elsewhere, the next pass goes on", table)
+                    return None
+                _logger.info("%s: a due row changed meanwhile, selecting again in a new snapshot", table)
+                cr.commit()  # pylint: disable=invalid-commit
+        return None
 
     @api.model
     def _job_isolated(self, record, what, step, savepoint=True):

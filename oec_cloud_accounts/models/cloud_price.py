@@ -69,23 +69,38 @@ class CloudPrice(models.Model):
         """{"hour", "month", "month_stopped", "currency", "source", "date"} or None without a VM price.
 
         ``month_stopped``: what a deallocated VM still costs (its disk and public IP)."""
-        prices = {(p.kind, p.sku): p for p in self.search([("location", "=", location)])}
-        vm = prices.get(("vm", vm_size))
+        return self._estimates([(location, vm_size, disk_gb)])[(location, vm_size, disk_gb)]
+
+    @api.model
+    def _estimates(self, keys):
+        """{(location, vm_size, disk_gb): _estimate()} for each key of ``keys``: the prices of all
+        their regions are read in one query (a page of servers, the sizes of a region), never one
+        query per server."""
+        keys = set(keys)
+        fields_ = ["location", "kind", "sku", "unit_price", "currency", "source", "price_date"]
+        found = self.search_fetch([("location", "in", list({key[0] for key in keys}))], fields_)
+        prices = {(p.location, p.kind, p.sku): p for p in found}
+        return {key: self._estimate_from(prices, *key) for key in keys}
+
+    @api.model
+    def _estimate_from(self, prices, location, vm_size, disk_gb):
+        """_estimate() from ``prices``, {(location, kind, sku): cloud.price}."""
+        vm = prices.get((location, "vm", vm_size))
         if not vm:
             return None
         tier = next((name for size, name in DISK_TIERS if disk_gb <= size), DISK_TIERS[-1][1])
-        disk = prices.get(("disk", tier))
-        address = prices.get(("ip", "Standard"))
+        disk = prices.get((location, "disk", tier))
+        address = prices.get((location, "ip", "Standard"))
         disk_month = disk.unit_price if disk else 0.0
         ip_hour = address.unit_price if address else 0.0
-        used = vm | (disk or self) | (address or self)
+        used = [price for price in (vm, disk, address) if price]
         return {
             "hour": vm.unit_price + ip_hour + disk_month / HOURS_PER_MONTH,
             "month": (vm.unit_price + ip_hour) * HOURS_PER_MONTH + disk_month,
             "month_stopped": ip_hour * HOURS_PER_MONTH + disk_month,
             "currency": vm.currency,
-            "source": "fallback" if "fallback" in used.mapped("source") else "api",
-            "date": min(used.mapped("price_date")),
+            "source": "fallback" if any(price.source == "fallback" for price in used) else "api",
+            "date": min(price.price_date for price in used),
         }
 
     @api.model
@@ -99,9 +114,9 @@ class CloudPrice(models.Model):
             return 0
         client = RetailPrices(environment.prices_endpoint, ca_bundle=environment._ca_bundle())
         regions = [code for code, _label in REGIONS]
-        regions += [
-            loc for loc in self.env["cloud.server"].search([]).mapped("location") if loc not in regions
-        ]
+        # the servers' regions, grouped by the database: not a read of every server
+        in_use = self.env["cloud.server"]._read_group([], ["location"])
+        regions += [loc for (loc,) in in_use if loc not in regions]
         # the least recently read first: a pass cut short by its deadline leaves the freshest for later
         last_read = dict(self._read_group([("location", "in", regions)], ["location"], ["price_date:max"]))
         regions.sort(key=lambda loc: last_read.get(loc) or fields.Date.to_date("1970-01-01"))

@@ -29,16 +29,22 @@ OPERATIONS = [
     ("refresh", "Refresh"),
     ("delete", "Delete"),
 ]
-# provisioning, one short cron step each (see cloud_server_engine.py)
+# provisioning, one short cron step each (see cloud_server_engine.py): each waits for what it
+# needs only, the operations of a step running at once
 PROVISION_STEPS = [
     ("resource_group", "Resource group"),
-    ("nsg", "Network security group"),
-    ("vnet", "Virtual network"),
-    ("public_ip", "Public IP address"),
-    ("nic", "Network interface"),
-    ("vm", "Virtual machine"),
+    ("network", "Network security group and virtual network"),
+    ("vm", "Virtual machine, network interface and public IP"),
     ("finalize", "Power state and IP address"),
 ]
+# 17.0.1.1.0 made the public IP and the NIC in steps of their own: a server upgraded while at one
+# goes on along that chain (migrations/17.0.1.2.0 moved those at its first two steps to network)
+LEGACY_STEPS = [
+    ("public_ip", "Public IP address"),
+    ("nic", "Network interface"),
+]
+# where a legacy step stands among PROVISION_STEPS (progress bar)
+LEGACY_STEP_PLACE = {"public_ip": "network", "nic": "network"}
 OPERATION_STEPS = [
     ("vm_action", "Virtual machine operation"),
     ("delete_group", "Resource group deletion"),
@@ -327,8 +333,10 @@ class CloudServer(models.Model):
     # provisioning state, written by the engine
     state = fields.Selection(STATES, default="draft", required=True, readonly=True, tracking=True, index=True)
     operation = fields.Selection(OPERATIONS, readonly=True, help="What is being done, if anything.")
-    step = fields.Selection(PROVISION_STEPS + OPERATION_STEPS, readonly=True, string="Current Step")
-    failed_step = fields.Selection(PROVISION_STEPS + OPERATION_STEPS, readonly=True)
+    step = fields.Selection(
+        PROVISION_STEPS + LEGACY_STEPS + OPERATION_STEPS, readonly=True, string="Current Step"
+    )
+    failed_step = fields.Selection(PROVISION_STEPS + LEGACY_STEPS + OPERATION_STEPS, readonly=True)
     progress = fields.Integer(compute="_compute_progress", help="Share of the provisioning steps done.")
     in_progress = fields.Boolean(compute="_compute_progress")
     on_hold = fields.Boolean(
@@ -444,23 +452,29 @@ class CloudServer(models.Model):
             # nothing moves while the account cannot sign in (the scheduled action skips it)
             server.on_hold = queued and server.account_id.state != "active"
             server.in_progress = queued and not server.on_hold
-            if server.operation == "provision" and server.step in steps:
-                server.progress = int(100 * steps.index(server.step) / len(steps))
+            step = LEGACY_STEP_PLACE.get(server.step, server.step)
+            if server.operation == "provision" and step in steps:
+                # the share of the steps done: a step's operations run at once, the bar moves when
+                # all of them are over
+                server.progress = int(100 * steps.index(step) / len(steps))
             else:
                 server.progress = 100 if server.state in ("running", "stopped", "deleted") else 0
 
     @api.depends("location", "vm_size", "os_disk_gb")
     def _compute_cost(self):
         prices = self.env["cloud.price"].sudo()
+        # the prices of all the servers' regions in one query, each currency looked up once
+        keys = {server: (server.location, server.vm_size, server.os_disk_gb) for server in self}
+        estimates = prices._estimates(key for key in keys.values() if key[0] and key[1])
+        currencies = {}
         for server in self:
-            estimate = (
-                server.location
-                and server.vm_size
-                and prices._estimate(server.location, server.vm_size, server.os_disk_gb)
-            )
+            estimate = estimates.get(keys[server])
             if estimate:
+                code = estimate["currency"]
+                if code not in currencies:
+                    currencies[code] = prices._currency(code)
                 # the currency first: a monetary amount is rounded to its currency's decimals
-                server.cost_currency_id = prices._currency(estimate["currency"])
+                server.cost_currency_id = currencies[code]
                 server.cost_hour = estimate["hour"]
                 server.cost_month = estimate["month"]
                 server.cost_month_stopped = estimate["month_stopped"]

@@ -1,16 +1,27 @@
 """The servers' state machine: one short, repeatable step per transaction.
 
 A step either finishes at once (a PUT Azure answers synchronously, a read) or
-starts a long-running operation whose continuation token is stored on the
-server; the next passes ask Azure once each where it stands. Names are
+starts long-running operations whose continuation tokens are stored on the
+server; the next passes ask Azure once each where they stand. Names are
 deterministic and every write is a PUT, so a step that ran but whose
 transaction was lost (Odoo killed, database restarted) is simply sent again.
+
+Provisioning waits for as few operations one after the other as Azure allows:
+the resource group (synchronous), then the network security group and the
+virtual network at once (``network``: both tokens kept, polled together), then
+the VM, with which Compute creates its NIC (carrying the NSG) and its public IP
+in the same request (``vm``), then ``finalize``. With every operation lasting T,
+Provision to Running takes about 2 T (tools/bench/bench_provision.py). The next
+look at an operation is scheduled when Azure's ``Retry-After`` says it may be
+over (the configured poll interval when Azure says nothing), never slept.
 """
 
+import json
 import logging
 import re
 import time
-from datetime import timedelta
+from collections import namedtuple
+from datetime import datetime, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import RedirectWarning, UserError
@@ -22,7 +33,7 @@ from ..services.compute import NIC, NSG, PUBLIC_IP, SUBNET, VNET, ComputeClient
 from ..services.errors import KIND_TRANSIENT
 from .cloud_account import RECONNECT
 from .cloud_account_tokens import ACTIVITY_TYPE
-from .cloud_server import PROVISION_STEPS, computer_name, parse_cidrs, parse_ssh_public_key
+from .cloud_server import LEGACY_STEPS, PROVISION_STEPS, computer_name, parse_cidrs, parse_ssh_public_key
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +47,14 @@ POLL_DEFAULT = 10  # seconds between two looks at a running Azure operation
 _ORDER = [key for key, _label in PROVISION_STEPS]
 NEXT_STEP = dict(zip(_ORDER, [*_ORDER[1:], None], strict=True))
 NEXT_STEP.update(vm_action="finalize", delete_group=None)
+# servers upgraded while at a step of 17.0.1.1.0's chain go on along it (migrations/17.0.1.2.0)
+NEXT_STEP.update(public_ip="nic", nic="vm")
+assert set(NEXT_STEP) >= {key for key, _label in LEGACY_STEPS}
+# the operations of the network step, started together (lro_kind "network": lro_token holds
+# {kind: token} of those still running)
+NETWORK = "network"
+# not finished: look again in ``retry_after`` seconds (None: Azure did not say)
+Pending = namedtuple("Pending", "retry_after")
 
 # the key of an AzureError (its message is in azure_messages.py)
 FOREIGN_GROUP = "server.foreign_group"
@@ -149,7 +168,7 @@ class CloudServer(models.Model):
             SQL(
                 "%s AND (next_run_at IS NULL OR next_run_at <= %s)",
                 self._due_condition(),
-                fields.Datetime.now(),
+                _now(),
             ),
             SQL("next_run_at NULLS FIRST, id"),
             "step",
@@ -164,7 +183,7 @@ class CloudServer(models.Model):
         self.env.cr.execute(
             SQL(
                 "SELECT min(coalesce(next_run_at, %s)) FROM cloud_server WHERE %s",
-                fields.Datetime.now(),
+                _now(),
                 self._due_condition(),
             )
         )
@@ -175,7 +194,7 @@ class CloudServer(models.Model):
         when = self._next_due_at()
         if when is None:
             return None
-        return max((when - fields.Datetime.now()).total_seconds(), 0.2)
+        return max((when - _now()).total_seconds(), 0.2)
 
     @api.model
     def _schedule_next_pass(self, more=False):
@@ -194,15 +213,22 @@ class CloudServer(models.Model):
         finished = getattr(self, "_step_" + step)()
         # the step went through: the last failure (a transient one, a wait for the account) is over
         done = {"retry_count": 0, "last_error": False, "last_error_code": False}
-        if not finished:
-            delay = int(self.env["ir.config_parameter"].sudo().get_param(POLL_PARAM, POLL_DEFAULT))
-            self.write(dict(done, next_run_at=fields.Datetime.now() + timedelta(seconds=delay)))
+        if finished is not True:
+            self.write(dict(done, next_run_at=self._next_look(finished)))
             return
         following = NEXT_STEP[step]
         if following:
             self.write(dict(done, step=following, next_run_at=False))
         else:
             self._finish()
+
+    def _next_look(self, pending):
+        """When to ask Azure again: when its Retry-After says the operation may be over (to the
+        microsecond: next_run_at keeps them), else after the configured poll interval."""
+        wait = getattr(pending, "retry_after", None)
+        if wait is None:
+            wait = float(self.env["ir.config_parameter"].sudo().get_param(POLL_PARAM, POLL_DEFAULT))
+        return _now() + timedelta(seconds=max(wait, 0))
 
     def _finish(self):
         labels = dict(self._fields["operation"]._description_selection(self.env))
@@ -236,63 +262,60 @@ class CloudServer(models.Model):
         self.write({"resource_group": group, "vm_name": computer_name(self)})
         return True
 
-    def _step_nsg(self):
+    def _step_network(self):
+        """The network security group and the virtual network at once: neither needs the other
+        (the NSG goes on the VM's NIC, not on the subnet)."""
         cidrs = parse_cidrs(self.ssh_allowed_cidrs)
-        return self._lro(
-            "nsg",
-            lambda arm: arm.begin_create_nsg(
-                self.subscription_id,
-                self.resource_group,
-                self.location,
-                cidrs,
-                self._tags(),
-                https=self.https,
-            ),
-        )
-
-    def _step_vnet(self):
-        nsg_id = ComputeClient.resource_id(
-            self.subscription_id, self.resource_group, "Microsoft.Network/networkSecurityGroups", NSG
-        )
-        return self._lro(
-            "vnet",
-            lambda arm: arm.begin_create_vnet(
-                self.subscription_id, self.resource_group, self.location, nsg_id, self._tags()
-            ),
+        sub, group, location, tags = self.subscription_id, self.resource_group, self.location, self._tags()
+        return self._lros(
+            NETWORK,
+            {
+                "nsg": lambda arm: arm.begin_create_nsg(sub, group, location, cidrs, tags, https=self.https),
+                "vnet": lambda arm: arm.begin_create_vnet(sub, group, location, None, tags),
+            },
         )
 
     def _step_public_ip(self):
+        """17.0.1.1.0's chain (a server upgraded while at this step): the public IP on its own."""
         finished = self._lro(
             "public_ip",
             lambda arm: arm.begin_create_public_ip(
                 self.subscription_id, self.resource_group, self.location, self._tags()
             ),
         )
-        if finished:
-            # the A record before the VM: its first boot asks Let's Encrypt for the name's certificate
-            address = self._client().get_public_ip(self.subscription_id, self.resource_group)
-            self.write({"public_ip": address})
-            self._sync_dns()
+        if finished is True:
+            self._record_public_ip()
         return finished
 
     def _step_nic(self):
+        """17.0.1.1.0's chain: the NIC on its own, on the public IP made on its own."""
         sub, group = self.subscription_id, self.resource_group
         subnet_id = ComputeClient.resource_id(sub, group, "Microsoft.Network/virtualNetworks", VNET, SUBNET)
         ip_id = ComputeClient.resource_id(sub, group, "Microsoft.Network/publicIPAddresses", PUBLIC_IP)
+        # the NSG on the NIC as well: the subnet has it only if the virtual network was made before
+        nsg_id = ComputeClient.resource_id(sub, group, "Microsoft.Network/networkSecurityGroups", NSG)
         return self._lro(
             "nic",
-            lambda arm: arm.begin_create_nic(sub, group, self.location, subnet_id, ip_id, self._tags()),
+            lambda arm: arm.begin_create_nic(
+                sub, group, self.location, subnet_id, ip_id, self._tags(), nsg_id=nsg_id
+            ),
         )
 
     def _step_vm(self):
+        """The VM, with its NIC and public IP made by Compute in the same request; the A record
+        as soon as the address exists, while the VM is being created (its first boot asks Let's
+        Encrypt for the name's certificate, and tries again for minutes)."""
         sub, group = self.subscription_id, self.resource_group
-        return self._lro(
-            "vm", lambda arm: arm.begin_create_vm(sub, group, self.vm_name, self._vm_spec(), self._tags())
+        finished = self._lro(
+            "vm", lambda arm: arm.begin_create_vm(sub, group, self.vm_name, self._vm_spec(arm), self._tags())
         )
+        if not self.public_ip:
+            self._record_public_ip()
+        return finished
 
-    def _vm_spec(self):
+    def _vm_spec(self, arm):
         sub, group = self.subscription_id, self.resource_group
-        return {
+        spec = {
             "location": self.location,
             "size": self.vm_size,
             "image": self.image,
@@ -300,10 +323,27 @@ class CloudServer(models.Model):
             # the one key line checked, its comment bounded
             "ssh_public_key": parse_ssh_public_key(self.ssh_public_key)[2],
             "os_disk_gb": self.os_disk_gb,
-            "nic_id": ComputeClient.resource_id(sub, group, "Microsoft.Network/networkInterfaces", NIC),
             "computer_name": self.vm_name,
             "custom_data": custom_data(self._cloud_config()),
         }
+        if arm.nic_exists(sub, group, NIC):
+            # made on its own by 17.0.1.1.0's chain (with its public IP): the VM takes it as it is
+            spec["nic_id"] = ComputeClient.resource_id(sub, group, "Microsoft.Network/networkInterfaces", NIC)
+        else:
+            spec["subnet_id"] = ComputeClient.resource_id(
+                sub, group, "Microsoft.Network/virtualNetworks", VNET, SUBNET
+            )
+            spec["nsg_id"] = ComputeClient.resource_id(
+                sub, group, "Microsoft.Network/networkSecurityGroups", NSG
+            )
+        return spec
+
+    def _record_public_ip(self):
+        """The public IP's address on the server and in its A record, once Azure has one."""
+        address = self._client().get_public_ip(self.subscription_id, self.resource_group)
+        if address:
+            self.write({"public_ip": address})
+            self._sync_dns()
 
     def _step_vm_action(self):
         return self._lro(
@@ -366,12 +406,14 @@ class CloudServer(models.Model):
                     "power_state": False,
                 }
             )
-        return finished
+            return True
+        return Pending(arm.retry_after)
 
     # -- helpers ------------------------------------------------------------------------------------
 
     def _lro(self, kind, begin):
-        """Start the operation once (keeping its token), then ask once per pass how it goes."""
+        """Start the operation once (keeping its token), then ask once per pass how it goes:
+        True when it is over, else Pending (when to look again, as Azure said)."""
         arm = self._client()
         if self.lro_token and self.lro_kind == kind:
             finished = arm.poll(self.subscription_id, kind, self.lro_token)
@@ -381,7 +423,37 @@ class CloudServer(models.Model):
             self.write({"lro_token": token or False, "lro_kind": kind})
         if finished:
             self.write({"lro_token": False, "lro_kind": False})
-        return finished
+            return True
+        return Pending(arm.retry_after)
+
+    def _lros(self, kind, begins):
+        """Several operations at once: ``begins`` {kind: begin}. All are started in the first pass
+        (their tokens kept together under ``kind``), then each pass asks about those still running;
+        True once all are over. One that fails fails the step: Retry sends every PUT again (a PUT
+        of what exists changes nothing)."""
+        arm = self._client()
+        waits = []
+        if self.lro_token and self.lro_kind == kind:
+            tokens = json.loads(self.lro_token)
+            for name, token in list(tokens.items()):
+                if arm.poll(self.subscription_id, name, token):
+                    del tokens[name]
+                else:
+                    waits.append(arm.retry_after)
+        else:
+            tokens = {}
+            for name, begin in begins.items():
+                token = begin(arm)
+                if token:
+                    tokens[name] = token
+                    waits.append(arm.retry_after)
+        self.write(
+            {"lro_token": json.dumps(tokens) if tokens else False, "lro_kind": kind if tokens else False}
+        )
+        if not tokens:
+            return True
+        # the first one Azure may have finished by then (None: one of them did not say)
+        return Pending(None if None in waits else min(waits))
 
     def _client(self):
         return self.account_id._arm(ComputeClient)
@@ -462,3 +534,9 @@ class CloudServer(models.Model):
             note=note,
             user_id=(self.create_uid or self.env.user).id,
         )
+
+
+def _now():
+    """This process's clock to the microsecond (fields.Datetime.now() drops them: a poll due at
+    12:00:05.3 would wait for 12:00:06)."""
+    return datetime.now()

@@ -4,7 +4,9 @@ Long-running operations (LROs) never wait here: ``begin_*`` sends the first
 request and returns the operation's continuation token (or ``None`` when Azure
 finished at once); :meth:`ComputeClient.poll` asks Azure once where a token's
 operation stands. The token is kept on the record, so a later cron step, in
-another process after a restart, goes on where the last one stopped.
+another process after a restart, goes on where the last one stopped. After
+either, :attr:`ComputeClient.retry_after` holds the seconds Azure asked to
+wait before the next look (its ``Retry-After``), for the caller to schedule it.
 """
 
 from contextlib import contextmanager
@@ -14,7 +16,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 
-from .arm import ArmClient, _arm_errors, is_missing
+from .arm import ArmClient, _arm_errors, _retry_after, is_missing
 from .errors import KIND_REQUEST, AzureError
 
 # Names of the resources inside a server's own resource group: the group is
@@ -25,6 +27,11 @@ SUBNET = "default"
 NSG = "nsg"
 PUBLIC_IP = "ip"
 NIC = "nic"
+# the IP configuration of the NIC the VM is created with, and the public IP it is given
+IP_CONFIG = "ipconfig1"
+# the version of Microsoft.Network that Compute uses to create the VM's NIC and public IP
+# (networkProfile.networkApiVersion): the one of our own network calls (api_versions.py)
+NETWORK_API_VERSION = "2024-05-01"
 VNET_PREFIX = "10.20.0.0/16"
 SUBNET_PREFIX = "10.20.1.0/24"
 
@@ -65,10 +72,17 @@ class _SendOnly(ARMPolling):
     def run(self):
         pass
 
+    def retry_after(self):
+        """Seconds Azure's last answer asked to wait before the next look (None: it did not say)."""
+        return _retry_after(self._pipeline_response.http_response.headers.get("Retry-After"))
 
-class _PollOnce(ARMPolling):
+
+class _PollOnce(_SendOnly):
     """Ask once where the operation stands (no sleeping); when it has ended,
     azure-core's own logic raises its failure or reads the final resource."""
+
+    def run(self):
+        ARMPolling.run(self)
 
     def _delay(self):
         pass
@@ -83,6 +97,9 @@ class _PollOnce(ARMPolling):
 
 class ComputeClient(ArmClient):
     """Compute and network calls for one signed-in account (see ArmClient)."""
+
+    # seconds Azure asked to wait before looking at the operation begun or polled last (None: not said)
+    retry_after = None
 
     # -- what a subscription offers (the wizard and the pre-flight checks) ------------------------
 
@@ -186,20 +203,17 @@ class ComputeClient(ArmClient):
             )
 
     def begin_create_vnet(self, subscription_id, group, location, nsg_id, tags):
+        """``nsg_id``: the NSG of the subnet, or None (servers put theirs on the VM's NIC, so that
+        the virtual network does not wait for the NSG)."""
+        subnet = {"addressPrefix": SUBNET_PREFIX}
+        if nsg_id:
+            subnet["networkSecurityGroup"] = {"id": nsg_id}
         body = {
             "location": location,
             "tags": tags,
             "properties": {
                 "addressSpace": {"addressPrefixes": [VNET_PREFIX]},
-                "subnets": [
-                    {
-                        "name": SUBNET,
-                        "properties": {
-                            "addressPrefix": SUBNET_PREFIX,
-                            "networkSecurityGroup": {"id": nsg_id},
-                        },
-                    }
-                ],
+                "subnets": [{"name": SUBNET, "properties": subnet}],
             },
         }
         with _arm_errors(), self._network(subscription_id) as client:
@@ -232,7 +246,7 @@ class ComputeClient(ArmClient):
                 )
             )
 
-    def begin_create_nic(self, subscription_id, group, location, subnet_id, public_ip_id, tags):
+    def begin_create_nic(self, subscription_id, group, location, subnet_id, public_ip_id, tags, nsg_id=None):
         body = {
             "location": location,
             "tags": tags,
@@ -249,6 +263,8 @@ class ComputeClient(ArmClient):
                 ]
             },
         }
+        if nsg_id:
+            body["properties"]["networkSecurityGroup"] = {"id": nsg_id}
         with _arm_errors(), self._network(subscription_id) as client:
             return self._begin(
                 client.network_interfaces.begin_create_or_update(
@@ -262,7 +278,16 @@ class ComputeClient(ArmClient):
 
     def begin_create_vm(self, subscription_id, group, name, spec, tags):
         """``spec``: location, size, image (a key of IMAGES), admin_username,
-        ssh_public_key, os_disk_gb, nic_id, computer_name, custom_data (base64)."""
+        ssh_public_key, os_disk_gb, computer_name, custom_data (base64), and either
+        ``nic_id`` (an existing NIC) or ``subnet_id`` and ``nsg_id``: Compute then creates
+        the VM's NIC (with that NSG) and its Standard static public IP in the same request
+        (``networkInterfaceConfigurations``, Compute 2024-07-01), all deleted with the VM."""
+        if spec.get("nic_id"):
+            network = {
+                "networkInterfaces": [{"id": spec["nic_id"], "properties": {"deleteOption": "Delete"}}]
+            }
+        else:
+            network = _inline_network(spec["subnet_id"], spec["nsg_id"])
         body = {
             "location": spec["location"],
             "tags": tags,
@@ -295,9 +320,7 @@ class ComputeClient(ArmClient):
                         "patchSettings": {"patchMode": "ImageDefault"},
                     },
                 },
-                "networkProfile": {
-                    "networkInterfaces": [{"id": spec["nic_id"], "properties": {"deleteOption": "Delete"}}]
-                },
+                "networkProfile": network,
             },
         }
         with _arm_errors(), self._compute(subscription_id) as client:
@@ -337,6 +360,7 @@ class ComputeClient(ArmClient):
             # the SDK runs the (single) poll in a thread of its own: wait for it
             # (this re-raises the operation's failure)
             poller.wait()
+            self.retry_after = poller.polling_method().retry_after()
             return poller.polling_method().finished()
 
     def get_vm_state(self, subscription_id, group, name):
@@ -360,12 +384,27 @@ class ComputeClient(ArmClient):
             }
 
     def get_public_ip(self, subscription_id, group):
-        """The address of the server's public IP (None until allocated)."""
+        """The address of the server's public IP (None until allocated): the one public IP of
+        its resource group, whether made on its own (servers provisioned before) or by Compute
+        with the VM (its name is Compute's choice)."""
         with _arm_errors(), self._network(subscription_id) as client:
-            address = client.public_ip_addresses.get(
-                group, PUBLIC_IP, api_version=self._version("network.public_ip_addresses")
+            addresses = client.public_ip_addresses.list(
+                group, api_version=self._version("network.public_ip_addresses")
             )
-            return address.ip_address
+            return next((address.ip_address for address in addresses if address.ip_address), None)
+
+    def nic_exists(self, subscription_id, group, name=NIC):
+        """Whether the NIC ``name`` exists (made on its own by servers provisioned before)."""
+        with _arm_errors(), self._network(subscription_id) as client:
+            try:
+                client.network_interfaces.get(
+                    group, name, api_version=self._version("network.network_interfaces")
+                )
+            except ResourceNotFoundError as exc:
+                if not is_missing(exc):
+                    raise
+                return False
+            return True
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -375,9 +414,9 @@ class ComputeClient(ArmClient):
         path = "/subscriptions/%s/resourceGroups/%s/providers/%s/%s" % (subscription_id, group, kind, name)
         return path + ("/subnets/%s" % child if child else "")
 
-    @staticmethod
-    def _begin(poller):
+    def _begin(self, poller):
         """The token to resume from, or None when Azure already finished."""
+        self.retry_after = poller.polling_method().retry_after()
         if poller.polling_method().finished():
             return None
         return poller.continuation_token()
@@ -388,6 +427,44 @@ class ComputeClient(ArmClient):
 
     def _network(self, subscription_id):
         return NetworkManagementClient(self.credential, subscription_id, **self.options)
+
+
+def _inline_network(subnet_id, nsg_id):
+    """The VM's NIC and public IP, created by Compute with the VM (shape of azure-rest-api-specs
+    Compute 2024-07-01 VirtualMachine_Create_WithNetworkInterfaceConfigurationDnsSettings.json):
+    one request instead of two more operations waited for one after the other."""
+    return {
+        "networkApiVersion": NETWORK_API_VERSION,
+        "networkInterfaceConfigurations": [
+            {
+                "name": NIC,
+                "properties": {
+                    "primary": True,
+                    "deleteOption": "Delete",
+                    "networkSecurityGroup": {"id": nsg_id},
+                    "ipConfigurations": [
+                        {
+                            "name": IP_CONFIG,
+                            "properties": {
+                                "primary": True,
+                                "subnet": {"id": subnet_id},
+                                # Standard and static: Basic SKU public IPs are retired
+                                "publicIPAddressConfiguration": {
+                                    "name": PUBLIC_IP,
+                                    "sku": {"name": "Standard", "tier": "Regional"},
+                                    "properties": {
+                                        "deleteOption": "Delete",
+                                        "publicIPAllocationMethod": "Static",
+                                        "publicIPAddressVersion": "IPv4",
+                                    },
+                                },
+                            },
+                        }
+                    ],
+                },
+            }
+        ],
+    }
 
 
 def _rule(name, priority, port, sources):

@@ -25,3 +25,4 @@ from . import test_account_states
 from . import test_tours_provision
 from . import test_words
 from . import test_views_layout
+from . import test_scale

@@ -106,7 +106,7 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
 
     def test_actions_on_dependents_refused_at_once(self):
         draft = self.make_server("ERP Draft", state="draft", resource_group=False, vm_name=False)
-        failed = self.make_server("ERP Failed", state="failed", operation="provision", failed_step="nsg")
+        failed = self.make_server("ERP Failed", state="failed", operation="provision", failed_step="network")
         record = self.zone.record_ids.filtered(lambda r: r.record_type == "A")
         self.assertTrue(record)
         self.account.action_disconnect()
@@ -179,7 +179,7 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
         server = self.make_server("ERP New", state="draft", resource_group=False, vm_name=False)
         server.action_provision()
         self.run_job("cloud.server", "_cron_advance")
-        self.assertEqual((server.state, server.step), ("provisioning", "nsg"), server.last_error)
+        self.assertEqual((server.state, server.step), ("provisioning", "network"), server.last_error)
         self.stopped.sudo().write({"schedule_enabled": True})
         self.stopped.sudo().schedule_last_event_at = datetime(2020, 1, 1)
         creating = self.make_location(name="oeccreating")
@@ -196,7 +196,7 @@ class TestAccountDependents(DependentsMixin, TransactionCase):
         self.assertEqual(self.remote_calls(since), [], "nothing was tried")
         self.assertEqual(
             (server.state, server.step, server.last_error, server.retry_count),
-            ("provisioning", "nsg", False, 0),
+            ("provisioning", "network", False, 0),
             "the server waits where it was: not Failed",
         )
         self.assertFalse(server.activity_ids)

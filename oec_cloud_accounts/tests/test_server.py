@@ -1,5 +1,7 @@
 import base64
 import configparser
+import importlib.util
+import json
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +18,7 @@ from freezegun import freeze_time
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, RedirectWarning, UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
-from odoo.tools import SQL
+from odoo.tools import SQL, file_path
 from odoo.tools.config import crypt_context
 
 from ..models.cloud_server_engine import POLL_PARAM, TAG_CREATOR, TAG_SERVER
@@ -145,7 +147,7 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         self.assertEqual(server.state, "running", server.last_error)
         self.assertEqual(
             list(dict.fromkeys(steps)),
-            ["resource_group", "nsg", "vnet", "public_ip", "nic", "vm", "finalize"],
+            ["resource_group", "network", "vm", "finalize"],
         )
         self.assertTrue(server.public_ip)
         self.assertEqual(server.power_state, "running")
@@ -156,6 +158,14 @@ class TestServerLifecycle(ServerCase, TransactionCase):
         )
         self.assertEqual(group["tags"][TAG_CREATOR], "odoo-oec_cloud_accounts")
         self.assertEqual(group["tags"][TAG_SERVER], str(server.id))
+        # Compute made the NIC and the public IP with the VM; the NSG is on the NIC
+        resources = state["resources"].values()
+        (nic,) = [r for r in resources if r["type"] == "Microsoft.Network/networkInterfaces"]
+        self.assertTrue(
+            nic["properties"]["networkSecurityGroup"]["id"].endswith("/networkSecurityGroups/nsg")
+        )
+        (address,) = [r for r in resources if r["type"] == "Microsoft.Network/publicIPAddresses"]
+        self.assertEqual(address["properties"]["ipAddress"], server.public_ip)
         rules = nsg_rules(self.emu)
         self.assertEqual(rules["allow-ssh"]["sourceAddressPrefix"], "203.0.113.0/24")
         # erp.example.com is in no managed zone: no certificate, HTTP only, 443 closed
@@ -532,9 +542,9 @@ class TestServerFailures(ServerCase, TransactionCase):
         # a missing role (403 AuthorizationFailed) is the account's state: test_account_states.py
         cases = [
             (
-                "public_ip",
+                "network",
                 {
-                    "path": "/publicIPAddresses/",
+                    "path": "/virtualNetworks/",
                     "method": "PUT",
                     "status": 400,
                     "code": "RequestDisallowedByPolicy",
@@ -562,7 +572,7 @@ class TestServerFailures(ServerCase, TransactionCase):
                 "Usage \\+ quotas",
             ),
             (
-                "nsg",
+                "network",
                 {
                     "path": "/networkSecurityGroups/",
                     "method": "PUT",
@@ -626,9 +636,9 @@ class TestServerFailures(ServerCase, TransactionCase):
             service="arm", path="/networkSecurityGroups/", method="PUT", status=503, count=2
         )
         self.run_job("cloud.server", "_cron_advance")  # resource group
-        self.run_job("cloud.server", "_cron_advance")  # nsg: 503 (azure-core's own retry is spent too)
+        self.run_job("cloud.server", "_cron_advance")  # network: 503 (azure-core's own retry is spent too)
         server.invalidate_recordset()
-        self.assertEqual((server.state, server.step, server.retry_count), ("provisioning", "nsg", 1))
+        self.assertEqual((server.state, server.step, server.retry_count), ("provisioning", "network", 1))
         self.assertGreater(server.next_run_at, datetime.now() + timedelta(seconds=30))
         self.assertEqual(self.run_job("cloud.server", "_cron_advance"), 0, "not due before its retry time")
         server.sudo().next_run_at = False
@@ -779,6 +789,129 @@ class TestServerResume(ServerCase, TransactionCase):
         server.action_retry()
         self.advance(server, lambda s: not s.operation)
         self.assertEqual(server.state, "running", server.last_error)
+
+
+@tagged("post_install", "-at_install")
+class TestServerCriticalPath(ServerCase, TransactionCase):
+    """Provisioning waits for as few operations one after the other as Azure allows, and looks
+    at them again when Azure says they may be over."""
+
+    def resources(self, kind):
+        return [r for r in self.emu.control.state()["resources"].values() if r["type"] == kind]
+
+    def test_network_operations_run_at_once_then_the_vm_with_its_nic_and_ip(self):
+        self.emu.control.configure(lro_polls=2)
+        server = self.new_server()
+        server.action_provision()
+        self.run_job("cloud.server", "_cron_advance")  # the resource group (synchronous)
+        since = len(self.emu.control.requests())
+        self.run_job("cloud.server", "_cron_advance")  # network: both PUTs in one pass
+        server.invalidate_recordset()
+        puts = [r["path"].rsplit("/", 2)[-2] for r in self.remote_calls(since) if r["method"] == "PUT"]
+        self.assertEqual(sorted(puts), ["networkSecurityGroups", "virtualNetworks"])
+        self.assertEqual((server.step, server.sudo().lro_kind), ("network", "network"))
+        self.assertEqual(sorted(json.loads(server.sudo().lro_token)), ["nsg", "vnet"])
+        self.assertEqual(server.progress, 25)
+        # each pass asks about both (one still running keeps the step), then the VM is sent
+        since = len(self.emu.control.requests())
+        self.advance(server, lambda s: s.step == "vm")
+        polled = {r["path"] for r in self.remote_calls(since) if "/operations/" in r["path"]}
+        self.assertEqual(len(polled), 2, "both operations followed")
+        self.assertEqual(server.progress, 50)
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+        self.assertEqual(server.state, "running", server.last_error)
+        puts = [r for r in self.remote_calls() if r["method"] == "PUT"]
+        self.assertFalse(
+            [r for r in puts if "/networkInterfaces/" in r["path"] or "/publicIPAddresses/" in r["path"]]
+        )
+        (vm,) = self.resources("Microsoft.Compute/virtualMachines")
+        self.assertEqual(vm["properties"]["networkProfile"]["networkApiVersion"], "2024-05-01")
+        self.assertEqual(len(self.resources("Microsoft.Network/publicIPAddresses")), 1)
+
+    def test_one_network_operation_failing_fails_the_step_and_retry_adds_nothing_else(self):
+        self.emu.control.lro_fail(path="/virtualNetworks/", code="InternalServerError")
+        server = self.new_server()
+        self.provision(server)
+        self.assertEqual((server.state, server.failed_step), ("failed", "network"), server.last_error)
+        self.assertFalse(server.sudo().lro_token)
+        server.action_retry()
+        self.advance(server, lambda s: not s.operation or s.state == "failed")
+        self.assertEqual(server.state, "running", server.last_error)
+        for kind in ("networkSecurityGroups", "virtualNetworks", "networkInterfaces", "publicIPAddresses"):
+            self.assertEqual(len(self.resources("Microsoft.Network/" + kind)), 1, kind)
+
+    def test_next_look_when_azure_says_the_operation_may_be_over(self):
+        """Retry-After (the emulator's: what is left of lro_seconds) sets the next pass, not the
+        10 s poll interval; the scheduled action is woken then."""
+        self.env["ir.config_parameter"].sudo().set_param(POLL_PARAM, 10)
+        self.emu.control.configure(lro_seconds=3, lro_polls=0)
+        server = self.new_server()
+        server.action_provision()
+        self.run_job("cloud.server", "_cron_advance")  # the resource group
+        before = datetime.now()
+        self.run_job("cloud.server", "_cron_advance")  # network: Azure says 3 s
+        server.invalidate_recordset()
+        wait = (server.next_run_at - before).total_seconds()
+        self.assertTrue(2.5 <= wait <= 3.6, wait)
+        cron = self.env.ref("oec_cloud_accounts.ir_cron_cloud_server")
+        triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)])
+        self.assertTrue(
+            any(abs((t.call_at - server.next_run_at).total_seconds()) < 1 for t in triggers),
+            "woken when the operations may be over",
+        )
+
+    def test_server_upgraded_at_a_step_of_the_old_chain_goes_on(self):
+        """17.0.1.1.0 made the public IP and the NIC in steps of their own: a server at one of
+        them when the module is upgraded goes on along that chain, and its VM takes that NIC."""
+        server = self.new_server()
+        server.action_provision()
+        self.advance(server, lambda s: s.step == "vm")
+        server.sudo().write({"step": "public_ip"})
+        steps = []
+        for _index in range(30):
+            steps.append(server.step)
+            self.run_job("cloud.server", "_cron_advance")
+            server.invalidate_recordset()
+            if not server.operation:
+                break
+        self.assertEqual(server.state, "running", server.last_error)
+        self.assertEqual(list(dict.fromkeys(steps)), ["public_ip", "nic", "vm", "finalize"])
+        (vm,) = self.resources("Microsoft.Compute/virtualMachines")
+        (ref,) = vm["properties"]["networkProfile"]["networkInterfaces"]
+        self.assertTrue(ref["id"].endswith("/networkInterfaces/nic"))
+        self.assertNotIn("networkInterfaceConfigurations", vm["properties"]["networkProfile"])
+        (address,) = self.resources("Microsoft.Network/publicIPAddresses")
+        self.assertEqual(address["properties"]["ipAddress"], server.public_ip)
+
+    def test_migration_moves_the_old_network_steps(self):
+        path = file_path("oec_cloud_accounts/migrations/17.0.1.2.0/pre-migration.py")
+        spec = importlib.util.spec_from_file_location("oec_pre_migration_17_0_1_2_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        running = self.new_server(name="at vnet")
+        failed = self.new_server(name="failed at nsg")
+        later = self.new_server(name="at nic")
+        # rows as 17.0.1.1.0 left them (its step values are no longer in the selection)
+        self.env.flush_all()
+        for server, values in (
+            (running, ("provisioning", "vnet", None, "t", "vnet")),
+            (failed, ("failed", None, "nsg", None, None)),
+            (later, ("provisioning", "nic", None, None, "nic")),
+        ):
+            self.env.cr.execute(
+                "UPDATE cloud_server SET operation = 'provision', state = %s, step = %s, failed_step = %s,"
+                " lro_token = %s, lro_kind = %s WHERE id = %s",
+                (*values, server.id),
+            )
+        self.env.flush_all()
+        migration.migrate(self.env.cr, "17.0.1.1.0")
+        self.env.invalidate_all()
+        self.assertEqual(
+            (running.step, running.sudo().lro_token, running.sudo().lro_kind), ("network", False, False)
+        )
+        self.assertEqual(failed.failed_step, "network")
+        self.assertEqual((later.step, later.sudo().lro_kind), ("nic", "nic"))
+        self.assertEqual(running.progress, 25)
 
 
 @tagged("post_install", "-at_install")
@@ -946,7 +1079,8 @@ class TestServerDns(DnsMixin, ServerCase, TransactionCase):
         )
         self.assertTrue(any(wanted in c for c in commands), commands)
         check_cloud_config_schema(self, text)
-        # the A record exists before the VM boots and asks Let's Encrypt for the name
+        # the A record is written as soon as Compute has made the VM's public IP, before the VM's
+        # creation is over (its first boot asks Let's Encrypt for the name, trying for minutes)
         calls = self.remote_calls(since)
         record_put = next(
             i
@@ -956,7 +1090,13 @@ class TestServerDns(DnsMixin, ServerCase, TransactionCase):
         vm_put = next(
             i for i, r in enumerate(calls) if r["method"] == "PUT" and "/virtualMachines/" in r["path"]
         )
-        self.assertLess(record_put, vm_put)
+        vm_polls = [
+            i
+            for i, r in enumerate(calls)
+            if i > vm_put and "/Microsoft.Compute/locations/" in r["path"] and "/operations/" in r["path"]
+        ]
+        self.assertLess(vm_put, record_put)
+        self.assertLess(record_put, vm_polls[0])
 
     def test_foreign_record_is_left_alone(self):
         self.portal_set_a("example.test", "shop", ["198.51.100.7"])

@@ -131,10 +131,14 @@ class CloudServerProvision(models.TransientModel):
         skipped = []
         with self.account_id._azure_errors():
             sizes = arm.list_vm_sizes(self.subscription_line_id.subscription_id, location, skipped=skipped)
-        prices = self.env["cloud.price"].sudo()
+        # the region's prices in one query, not one per size
+        disk_gb = self.os_disk_gb or 64
+        estimates = (
+            self.env["cloud.price"].sudo()._estimates((location, size["name"], disk_gb) for size in sizes)
+        )
         lines = []
         for index, size in enumerate(sizes):
-            estimate = prices._estimate(location, size["name"], self.os_disk_gb or 64) or {}
+            estimate = estimates[(location, size["name"], disk_gb)] or {}
             lines.append(
                 (
                     0,

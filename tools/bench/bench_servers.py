@@ -32,17 +32,17 @@ RUNS = 5
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE6StTmp6A2Qe2//mNhI43TZcNC/JV27eZffqEwx0i9N bench@laptop"
 
 
-def prepare():
+def prepare(db=DB):
     src = devtool.bootstrap()
     env = devtool.ensure_postgres()
-    out = devtool.CACHE / "bench-servers"
+    out = devtool.CACHE / "bench-servers" / db
     out.mkdir(parents=True, exist_ok=True)
-    conf = devtool.odoo_config(src, out / "odoo.conf", db_name=DB)
-    devtool.drop_db(env, DB)
-    devtool.template_db(src, conf, env, ["oec_cloud_accounts"], DB)
+    conf = devtool.odoo_config(src, out / "odoo.conf", db_name=db)
+    devtool.drop_db(env, db)
+    devtool.template_db(src, conf, env, ["oec_cloud_accounts"], db)
     devtool.run(
         [
-            *devtool.odoo_cmd(src, conf, "-d", DB, "-i", "oec_cloud_accounts", "--stop-after-init"),
+            *devtool.odoo_cmd(src, conf, "-d", db, "-i", "oec_cloud_accounts", "--stop-after-init"),
             "--log-level=warn",
         ],
         env=env,

@@ -69,6 +69,11 @@ class Emulator:
         # removes it (e.g. unregister a storage account from Azurite).
         self.delete_hooks = {}
         self.request_log = collections.deque(maxlen=2000)
+        # "METHOD /path" of every ARM request that may start or change something -> how many
+        # (control API /counters; the request log is bounded, these are not)
+        self.operation_counts = collections.Counter()
+        # hold faults: fault id -> control.Hold (requests kept waiting until released)
+        self.holds = {}
         # a request still answering (a delay fault) when reset() runs is not logged after it
         self.generation = 0
         self.router = Router()
@@ -161,9 +166,14 @@ class Emulator:
             self.op_callbacks.clear()
             self.keys.reset()
             self.request_log.clear()
+            self.operation_counts.clear()
             self.generation += 1
+            held = list(self.holds.values())
+            self.holds = {}
             if self.blob:
                 self.blob.set_accounts({})
+        for hold in held:
+            hold.event.set()
         if self.saver:
             self.saver.changed()
 
@@ -241,6 +251,13 @@ class Emulator:
         except Exception:
             _logger.exception("Azure emulator failed on %s %s", req.method, req.target)
             response = Response.arm_error(500, "InternalServerError", "The emulator failed; see its log.")
+        if service == "arm" and req.method in ("PUT", "POST", "PATCH", "DELETE"):
+            with self.lock:
+                self.operation_counts["%s %s" % (req.method, req.path.lower())] += 1
+        hold = getattr(req, "hold_after", None)
+        if hold is not None:
+            # answered (the state changed), the answer not sent yet: the client may die meanwhile
+            hold.wait()
         if self.saver and service != "blob" and not (service == "control" and req.method == "GET"):
             # Azurite keeps its own data; anything else may have changed the state
             self.saver.changed()
@@ -272,6 +289,15 @@ class Emulator:
             return handler(req, *groups)
         with self.lock:
             fault = control.take_fault(self, req, service)
+        if fault is not None and fault.get("hold"):
+            hold = control.hold_for(self, fault, req)
+            if fault["hold"] == "after":
+                req.hold_after = hold
+                fault = None
+            else:
+                # the request waits before the service sees it; released, it is served as usual
+                hold.wait()
+                fault = None
         if fault is not None:
             if fault.get("delay"):
                 time.sleep(float(fault["delay"]))

@@ -195,10 +195,20 @@ def put_vm(req, sub_id, rg, name):
     _check_capacity(req, sub, location, size, rid)
     storage_profile = props.get("storageProfile") or (existing and existing["properties"]["storageProfile"])
     _check_boot(size, (storage_profile or {}).get("imageReference"))
-    for nic in (props.get("networkProfile") or {}).get("networkInterfaces") or []:
+    network_profile = dict(props.get("networkProfile") or {})
+    configs = network_profile.get("networkInterfaceConfigurations") or []
+    for nic in network_profile.get("networkInterfaces") or []:
         core.referenced(req, nic, rid)
+    if configs and not network_profile.get("networkApiVersion"):
+        core.fail(
+            400,
+            "InvalidParameter",
+            "Required parameter 'networkProfile.networkApiVersion' is missing (null).",
+            target="networkApiVersion",
+        )
+    arm_network.check_vm_configurations(req, configs, rid)
     if existing is None:
-        if not (props.get("networkProfile") or {}).get("networkInterfaces"):
+        if not (network_profile.get("networkInterfaces") or configs):
             core.fail(
                 400,
                 "InvalidParameter",
@@ -242,7 +252,7 @@ def put_vm(req, sub_id, rg, name):
                 "hardwareProfile": {"vmSize": size},
                 "storageProfile": storage,
                 "osProfile": os_profile,
-                "networkProfile": props["networkProfile"],
+                "networkProfile": network_profile,
                 "timeCreated": core.now_iso(),
             },
         }
@@ -273,6 +283,11 @@ def put_vm(req, sub_id, rg, name):
         def failed(current, op):
             current["_power"] = None
 
+        if configs:
+            # Compute makes the NICs (and public IPs) of the configurations with the VM
+            network_profile["networkInterfaces"] = arm_network.create_vm_nics(
+                req, sub_id, rg, rid, location, configs
+            )
         arm_network.link_vm(emu, res)
 
         return core.lro_write(req, sub_id, NS, res, True, "Creating", created, failed)
@@ -345,6 +360,7 @@ def delete_vm(req, sub_id, rg, name):
 
     def removed(vm):
         arm_network.unlink_vm(emu, vm)
+        arm_network.delete_vm_nics(emu, vm)
         disk = vm["properties"]["storageProfile"]["osDisk"]
         disk_res = core.get_res(emu, disk["managedDisk"]["id"])
         if disk_res is None:

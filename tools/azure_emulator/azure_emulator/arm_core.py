@@ -2,6 +2,7 @@
 resource groups, and the long-running-operation engine every RP shares."""
 
 import copy
+import math
 import re
 import time
 import uuid
@@ -274,7 +275,7 @@ def op_headers(req, op, async_header=True, location_header=True):
         op["namespace"],
         op["location"],
     )
-    headers = {"Retry-After": str(emu.state.config["retry_after"])}
+    headers = {"Retry-After": retry_after(emu, op)}
     if async_header:
         headers["Azure-AsyncOperation"] = "%s/operations/%s?api-version=%s" % (
             base,
@@ -284,6 +285,14 @@ def op_headers(req, op, async_header=True, location_header=True):
     if location_header:
         headers["Location"] = "%s/operationResults/%s?api-version=%s" % (base, op["id"], op["api_version"])
     return headers
+
+
+def retry_after(emu, op):
+    """Azure's Retry-After for a running operation: whole seconds, at least the configured
+    ``retry_after`` and at least what is left of ``lro_seconds`` (Azure's own estimate of when
+    to look again; 0 by default, since azure-core's pollers sleep what it says)."""
+    left = emu.state.config["lro_seconds"] - (time.time() - op["start"])
+    return str(max(int(emu.state.config["retry_after"]), math.ceil(left) if left > 0 else 0))
 
 
 def advance(emu, op):
@@ -331,9 +340,7 @@ def op_status(req, sub_id, _ns, _loc, op_id):
         body["endTime"] = now_iso(op["end"])
     if op["error"]:
         body["error"] = {"code": op["error"]["code"], "message": op["error"]["message"], "details": []}
-    headers = (
-        {"Retry-After": str(req.emu.state.config["retry_after"])} if op["status"] == "InProgress" else {}
-    )
+    headers = {"Retry-After": retry_after(req.emu, op)} if op["status"] == "InProgress" else {}
     return Response.json(200, body, headers)
 
 
@@ -341,9 +348,7 @@ def op_result(req, sub_id, _ns, _loc, op_id):
     emu = req.emu
     op = advance(emu, _op(req, sub_id, op_id))
     if op["status"] == "InProgress":
-        return Response(
-            202, b"", {"Location": emu.url + req.target, "Retry-After": str(emu.state.config["retry_after"])}
-        )
+        return Response(202, b"", {"Location": emu.url + req.target, "Retry-After": retry_after(emu, op)})
     if op["status"] == "Failed":
         return Response.arm_error(
             400 if op["error"]["code"] != "InternalServerError" else 500,

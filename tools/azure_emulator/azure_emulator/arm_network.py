@@ -220,11 +220,7 @@ def put_public_ip(req, sub_id, rg, name):
     res["sku"] = {"name": "Standard", "tier": (body.get("sku") or {}).get("tier") or "Regional"}
     if body.get("zones"):
         res["zones"] = body["zones"]
-    if "ipAddress" not in res["properties"]:
-        emu.state["ip_counter"] += 1
-        n = emu.state["ip_counter"]
-        # 20.0.0.0/8 is Azure-owned space: addresses look real but never route here.
-        res["properties"]["ipAddress"] = "20.%d.%d.%d" % (100 + n // 65536 % 100, n // 256 % 256, n % 256)
+    _allocate(emu, res)
     res["properties"].update(
         publicIPAllocationMethod="Static",
         publicIPAddressVersion="IPv4",
@@ -236,6 +232,149 @@ def put_public_ip(req, sub_id, rg, name):
             props["dnsSettings"], fqdn="%s.%s.cloudapp.azure.com" % (label, res["location"])
         )
     return core.lro_write(req, sub_id, NS, res, existing is None)
+
+
+def _allocate(emu, ip):
+    if "ipAddress" not in ip["properties"]:
+        emu.state["ip_counter"] += 1
+        n = emu.state["ip_counter"]
+        # 20.0.0.0/8 is Azure-owned space: addresses look real but never route here.
+        ip["properties"]["ipAddress"] = "20.%d.%d.%d" % (100 + n // 65536 % 100, n // 256 % 256, n % 256)
+
+
+def _subnet_of(req, ref, what):
+    """(vnet, subnet) a body references, or ARM's 400 InvalidResourceReference."""
+    subnet_ref = (ref or {}).get("id", "")
+    vnet_id, _, subnet_name = subnet_ref.rpartition("/subnets/")
+    vnet = core.get_res(req.emu, vnet_id) if vnet_id else None
+    subnet = next(
+        (
+            s
+            for s in (vnet or {}).get("properties", {}).get("subnets", [])
+            if s["name"].lower() == subnet_name.lower()
+        ),
+        None,
+    )
+    if subnet is None:
+        core.fail(
+            400,
+            "InvalidResourceReference",
+            "Resource %s referenced by resource %s was not found." % (subnet_ref, what),
+        )
+    return vnet, subnet
+
+
+def check_vm_configurations(req, configs, vm_id):
+    """What Compute checks before creating a VM's NICs from ``networkInterfaceConfigurations``:
+    every subnet and NSG they reference exists (InvalidResourceReference otherwise)."""
+    for config in configs:
+        props = config.get("properties") or {}
+        if props.get("networkSecurityGroup"):
+            core.referenced(req, props["networkSecurityGroup"], vm_id)
+        for ip_config in props.get("ipConfigurations") or []:
+            _subnet_of(req, (ip_config.get("properties") or {}).get("subnet"), vm_id)
+
+
+def create_vm_nics(req, sub_id, rg, vm_id, location, configs):
+    """The NICs, and their public IPs, Compute creates for a VM's ``networkInterfaceConfigurations``
+    (networkProfile.networkApiVersion): the VM's ``networkInterfaces`` references. Here they are
+    named after their configurations; Azure's names are its own (the product never relies on
+    them). A NIC or IP that exists already (the same VM's PUT sent again) is kept."""
+    emu = req.emu
+    refs = []
+    for config in configs:
+        props = config.get("properties") or {}
+        nic_id = _rid(sub_id, rg, "networkInterfaces", config["name"])
+        nic = core.get_res(emu, nic_id)
+        if nic is None:
+            nic = _base(req, sub_id, rg, "networkInterfaces", config["name"], {"location": location}, None)
+            ip_configs = []
+            for index, ip_config in enumerate(props.get("ipConfigurations") or []):
+                cprops = ip_config.get("properties") or {}
+                vnet, subnet = _subnet_of(req, cprops.get("subnet"), vm_id)
+                network = ipaddress.ip_network(subnet["properties"].get("addressPrefix"), strict=False)
+                out = {
+                    "subnet": {"id": subnet["id"]},
+                    "privateIPAddress": str(
+                        network.network_address + 4 + index + len(core.children(emu, vnet["id"]))
+                    ),
+                    "privateIPAllocationMethod": "Dynamic",
+                    "primary": index == 0,
+                }
+                pip_config = cprops.get("publicIPAddressConfiguration")
+                if pip_config:
+                    out["publicIPAddress"] = {
+                        "id": _vm_public_ip(req, sub_id, rg, location, pip_config)["id"]
+                    }
+                    pip = core.get_res(emu, out["publicIPAddress"]["id"])
+                    pip["properties"]["ipConfiguration"] = {
+                        "id": "%s/ipConfigurations/%s" % (nic_id, ip_config["name"])
+                    }
+                ip_configs.append(_child(nic, "ipConfigurations", ip_config["name"], out, nic["etag"]))
+            nic["properties"].update(
+                ipConfigurations=ip_configs,
+                enableAcceleratedNetworking=props.get("enableAcceleratedNetworking", False),
+                enableIPForwarding=False,
+                nicType="Standard",
+                macAddress="00-0D-3A-%02X-%02X-%02X" % tuple(uuid.uuid4().bytes[:3]),
+                provisioningState="Succeeded",
+            )
+            if props.get("networkSecurityGroup"):
+                nsg = core.referenced(req, props["networkSecurityGroup"], vm_id)
+                nic["properties"]["networkSecurityGroup"] = {"id": nsg["id"]}
+                nsg["properties"].setdefault("networkInterfaces", []).append({"id": nic_id})
+            core.put_res(emu, nic)
+        refs.append(
+            {
+                "id": nic["id"],
+                "properties": {
+                    "primary": bool(props.get("primary")),
+                    "deleteOption": props.get("deleteOption", "Detach"),
+                },
+            }
+        )
+    return refs
+
+
+def _vm_public_ip(req, sub_id, rg, location, config):
+    props = config.get("properties") or {}
+    sku = config.get("sku") or {"name": "Basic"}
+    if sku.get("name", "").lower() == "basic":
+        core.fail(
+            400,
+            "BasicSkuPublicIpCreationNotAllowed",
+            "Basic SKU public IP addresses have been retired and "
+            "can no longer be created. Use a Standard SKU public IP address.",
+        )
+    ip = _base(req, sub_id, rg, "publicIPAddresses", config["name"], {"location": location}, None)
+    ip["sku"] = {"name": "Standard", "tier": sku.get("tier") or "Regional"}
+    _allocate(req.emu, ip)
+    ip["properties"].update(
+        publicIPAllocationMethod="Static",
+        publicIPAddressVersion=props.get("publicIPAddressVersion", "IPv4"),
+        idleTimeoutInMinutes=props.get("idleTimeoutInMinutes", 4),
+        deleteOption=props.get("deleteOption", "Detach"),
+        provisioningState="Succeeded",
+    )
+    core.put_res(req.emu, ip)
+    return ip
+
+
+def delete_vm_nics(emu, vm):
+    """A deleted VM's NICs of deleteOption Delete go with it, and their public IPs of deleteOption
+    Delete (Learn, "Delete a VM and its attached resources")."""
+    for ref in vm["properties"]["networkProfile"].get("networkInterfaces", []):
+        if (ref.get("properties") or {}).get("deleteOption") != "Delete":
+            continue
+        nic = core.get_res(emu, ref["id"])
+        if nic is None:
+            continue
+        _release_nic(emu, nic)
+        core.del_res(emu, nic["id"])
+        for config in nic["properties"].get("ipConfigurations", []):
+            pip = core.get_res(emu, (config["properties"].get("publicIPAddress") or {}).get("id", ""))
+            if pip is not None and pip["properties"].get("deleteOption") == "Delete":
+                core.del_res(emu, pip["id"])
 
 
 def put_nic(req, sub_id, rg, name):

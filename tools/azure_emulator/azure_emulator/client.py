@@ -153,12 +153,15 @@ class ControlClient:
         details=None,
         body=None,
         content_type=None,
+        hold=None,
     ):
         """The next ``count`` requests (None: all) whose method matches and whose
         path (+query) matches the regex get ``status``/``code``, or are delayed
         (``delay`` seconds) or dropped. ``service``: any, arm, entra, graph, blob, prices.
         ``body`` (with ``content_type``, default text/html): answer that raw text instead
-        of the service's error shape, as a proxy's or firewall's error page would. A 429 on a
+        of the service's error shape, as a proxy's or firewall's error page would. ``hold``:
+        "before" keeps the request waiting before it is served, "after" serves it and keeps its
+        answer waiting, until ``release(fault id)`` (``holds()`` tells which arrived). A 429 on a
         Microsoft.Compute path with no ``code`` answers Compute's throttling body (see README)."""
         return self.call(
             "POST",
@@ -178,8 +181,26 @@ class ControlClient:
                 "details": details,
                 "body": body,
                 "content_type": content_type,
+                "hold": hold,
             },
         )
+
+    def holds(self):
+        """The hold faults: ``[{id, path, stage, arrived: [{method, path, time}], released}]``."""
+        return self.call("GET", "/holds")["holds"]
+
+    def release(self, fault_id):
+        return self.call("POST", "/holds/%s/release" % quote(fault_id, safe=""))
+
+    def counters(self):
+        """``{"refresh_tokens": {token: {redeemed, parent, user, issued}}, "operations":
+        {"PUT /subscriptions/...": count}}``: counted since the start (or the last reset)."""
+        return self.call("GET", "/counters")
+
+    def mint_refresh_token(self, user=None, client_id=None, scope=None):
+        """A refresh token for ``user`` (default: the sandbox administrator), as a sign-in would
+        issue: ``{"refresh_token", "user", "tenant"}``."""
+        return self.call("POST", "/refresh_tokens", {"user": user, "client_id": client_id, "scope": scope})
 
     def clear_faults(self):
         return self.call("DELETE", "/faults")

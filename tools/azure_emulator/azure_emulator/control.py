@@ -6,7 +6,9 @@ Loopback only and unauthenticated: it exists for tests and the sandbox.
 import copy
 import datetime
 import json
+import logging
 import re
+import threading
 import time
 import uuid
 from urllib.parse import unquote
@@ -16,6 +18,8 @@ from . import defaults as d
 from . import entra, tokens
 from . import state as st
 from .http import Response
+
+_logger = logging.getLogger(__name__)
 
 DEFAULT_CODES = {
     400: "BadRequest",
@@ -28,6 +32,49 @@ DEFAULT_CODES = {
     500: "InternalServerError",
     503: "ServiceUnavailable",
 }
+
+
+class Hold:
+    """Requests matched by a hold fault wait here until the test releases them (or HOLD_MAX)."""
+
+    def __init__(self, fault):
+        self.fault_id = fault["id"]
+        self.path = fault["path"]
+        self.stage = fault["hold"]
+        self.arrived = []
+        self.event = threading.Event()
+
+    def wait(self):
+        if not self.event.wait(HOLD_MAX):
+            _logger.warning("hold %s released after %s s: nobody released it", self.fault_id, HOLD_MAX)
+
+    def describe(self):
+        return {
+            "id": self.fault_id,
+            "path": self.path,
+            "stage": self.stage,
+            "arrived": list(self.arrived),
+            "released": self.event.is_set(),
+        }
+
+
+# seconds a held request waits at most (a test that forgot to release it does not hang the emulator)
+HOLD_MAX = 600
+
+
+def hold_for(emu, fault, req):
+    with emu.lock:
+        hold = emu.holds.setdefault(fault["id"], Hold(fault))
+        hold.arrived.append({"method": req.method, "path": req.path, "time": time.time()})
+    return hold
+
+
+def release_holds(emu, fault_id=None):
+    with emu.lock:
+        holds = [h for key, h in emu.holds.items() if fault_id in (None, key)]
+    for hold in holds:
+        hold.event.set()
+    return len(holds)
 
 
 def take_fault(emu, req, service):
@@ -310,13 +357,20 @@ def add_fault(req):
         "headers": body.get("headers") or {},
         "delay": body.get("delay"),
         "drop": bool(body.get("drop")),
+        # "before": the request waits before it is served; "after": it is served (the state
+        # changes) and its answer waits; both until POST /holds/<id>/release
+        "hold": body.get("hold") or None,
         "count": body.get("count", 1),
         "hits": 0,
     }
     if fault["method"] == "*":
         fault["method"] = ".*"
+    if fault["hold"] not in (None, "before", "after"):
+        return Response.json(400, {"error": "hold is 'before' or 'after'"})
     with req.emu.lock:
         req.emu.state["faults"].append(fault)
+        if fault["hold"]:
+            req.emu.holds[fault["id"]] = Hold(fault)
     return _ok(fault)
 
 
@@ -324,7 +378,49 @@ def clear_faults(req):
     with req.emu.lock:
         req.emu.state["faults"] = []
         req.emu.state["lro_failures"] = []
+    release_holds(req.emu)
     return _ok()
+
+
+def get_holds(req):
+    with req.emu.lock:
+        return _ok({"holds": [hold.describe() for hold in req.emu.holds.values()]})
+
+
+def release_hold(req, fault_id):
+    return _ok({"released": release_holds(req.emu, unquote(fault_id))})
+
+
+def get_counters(req):
+    """What tests count across a whole run: each refresh token's redemptions and the token it
+    was issued for (``parent``), and the ARM requests that may start or change something."""
+    with req.emu.lock:
+        tokens_ = {
+            token: {
+                "redeemed": rt.get("redeemed", 0),
+                "parent": rt.get("parent"),
+                "user": rt["user"],
+                "issued": rt["issued"],
+            }
+            for token, rt in req.emu.state["refresh_tokens"].items()
+        }
+        operations = dict(req.emu.operation_counts)
+    return _ok({"refresh_tokens": tokens_, "operations": operations})
+
+
+def mint_refresh_token(req):
+    """A refresh token issued without the browser dance (as the code redemption of a sign-in
+    would issue it): many connected accounts for a load test."""
+    body = req.json()
+    emu = req.emu
+    with emu.lock:
+        user = emu.state.find_user(body.get("user") or d.USER_EMAIL)
+        if user is None:
+            return Response.json(404, {"error": "unknown user"})
+        app = emu.state["apps"].get(body.get("client_id") or emu._app_id("cloud"))
+        scope = body.get("scope") or "%s offline_access openid profile" % d.ARM_USER_IMPERSONATION
+        token = entra.new_refresh_token(emu, app, user, user["tenant"], scope, int(time.time()))
+    return _ok({"refresh_token": token, "user": user["oid"], "tenant": user["tenant"]})
 
 
 def add_lro_failure(req):
@@ -450,5 +546,9 @@ def register(router):
     router.add("POST", c + r"/id_token_overrides", id_token_override)
     router.add("POST", c + r"/keys/rotate", rotate_keys)
     router.add("POST", c + r"/tokens", issue_token)
+    router.add("GET", c + r"/holds", get_holds)
+    router.add("POST", c + r"/holds/([^/]+)/release", release_hold)
+    router.add("GET", c + r"/counters", get_counters)
+    router.add("POST", c + r"/refresh_tokens", mint_refresh_token)
     router.add("POST", c + r"/role_assignments", assign_role)
     router.add("POST", c + r"/role_assignments/apply", apply_role_assignments)

@@ -715,7 +715,19 @@ def _redeem_refresh(emu, app, form):
     if emu.state.config.get("refresh_token_single_use"):
         rt["revoked"] = True
         rt["revoked_at"] = now
-    return _issue(emu, app, user, rt["tenant"], form.get("scope") or rt["scope"], None, form)
+    # counted (control API /counters): a client that loses an answer, or two that redeem the same
+    # token at once, show up as a token redeemed twice
+    rt["redeemed"] = rt.get("redeemed", 0) + 1
+    return _issue(
+        emu,
+        app,
+        user,
+        rt["tenant"],
+        form.get("scope") or rt["scope"],
+        None,
+        form,
+        parent=form["refresh_token"],
+    )
 
 
 def _app_token(emu, app, tenant, form):
@@ -744,7 +756,7 @@ def _app_token(emu, app, tenant, form):
     )
 
 
-def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None):
+def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None, parent=None):
     now = int(time.time())
     scopes, resources = tokens.split_scopes(scope)
     if len(resources) > 1:
@@ -764,16 +776,7 @@ def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None):
         "access_token": emu.keys.sign(claims),
     }
     if "offline_access" in scopes:
-        rt = "1.emu.rt." + secrets.token_urlsafe(48)
-        emu.state["refresh_tokens"][rt] = {
-            "client_id": app["client_id"],
-            "user": user["oid"],
-            "tenant": tenant_id,
-            "scope": scope,
-            "issued": now,
-            "expires": now + emu.state.config["refresh_token_ttl"],
-            "revoked": False,
-        }
+        rt = new_refresh_token(emu, app, user, tenant_id, scope, now, parent)
         body["refresh_token"] = rt
         body["refresh_token_expires_in"] = emu.state.config["refresh_token_ttl"]
     if "openid" in scopes:
@@ -782,6 +785,23 @@ def _issue(emu, app, user, tenant_id, scope, nonce, form, sid=None):
     if form.get("client_info") == "1":
         body["client_info"] = tokens.b64url(json.dumps({"uid": user["oid"], "utid": tenant_id}).encode())
     return Response.json(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def new_refresh_token(emu, app, user, tenant_id, scope, now, parent=None):
+    """A refresh token of ``user`` for ``app``; ``parent``: the refresh token redeemed for it."""
+    rt = "1.emu.rt." + secrets.token_urlsafe(48)
+    emu.state["refresh_tokens"][rt] = {
+        "client_id": app["client_id"],
+        "user": user["oid"],
+        "tenant": tenant_id,
+        "scope": scope,
+        "issued": now,
+        "expires": now + emu.state.config["refresh_token_ttl"],
+        "revoked": False,
+        "redeemed": 0,
+        "parent": parent,
+    }
+    return rt
 
 
 def _iso(ts):

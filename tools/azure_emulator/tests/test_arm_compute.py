@@ -15,14 +15,20 @@ from azure.mgmt.compute.models import (
     OSDisk,
     OSProfile,
     StorageProfile,
+    SubResource,
     VirtualMachine,
+    VirtualMachineNetworkInterfaceConfiguration,
+    VirtualMachineNetworkInterfaceIPConfiguration,
+    VirtualMachinePublicIPAddressConfiguration,
 )
+from azure.mgmt.compute.models import PublicIPAddressSku as PublicIPAddressSkuCompute
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import (
     AddressSpace,
     NetworkInterface,
     NetworkInterfaceIPConfiguration,
+    NetworkSecurityGroup,
     PublicIPAddress,
     PublicIPAddressSku,
     Subnet,
@@ -417,3 +423,100 @@ def test_vm_put_refuses_a_size_the_image_cannot_boot(emu, clients):
         compute.virtual_machines.begin_create_or_update(RG, "vm1", _vm_model(nic.id, "Standard_A1", noble))
     assert "select a Hypervisor Generation '2' VM Size" in exc.value.error.message
     assert compute.virtual_machines.get(RG, "vm1").hardware_profile.vm_size == "Standard_B2s"
+
+
+def _inline_vm(nsg_id, subnet_id, network_api_version="2024-05-01"):
+    """A VM whose NIC and public IP Compute creates with it (networkInterfaceConfigurations)."""
+    model = _vm_model(None)
+    model.network_profile = NetworkProfile(
+        network_api_version=network_api_version,
+        network_interface_configurations=[
+            VirtualMachineNetworkInterfaceConfiguration(
+                name="nic",
+                primary=True,
+                delete_option="Delete",
+                network_security_group=SubResource(id=nsg_id),
+                ip_configurations=[
+                    VirtualMachineNetworkInterfaceIPConfiguration(
+                        name="ipconfig1",
+                        primary=True,
+                        subnet=SubResource(id=subnet_id),
+                        public_ip_address_configuration=VirtualMachinePublicIPAddressConfiguration(
+                            name="ip",
+                            sku=PublicIPAddressSkuCompute(name="Standard", tier="Regional"),
+                            delete_option="Delete",
+                            public_ip_allocation_method="Static",
+                        ),
+                    )
+                ],
+            )
+        ],
+    )
+    return model
+
+
+def test_vm_created_with_its_nic_and_public_ip(emu, clients):
+    _resources, compute, network = clients
+    nsg = network.network_security_groups.begin_create_or_update(
+        RG, "nsg", NetworkSecurityGroup(location=LOC)
+    ).result()
+    vnet = network.virtual_networks.begin_create_or_update(
+        RG,
+        "vnet",
+        VirtualNetwork(
+            location=LOC,
+            address_space=AddressSpace(address_prefixes=["10.10.0.0/16"]),
+            subnets=[Subnet(name="default", address_prefix="10.10.1.0/24")],
+        ),
+    ).result()
+    subnet_id = vnet.subnets[0].id
+    with pytest.raises(HttpResponseError) as refused:
+        compute.virtual_machines.begin_create_or_update(
+            RG, "vm1", _inline_vm(nsg.id, subnet_id, None)
+        ).result()
+    assert refused.value.error.code == "InvalidParameter"
+    with pytest.raises(HttpResponseError) as dangling:
+        compute.virtual_machines.begin_create_or_update(
+            RG, "vm1", _inline_vm(nsg.id, subnet_id.replace("/default", "/other"))
+        ).result()
+    assert dangling.value.error.code == "InvalidResourceReference"
+    assert list(network.network_interfaces.list(RG)) == []
+
+    vm = compute.virtual_machines.begin_create_or_update(RG, "vm1", _inline_vm(nsg.id, subnet_id)).result()
+    (ref,) = vm.network_profile.network_interfaces
+    nic = network.network_interfaces.get(RG, ref.id.rsplit("/", 1)[1])
+    assert nic.network_security_group.id == nsg.id
+    assert nic.virtual_machine.id == vm.id
+    (ip_config,) = nic.ip_configurations
+    assert ip_config.subnet.id == subnet_id
+    (pip,) = network.public_ip_addresses.list(RG)
+    assert pip.id == ip_config.public_ip_address.id
+    assert (pip.sku.name, pip.public_ip_allocation_method) == ("Standard", "Static")
+    assert pip.ip_address
+    # the same PUT again (a lost transaction) keeps the NIC and its address
+    compute.virtual_machines.begin_create_or_update(RG, "vm1", _inline_vm(nsg.id, subnet_id)).result()
+    assert [p.ip_address for p in network.public_ip_addresses.list(RG)] == [pip.ip_address]
+    # deleteOption Delete: the NIC and the public IP go with the VM
+    compute.virtual_machines.begin_delete(RG, "vm1").result()
+    assert list(network.network_interfaces.list(RG)) == []
+    assert list(network.public_ip_addresses.list(RG)) == []
+
+
+def test_retry_after_says_when_the_operation_may_end(emu, clients):
+    """With lro_seconds, an operation's Retry-After is the whole seconds left of it: a caller
+    that looks again then finds it over."""
+    _resources, _compute, network = clients
+    emu.control.configure(lro_seconds=2, lro_polls=0)
+    poller = network.network_security_groups.begin_create_or_update(
+        RG, "nsg", NetworkSecurityGroup(location=LOC), polling=OneShot()
+    )
+    headers = poller.polling_method()._pipeline_response.http_response.headers
+    assert headers["Retry-After"] == "2"
+    token = poller.continuation_token()
+    time.sleep(2)
+    # the first look then finds it over: azure-core's poller (which sleeps what Retry-After says)
+    # ends at once
+    started = time.monotonic()
+    network.network_security_groups.begin_create_or_update(RG, "nsg", None, continuation_token=token).result()
+    assert time.monotonic() - started < 0.9
+    assert network.network_security_groups.get(RG, "nsg").provisioning_state == "Succeeded"

@@ -1,0 +1,62 @@
+"""What a person would make in the Azure portal before using the addon: a storage account and
+its container, through the real SDK clients with a token of their own."""
+
+import importlib.util
+
+from harness import ROOT
+
+
+def api_versions():
+    """The product's API versions (services/api_versions.py, a module without imports)."""
+    path = ROOT / "oec_cloud_accounts" / "services" / "api_versions.py"
+    spec = importlib.util.spec_from_file_location("oec_api_versions", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.API_VERSIONS
+
+
+class StaticToken:
+    def __init__(self, token, expires_on):
+        from azure.core.credentials import AccessToken  # pylint: disable=import-outside-toplevel
+
+        self._token = AccessToken(token, int(expires_on))
+
+    def get_token(self, *scopes, **kwargs):
+        return self._token
+
+
+def seed_storage(emulator, name="oecresilience", group="oec-resilience", container="odoo-backups"):
+    # pylint: disable=import-outside-toplevel
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    from azure.mgmt.storage import StorageManagementClient
+
+    API_VERSIONS = api_versions()
+    info = emulator.info
+    minted = emulator.control.issue_token()
+    credential = StaticToken(minted["access_token"], minted["expires_on"])
+    options = {
+        "base_url": info["endpoints"]["arm"],
+        "connection_verify": info["ca_path"],
+        "credential_scopes": [info["endpoints"]["arm_scope"]],
+        "polling_interval": 0,
+    }
+    sub = info["subscription_id"]
+    resources = ResourceManagementClient(
+        credential, sub, api_version=API_VERSIONS["resources.resource_groups"], **options
+    )
+    storage = StorageManagementClient(
+        credential, sub, api_version=API_VERSIONS["storage.storage_accounts"], **options
+    )
+    resources.resource_groups.create_or_update(group, {"location": "westeurope"})
+    account = storage.storage_accounts.begin_create(
+        group, name, {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
+    ).result()
+    storage.blob_containers.create(group, name, container, {})
+    return {
+        "subscription_id": sub,
+        "resource_group": group,
+        "name": name,
+        "container": container,
+        "blob_endpoint": account.primary_endpoints.blob,
+        "id": account.id,
+    }
