@@ -6,6 +6,7 @@ creating as a long-running operation, containers, the access test and each
 import json
 from datetime import timedelta
 
+import jwt
 from azure_emulator import defaults
 
 from odoo import Command, fields
@@ -16,6 +17,7 @@ from ..services import AzureError
 from ..services.hosts import check_blob_endpoint, check_same_origin
 from ..services.inputs import shorten
 from ..services.storage import check_account_name, check_container_name, check_group_name, lifecycle_rule_name
+from .common import tables_holding
 from .storage_common import RG, StorageMixin, listening
 
 HUGE = "x/" * 500_000  # a megabyte typed (or sent over RPC) as a name
@@ -277,6 +279,19 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         storage.action_test_access()
         self.assertEqual(storage.state, "ready")
         self.assertFalse(storage.last_error)
+
+    def test_storage_token_keeps_the_rotated_refresh_token(self):
+        """The storage token comes from the account's refresh token, which Entra rotates: the new
+        one is kept, so the next token (for Resource Manager here) is still obtained; the storage
+        token is reused until it nears its end, and is stored encrypted only."""
+        self.emu.control.configure(refresh_token_single_use=True)
+        token, _expires = self.account._storage_token()
+        claims = jwt.decode(token, options={"verify_signature": False})
+        self.assertEqual(claims["aud"], "https://storage.azure.com/")
+        self.assertEqual(self.account._storage_token()[0], token, "kept until it nears its end")
+        self.assertEqual(tables_holding(self.env, token[-40:]), [], "never in clear")
+        self.account._access_token(force=True)
+        self.assertEqual(self.account.state, "active")
 
     def test_shared_key_disabled(self):
         """Shared key access off (seed_account's default, as Azure Policy requires): the access test
