@@ -9,6 +9,7 @@ from replay import FIXTURES, load
 
 from odoo.addons.oec_cloud_accounts.services.api_versions import API_VERSIONS, operation_of
 from odoo.addons.oec_cloud_accounts.services.arm import ArmClient
+from odoo.addons.oec_cloud_accounts.services.authorization import AuthorizationClient
 from odoo.addons.oec_cloud_accounts.services.compute import ComputeClient
 from odoo.addons.oec_cloud_accounts.services.dns import DnsClient
 from odoo.addons.oec_cloud_accounts.services.errors import KIND_REQUEST, AzureError
@@ -86,6 +87,9 @@ def _calls():
         (StorageClient, lambda c: c.list_containers(SUB, "rg", "sto1")),
         (StorageClient, lambda c: c.create_container(SUB, "rg", "sto1", "backups")),
         (StorageClient, lambda c: c.get_lifecycle_rules(SUB, "rg", "sto1")),
+        (StorageClient, lambda c: c.set_soft_delete(SUB, "rg", "sto1")),
+        (AuthorizationClient, lambda c: c.role_assignments(SUB, "/subscriptions/%s" % SUB, "oid")),
+        (AuthorizationClient, lambda c: c.assign_role(SUB, "/subscriptions/%s" % SUB, "role", "oid")),
         (DnsClient, lambda c: c.list_zones(SUB)),
         (DnsClient, lambda c: c.get_zone(SUB, "rg", "example.com")),
         (DnsClient, lambda c: c.list_record_sets(SUB, "rg", "example.com")),

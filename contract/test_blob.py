@@ -1,13 +1,15 @@
-"""Blob Storage's data plane (azure-storage-blob, shared key): what services/blob.py makes of
-Azure's refusals, through the SDK's real pipeline to a path-style account URL
+"""Blob Storage's data plane (azure-storage-blob, Microsoft Entra ID or shared key): what
+services/blob.py makes of Azure's answers, through the SDK's real pipeline to a path-style account URL
 (https://127.0.0.1:<port>/<account>, as Azurite and the sandbox serve it)."""
 
 import base64
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from odoo.addons.oec_cloud_accounts.models.azure_messages import MESSAGES
 from odoo.addons.oec_cloud_accounts.services import AzureError
+from odoo.addons.oec_cloud_accounts.services.arm import StaticTokenCredential
 from odoo.addons.oec_cloud_accounts.services.blob import BlobStore
 from odoo.addons.oec_cloud_accounts.services.errors import KIND_ACCESS, KIND_REQUEST, KIND_TRANSIENT
 
@@ -141,3 +143,42 @@ def test_a_blob_azure_keeps_is_refused_with_why(replay, store):
     ):
         error = _raised(lambda name=name: store().delete(name, OWNER))
         assert (error.key, error.kind, error.status) == (key, KIND_REQUEST, status)
+
+
+def test_download_link_is_a_user_delegation_sas(replay):
+    """With a Microsoft Entra token: one Get User Delegation Key, then a read-only SAS of one blob,
+    HTTPS only, signed with that key (no account key anywhere)."""
+    replay.serve("blob/user_delegation_key")
+    store = BlobStore(
+        "%s/%s" % (replay.base, ACCOUNT),
+        StaticTokenCredential("recorded-storage-token", 4102444800),
+        CONTAINER,
+        ca_bundle=replay.ca_path,
+        account_name=ACCOUNT,
+        timeout=5,
+        backoff=0,
+    )
+    url = store.read_url("db/2025-03-04.zip", minutes=15)
+    (request,) = replay.requests
+    assert request["method"] == "POST"
+    assert request["headers"]["Authorization"] == "Bearer recorded-storage-token"
+    assert "<KeyInfo><Start>" in request["body"] and "<Expiry>" in request["body"]
+    parts = urlsplit(url)
+    assert parts.path == "/%s/%s/db/2025-03-04.zip" % (ACCOUNT, CONTAINER)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert query["skoid"] == "ce2ce14e-85d7-4629-bdbc-454d0519d987"
+    assert query["sktid"] == "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    assert (query["skt"], query["ske"], query["sks"]) == ("2025-03-04T10:10:00Z", "2025-03-04T10:40:00Z", "b")
+    assert (query["sp"], query["sr"], query["spr"]) == ("r", "b", "https")
+    assert query["sig"] and "KEY" not in url
+
+
+def test_shared_key_refused_when_the_account_disallows_it(replay, store):
+    replay.serve("blob/key_based_not_permitted")
+    error = _raised(lambda: store().check_access("marker"))
+    assert (error.key, error.kind, error.code) == (
+        "storage.KeyBasedAuthenticationNotPermitted",
+        KIND_ACCESS,
+        "KeyBasedAuthenticationNotPermitted",
+    )
+    assert error.detail == "Key based authentication is not permitted on this storage account."

@@ -5,6 +5,7 @@
 UPDATE cloud_account
    SET refresh_token_enc = NULL,
        access_token_enc = NULL,
+       storage_token_enc = NULL,
        state = 'disconnected',
        access_expires_at = NULL,
        next_run_at = NULL,

@@ -16,6 +16,7 @@ from . import cloud_dns_zone
 from . import cloud_dns_record
 from . import cloud_server_dns
 from . import cloud_storage
+from . import cloud_storage_access
 from . import cloud_backup_policy
 from . import cloud_backup
 from . import cloud_backup_run

@@ -227,14 +227,22 @@ MESSAGES = {
         "then test the access again."
     ),
     "storage.KeyBasedAuthenticationNotPermitted": _lt(
-        "Shared key access is disabled on the storage account, and Odoo writes backups with the account "
-        "key. In the Azure portal, open the storage account > Configuration, set 'Allow storage account "
-        "key access' to Enabled, save, then test the access again."
+        "Shared key access is disabled on the storage account, and this storage location signs with the "
+        "account key (its Shared Key Fallback is on). Turn the fallback off on the storage location: Odoo "
+        "then reads and writes blobs with Microsoft Entra ID, which needs the Storage Blob Data "
+        "Contributor role (Storage Quick Setup checks it)."
     ),
     "storage.AuthorizationPermissionMismatch": _lt(
-        "The identity used has no data role on the storage account: give it 'Storage Blob Data "
-        "Contributor' on the storage account or the container (Azure portal > storage account > Access "
-        "control (IAM) > Add role assignment), wait a few minutes, then test again."
+        "The signed-in Microsoft user has no data role for this on the storage account %(account)s: Azure "
+        "needs 'Storage Blob Data Contributor' on the container %(container)s (or the storage account), "
+        "and 'Storage Blob Delegator' on the storage account for download links. Run Storage Quick Setup "
+        "again to check and assign them, or ask an Owner or User Access Administrator of the storage "
+        "account. A new role assignment takes a few minutes to apply: then test again."
+    ),
+    "storage.InvalidAuthenticationInfo": _lt(
+        "The storage account %(account)s did not accept the Microsoft Entra token Odoo sent for Azure "
+        "Storage: the app registration needs the delegated permission Azure Storage > user_impersonation, "
+        "with consent (Azure portal > App registrations > API permissions); then reconnect the account."
     ),
     "storage.AuthenticationFailed": _lt(
         "The storage account rejected the key Odoo used (keys rotated meanwhile?): test the access again; "
@@ -295,6 +303,34 @@ MESSAGES = {
     "storage.no_blob_endpoint": _lt(
         "Azure gives the storage account %(account)s no blob endpoint: choose a general-purpose v2 "
         "account, or create one with Storage Quick Setup."
+    ),
+    # what an existing storage account's settings mean for backups (services/storage.py
+    # settings_findings), shown by Quick Setup before any backup
+    "storage.settings.public_network_disabled": _lt(
+        "Public network access is disabled on %(account)s: backups will fail (AuthorizationFailure) unless "
+        "this Odoo server reaches the account through one of its private endpoints (%(count)s) and resolves "
+        "its name to it."
+    ),
+    "storage.settings.network_deny": _lt(
+        "The firewall of %(account)s allows selected networks only: backups will fail (AuthorizationFailure) "
+        "unless this Odoo server's public IP address or network is in its rules, or it uses a private "
+        "endpoint (%(count)s)."
+    ),
+    "storage.settings.shared_key_fallback": _lt(
+        "Shared key access is disabled on %(account)s while this location's Shared Key Fallback is on: "
+        "every backup will fail (KeyBasedAuthenticationNotPermitted). Turn the fallback off."
+    ),
+    "storage.settings.tls": _lt(
+        "%(account)s accepts TLS versions older than 1.2 (minimum %(version)s): Azure Policy usually "
+        "requires TLS 1.2 (backups work: Odoo uses TLS 1.2 or later)."
+    ),
+    "storage.settings.http": _lt(
+        "%(account)s accepts plain HTTP: Azure Policy usually requires HTTPS only (backups work: Odoo uses "
+        "HTTPS)."
+    ),
+    "storage.settings.public_blobs": _lt(
+        "%(account)s allows public (anonymous) blob access: Azure Policy usually forbids it (backups work: "
+        "Odoo's containers stay private)."
     ),
     "storage.invalid_account_name": _lt(
         "Invalid storage account name %(name)s: use 3 to 24 characters, lower-case letters and digits "

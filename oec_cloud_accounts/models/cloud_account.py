@@ -61,7 +61,8 @@ class CloudAccount(models.Model):
     )
     _description = "Cloud Account"
     _order = "sequence, name, id"
-    _secret_columns = ("refresh_token_enc", "access_token_enc")
+    # storage_token_enc: "<expiry timestamp> <token>" of Azure Storage's token (_storage_token)
+    _secret_columns = ("refresh_token_enc", "access_token_enc", "storage_token_enc")
     _code_owned_fields = SYSTEM_FIELDS
 
     # connected accounts are named after the signed-in user and tenant (_connect)

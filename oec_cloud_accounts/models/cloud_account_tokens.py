@@ -14,6 +14,9 @@ _logger = logging.getLogger(__name__)
 
 # renew the access token when it has less than this left
 ACCESS_MARGIN = timedelta(minutes=5)
+# a storage token is renewed when it has less than this left: a backup run (bounded by Odoo's time
+# limits) uses the one it started with, its SDK clients having no way to ask for another
+STORAGE_MARGIN = timedelta(minutes=30)
 # seconds a token refresh waits for another worker's refresh of the same account
 REFRESH_WAIT = 30
 # keep refresh tokens alive: Entra ID expires them after 90 days unused
@@ -116,30 +119,80 @@ class CloudAccount(models.Model):
             token = account._get_secret("access_token_enc")
             if token:
                 return token, account.access_expires_at.replace(tzinfo=timezone.utc).timestamp()
+        account._refresh_token()
+        seen = self.last_refresh_at
+        committed = account._refresh_committed(
+            lambda locked: locked._fresh_access_token(force, seen), lambda locked: locked._renew_arm_token()
+        )
+        if committed:
+            return committed
+        # this transaction made or holds the account's row (the token refresh's scheduled action,
+        # which commits right after): the refresh happens in it
+        return account._renew_arm_token()
+
+    def _renew_arm_token(self):
+        """Refresh for Resource Manager and keep the answer (in this transaction)."""
+        environment = self.environment_id
+        result = environment._identity().refresh(self._refresh_token(), environment._delegated_scopes())
+        self._store_tokens(result)
+        return result.access_token, result.expires_at
+
+    def _storage_token(self):
+        """(access token, expiry timestamp) for Azure Storage's data plane (blobs read and written
+        as the signed-in user, with the roles Azure gives that user: Storage Blob Data
+        Contributor). Obtained from the refresh token like the ARM token, in a transaction of its
+        own committed at once (the refresh token rotates: see _refresh_committed), and kept
+        encrypted until it nears its end."""
+        self.ensure_one()
+        if self.needs_reconnect:
+            raise self._reconnect_error()
+        account = self.sudo()
+        cached = account._cached_storage_token()
+        if cached:
+            return cached
+        account._refresh_token()
+        committed = account._refresh_committed(
+            lambda locked: locked._cached_storage_token(), lambda locked: locked._renew_storage_token()
+        )
+        return committed or account._renew_storage_token()
+
+    def _cached_storage_token(self):
+        cached = self._get_secret("storage_token_enc")
+        if cached:
+            expires_at, _sep, token = cached.partition(" ")
+            if token and float(expires_at) - STORAGE_MARGIN.total_seconds() > time.time():
+                return token, float(expires_at)
+        return None
+
+    def _renew_storage_token(self):
+        """Refresh for Azure Storage and keep the answer (in this transaction); the rotated refresh
+        token is kept too: the one used may be spent."""
+        environment = self.environment_id
+        result = environment._identity().refresh(self._refresh_token(), environment._storage_scopes())
+        if result.refresh_token:
+            self._set_secret("refresh_token_enc", result.refresh_token)
+        self._set_secret("storage_token_enc", "%d %s" % (int(result.expires_at), result.access_token))
+        return result.access_token, result.expires_at
+
+    def _refresh_token(self):
+        """The stored refresh token, or AzureError when there is none usable here."""
+        account = self.sudo()
         refresh_token = account._get_secret("refresh_token_enc")
         if not refresh_token:
             if account._secret_from_copy("refresh_token_enc"):
                 # a copy of the database never acts with the original's sign-in
                 raise AzureError(DATABASE_COPY, code="database_copy", kind=KIND_GRANT)
             raise AzureError("account.no_token", code="no_token", kind=KIND_GRANT)
-        committed = account._refresh_committed(force)
-        if committed:
-            return committed
-        # this transaction made or holds the account's row (the token refresh's scheduled action,
-        # which commits right after): the refresh happens in it
-        environment = account.environment_id
-        result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
-        account._store_tokens(result)
-        return result.access_token, result.expires_at
+        return refresh_token
 
-    def _refresh_committed(self, force):
-        """Renew the tokens in a transaction of its own, committed before the new access token is
+    def _refresh_committed(self, fresh, renew):
+        """Renew a token in a transaction of its own, committed before the new access token is
         returned: Entra rotates the refresh token, and the new one must be stored before anything
         uses what came with it (a step that fails afterwards, or a process killed, would otherwise
         undo it). One refresh of an account at a time: its row is locked for it, and whoever
-        waited for that lock first reads what the other stored (a fresh access token is used, not
-        renewed again). None: this transaction made the row or holds its lock, the caller
-        refreshes in it."""
+        waited for that lock first reads what the other stored (``fresh(account)``: a token still
+        good is used, not renewed again); else ``renew(account)`` refreshes and stores. None: this
+        transaction made the row or holds its lock, the caller refreshes in it."""
         self.ensure_one()
         deadline = time.monotonic() + REFRESH_WAIT
         while True:
@@ -161,16 +214,13 @@ class CloudAccount(models.Model):
                     return None
                 if found:
                     account = self.with_env(self.env(cr=cr)).sudo()
-                    current = account._fresh_access_token(force, self.last_refresh_at)
+                    current = fresh(account)
                     if current:
                         return current
-                    environment = account.environment_id
-                    refresh_token = account._get_secret("refresh_token_enc")
-                    result = environment._identity().refresh(refresh_token, environment._delegated_scopes())
-                    account._store_tokens(result)
+                    renewed = renew(account)
                     cr.commit()  # pylint: disable=invalid-commit
                     self.invalidate_recordset()
-                    return result.access_token, result.expires_at
+                    return renewed
             if self._row_locked_here():
                 return None
             if time.monotonic() > deadline:
@@ -491,6 +541,8 @@ class CloudAccount(models.Model):
                 company_id=self.env.company.id,
             )
             account = self.sudo().create(values)
+        # a new sign-in: a storage token of the previous one is not this user's
+        account._set_secret("storage_token_enc", False)
         account._store_tokens(result)
         account._apply_subscriptions(subscriptions)
         # a note (no email address of the user needed); _store_tokens has

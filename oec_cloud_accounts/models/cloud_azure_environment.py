@@ -94,6 +94,11 @@ class CloudAzureEnvironment(models.Model):
         "https://<account>.blob.<suffix>/. Empty only on a local sandbox (blobs served by path on its "
         "Resource Manager host).",
     )
+    storage_audience = fields.Char(
+        default="https://storage.azure.com/",
+        help="The resource Odoo asks Microsoft Entra ID a token for to read and write blobs: "
+        "https://storage.azure.com/ in every Azure cloud (public, US Government, China).",
+    )
     graph_endpoint = fields.Char(help="Microsoft Graph, e.g. https://graph.microsoft.com")
     prices_endpoint = fields.Char(
         default="https://prices.azure.com/api/retail/prices",
@@ -164,7 +169,7 @@ class CloudAzureEnvironment(models.Model):
             labeled = cloud.is_sandbox and "sandbox" not in (cloud.name or "").lower()
             cloud.display_name = _("%s (sandbox)", cloud.name) if labeled else cloud.name
 
-    @api.constrains(*URL_FIELDS, "arm_audience", "client_id", "tenant", "storage_suffix")
+    @api.constrains(*URL_FIELDS, "arm_audience", "storage_audience", "client_id", "tenant", "storage_suffix")
     def _check_endpoints(self):
         """Endpoints end up in server-side requests carrying tokens and secrets
         and in links shown to users (a javascript: URL would run in Odoo's
@@ -189,6 +194,15 @@ class CloudAzureEnvironment(models.Model):
                         "https://management.azure.com/; got %(value)r.",
                         cloud=cloud.name,
                         value=shorten(cloud.arm_audience),
+                    )
+                )
+            if cloud.storage_audience and not is_secure_url(cloud.storage_audience, loopback=False):
+                raise ValidationError(
+                    _(
+                        "%(cloud)s: the storage audience must be an https:// URL such as "
+                        "https://storage.azure.com/; got %(value)r.",
+                        cloud=cloud.name,
+                        value=shorten(cloud.storage_audience),
                     )
                 )
             if cloud.client_id and not is_guid(cloud.client_id):
@@ -302,6 +316,11 @@ class CloudAzureEnvironment(models.Model):
     def _delegated_scopes(self):
         self.ensure_one()
         return [self.arm_audience.rstrip("/") + "/user_impersonation"]
+
+    def _storage_scopes(self):
+        """The delegated scope of Azure Storage (blobs read and written as the signed-in user)."""
+        self.ensure_one()
+        return [(self.storage_audience or "https://storage.azure.com/").rstrip("/") + "/user_impersonation"]
 
     def _admin_consent_url(self):
         """Microsoft's page where a tenant's administrator consents for everyone (ARM's permissions)."""

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..services import AzureError
+from ..services.arm import StaticTokenCredential
 from ..services.blob import BlobStore
 from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient
@@ -24,8 +25,12 @@ class CloudStorage(models.Model):
     """A blob container of an Azure storage account, where backups go.
 
     Made by Storage Quick Setup (an account's Storage capability). No key is
-    kept: the storage account's key is read from Azure (listKeys) when a
-    backup, a check or a download needs it, and used in memory only.
+    kept, nor used: blobs are read and written with the connected account's
+    Microsoft Entra token for Azure Storage, as the signed-in user, whom Azure
+    RBAC gives the Storage Blob Data Contributor role on the container; download
+    links are user delegation SAS. Only when an administrator turns on the
+    shared key fallback is the storage account's key read from Azure (listKeys)
+    when a backup, a check or a download needs it, and used in memory only.
     """
 
     _name = "cloud.storage"
@@ -33,7 +38,7 @@ class CloudStorage(models.Model):
     _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin", "cloud.job.mixin")
     _order = "name, id"
     # everything else comes from Azure or Quick Setup's checks
-    _user_fields = frozenset({"name", "active"})
+    _user_fields = frozenset({"name", "active", "shared_key_fallback"})
 
     name = fields.Char(
         compute="_compute_name",
@@ -47,7 +52,8 @@ class CloudStorage(models.Model):
         required=True,
         ondelete="restrict",
         index=True,
-        help="The connected Azure account whose access reads the storage account's keys.",
+        help="The connected Azure account: its Microsoft user reads and writes the backups (with the "
+        "Storage Blob Data roles Azure gives that user).",
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     account_needs_reconnect = fields.Boolean(
@@ -65,6 +71,14 @@ class CloudStorage(models.Model):
     container = fields.Char(
         readonly=True,
         help="The blob container backups are written to (3 to 63 lower-case letters, digits and hyphens).",
+    )
+    shared_key_fallback = fields.Boolean(
+        groups="base.group_system",
+        tracking=True,
+        help="Sign blob requests with the storage account's key (read from Azure each time, never "
+        "stored) instead of Microsoft Entra ID: only for an account where nobody can give the "
+        "Storage Blob Data Contributor role. Azure refuses it when the storage account disallows shared "
+        "key access (as Azure Policy often requires).",
     )
     location = fields.Char(string="Region Code", readonly=True)
     location_label = fields.Char(compute="_compute_location_label", string="Region")
@@ -133,12 +147,13 @@ class CloudStorage(models.Model):
     # -- what backups need ---------------------------------------------------------------------------
 
     def _blob_store(self):
-        """The container, reached with the storage account's key read from Azure
-        now (sudo: callers checked the user's rights first).
+        """The container, reached as the connected account's user with a Microsoft Entra token for
+        Azure Storage, or with the shared key fallback, with the storage account's key read from
+        Azure now (sudo: callers checked the user's rights first).
 
         The endpoint is never the stored one: it is the account's
         primaryEndpoints.blob read from Azure now, checked against the cloud's
-        storage suffix before the key is even read (StorageClient.blob_endpoint)."""
+        storage suffix before any token or key is sent (StorageClient.blob_endpoint)."""
         self.ensure_one()
         storage = self.sudo()
         client = storage.account_id._arm(StorageClient)
@@ -148,12 +163,17 @@ class CloudStorage(models.Model):
             storage.storage_account,
             **storage.account_id.environment_id._blob_endpoint_rule(),
         )
-        key = client.account_key(storage.subscription_id, storage.resource_group, storage.storage_account)
+        if storage.shared_key_fallback:
+            credential = client.account_key(
+                storage.subscription_id, storage.resource_group, storage.storage_account
+            )
+        else:
+            credential = StaticTokenCredential(*storage.account_id._storage_token())
         if storage.blob_endpoint != endpoint:  # shown on the form; nearly never changes
             storage.blob_endpoint = endpoint
         return BlobStore(
             endpoint,
-            key,
+            credential,
             storage.container,
             ca_bundle=self.env["cloud.azure.environment"]._ca_bundle(),
             account_name=storage.storage_account,
@@ -253,9 +273,18 @@ class CloudStorage(models.Model):
         try:
             if not self.container:
                 raise UserError(_("Choose a container first (Storage Quick Setup)."))
+            if not self._check_roles():
+                self.message_post(
+                    body=_(
+                        "Access test by %(user)s: %(error)s", user=self.env.user.name, error=self.last_error
+                    )
+                )
+                return False
             marker = "%s-%s" % (self.env.cr.dbname, uuid.uuid4().hex)
             self._blob_store().check_access(marker)
         except AzureError as error:
+            if self._role_applying(error):
+                return False
             if self.account_id._record_account_failure(error):
                 # the account's sign-in or rights, not the storage: its state stays, the account's changes
                 self._job_on_hold(self.account_id, error)
@@ -266,7 +295,9 @@ class CloudStorage(models.Model):
                 body=_("Access test by %(user)s failed: %(error)s", user=self.env.user.name, error=message)
             )
             return False
-        self.write({"state": "ready", "last_error": False, "last_check_at": now})
+        self.write({"state": "ready", "last_error": False, "last_check_at": now, "next_run_at": False})
+        if self.role_state == "applying":
+            self.role_state = "granted"
         self.message_post(
             body=_(
                 "Access test by %(user)s: a blob was written, read back and deleted in %(container)s.",
@@ -323,6 +354,9 @@ class CloudStorage(models.Model):
             }
         )
         self.message_post(body=_("Azure created the storage account %s.", self.storage_account))
+        if self.created_by_setup:
+            self._after_creation()
+        self._read_settings(account)
         if self.container:
             self._test_access()
         return True
@@ -416,7 +450,9 @@ class CloudStorage(models.Model):
                 SQL("%s AND next_run_at <= %s", self._creating_condition(), fields.Datetime.now()),
                 SQL("next_run_at, id"),
                 "creation check",
-                lambda storage: storage._advance_creation(),
+                lambda storage: (
+                    storage._advance_creation() if storage.state == "creating" else storage._test_access()
+                ),
                 batch_size,
             )
             when = self._next_check_at()
@@ -430,8 +466,13 @@ class CloudStorage(models.Model):
 
     @api.model
     def _creating_condition(self):
-        """SQL: the creations to follow, but those of an account that needs Reconnect (they wait)."""
-        return SQL("state = 'creating' AND next_run_at IS NOT NULL AND %s", self._job_account_active())
+        """SQL: the creations to follow, and the access tests waiting for Azure to apply a role Odoo
+        assigned (cloud_storage_access.py), but those of an account that needs Reconnect (they wait)."""
+        return SQL(
+            "(state = 'creating' OR (state = 'error' AND role_state = 'applying'))"
+            " AND next_run_at IS NOT NULL AND %s",
+            self._job_account_active(),
+        )
 
     @api.model
     def _next_check_at(self):

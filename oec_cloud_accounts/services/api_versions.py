@@ -45,6 +45,11 @@ API_VERSIONS = {
     "storage.storage_accounts": "2023-05-01",
     "storage.blob_containers": "2023-05-01",
     "storage.management_policies": "2023-05-01",
+    # blob service properties (soft delete of blobs and containers): the same storage version
+    "storage.blob_services": "2023-05-01",
+    # Microsoft.Authorization role assignments (the Storage Blob Data roles of Quick Setup):
+    # authorization stable/2022-04-01 (az role assignment sends it)
+    "authorization.role_assignments": "2022-04-01",
     # Azure DNS: 2018-05-01 is its latest stable version (dns stable/2018-05-01, azure-mgmt-dns 9's
     # default); az sends 2023-07-01-preview.
     "dns.zones": "2018-05-01",
@@ -67,6 +72,7 @@ VERSION_RE = re.compile(r"(\d{4}-\d{2}-\d{2})(-preview)?")
 # status or result), followed with the api-version Azure put in it
 _PATHS = [
     (r"/providers/[^/]+/locations/[^/]+/(operations|asyncoperations|operationresults)/", None),
+    (r"/providers/microsoft\.authorization/roleassignments(/|$)", "authorization.role_assignments"),
     (r"^/subscriptions/[^/]+/operationresults/", None),
     (r"/providers/microsoft\.compute/skus$", "compute.resource_skus"),
     (r"/providers/microsoft\.compute/locations/[^/]+/usages$", "compute.usage"),
@@ -79,6 +85,7 @@ _PATHS = [
     (r"/providers/microsoft\.network/networkinterfaces(/|$)", "network.network_interfaces"),
     (r"/storageaccounts/[^/]+/blobservices/default/containers(/|$)", "storage.blob_containers"),
     (r"/storageaccounts/[^/]+/managementpolicies(/|$)", "storage.management_policies"),
+    (r"/storageaccounts/[^/]+/blobservices/default$", "storage.blob_services"),
     (
         r"/providers/microsoft\.storage/(storageaccounts|checknameavailability)(/|$)",
         "storage.storage_accounts",

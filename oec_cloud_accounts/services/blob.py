@@ -1,9 +1,13 @@
 """Blob Storage's data plane (azure-storage-blob): backups streamed to block
 blobs, read back, shared for a few minutes, deleted.
 
-The ARM token cannot write blobs: the caller hands the storage account key
-(read from ``listKeys`` when needed, never stored) and this module uses it
-only in memory, for the calls or to sign a short read-only SAS.
+Blobs are reached with a Microsoft Entra token for Azure Storage (the caller
+hands a TokenCredential: the signed-in user's token, whose rights are Azure
+RBAC's Storage Blob Data roles), and shared for a few minutes with a user
+delegation SAS (signed with a user delegation key, no account key). Only as a
+fallback an administrator turns on, the caller hands the storage account key
+instead (read from ``listKeys`` when needed, never stored), used in memory
+only, for the calls or to sign the SAS.
 
 A backup is written as it is produced: bytes go into a block of a bounded size,
 full blocks are staged (``Put Block``) by a few threads while the next one
@@ -365,9 +369,11 @@ class ScaledRetry(ExponentialRetry):
 
 
 class BlobStore:
-    """One blob container reached with the storage account's key.
+    """One blob container.
 
-    ``blob_endpoint``: the account's ``primaryEndpoints.blob``; ``ca_bundle``:
+    ``blob_endpoint``: the account's ``primaryEndpoints.blob``; ``credential``: an azure-core
+    TokenCredential for Azure Storage (Microsoft Entra ID), or the account key (a str: the
+    shared-key fallback); ``ca_bundle``:
     a PEM bundle for private clouds (the sandbox); proxies come from the
     standard environment variables (azure-core reads them). ``retries``: the
     SDK's retries of a request; ``backoff``: a multiplier of the waits between
@@ -378,7 +384,7 @@ class BlobStore:
     def __init__(
         self,
         blob_endpoint,
-        account_key,
+        credential,
         container,
         ca_bundle=None,
         timeout=DEFAULT_TIMEOUT,
@@ -403,10 +409,12 @@ class BlobStore:
         }
         if ca_bundle:
             options["connection_verify"] = ca_bundle
-        self._key = account_key
+        # the account key of the shared-key fallback, else None (Microsoft Entra ID)
+        self._key = credential if isinstance(credential, str) else None
+        self._delegation_key = None
         # set by the caller for long work (backups, verifications, restores)
         self.deadline = NO_DEADLINE
-        self.service = BlobServiceClient(blob_endpoint, credential=account_key, **options)
+        self.service = BlobServiceClient(blob_endpoint, credential=credential, **options)
         self.account_name = account_name or self.service.account_name
         self.container_name = container
         self.container = self.service.get_container_client(container)
@@ -552,17 +560,38 @@ class BlobStore:
         return True
 
     def read_url(self, name, minutes=SAS_MINUTES):
-        """A URL that lets whoever holds it read this one blob for ``minutes`` (HTTPS only)."""
+        """A URL that lets whoever holds it read this one blob for ``minutes`` (HTTPS only): a user
+        delegation SAS (with a Microsoft Entra token; Azure checks its signer's roles when it is
+        used), or with the shared-key fallback a SAS signed with the account key."""
         now = datetime.now(timezone.utc)
+        start = now - timedelta(minutes=5)
+        expiry = now + timedelta(minutes=minutes)
+        signing = {"account_key": self._key} if self._key else {"user_delegation_key": self._user_key(expiry)}
         sas = generate_blob_sas(
             account_name=self.account_name,
             container_name=self.container_name,
             blob_name=name,
-            account_key=self._key,
             permission=BlobSasPermissions(read=True),
-            start=now - timedelta(minutes=5),
-            expiry=now + timedelta(minutes=minutes),
+            start=start,
+            expiry=expiry,
             protocol="https",
             content_disposition='attachment; filename="%s"' % name.rsplit("/", 1)[-1],
+            **signing,
         )
         return "%s?%s" % (self.container.get_blob_client(name).url, sas)
+
+    def _user_key(self, until):
+        """A user delegation key valid until ``until`` at least (Get User Delegation Key once per
+        store, for as long as the links it signs: the key's end ends them too)."""
+        key = self._delegation_key
+        if key is None or key.signed_expiry < until.strftime("%Y-%m-%dT%H:%M:%SZ"):
+            now = datetime.now(timezone.utc)
+            with self._errors():
+                key = self._delegation_key = self.deadline.call(
+                    "Get User Delegation Key",
+                    self.service.get_user_delegation_key,
+                    now - timedelta(minutes=5),
+                    max(until, now + timedelta(minutes=SAS_MINUTES)),
+                    **self.deadline.options(),
+                )
+        return key

@@ -97,6 +97,8 @@ STORAGE = {
     "KeyBasedAuthenticationNotPermitted": (KIND_ACCESS, "storage.KeyBasedAuthenticationNotPermitted"),
     "AuthorizationPermissionMismatch": (KIND_ACCESS, "storage.AuthorizationPermissionMismatch"),
     "AuthenticationFailed": (KIND_ACCESS, "storage.AuthenticationFailed"),
+    # a bearer token Azure Storage did not accept (401, see the WWW-Authenticate header)
+    "InvalidAuthenticationInfo": (KIND_ACCESS, "storage.InvalidAuthenticationInfo"),
     "ContainerNotFound": (KIND_REQUEST, "storage.ContainerNotFound"),
     "BlobNotFound": (KIND_REQUEST, "storage.BlobNotFound"),
     "ResourceNotFound": (KIND_REQUEST, "storage.account_not_found"),

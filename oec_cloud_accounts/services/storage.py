@@ -26,6 +26,8 @@ CONTAINER_NAME_RE = re.compile(r"(?=.{3,63}\Z)[a-z0-9](?!.*--)[a-z0-9-]*[a-z0-9]
 GROUP_NAME_RE = re.compile(r"[-\w.()]{0,89}[-\w()]")
 DEFAULT_SKU = "Standard_LRS"
 DEFAULT_KIND = "StorageV2"
+# soft delete of blobs and containers on the accounts Quick Setup creates (Azure's default: 7)
+SOFT_DELETE_DAYS = 7
 # What each kind of storage account offers backups (Microsoft Learn, "Storage account overview" and
 # "Access tiers for blob data"): blobs, and access tiers set per blob. Premium block blob accounts and
 # general-purpose v1 accounts store blobs without tiers; FileStorage accounts serve Azure Files only.
@@ -153,8 +155,9 @@ class StorageClient(ArmClient):
 
     def begin_create_account(self, subscription_id, resource_group, name, location, tags, sku=DEFAULT_SKU):
         """Send the creation and return at once: a continuation token for
-        ``poll_create``, or None when Azure already finished. StorageV2, TLS 1.2
-        minimum, HTTPS only, no public blob access."""
+        ``poll_create``, or None when Azure already finished. StorageV2, what Azure
+        Policy's storage initiatives ask: TLS 1.2 minimum, HTTPS only, no public blob
+        access, no shared key access (Odoo uses Microsoft Entra ID)."""
         body = {
             "location": location,
             "kind": DEFAULT_KIND,
@@ -164,6 +167,7 @@ class StorageClient(ArmClient):
                 "minimumTlsVersion": "TLS1_2",
                 "allowBlobPublicAccess": False,
                 "supportsHttpsTrafficOnly": True,
+                "allowSharedKeyAccess": False,
                 "accessTier": "Hot",
             },
         }
@@ -175,6 +179,25 @@ class StorageClient(ArmClient):
             if poller.polling_method().finished():
                 return None
             return poller.continuation_token()
+
+    def set_soft_delete(self, subscription_id, resource_group, account, days=SOFT_DELETE_DAYS):
+        """Blob and container soft delete on (a deleted backup or container can be undeleted for
+        ``days``): the account's blob service properties."""
+        with (
+            _arm_errors(STORAGE, values={"account": account}),
+            self._storage(subscription_id, "blob_services") as client,
+        ):
+            client.blob_services.set_service_properties(
+                resource_group,
+                account,
+                {
+                    "properties": {
+                        "deleteRetentionPolicy": {"enabled": True, "days": days},
+                        "containerDeleteRetentionPolicy": {"enabled": True, "days": days},
+                    }
+                },
+            )
+        return True
 
     def poll_create(self, subscription_id, token):
         """Ask once about a creation: True when it succeeded, False while it
@@ -313,6 +336,30 @@ def _resource_group(resource_id):
     return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else None
 
 
+def _value(value):
+    return getattr(value, "value", value)
+
+
+def settings_findings(account, shared_key_fallback=False):
+    """What the settings of a storage account (as ``_account`` reads it) mean for backups, before
+    any: [(key, severity)] with severity "fail" (backups will fail) or "policy" (Azure Policy
+    usually refuses it; backups work); [] when nothing stands in the way."""
+    findings = []
+    if account.get("public_network_access") == "Disabled":
+        findings.append(("storage.settings.public_network_disabled", "fail"))
+    elif account.get("network_default_action") == "Deny":
+        findings.append(("storage.settings.network_deny", "fail"))
+    if shared_key_fallback and not account.get("allow_shared_key_access"):
+        findings.append(("storage.settings.shared_key_fallback", "fail"))
+    if account.get("minimum_tls_version") not in (None, "TLS1_2", "TLS1_3"):
+        findings.append(("storage.settings.tls", "policy"))
+    if not account.get("https_only", True):
+        findings.append(("storage.settings.http", "policy"))
+    if account.get("allow_blob_public_access"):
+        findings.append(("storage.settings.public_blobs", "policy"))
+    return findings
+
+
 def _account(subscription_id, account):
     """A storage account as plain values."""
     props = account
@@ -333,5 +380,11 @@ def _account(subscription_id, account):
         "network_default_action": getattr(acls.default_action, "value", acls.default_action)
         if acls
         else None,
+        # what Azure Policy looks at, and what decides whether Odoo can reach the blobs
+        "public_network_access": _value(props.public_network_access),
+        "private_endpoints": len(props.private_endpoint_connections or []),
+        "minimum_tls_version": _value(props.minimum_tls_version),
+        "https_only": props.enable_https_traffic_only is not False,
+        "allow_blob_public_access": bool(props.allow_blob_public_access),
         "tags": dict(account.tags or {}),
     }

@@ -11,6 +11,7 @@ from azure.storage.blob import BlobServiceClient
 from azure_emulator import defaults
 
 from ..models.cloud_backup_run import BLOCK_PARAM
+from ..services.arm import StaticTokenCredential
 from .common import EmulatorMixin
 
 RG = "oec-backups"
@@ -41,15 +42,30 @@ class BackupMixin(EmulatorMixin):
     def seed_storage(self, name=STORAGE_ACCOUNT, container=CONTAINER):
         storage, resources = self.portal()
         resources.resource_groups.create_or_update(RG, {"location": "westeurope"})
+        # shared key access off, as Azure Policy requires: blobs are reached with Entra tokens only
         self.storage_account = storage.storage_accounts.begin_create(
             RG,
             name,
-            {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+            {
+                "location": "westeurope",
+                "kind": "StorageV2",
+                "sku": {"name": "Standard_LRS"},
+                "properties": {"allowSharedKeyAccess": False},
+            },
         ).result()
         storage.blob_containers.create(RG, name, container, {})
-        key = storage.storage_accounts.list_keys(RG, name)["keys"][0]["value"]
+        # the roles the account's administrator gives the connected user: data on the container,
+        # and user delegation keys (download links) on the account
+        container_id = "%s/blobServices/default/containers/%s" % (self.storage_account.id, container)
+        self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
+        self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DELEGATOR, self.storage_account.id)
+        # the container seen from outside Odoo: someone else with a data role on it
+        self.emu.control.assign_role(defaults.SECOND_USER_OID, defaults.ROLE_BLOB_DATA_OWNER, container_id)
+        minted = self.emu.control.issue_token(user=defaults.SECOND_USER_EMAIL, scope=defaults.STORAGE_SCOPE)
         self.blobs = BlobServiceClient(
-            self.storage_account.primary_endpoints.blob, credential=key, connection_verify=self.emu.ca_path
+            self.storage_account.primary_endpoints.blob,
+            credential=StaticTokenCredential(minted["access_token"], minted["expires_on"]),
+            connection_verify=self.emu.ca_path,
         ).get_container_client(container)
 
     def make_location(self, account, name=STORAGE_ACCOUNT, container=CONTAINER):

@@ -57,16 +57,36 @@ class StorageMixin(EmulatorMixin):
             StorageManagementClient, ResourceManagementClient, subscription_id=subscription_id
         )
 
-    def seed_account(self, name, resource_group=RG, location="westeurope", containers=(), kind="StorageV2"):
+    def seed_account(
+        self,
+        name,
+        resource_group=RG,
+        location="westeurope",
+        containers=(),
+        kind="StorageV2",
+        data_role=True,
+        shared_key=False,
+    ):
+        """A storage account made in the portal: shared key access off unless ``shared_key`` (what
+        Azure Policy requires), and with ``data_role`` the sandbox user given Storage Blob Data
+        Contributor on it, as its administrator would."""
         storage, resources = self.portal()
         resources.resource_groups.create_or_update(resource_group, {"location": location})
-        storage.storage_accounts.begin_create(
+        created = storage.storage_accounts.begin_create(
             resource_group,
             name,
-            {"location": location, "kind": kind, "sku": {"name": "Standard_LRS"}},
+            {
+                "location": location,
+                "kind": kind,
+                "sku": {"name": "Standard_LRS"},
+                "properties": {"allowSharedKeyAccess": shared_key},
+            },
         ).result()
         for container in containers:
             storage.blob_containers.create(resource_group, name, container, {})
+        if data_role:
+            self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, created.id)
+        return created
 
     def portal_update(self, name, properties, resource_group=RG):
         storage, _resources = self.portal()

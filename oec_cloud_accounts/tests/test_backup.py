@@ -395,6 +395,11 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertEqual(response.status_code, 200, response.content[:500])
         self.assertEqual(hashlib.sha256(response.content).hexdigest(), backup.sha256)
         self.assertIn("Download link made by", self.last_message(backup))
+        # a user delegation SAS (the account allows no shared key), of this blob only, that ends
+        self.assertIn("skoid=", action["url"])
+        self.assertIn("sr=b&", action["url"])
+        expired = self.storage._blob_store().read_url(backup.blob_name, minutes=-1)
+        self.assertEqual(session.get(expired, verify=self.emu.ca_path, timeout=30).status_code, 403)
         # the same link cannot write
         refused = session.put(
             action["url"],

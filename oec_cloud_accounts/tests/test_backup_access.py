@@ -6,6 +6,8 @@ a refused call never reaches Azure (the emulator's request log is the witness)."
 
 import logging
 
+from azure_emulator import defaults
+
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
@@ -32,6 +34,9 @@ CALLS = (
     ("write backup", "cloud.backup", "write", [{"state": "queued"}]),
     ("unlink backup", "cloud.backup", "unlink", []),
     ("storage key (private)", "cloud.storage", "_blob_store", []),
+    ("assign data roles", "cloud.storage", "action_assign_roles", []),
+    ("shared key fallback", "cloud.storage", "write", [{"shared_key_fallback": True}]),
+    ("data roles check (private)", "cloud.storage", "_check_roles", []),
 )
 REFUSALS = ("odoo.exceptions.AccessError", "odoo.exceptions.UserError", "builtins.ValueError")
 
@@ -118,7 +123,8 @@ class TestBackupAccess(BackupMixin, HttpCase):
         before = len(self.emu.control.requests())
         action = self.rpc(login, "cloud.backup", "action_download", [])
         self.assertIn("sig=", action["url"])
-        self.assertTrue(self.remote_calls(since=before), "the download link needs the account key")
+        self.assertIn("skoid=%s" % defaults.USER_OID, action["url"], "a user delegation SAS")
+        self.assertTrue(self.remote_calls(since=before), "the download link needs a user delegation key")
         self.rpc(login, "cloud.backup", "action_verify", [])
         self.env.invalidate_all()
         self.assertEqual(self.backup.verify_state, "queued")

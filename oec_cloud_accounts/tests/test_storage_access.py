@@ -22,7 +22,13 @@ CALLS = (
     ("write storage", "cloud.storage", "write", [{"container": "elsewhere"}]),
     ("set lifecycle (private)", "cloud.storage", "_set_lifecycle_rule", ["x/", 1, 2]),
 )
-WIZARD_CALLS = ("action_create_account", "action_check_again", "action_test_access", "action_test_again")
+WIZARD_CALLS = (
+    "action_create_account",
+    "action_check_again",
+    "action_test_access",
+    "action_test_again",
+    "action_assign_roles",
+)
 
 
 @tagged("post_install", "-at_install")
@@ -104,6 +110,8 @@ class TestStorageAccess(StorageMixin, HttpCase):
                     self.storage.with_user(user).action_test_access()
                 with self.assertRaises(AccessError):
                     self.storage.with_user(user).action_check_again()
+                with self.assertRaises(AccessError):
+                    self.storage.with_user(user).action_assign_roles()
                 for method in WIZARD_CALLS:
                     with self.assertRaises(AccessError):
                         getattr(wizard.with_user(user), method)()

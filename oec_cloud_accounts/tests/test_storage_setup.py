@@ -6,6 +6,7 @@ creating as a long-running operation, containers, the access test and each
 import json
 from datetime import timedelta
 
+import jwt
 from azure_emulator import defaults
 
 from odoo import Command, fields
@@ -16,6 +17,7 @@ from ..services import AzureError
 from ..services.hosts import check_blob_endpoint, check_same_origin
 from ..services.inputs import shorten
 from ..services.storage import check_account_name, check_container_name, check_group_name, lifecycle_rule_name
+from .common import tables_holding
 from .storage_common import RG, StorageMixin, listening
 
 HUGE = "x/" * 500_000  # a megabyte typed (or sent over RPC) as a name
@@ -153,6 +155,7 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(created.minimum_tls_version, "TLS1_2")
         self.assertFalse(created.allow_blob_public_access)
         self.assertTrue(created.enable_https_traffic_only)
+        self.assertFalse(created.allow_shared_key_access, "Odoo needs no shared key")
         self.assertEqual(
             resources.resource_groups.get("oec-backups").tags["created-by"], "odoo-oec_cloud_accounts"
         )
@@ -172,7 +175,14 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         wizard.invalidate_recordset()
         self.assertEqual((wizard.step, wizard.in_progress, wizard.progress), ("container", False, 100))
         self.assertEqual((wizard.container_mode, wizard.new_container), ("new", "odoo-backups"))
+        # blob and container soft delete on, and the settings said
+        service = client.blob_services.get_service_properties("oec-backups", "oecnewstore")
+        self.assertTrue(service.delete_retention_policy.enabled)
+        self.assertTrue(service.container_delete_retention_policy.enabled)
+        self.assertIn("Nothing in these settings stops backups", storage.settings_report)
+        # its creator is given the data roles (Owner of the subscription here) and the test passes
         self.assertEqual(self.storage_of(wizard.action_test_access()).state, "ready")
+        self.assertEqual(storage.role_state, "granted")
 
     def test_creation_followed_by_check_again(self):
         self.emu.control.configure(lro_polls=2)
@@ -270,22 +280,109 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(storage.state, "ready")
         self.assertFalse(storage.last_error)
 
+    def test_storage_token_keeps_the_rotated_refresh_token(self):
+        """The storage token comes from the account's refresh token, which Entra rotates: the new
+        one is kept, so the next token (for Resource Manager here) is still obtained; the storage
+        token is reused until it nears its end, and is stored encrypted only."""
+        self.emu.control.configure(refresh_token_single_use=True)
+        token, _expires = self.account._storage_token()
+        claims = jwt.decode(token, options={"verify_signature": False})
+        self.assertEqual(claims["aud"], "https://storage.azure.com/")
+        self.assertEqual(self.account._storage_token()[0], token, "kept until it nears its end")
+        self.assertEqual(tables_holding(self.env, token[-40:]), [], "never in clear")
+        self.account._access_token(force=True)
+        self.assertEqual(self.account.state, "active")
+
     def test_shared_key_disabled(self):
+        """Shared key access off (seed_account's default, as Azure Policy requires): the access test
+        works with Microsoft Entra ID; the administrator's shared key fallback is refused by Azure
+        then, and works where shared keys are allowed."""
         storage = self.ready_storage(self.account)
-        self.portal_update("oecready", {"allowSharedKeyAccess": False})
+        self.assertFalse(storage.shared_key_fallback)
+        before = len(self.emu.control.requests())
+        storage.action_test_access()
+        self.assertEqual(storage.state, "ready", storage.last_error)
+        paths = [call["path"] for call in self.remote_calls(since=before)]
+        self.assertFalse([p for p in paths if p.endswith("/listKeys")], "no key read")
+        storage.shared_key_fallback = True
         self.assert_refused(storage, self.storage_message("KeyBasedAuthenticationNotPermitted"))
         self.portal_update("oecready", {"allowSharedKeyAccess": True})
         storage.action_test_access()
         self.assertEqual(storage.state, "ready")
 
     def test_missing_data_role(self):
-        storage = self.ready_storage(self.account)
-        self.emu.control.inject_fault(
-            service="blob", status=403, code="AuthorizationPermissionMismatch", message="No role.", count=1
+        """No data role for the signed-in user: Quick Setup finds it out from the role assignments
+        before any blob request, says which roles on which scopes, and offers to assign them."""
+        created = self.seed_account("oecnorole", data_role=False)
+        wizard = self.select(self.quick_setup(self.account), "oecnorole")
+        before = len(self.emu.control.requests())
+        wizard.action_test_access()
+        storage = wizard.storage_id
+        self.assertEqual((storage.state, storage.role_state), ("error", "missing"))
+        self.assertIn(
+            "Storage Blob Data Contributor (%s/blobServices/default/containers/odoo-backups)" % created.id,
+            storage.last_error,
         )
-        self.assert_refused(storage, self.storage_message("AuthorizationPermissionMismatch"))
-        storage.action_test_access()
-        self.assertEqual(storage.state, "ready")
+        self.assertIn("Storage Blob Delegator (%s)" % created.id, storage.last_error)
+        self.assertIn(defaults.USER_OID, storage.last_error)
+        self.assertIn("Assign the Roles", storage.last_error)
+        calls = self.remote_calls(since=before)
+        self.assertFalse([c for c in calls if c["service"] == "blob"], "no blob request before the roles")
+        # the signed-in user is Owner of the subscription: Odoo assigns them, then the test passes
+        self.assertEqual(wizard.action_assign_roles()["res_model"], "cloud.backup.policy")
+        self.assertEqual((storage.state, storage.role_state), ("ready", "granted"))
+        assigned = [a["properties"] for a in self.emu.control.state()["role_assignments"].values()]
+        self.assertIn(
+            (
+                defaults.ROLE_BLOB_DATA_CONTRIBUTOR,
+                created.id + "/blobServices/default/containers/odoo-backups",
+            ),
+            [(a["roleDefinitionId"].rsplit("/", 1)[1], a["scope"]) for a in assigned],
+        )
+
+    def test_roles_assigned_wait_for_azure(self):
+        """Azure applies a new role after minutes: the location waits, the scheduled action tests again."""
+        self.seed_account("oecslow", data_role=False)
+        self.emu.control.configure(role_propagation_seconds=3600)
+        wizard = self.select(self.quick_setup(self.account), "oecslow")
+        wizard.action_test_access()
+        storage = wizard.storage_id
+        wizard.action_assign_roles()
+        self.assertEqual((storage.state, storage.role_state), ("error", "applying"))
+        self.assertIn("within a few minutes", storage.last_error)
+        self.assertTrue(storage.next_run_at)
+        self.emu.control.apply_role_assignments()
+        # Azure applied it meanwhile: the creation cron's next look finds the access working
+        storage.next_run_at = fields.Datetime.now() - timedelta(seconds=1)
+        self.run_job("cloud.storage", "_cron_check_creating")
+        storage.invalidate_recordset()
+        self.assertEqual((storage.state, storage.role_state), ("ready", "granted"))
+
+    def test_who_must_assign(self):
+        """A user who may not assign roles is told who must, with the roles, scopes and user."""
+        second = self.connect(user=defaults.SECOND_USER_EMAIL)
+        self.seed_account("oecnotmine", data_role=False)
+        wizard = self.select(self.quick_setup(second), "oecnotmine")
+        wizard.action_test_access()
+        with self.assertRaises(UserError) as refused:
+            wizard.action_assign_roles()
+        text = str(refused.exception)
+        self.assertIn("Owner, User Access Administrator or Role Based Access Control Administrator", text)
+        self.assertIn(defaults.SECOND_USER_OID, text)
+        self.assertIn("Storage Blob Data Contributor", text)
+        self.assertEqual(second.state, "active", "no failure of the account's")
+
+    def test_existing_account_settings_said_before_any_backup(self):
+        self.seed_account("oecfirewall")
+        self.portal_update(
+            "oecfirewall", {"networkAcls": {"defaultAction": "Deny"}, "minimumTlsVersion": "TLS1_0"}
+        )
+        wizard = self.select(self.quick_setup(self.account), "oecfirewall")
+        report = wizard.storage_id.settings_report
+        self.assertIn("Shared key access: disabled", report)
+        self.assertIn("The firewall of oecfirewall allows selected networks only: backups will fail", report)
+        self.assertIn("minimum TLS1_0", report)
+        self.assertNotIn("Nothing in these settings stops backups", report)
 
     def test_account_not_found(self):
         storage = self.ready_storage(self.account)
@@ -295,14 +392,14 @@ class TestStorageSetup(StorageMixin, TransactionCase):
 
     def test_wizard_shows_a_refusal_and_tests_again(self):
         self.seed_account("oecwizard")
-        self.portal_update("oecwizard", {"allowSharedKeyAccess": False})
+        self.portal_update("oecwizard", {"networkAcls": {"defaultAction": "Deny"}})
         wizard = self.select(self.quick_setup(self.account), "oecwizard")
         action = wizard.action_test_access()
         self.assertEqual(action["res_model"], "cloud.storage.setup")
         self.assertEqual(wizard.wizard_step, "result")
-        self.assertEqual(wizard.storage_error, self.storage_message("KeyBasedAuthenticationNotPermitted"))
+        self.assertEqual(wizard.storage_error, self.storage_message("AuthorizationFailure"))
         self.assertEqual(wizard.storage_id.state, "error")
-        self.portal_update("oecwizard", {"allowSharedKeyAccess": True})
+        self.portal_update("oecwizard", {"networkAcls": {"defaultAction": "Allow"}})
         self.assertEqual(
             wizard.action_test_again()["res_model"], "cloud.backup.policy", "then the backup settings"
         )

@@ -61,6 +61,8 @@ class CloudStorageSetup(models.TransientModel):
     in_progress = fields.Boolean(related="storage_id.in_progress")
     progress = fields.Integer(related="storage_id.progress")
     storage_error = fields.Text(related="storage_id.last_error", string="Location Error")
+    role_state = fields.Selection(related="storage_id.role_state")
+    settings_report = fields.Text(related="storage_id.settings_report")
     line_ids = fields.One2many(
         "cloud.storage.setup.line", "wizard_id", string="Storage Accounts", readonly=True
     )
@@ -263,6 +265,7 @@ class CloudStorageSetup(models.TransientModel):
                         "kind": "StorageV2",
                         "sku": self.sku or DEFAULT_SKU,
                         "state": "creating",
+                        "created_by_setup": True,
                     }
                 )
             )
@@ -322,6 +325,10 @@ class CloudStorageSetup(models.TransientModel):
                 )
         storage = self._location_for(storage, container)
         self.sudo().write({"storage_id": storage.id})
+        if storage.created_by_setup and not storage.shared_key_fallback:
+            # a storage account this wizard created: its creator gives themself the data roles (an
+            # Owner of the group it is in may); refused, the access test says who must
+            storage._assign_roles(quiet=True)
         if storage._test_access():
             return storage._open_after_setup()
         self.sudo().wizard_step = "result"
@@ -333,6 +340,16 @@ class CloudStorageSetup(models.TransientModel):
         self.ensure_one()
         self._checked_account()
         storage = self.storage_id.sudo()
+        if storage._test_access():
+            return storage._open_after_setup()
+        return self._reopen()
+
+    def action_assign_roles(self):
+        """Give the connected user the data roles (when that user may), then test again."""
+        self.ensure_one()
+        self._checked_account()
+        storage = self.storage_id.sudo()
+        storage._assign_roles()
         if storage._test_access():
             return storage._open_after_setup()
         return self._reopen()
@@ -482,6 +499,7 @@ class CloudStorageSetupLine(models.TransientModel):
             storage.write(values)
         else:
             storage = storage_model.create(dict(values, state="new"))
+        storage._read_settings(found)
         wizard.sudo().storage_id = storage
         wizard._load_containers()
         return wizard._reopen()

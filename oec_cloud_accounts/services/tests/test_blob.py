@@ -6,14 +6,16 @@ import hashlib
 import io
 import time
 import zipfile
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import BlobContainer, Sku, StorageAccountCreateParameters
+from azure.storage.blob import BlobClient
 from azure_emulator import defaults as d
 
 from odoo.addons.oec_cloud_accounts.services import AzureError
@@ -43,7 +45,9 @@ class _Credential:
 
 @pytest.fixture
 def account(emu):
-    """A storage account and its container, made as in the Azure portal: (blob endpoint, key)."""
+    """A storage account and its container, made as in the Azure portal with shared key access off,
+    the user given Storage Blob Data Contributor on the container and Storage Blob Delegator on the
+    account: (blob endpoint, the user's token for Azure Storage, the account's id)."""
     credential = _Credential(emu.control.issue_token(user=d.USER_EMAIL, scope=d.ARM_SCOPE))
     options = {
         "base_url": emu.endpoints["arm"],
@@ -62,15 +66,24 @@ def account(emu):
     created = storage.storage_accounts.begin_create(
         RG,
         ACCOUNT,
-        StorageAccountCreateParameters(sku=Sku(name="Standard_LRS"), kind="StorageV2", location="westeurope"),
+        StorageAccountCreateParameters(
+            sku=Sku(name="Standard_LRS"),
+            kind="StorageV2",
+            location="westeurope",
+            allow_shared_key_access=False,
+        ),
     ).result()
     storage.blob_containers.create(RG, ACCOUNT, CONTAINER, BlobContainer())
-    return created.primary_endpoints.blob, storage.storage_accounts.list_keys(RG, ACCOUNT)["keys"][0]["value"]
+    container_id = "%s/blobServices/default/containers/%s" % (created.id, CONTAINER)
+    emu.control.assign_role(d.USER_OID, d.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
+    emu.control.assign_role(d.USER_OID, d.ROLE_BLOB_DELEGATOR, created.id)
+    token = _Credential(emu.control.issue_token(user=d.USER_EMAIL, scope=d.STORAGE_SCOPE))
+    return created.primary_endpoints.blob, token, storage
 
 
 def make_store(emu, account, **options):
-    endpoint, key = account
-    return BlobStore(endpoint, key, CONTAINER, ca_bundle=emu.ca_path, account_name=ACCOUNT, **options)
+    endpoint, credential, _storage = account
+    return BlobStore(endpoint, credential, CONTAINER, ca_bundle=emu.ca_path, account_name=ACCOUNT, **options)
 
 
 def block_id_pattern(index):
@@ -103,10 +116,53 @@ def test_upload_streams_blocks_then_reads_back(emu, account):
     out = io.BytesIO()
     assert store.download("db/one.dump", out)["sha256"] == sha256
     assert out.getvalue() == DATA
-    # a short read-only link, over HTTPS
-    link = requests.get(store.read_url("db/one.dump"), verify=emu.ca_path, timeout=10)
+    # a short read-only link, over HTTPS: a user delegation SAS (no key: shared keys are off)
+    url = store.read_url("db/one.dump", minutes=5)
+    query = parse_qs(urlsplit(url).query)
+    assert query["skoid"] == [d.USER_OID] and query["sp"] == ["r"] and query["spr"] == ["https"]
+    assert query["sr"] == ["b"]
+    link = requests.get(url, verify=emu.ca_path, timeout=10)
     assert (link.status_code, link.content) == (200, DATA)
+    assert link.headers["Content-Disposition"] == 'attachment; filename="one.dump"'
+    # a plain client reads it too (the restore's child process does), and cannot write with it
+    blob = BlobClient.from_blob_url(url, connection_verify=emu.ca_path)
+    assert blob.download_blob().readall() == DATA
+    with pytest.raises(HttpResponseError):
+        blob.upload_blob(b"x", overwrite=True)
+    # the key is asked once for the links of a store
+    keys = lambda: [r for r in emu.control.requests() if "comp=userdelegationkey" in r["query"]]
+    assert len(keys()) == 1
+    store.read_url("db/one.dump", minutes=5)
+    assert len(keys()) == 1
+    # one blob only
+    other = url.replace("/db/one.dump?", "/db/other.dump?")
+    assert requests.get(other, verify=emu.ca_path, timeout=10).status_code == 403
     assert store.properties("db/missing.dump") is None
+
+
+def test_shared_key_fallback(emu, account):
+    """The administrator's fallback: the account key, refused while the account disallows it."""
+    endpoint, _credential, storage = account
+    key = storage.storage_accounts.list_keys(RG, ACCOUNT)["keys"][0]["value"]
+    store = BlobStore(endpoint, key, CONTAINER, ca_bundle=emu.ca_path, account_name=ACCOUNT, backoff=0)
+    with pytest.raises(AzureError) as caught:
+        store.check_access("marker")
+    assert caught.value.code == "KeyBasedAuthenticationNotPermitted"
+    storage.storage_accounts.update(RG, ACCOUNT, {"properties": {"allowSharedKeyAccess": True}})
+    assert store.check_access("marker")
+    url = store.read_url(store.upload("db/k.dump", lambda out: out.write(b"k")) and "db/k.dump")
+    assert "skoid" not in url
+    assert requests.get(url, verify=emu.ca_path, timeout=10).content == b"k"
+
+
+def test_missing_role_is_refused_before_any_blob(emu, account):
+    endpoint, _credential, _storage = account
+    stranger = _Credential(emu.control.issue_token(user=d.SECOND_USER_EMAIL, scope=d.STORAGE_SCOPE))
+    store = BlobStore(endpoint, stranger, CONTAINER, ca_bundle=emu.ca_path, account_name=ACCOUNT, backoff=0)
+    with pytest.raises(AzureError) as caught:
+        store.check_access("marker")
+    assert caught.value.code == "AuthorizationPermissionMismatch"
+    assert caught.value.key == "storage.AuthorizationPermissionMismatch"
 
 
 def test_delete_only_what_this_database_wrote(emu, account):

@@ -10,6 +10,7 @@ import time
 import uuid
 
 from . import (
+    arm_authorization,
     arm_compute,
     arm_core,
     arm_dns,
@@ -81,7 +82,17 @@ class Emulator:
         # a request still answering (a delay fault) when reset() runs is not logged after it
         self.generation = 0
         self.router = Router()
-        for module in (entra, graph, arm_core, arm_compute, arm_network, arm_storage, arm_dns, prices):
+        for module in (
+            entra,
+            graph,
+            arm_core,
+            arm_authorization,
+            arm_compute,
+            arm_network,
+            arm_storage,
+            arm_dns,
+            prices,
+        ):
             module.register(self.router)
         arm_storage.setup(self)
         self.control_router = Router()

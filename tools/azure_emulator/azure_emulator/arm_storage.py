@@ -39,7 +39,15 @@ def data_plane_settings(emu, name):
     allowed_ips = [r.get("value") for r in acls.get("ipRules") or []]
     deny = acls.get("defaultAction") == "Deny" and "127.0.0.1" not in allowed_ips
     deny = deny or props.get("publicNetworkAccess") == "Disabled"
-    return {"allow_shared_key": props.get("allowSharedKeyAccess") is not False, "deny_network": deny}
+    sub = emu.state["subscriptions"].get(res["id"].split("/")[2].lower()) or {}
+    return {
+        "allow_shared_key": props.get("allowSharedKeyAccess") is not False,
+        "deny_network": deny,
+        "id": res["id"],
+        "tenant": sub.get("tenant"),
+        "blob_endpoint": (props.get("primaryEndpoints") or {}).get("blob"),
+        "key": res["_keys"][0],
+    }
 
 
 def _new_key():
@@ -343,7 +351,7 @@ def register(router):
     router.add("DELETE", a, delete_account, api=accounts)
     router.add("POST", a + r"/listKeys", list_keys, api=accounts)
     router.add("POST", a + r"/regenerateKey", regenerate_key, api=accounts)
-    router.add("GET PUT", a + r"/blobServices/default", blob_service, api=containers)
+    router.add("GET PUT", a + r"/blobServices/default", blob_service, api="storage.blob_services")
     router.add("PUT PATCH", a + r"/blobServices/default/containers/([^/]+)", put_container, api=containers)
     router.add("GET", a + r"/blobServices/default/containers/([^/]+)", get_container, api=containers)
     router.add("DELETE", a + r"/blobServices/default/containers/([^/]+)", delete_container, api=containers)

@@ -33,6 +33,8 @@ IMPLEMENTED = {
     "storage.storage_accounts": ("2023-05-01",),
     "storage.blob_containers": ("2023-05-01",),
     "storage.management_policies": ("2023-05-01",),
+    "storage.blob_services": ("2023-05-01",),
+    "authorization.role_assignments": ("2022-04-01",),
     "dns.zones": ("2018-05-01",),
     "dns.record_sets": ("2018-05-01",),
     "resources.resource_groups": ("2022-09-01",),

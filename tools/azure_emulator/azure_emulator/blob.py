@@ -22,7 +22,7 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from . import arm_storage
+from . import arm_storage, blob_auth
 from .http import HOP_HEADERS, Response
 
 NPM_HINT = "npm ci --prefix tools/azure_emulator"
@@ -230,16 +230,35 @@ class BlobService:
         return conn
 
     def proxy(self, req):
-        account = urlsplit(req.target).path.lstrip("/").split("/", 1)[0]
+        parts = urlsplit(req.target)
+        account = parts.path.lstrip("/").split("/", 1)[0]
         # a SAS someone made with a key we issued: its signature is a secret too
         sig = dict(parse_qsl(req.query_string)).get("sig")
         if sig:
             self.emu.remember("sas_signature", sig)
-        refusal = self._refusal(req, account)
-        if refusal:
-            return refusal
+        with self.emu.lock:
+            settings = arm_storage.data_plane_settings(self.emu, account)
+        target, overrides = req.target, {}
+        if settings is not None:
+            if settings["deny_network"]:
+                return blob_auth.storage_error(
+                    403, "AuthorizationFailure", "This request is not authorized to perform this operation."
+                )
+            outcome = blob_auth.authorize(self.emu, req, account, settings)
+            if outcome.refusal is not None:
+                return outcome.refusal
+            if outcome.answer is not None:
+                return outcome.answer
+            if outcome.forward_query is not None:
+                # checked here: Azurite gets the request with an account SAS instead
+                target = parts.path + "?" + outcome.forward_query
+                overrides = outcome.overrides
         headers = {
-            k: v for k, v in req.headers.items() if k.lower() not in HOP_HEADERS and k.lower() != "host"
+            k: v
+            for k, v in req.headers.items()
+            if k.lower() not in HOP_HEADERS
+            and k.lower() != "host"
+            and not (target is not req.target and k.lower() == "authorization")
         }
         headers["Host"] = "127.0.0.1:%s" % self.port
         # what the client used (our TLS listener), for Azurite's SAS protocol check (spr=https)
@@ -249,7 +268,7 @@ class BlobService:
         for attempt in (1, 2):
             conn = self._connection()
             try:
-                conn.request(req.method, req.target, body=req.body or None, headers=headers)
+                conn.request(req.method, target, body=req.body or None, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
                 break
@@ -263,31 +282,6 @@ class BlobService:
         for name, value in resp.getheaders():
             if name.lower() not in HOP_HEADERS:
                 out.headers[name] = value
+        if resp.status < 300:
+            out.headers.update(overrides)
         return out
-
-    def _refusal(self, req, account):
-        with self.emu.lock:
-            settings = arm_storage.data_plane_settings(self.emu, account)
-        if settings is None:
-            return None
-        query = dict(parse_qsl(req.query_string))
-        uses_key = req.header("Authorization", "").startswith("SharedKey") or "sig" in query
-        if uses_key and not settings["allow_shared_key"]:
-            return _storage_error(
-                403,
-                "KeyBasedAuthenticationNotPermitted",
-                "Key based authentication is not permitted on this storage account.",
-            )
-        if settings["deny_network"]:
-            return _storage_error(
-                403, "AuthorizationFailure", "This request is not authorized to perform this operation."
-            )
-        return None
-
-
-def _storage_error(status, code, message):
-    body = '<?xml version="1.0" encoding="utf-8"?><Error><Code>%s</Code><Message>%s</Message></Error>' % (
-        code,
-        message,
-    )
-    return Response(status, body, {"x-ms-error-code": code}, "application/xml")

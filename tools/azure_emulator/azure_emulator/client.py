@@ -218,6 +218,17 @@ class ControlClient:
             {"path": path, "code": code, "message": message, "method": method, "count": count},
         )
 
+    def assign_role(self, principal, role, scope, delay=0, name=None):
+        """Assign a built-in role (defaults.ROLE_*) at ``scope``, effective after ``delay`` seconds."""
+        payload = {"principal": principal, "role": role, "scope": scope, "delay": delay}
+        if name:
+            payload["name"] = name
+        return self.call("POST", "/role_assignments", payload)
+
+    def apply_role_assignments(self):
+        """End the propagation delay of every role assignment made so far (Azure applied them)."""
+        return self.call("POST", "/role_assignments/apply", {})
+
     def configure(self, **config):
         """e.g. ``lro_polls=3``, ``lro_seconds=1.5``, ``registration_polls=0``, ``retry_after=0``,
         ``code_ttl``, ``prices_page_size``."""

@@ -481,6 +481,34 @@ def rotate_keys(req):
     return _ok({"active": kid, "published": [k.kid for k in req.emu.keys.published]})
 
 
+def assign_role(req):
+    """A role assignment made as an administrator would in the portal (no propagation delay unless
+    ``delay`` seconds are given): {"principal", "role" (a defaults.ROLES id), "scope"}."""
+    body = req.json()
+    from . import arm_authorization  # pylint: disable=import-outside-toplevel
+
+    scope = body["scope"].rstrip("/")
+    sub_id = scope.split("/")[2]
+    name = body.get("name") or str(uuid.uuid4())
+    now = time.time()
+    assignment = arm_authorization._assignment(  # pylint: disable=protected-access
+        scope, name, sub_id, body["role"], body["principal"], "User", now, None
+    )
+    assignment["_effective"] = now + float(body.get("delay") or 0)
+    with req.emu.lock:
+        req.emu.state["role_assignments"][name] = assignment
+    return _ok({k: v for k, v in assignment.items() if not k.startswith("_")})
+
+
+def apply_role_assignments(req):
+    """Azure has applied every role assignment made so far (the end of their propagation delay)."""
+    now = time.time()
+    with req.emu.lock:
+        for assignment in req.emu.state["role_assignments"].values():
+            assignment["_effective"] = min(assignment["_effective"], now)
+    return _ok()
+
+
 def issue_token(req):
     """Mint an access token without the browser dance (for ARM-only tests)."""
     body = req.json()
@@ -527,3 +555,5 @@ def register(router):
     router.add("POST", c + r"/holds/([^/]+)/release", release_hold)
     router.add("GET", c + r"/counters", get_counters)
     router.add("POST", c + r"/refresh_tokens", mint_refresh_token)
+    router.add("POST", c + r"/role_assignments", assign_role)
+    router.add("POST", c + r"/role_assignments/apply", apply_role_assignments)

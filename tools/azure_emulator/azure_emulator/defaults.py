@@ -106,3 +106,34 @@ DISK_TIERS = {
 PUBLIC_IP_HOURLY = 0.005  # Standard static IPv4
 FAMILY_QUOTA = 20
 REGIONAL_QUOTA = 40
+
+# Azure Storage's Entra ID resource: the same in every cloud (Microsoft Learn, "Authorize access to
+# blobs using Microsoft Entra ID"; MicrosoftDocs/azure-docs#22400: "use the same resource id in
+# all environments"). Blob requests also accept a token for the account's own URL.
+STORAGE_RESOURCE = "https://storage.azure.com/"
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+STORAGE_AUDIENCES = ("https://storage.azure.com/", "https://storage.azure.com")
+
+# Built-in Azure roles (Microsoft Learn, "Azure built-in roles": their ids are the same in every
+# tenant and cloud): id -> (roleName, may write role assignments, blob data access: None, "read" or
+# "write", may get a user delegation key)
+ROLE_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+ROLE_CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+ROLE_READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+ROLE_USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d"
+ROLE_RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+ROLE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+ROLE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+ROLE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+ROLE_BLOB_DELEGATOR = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a"
+ROLES = {
+    ROLE_OWNER: ("Owner", True, None, False),
+    ROLE_CONTRIBUTOR: ("Contributor", False, None, False),
+    ROLE_READER: ("Reader", False, None, False),
+    ROLE_USER_ACCESS_ADMINISTRATOR: ("User Access Administrator", True, None, False),
+    ROLE_RBAC_ADMINISTRATOR: ("Role Based Access Control Administrator", True, None, False),
+    ROLE_BLOB_DATA_OWNER: ("Storage Blob Data Owner", False, "write", True),
+    ROLE_BLOB_DATA_CONTRIBUTOR: ("Storage Blob Data Contributor", False, "write", True),
+    ROLE_BLOB_DATA_READER: ("Storage Blob Data Reader", False, "read", True),
+    ROLE_BLOB_DELEGATOR: ("Storage Blob Delegator", False, None, True),
+}

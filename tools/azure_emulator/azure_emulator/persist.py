@@ -72,6 +72,8 @@ def restore(emu, saved):
         data[key] = emu.state.data[key]
     for key in FORGOTTEN:
         data[key] = []
+    # a sandbox saved before role assignments existed: its first user owns its subscriptions
+    data.setdefault("role_assignments", emu.state.data["role_assignments"])
     now = time.time()
     for op in data["operations"].values():
         if op["status"] == "InProgress":

@@ -29,6 +29,8 @@ DEFAULT_CONFIG = {
     # Accept any http(s)://localhost|127.0.0.1:* redirect for apps without
     # exact redirect URIs.
     "loopback_redirects": True,
+    # Seconds before Azure applies a new role assignment (minutes on Azure): 0, at once.
+    "role_propagation_seconds": 0,
 }
 
 
@@ -152,6 +154,8 @@ def seed(options=None):
     config = dict(DEFAULT_CONFIG)
     config.update(options.get("config") or {})
     auto_consent = options.get("auto_consent")
+    from .arm_authorization import seed_assignments  # pylint: disable=import-outside-toplevel
+
     return {
         "config": config,
         "tenants": tenants,
@@ -174,6 +178,8 @@ def seed(options=None):
         # Entra sign-in sessions: sid -> {"user": oid, "apps": [client ids]}
         "sessions": {},
         "ip_counter": 10,
+        # Microsoft.Authorization role assignments by name (arm_authorization.py)
+        "role_assignments": seed_assignments(subs, d.USER_OID),
     }
 
 

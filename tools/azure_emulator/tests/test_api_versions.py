@@ -3,20 +3,20 @@ product's versions), refuses any other as Azure does, and shapes subscriptions b
 
 import re
 
-from azure_emulator import arm_compute, arm_core, arm_dns, arm_network, arm_storage
+from azure_emulator import arm_authorization, arm_compute, arm_core, arm_dns, arm_network, arm_storage
 from azure_emulator import defaults as d
 from azure_emulator.arm_versions import IMPLEMENTED
 from azure_emulator.http import Router
 from conftest import CONTRACT_FIXTURES, contract_fixture
 
-ARM_AREAS = ("arm", "compute", "network", "storage", "dns")
+ARM_AREAS = ("arm", "compute", "network", "storage", "dns", "authorization")
 # operations the product never calls (no fixture can hold them)
 EMULATOR_ONLY = {"compute.disks"}
 
 
 def _router():
     router = Router()
-    for module in (arm_core, arm_compute, arm_network, arm_storage, arm_dns):
+    for module in (arm_core, arm_compute, arm_network, arm_storage, arm_dns, arm_authorization):
         module.register(router)
     return router
 
