@@ -232,7 +232,8 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertIn("internal error", backup.error)
         self.assertIn("No blob was committed", backup.error)
         self.assertEqual(self.blob_names(), [], "nothing committed")
-        self.assertTrue(backup.activity_ids, "the responsible user is told")
+        self.assertEqual(policy.alert_state, "backup_failed")
+        self.assertTrue(policy.activity_ids, "the responsible user is told (test_backup_alerts.py)")
         # the record can simply be retried once Azure is back
         self.emu.control.clear_faults()
         retry = self.backup_now(policy)
@@ -316,7 +317,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.run_cron()
         self.assertEqual(backup.verify_state, "failed")
         self.assertIn("does not match", self.last_message(backup))
-        self.assertEqual(backup.activity_ids.user_id, policy.user_id)
+        self.assertEqual(policy.activity_ids.user_id, policy.user_id)
 
     def test_download_link(self):
         policy = self.make_policy(backup_format="dump")
