@@ -303,7 +303,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertEqual(self.backup_now(policy).state, "done")
 
     def test_verify_catches_corruption(self):
-        policy = self.make_policy(backup_format="dump")
+        policy = self.make_policy(backup_format="dump", user_id=self.env.ref("base.user_admin").id)
         backup = self.backup_now(policy)
         backup.action_verify()
         self.run_cron()

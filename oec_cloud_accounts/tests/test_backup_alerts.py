@@ -9,6 +9,7 @@ from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..models.cloud_backup_policy_alert import ALERT_ACTIVITY, scrub
 from .backup_common import BackupMixin
+from .test_i18n import FrenchMixin
 
 SAS = "https://oecbackuptest.blob.core.windows.net/odoo-backups/db/x.zip?sv=2024-08-04&sr=b&sp=r&sig=S3cr3tS1gnature%3D"
 
@@ -225,3 +226,21 @@ class TestBackupAlerts(BackupMixin, TransactionCase):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 admin.write({field: value})
         self.assertEqual(policy.alert_grace_hours, 48)
+
+
+@tagged("post_install", "-at_install")
+class TestBackupAlertsFrench(FrenchMixin, BackupMixin, TransactionCase):
+    def test_alert_in_the_responsibles_language(self):
+        responsible = new_test_user(
+            self.env, "alert_fr", groups="base.group_system", email="fr@example.com", lang="fr_FR"
+        )
+        policy = self.make_policy(backup_format="dump", user_id=responsible.id)
+        backup = self.env["cloud.backup"].sudo().create({"policy_id": policy.id, "trigger": "manual"})
+        backup._record_failure("backup", "Azure refused.")
+        self.assertEqual(
+            policy.activity_ids.summary, "Alerte de sauvegarde : Échec de la sauvegarde (Nightly)"
+        )
+        self.assertIn("cliquez sur Sauvegarder maintenant", policy.alert_message)
+        mail = policy.message_ids.filtered(lambda m: m.message_type == "comment")
+        self.assertEqual(mail.subject, "Alerte de sauvegarde : Nightly (%s)" % self.env.cr.dbname)
+        self.assertIn("Dernière bonne sauvegarde", mail.body)
