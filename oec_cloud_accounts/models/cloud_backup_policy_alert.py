@@ -31,6 +31,7 @@ ALERT_STATES = [
 # an alert replaces only a lesser one: a failed backup and no backup for too long are the same
 # problem (no good backup lands), worse than a verification that failed
 ALERT_RANK = {"ok": 0, "verify_failed": 1, "backup_failed": 2, "overdue": 2}
+ALERTS = tuple(state for state, rank in ALERT_RANK.items() if rank)
 # the states a good backup clears, and the one a passed verification clears
 BACKUP_ALERTS = ("backup_failed", "overdue")
 VERIFY_ALERTS = ("verify_failed",)
@@ -152,7 +153,7 @@ class CloudBackupPolicy(models.Model):
             # an archived policy alerts nobody; one no longer scheduled is not overdue
             for policy in self.sudo():
                 if not policy.active:
-                    policy._alert_clear(tuple(ALERT_RANK), _("Cleared: the policy was archived."))
+                    policy._alert_clear(ALERTS, _("Cleared: the policy was archived."))
                 elif not policy.scheduled:
                     policy._alert_clear(("overdue",), _("Cleared: the policy is no longer scheduled."))
         return res
@@ -162,10 +163,11 @@ class CloudBackupPolicy(models.Model):
     def _alert_raise(self, state, message):
         """Enter the alert ``state`` (``message``: what happened): one activity for the responsible,
         one mail to them and the followers. Nothing when the policy is already in this alert or a
-        worse one. Returns whether it was raised. Private: the scheduled action and the runs call it."""
+        worse one, or archived. Returns whether it was raised. Private: the scheduled action and the
+        runs call it."""
         self.ensure_one()
         policy = self.sudo()
-        if ALERT_RANK[state] <= ALERT_RANK[policy.alert_state]:
+        if not policy.active or ALERT_RANK[state] <= ALERT_RANK[policy.alert_state]:
             return False
         users = policy._alert_users()
         # what Odoo writes, in the language of the person told

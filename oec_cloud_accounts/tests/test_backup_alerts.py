@@ -148,6 +148,17 @@ class TestBackupAlerts(BackupMixin, TransactionCase):
         policy.scheduled = False
         self.assertEqual(policy.alert_state, "ok")
         self.assertTrue(any("no longer scheduled" in (m.body or "") for m in policy.message_ids))
+        # scheduled again: overdue again, then archived: cleared, and nothing raised while archived
+        policy.scheduled = True
+        self.run_cron()
+        self.assertEqual(policy.alert_state, "overdue")
+        self.assertEqual(len(self.alert_mails(policy)), 2)
+        policy.active = False
+        self.assertEqual(policy.alert_state, "ok")
+        self.assertFalse(self.alert_activities(policy))
+        self.assertTrue(any("was archived" in (m.body or "") for m in policy.message_ids))
+        self.assertFalse(policy._alert_raise("backup_failed", "Azure refused."))
+        self.assertEqual(policy.alert_state, "ok")
 
     def test_verify_failure_raised_once_and_cleared_by_a_passed_one(self):
         policy = self.make_policy(backup_format="dump")
@@ -216,6 +227,11 @@ class TestBackupAlerts(BackupMixin, TransactionCase):
 
     def test_alert_settings_are_for_settings_administrators(self):
         policy = self.make_policy()
+        policy.active = False
+        self.assertFalse(
+            [m for m in policy.message_ids if "Cleared" in (m.body or "")], "nothing to clear: no note"
+        )
+        policy.active = True
         reader = new_test_user(self.env, "alert_reader", groups="oec_cloud_accounts.group_cloud_manager")
         self.assertEqual(policy.with_user(reader).alert_state, "ok", "readable")
         with self.assertRaises(AccessError):
