@@ -644,6 +644,9 @@ class TestBackupGuards(BackupMixin, TransactionCase):
             ("keep_weekly", 100000),
             ("keep_monthly", -1),
             ("keep_yearly", 101),
+            ("alert_grace_hours", 721),
+            ("alert_grace_hours", -1),
+            ("alert_grace_hours", 2**40),
         ):
             with self.subTest(field=field, value=value):
                 with self.assertRaisesRegex(ValidationError, "whole number between 0 and"):
