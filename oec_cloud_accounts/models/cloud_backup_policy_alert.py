@@ -12,6 +12,7 @@ a verification alert: the activity is marked done with why, and no mail is sent
 (the chatter says it; the next alert mails again).
 """
 
+import logging
 import re
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from odoo.tools import SQL, format_datetime
 from odoo.tools.sql import table_exists
 
 from .cloud_backup_policy import GRACE_MAX
+
+_logger = logging.getLogger(__name__)
 
 ALERT_STATES = [
     ("ok", "OK"),
@@ -159,6 +162,17 @@ class CloudBackupPolicy(models.Model):
         return res
 
     # -- raising and clearing ------------------------------------------------------------------------
+
+    def _alert_isolated(self, method, *args):
+        """``method(*args)`` of the alerts (raise, clear, a verification recorded), as a run calls
+        it: an alert that cannot be raised or cleared (a mail template changed into an error) is
+        logged, and never undoes the run's own result (a failure recorded, a backup landed)."""
+        try:
+            with self.env.cr.savepoint():
+                return getattr(self, method)(*args)
+        except Exception:  # pylint: disable=broad-except
+            _logger.warning("cloud.backup.policy %s: %s failed", self.id, method, exc_info=True)
+            return False
 
     def _alert_raise(self, state, message):
         """Enter the alert ``state`` (``message``: what happened): one activity for the responsible,

@@ -314,7 +314,7 @@ class CloudBackup(models.Model):
                     sha=result["sha256"],
                 )
             )
-            self.policy_id._backup_landed(self)
+            self.policy_id._alert_isolated("_backup_landed", self)
 
     def _prepare_stream(self):
         """A function that streams pg_dump (and the filestore) to the block blob and
@@ -444,8 +444,8 @@ class CloudBackup(models.Model):
             self.write({"verify_state": "done", "verified_at": fields.Datetime.now()})
             if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
                 self.message_post(body=_("Verified: the blob's SHA-256 matches (%s).", self.sha256))
-                self.policy_id._record_verified(
-                    self.verified_at, _("the backup %s was verified", self.display_name)
+                self.policy_id._alert_isolated(
+                    "_record_verified", self.verified_at, _("the backup %s was verified", self.display_name)
                 )
                 return
             self._record_failure(
@@ -640,11 +640,14 @@ class CloudBackup(models.Model):
         }
         self.message_post(body=_("%(title)s: %(message)s", title=titles[kind], message=message))
         if kind == "backup":
-            self.policy_id._alert_raise(
-                "backup_failed", _("The backup %(name)s failed: %(message)s", name=self.name, message=message)
+            self.policy_id._alert_isolated(
+                "_alert_raise",
+                "backup_failed",
+                _("The backup %(name)s failed: %(message)s", name=self.name, message=message),
             )
         elif kind == "verify":
-            self.policy_id._alert_raise(
+            self.policy_id._alert_isolated(
+                "_alert_raise",
                 "verify_failed",
                 _(
                     "The verification of the backup %(name)s failed: %(message)s",

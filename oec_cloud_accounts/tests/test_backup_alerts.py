@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from ..models.cloud_backup_policy_alert import ALERT_ACTIVITY, scrub
+from ..models import cloud_backup_policy_alert as alert_module
+from ..models.cloud_backup_policy_alert import ALERT_ACTIVITY, ALERT_TEMPLATE, scrub
 from .backup_common import BackupMixin
 from .test_i18n import FrenchMixin
 
@@ -224,6 +225,23 @@ class TestBackupAlerts(BackupMixin, TransactionCase):
         # the mails sent keep none either
         bodies = self.env["mail.mail"].sudo().search([("mail_message_id", "=", mail.id)]).mapped("body_html")
         self.assertFalse([body for body in bodies if "S3cr3t" in body])
+
+    def test_a_broken_template_never_undoes_the_runs(self):
+        """The template is the administrators' to change: one that cannot be rendered loses the
+        alert (logged), never the runs' results."""
+        self.env.ref(ALERT_TEMPLATE).subject = "{{ object.no_such_field }}"
+        policy = self.make_policy(backup_format="dump")
+        good = self.storage
+        self.break_storage(policy)
+        with self.assertLogs(alert_module._logger, "WARNING") as logs:
+            failed = self.backup_now(policy)
+        self.assertEqual(failed.state, "failed", "the failure is recorded")
+        self.assertIn("oecgonestorage was not found", failed.error)
+        self.assertEqual(policy.alert_state, "ok", "the alert could not be raised")
+        self.assertFalse(self.alert_activities(policy), "nothing half-raised")
+        self.assertIn("_alert_raise failed", logs.output[0])
+        policy.storage_id = good
+        self.assertEqual(self.backup_now(policy).state, "done")
 
     def test_alert_settings_are_for_settings_administrators(self):
         policy = self.make_policy()
