@@ -34,6 +34,7 @@
         "data/cloud_storage_cron_data.xml",
         "data/cloud_price_data.xml",
         "data/ir_cron_backup_data.xml",
+        "data/backup_alert_data.xml",
         "views/cloud_account_views.xml",
         "views/cloud_account_subscription_views.xml",
         "views/cloud_azure_environment_views.xml",

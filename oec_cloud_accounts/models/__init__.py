@@ -18,5 +18,6 @@ from . import cloud_server_dns
 from . import cloud_storage
 from . import cloud_storage_access
 from . import cloud_backup_policy
+from . import cloud_backup_policy_alert
 from . import cloud_backup
 from . import cloud_backup_run

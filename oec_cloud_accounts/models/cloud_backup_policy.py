@@ -19,7 +19,13 @@ LIFECYCLE_DAYS_MAX = 99999
 # blobs retention leaves alone, saying why on the backup: another database's or a person's, or
 # ones Azure keeps (immutability policy, legal hold, a lease someone holds)
 LEFT_ALONE = ("ForeignBlob", "BlobImmutableDueToPolicy", "BlobImmutableDueToLegalHold", "LeaseIdMissing")
-BOUNDS = dict(KEEP_MAX, lifecycle_cool_days=LIFECYCLE_DAYS_MAX, lifecycle_delete_days=LIFECYCLE_DAYS_MAX)
+GRACE_MAX = 720  # hours (30 days): the alerts' grace period (cloud_backup_policy_alert.py)
+BOUNDS = dict(
+    KEEP_MAX,
+    lifecycle_cool_days=LIFECYCLE_DAYS_MAX,
+    lifecycle_delete_days=LIFECYCLE_DAYS_MAX,
+    alert_grace_hours=GRACE_MAX,
+)
 
 FORMATS = [
     ("zip", "Zip with filestore (Odoo database manager)"),
@@ -39,7 +45,19 @@ class CloudBackupPolicy(models.Model):
     _description = "Backup Policy"
     _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
     _order = "name, id"
-    _code_owned_fields = frozenset({"next_run_at", "lifecycle_rule"})
+    # the alert's fields: cloud_backup_policy_alert.py
+    _code_owned_fields = frozenset(
+        {
+            "next_run_at",
+            "lifecycle_rule",
+            "last_good_backup_at",
+            "last_verified_at",
+            "alert_state",
+            "alert_message",
+            "alert_since",
+            "overdue_since",
+        }
+    )
 
     name = fields.Char(required=True, default=lambda self: self.env.cr.dbname, tracking=True)
     active = fields.Boolean(default=True)
@@ -71,7 +89,8 @@ class CloudBackupPolicy(models.Model):
         string="Responsible",
         default=lambda self: self.env.user,
         tracking=True,
-        help="Gets an activity when a backup or its weekly verification fails.",
+        help="Gets the activity and the mail of a backup alert (a backup or its verification failed, "
+        "or no good backup for too long); without one, the Settings administrators do.",
     )
     backup_format = fields.Selection(
         FORMATS,
@@ -142,7 +161,6 @@ class CloudBackupPolicy(models.Model):
     backup_ids = fields.One2many("cloud.backup", "policy_id")
     backup_count = fields.Integer(compute="_compute_backup_stats")
     last_backup_id = fields.Many2one("cloud.backup", compute="_compute_backup_stats")
-    last_success_at = fields.Datetime(compute="_compute_backup_stats", string="Last Successful Backup")
 
     _sql_constraints = (
         (
@@ -152,7 +170,7 @@ class CloudBackupPolicy(models.Model):
         ),
     )
 
-    @api.depends("backup_ids.state", "backup_ids.finished_at")
+    @api.depends("backup_ids")
     def _compute_backup_stats(self):
         # grouped by the database, for all the policies at once: a policy has thousands of runs
         Backup = self.env["cloud.backup"]
@@ -161,18 +179,10 @@ class CloudBackupPolicy(models.Model):
             policy.id: (count, last)
             for policy, count, last in Backup._read_group(domain, ["policy_id"], ["__count", "id:max"])
         }
-        last_done = Backup.browse(
-            last
-            for _policy, last in Backup._read_group(
-                domain + [("state", "=", "done")], ["policy_id"], ["id:max"]
-            )
-        )
-        success = {backup.policy_id.id: backup.finished_at for backup in last_done}
         for policy in self:
             count, last = stats.get(policy._origin.id, (0, None))
             policy.backup_count = count
             policy.last_backup_id = Backup.browse(last)
-            policy.last_success_at = success.get(policy._origin.id, False)
 
     @api.constrains("schedule_time", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly")
     def _check_schedule(self):

@@ -85,7 +85,6 @@ VERIFY_EVERY = timedelta(days=7)
 # pg_restore's --jobs for a custom dump (1: streamed into pg_restore, no staging file; see the README's
 # performance section for why)
 RESTORE_JOBS = 1
-ACTIVITY_TYPE = "mail.mail_activity_data_todo"
 # the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
 MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
 MAX_ROWS = 1000  # rows of one kind looked at in one pass (policies, runs to check)
@@ -170,6 +169,15 @@ class CloudBackup(models.Model):
                 # a run commits its start: a failure goes back to it, not to a savepoint
                 savepoint=False,
             )
+        # after the runs: a backup that just landed is not overdue (cloud_backup_policy_alert.py)
+        jobs._job_run_due(
+            "cloud.backup.policy",
+            self.env["cloud.backup.policy"]._alert_overdue_condition(fields.Datetime.now(), connected),
+            SQL("overdue_since, id"),
+            "overdue check",
+            lambda policy: policy._alert_overdue(fields.Datetime.now()),
+            MAX_ROWS,
+        )
         jobs._job_run_due(
             "cloud.backup.policy",
             SQL(
@@ -267,6 +275,7 @@ class CloudBackup(models.Model):
                     sha=result["sha256"],
                 )
             )
+            self.policy_id._alert_isolated("_backup_landed", self)
 
     def _prepare_stream(self):
         """A function that streams pg_dump (and the filestore) to the block blob and
@@ -373,6 +382,10 @@ class CloudBackup(models.Model):
         )
         if not newest or newest.verify_state in ("queued", "running"):
             return
+        if policy.alert_state == "verify_failed" and not newest.verify_state:
+            # a verification failed: the next good backup is verified at once (it clears the alert)
+            newest.verify_state = "queued"
+            return
         [(last,)] = self._read_group(
             [("policy_id", "=", policy.id), ("verified_at", "!=", False)], [], ["verified_at:max"]
         )
@@ -392,6 +405,9 @@ class CloudBackup(models.Model):
             self.write({"verify_state": "done", "verified_at": fields.Datetime.now()})
             if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
                 self.message_post(body=_("Verified: the blob's SHA-256 matches (%s).", self.sha256))
+                self.policy_id._alert_isolated(
+                    "_record_verified", self.verified_at, _("the backup %s was verified", self.display_name)
+                )
                 return
             self._record_failure(
                 "verify",
@@ -595,7 +611,9 @@ class CloudBackup(models.Model):
     # -- failures ------------------------------------------------------------------------------------
 
     def _record_failure(self, kind, message):
-        """Keep what failed on the record, tell the policy's responsible, never raise."""
+        """Keep what failed on the record and say it in its chatter; a failed backup or verification
+        raises the policy's alert, which tells its responsible once (cloud_backup_policy_alert.py),
+        not at each failure. Never raises."""
         if kind == "backup":
             message = "%s %s" % (
                 message,
@@ -613,9 +631,22 @@ class CloudBackup(models.Model):
             "restore": _("Restore failed"),
         }
         self.message_post(body=_("%(title)s: %(message)s", title=titles[kind], message=message))
-        user = self.policy_id.user_id or self.requested_by
-        if user and kind != "restore":
-            self.activity_schedule(ACTIVITY_TYPE, summary=titles[kind], note=message, user_id=user.id)
+        if kind == "backup":
+            self.policy_id._alert_isolated(
+                "_alert_raise",
+                "backup_failed",
+                _("The backup %(name)s failed: %(message)s", name=self.name, message=message),
+            )
+        elif kind == "verify":
+            self.policy_id._alert_isolated(
+                "_alert_raise",
+                "verify_failed",
+                _(
+                    "The verification of the backup %(name)s failed: %(message)s",
+                    name=self.name,
+                    message=message,
+                ),
+            )
 
     def _describe(self, error):
         if isinstance(error, DeadlineReached):

@@ -297,7 +297,8 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertIn("internal error", backup.error)
         self.assertIn("No blob was committed", backup.error)
         self.assertEqual(self.blob_names(), [], "nothing committed")
-        self.assertTrue(backup.activity_ids, "the responsible user is told")
+        self.assertEqual(policy.alert_state, "backup_failed")
+        self.assertTrue(policy.activity_ids, "the responsible user is told (test_backup_alerts.py)")
         # the record can simply be retried once Azure is back
         self.emu.control.clear_faults()
         retry = self.backup_now(policy)
@@ -367,7 +368,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.assertEqual(self.backup_now(policy).state, "done")
 
     def test_verify_catches_corruption(self):
-        policy = self.make_policy(backup_format="dump")
+        policy = self.make_policy(backup_format="dump", user_id=self.env.ref("base.user_admin").id)
         backup = self.backup_now(policy)
         backup.action_verify()
         self.run_cron()
@@ -381,7 +382,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.run_cron()
         self.assertEqual(backup.verify_state, "failed")
         self.assertIn("does not match", self.last_message(backup))
-        self.assertEqual(backup.activity_ids.user_id, policy.user_id)
+        self.assertEqual(policy.activity_ids.user_id, policy.user_id)
 
     def test_download_link(self):
         policy = self.make_policy(backup_format="dump")
@@ -713,6 +714,9 @@ class TestBackupGuards(BackupMixin, TransactionCase):
             ("keep_weekly", 100000),
             ("keep_monthly", -1),
             ("keep_yearly", 101),
+            ("alert_grace_hours", 721),
+            ("alert_grace_hours", -1),
+            ("alert_grace_hours", 2**40),
         ):
             with self.subTest(field=field, value=value):
                 with self.assertRaisesRegex(ValidationError, "whole number between 0 and"):

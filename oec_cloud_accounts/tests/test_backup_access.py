@@ -26,6 +26,8 @@ CALLS = (
     ("back up now", "cloud.backup.policy", "action_backup_now", []),
     ("lifecycle rule", "cloud.backup.policy", "action_apply_lifecycle", []),
     ("write policy (code's field)", "cloud.backup.policy", "write", [{"next_run_at": "2030-01-01 00:00:00"}]),
+    ("write alert settings", "cloud.backup.policy", "write", [{"alert_grace_hours": 48}]),
+    ("write alert state", "cloud.backup.policy", "write", [{"alert_state": "overdue"}]),
     ("verify", "cloud.backup", "action_verify", []),
     ("download", "cloud.backup", "action_download", []),
     ("delete blob", "cloud.backup", "action_delete_backup", []),
@@ -112,6 +114,7 @@ class TestBackupAccess(BackupMixin, HttpCase):
         self.env.invalidate_all()
         self.assertEqual(self.backup.state, "done")
         self.assertEqual(self.policy.keep_daily, 7)
+        self.assertEqual((self.policy.alert_grace_hours, self.policy.alert_state), (6, "ok"))
         self.assertTrue(self.policy.exists())
         self.assertEqual(self.env["cloud.backup.policy"].search_count([]), 1)
         self.assertFalse(self.env["cloud.backup"].search([("state", "=", "queued")]))
@@ -131,9 +134,12 @@ class TestBackupAccess(BackupMixin, HttpCase):
         self.assertEqual(
             self.rpc(login, "cloud.backup", "action_restore", [])["res_model"], "cloud.backup.restore"
         )
-        self.rpc(login, "cloud.backup.policy", "write", [{"keep_daily": 3}])
+        self.rpc(login, "cloud.backup.policy", "write", [{"keep_daily": 3, "alert_grace_hours": 12}])
         self.env.invalidate_all()
-        self.assertEqual(self.policy.keep_daily, 3)
+        self.assertEqual((self.policy.keep_daily, self.policy.alert_grace_hours), (3, 12))
+        # the alert's state is the code's, even for them
+        with self.assertRaises(JsonRpcException):
+            self.rpc(login, "cloud.backup.policy", "write", [{"alert_state": "ok"}])
         self.rpc(login, "cloud.backup.policy", "action_backup_now", [])
         self.env.invalidate_all()
         self.assertEqual(

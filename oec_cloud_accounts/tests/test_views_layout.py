@@ -203,6 +203,12 @@ class TestViewsLayout(EmulatorMixin, HttpCase):
                 },
             ]
         )
+        # in alert, as after a failed backup: the banner, the badge and the dates
+        policy._alert_raise(
+            "backup_failed",
+            "The backup %s failed: the storage account oecbackups was not found in the resource group "
+            "oec-backups. No blob was committed." % backups[0].name,
+        )
         zone = sudo["cloud.dns.zone"].create(
             {
                 "name": "contoso.example",
