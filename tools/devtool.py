@@ -32,6 +32,10 @@ ODOO_GIT = "https://github.com/odoo/odoo.git"
 # Odoo's requirements.txt also lists python-ldap (auth_ldap only), which needs
 # the OpenLDAP headers to build; none of our addons uses it.
 SKIPPED_ODOO_REQUIREMENTS = ("python-ldap",)
+# setuptools<70 (below) keeps pkg_resources, whose require() does not know the normalized
+# dist-info names (zope_interface-8.x): gevent's event plugins then fail, and with them Odoo's
+# gevent process (--workers). These releases still carry the dotted names.
+PKG_RESOURCES_PINS = ("zope.interface<8", "zope.event<5")
 RUN_DB = os.environ.get("OEC_DB", "oec_azure")
 PORT = int(os.environ.get("OEC_PORT", "8069"))
 # the sandbox database logs in as admin / admin: serve it on this machine only
@@ -124,7 +128,7 @@ def bootstrap():
     reqs = [ROOT / "requirements.txt", ROOT / "test-requirements.txt", src / "requirements.txt"]
     emulator_inputs = [EMULATOR_DIR / "pyproject.toml", EMULATOR_DIR / "package-lock.json"]
     stamp = VENV / ".oec-stamp"
-    want = digest(str(src), sys.version, *reqs, *emulator_inputs)
+    want = digest(str(src), sys.version, *PKG_RESOURCES_PINS, *reqs, *emulator_inputs)
     if stamp.is_file() and stamp.read_text() == want and PY.exists():
         return src
     say(f"preparing the virtual environment .venv (Odoo from {src}) ...")
@@ -140,6 +144,7 @@ def bootstrap():
     # Odoo 17 imports pkg_resources, which setuptools 70+ no longer guarantees.
     run([*pip, "setuptools<70", "wheel"])
     run([*pip, "-r", odoo_reqs, "-r", ROOT / "requirements.txt", "-r", ROOT / "test-requirements.txt"])
+    run([*pip, *PKG_RESOURCES_PINS])
     run([*pip, "--no-deps", "-e", EMULATOR_DIR])
     site = subprocess.run(
         [PY, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
