@@ -1,5 +1,6 @@
 """What a person would make in the Azure portal before using the addon: a storage account and
-its container, through the real SDK clients with a token of their own."""
+its container, through the real SDK clients with a token of their own, and the data roles
+backups need given to the Microsoft user whose account reaches it."""
 
 import importlib.util
 
@@ -25,7 +26,7 @@ class StaticToken:
         return self._token
 
 
-def seed_storage(emulator, name="oecresilience", group="oec-resilience", container="odoo-backups"):
+def seed_storage(emulator, user_oid, name="oecresilience", group="oec-resilience", container="odoo-backups"):
     # pylint: disable=import-outside-toplevel
     from azure.mgmt.resource.resources import ResourceManagementClient
     from azure.mgmt.storage import StorageManagementClient
@@ -52,6 +53,12 @@ def seed_storage(emulator, name="oecresilience", group="oec-resilience", contain
         group, name, {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
     ).result()
     storage.blob_containers.create(group, name, container, {})
+    from azure_emulator import defaults  # pylint: disable=import-outside-toplevel
+
+    # blobs are reached with the user's Entra token: Storage Blob Data Contributor, and Delegator
+    # for download links (Access control (IAM) > Add role assignment in the portal)
+    for role in (defaults.ROLE_BLOB_DATA_CONTRIBUTOR, defaults.ROLE_BLOB_DELEGATOR):
+        emulator.control.assign_role(user_oid, role, account.id)
     return {
         "subscription_id": sub,
         "resource_group": group,

@@ -81,7 +81,8 @@ def test_prefork_under_load(setup, emulator):
     control.update_subscription(
         emulator.info["subscription_id"], quotas={"eastus": {"standardBSFamily": 1000, "cores": 1000}}
     )
-    storage = seed_storage(emulator)
+    # the storage location is reached through the first account (setup_records.py)
+    storage = seed_storage(emulator, users[0]["oid"])
     conf = setup.config(emulator, BASE_PORT)
     made = setup.shell(
         conf,
