@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replay import Replay
 
+from odoo.addons.oec_cloud_accounts.services import http as identity_http
+
 
 @pytest.fixture(scope="session")
 def replay(tmp_path_factory):
@@ -32,6 +34,8 @@ def replay(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _fresh(replay):
     replay.reset()
+    # each test replays its authority's discovery answer: none is kept from the one before
+    identity_http.forget_discovery()
     yield
 
 

@@ -178,8 +178,9 @@ class TestStorageKeepsItsState(AccountStateMixin, StorageMixin, TransactionCase)
 
     def test_access_test_refused_to_the_account(self):
         storage = self.ready_storage(self.account)
+        # the access test's first ARM read: the role assignments of the signed-in user
         self.emu.control.inject_fault(
-            service="arm", path="/listKeys", status=403, code="AuthorizationFailed", count=None
+            service="arm", path="/roleAssignments", status=403, code="AuthorizationFailed", count=None
         )
         storage.action_test_access()
         self.assertEqual(storage.state, "ready", "the storage account itself was not found wanting")

@@ -425,7 +425,9 @@ class TestFaults(StorageMixin, TransactionCase):
         self.assertNotEqual(backup.state, "done", "no Done backup whose upload failed")
         self.assertNotIn("Unexpected", backup.error or "")
         self.assertTrue(backup.error)
-        shown = "backup %s, activity for the policy's user" % backup.state
+        if fault != REVOKED:
+            self.assertEqual(backup.policy_id.alert_state, "backup_failed")
+        shown = "backup %s, the policy's Backup Failed alert (activity and mail)" % backup.state
         retried = "at the policy's next time, or Back up now"
         if fault == TIMED_OUT:
             shown += " (no answer in %d s: a request under a job's deadline waits %d s at least)" % (
@@ -452,8 +454,9 @@ class TestFaults(StorageMixin, TransactionCase):
             retried = "after Reconnect"
         else:
             self.assertEqual(backup.verify_state, "failed")
-            self.assertTrue(backup.activity_ids)
-            shown += ", the reason in the chatter, activity for the policy's user"
+            self.assertEqual(backup.policy_id.alert_state, "verify_failed")
+            self.assertTrue(backup.policy_id.activity_ids)
+            shown += ", the reason in the chatter, the policy's Verification Failed alert (activity and mail)"
         self.record("Backup verification (scheduled)", fault, shown, retried)
 
     def op_backup_download(self, fault):
