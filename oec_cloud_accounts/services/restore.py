@@ -623,12 +623,14 @@ def main():
     with open(path + ".tmp", "w") as out:
         json.dump(result, out)
     os.replace(path + ".tmp", path)
+    # the result is written: the lock goes first, so that the pass woken next finds it free (one
+    # woken while it is held would take the restore for still running, until its next interval)
+    holder.close()
     if params.get("cron_id"):
         try:
             _trigger(params)
         except psycopg2.Error:
             _logger.warning("restore into %s: the scheduled action was not woken up", params["db"])
-    holder.close()
 
 
 if __name__ == "__main__":
