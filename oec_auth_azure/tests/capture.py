@@ -8,6 +8,7 @@ wrote are appended to that file, and so is every error a JSON-RPC request answer
 login page the sign-in tests read; tools/secret_scan.py searches it (with the log)
 for every secret the emulator issued. Both addons' test base classes mix it in."""
 
+import contextlib
 import json
 import os
 from unittest.mock import patch
@@ -26,11 +27,19 @@ CAPTURED = {
 }
 
 
+def _test_lock(env):
+    """The lock of the test cursor while the registry is in test mode: a request still served
+    for a browser of an earlier test (its websocket) uses the same connection, and must not run
+    a query between one of ours and its fetch."""
+    return env.registry.test_lock or contextlib.nullcontext()
+
+
 def max_ids(env):
     ids = {}
-    for table in CAPTURED:
-        env.cr.execute(SQL("SELECT COALESCE(MAX(id), 0) FROM %s", SQL.identifier(table)))
-        ids[table] = env.cr.fetchone()[0]
+    with _test_lock(env):
+        for table in CAPTURED:
+            env.cr.execute(SQL("SELECT COALESCE(MAX(id), 0) FROM %s", SQL.identifier(table)))
+            ids[table] = env.cr.fetchone()[0]
     return ids
 
 
@@ -44,6 +53,11 @@ def append_texts(texts):
 def capture_texts(env, since):
     """Append what the test wrote for people to read since ``since`` (max_ids()) to the file
     of CAPTURED_TEXTS_VARIABLE, with every last error of the cloud records."""
+    with _test_lock(env):
+        append_texts(_captured_texts(env, since))
+
+
+def _captured_texts(env, since):
     env.flush_all()
     texts = []
     for table, columns in CAPTURED.items():
@@ -63,7 +77,7 @@ def capture_texts(env, since):
     for (table,) in env.cr.fetchall():
         env.cr.execute(SQL("SELECT last_error FROM %s WHERE last_error IS NOT NULL", SQL.identifier(table)))
         texts += [row[0] for row in env.cr.fetchall()]
-    append_texts(texts)
+    return texts
 
 
 class CaptureTextsMixin:
