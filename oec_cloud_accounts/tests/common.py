@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from unittest.mock import patch
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -14,6 +15,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user
 from odoo.tools import config
 
+from odoo.addons.bus.websocket import _kick_all
 from odoo.addons.oec_auth_azure.tests.capture import (  # noqa: F401
     CAPTURED_TEXTS_VARIABLE,
     CaptureTextsMixin,
@@ -77,6 +79,7 @@ def run_job(case, model, method, *args, **kwargs):
     case.env.flush_all()
     entered = case.registry.test_cr is None
     if entered:
+        _close_leftover_websockets()
         case.registry.enter_test_mode(case.cr)
     try:
         with case.registry.cursor() as cr:
@@ -88,6 +91,17 @@ def run_job(case, model, method, *args, **kwargs):
             case.registry.leave_test_mode()
     case.env.invalidate_all()
     return result
+
+
+def _close_leftover_websockets(timeout=5):
+    """A tour's browser is gone, but its websocket may still be served by a request thread: once
+    the registry is in test mode that thread would use the test's cursor under our feet (Odoo
+    closes them so when the server stops: bus.websocket._kick_all)."""
+    _kick_all()
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("odoo.service.http.request."):
+            thread.join(max(0, deadline - time.monotonic()))
 
 
 class EmulatorMixin(CaptureTextsMixin):
