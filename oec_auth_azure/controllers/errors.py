@@ -30,12 +30,31 @@ def button_label(env, provider):
     return provider.body or provider.name
 
 
-def azure_error_message(provider, error, description):
-    """A dict (text, and optionally url + url_label) for the login page."""
+def _wait(seconds):
+    if not seconds or seconds <= 60:
+        return _("a minute")
+    return _("%s minutes", -(-seconds // 60))
+
+
+def azure_error_message(provider, error, description, retry_after=None):
+    """A dict (text, and optionally url + url_label) for the login page.
+    ``retry_after``: the seconds Microsoft asked to wait, if it said."""
     error = str(error or "")[:MAX_ERROR]
     description = str(description or "")
     code = aadsts_code(description[:MAX_DESCRIPTION])
     ref = "AADSTS%s" % code if code else (error or "error")
+    if error in ("temporarily_unavailable", "server_error"):
+        # Microsoft busy (429), failing (5xx) or out of reach: its own words are not the
+        # user's business, the wait is
+        return {
+            "text": _(
+                "Microsoft could not complete the sign-in just now (%(ref)s). Wait %(wait)s, then "
+                "click %(button)s again.",
+                ref=ref,
+                wait=_wait(retry_after),
+                button=button_label(provider.env, provider),
+            )
+        }
     if code in ("65001", "90094", "90008", "90099") or error == "consent_required":
         return {
             "text": _(

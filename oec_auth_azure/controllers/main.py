@@ -257,7 +257,9 @@ class OecAzureOAuthController(OAuthController):
                 return refuse(
                     provider,
                     attempt,
-                    azure_error_message(provider, tokens["error"], tokens.get("error_description")),
+                    azure_error_message(
+                        provider, tokens["error"], tokens.get("error_description"), tokens.get("retry_after")
+                    ),
                 )
         else:
             tokens = {"id_token": kw.get("id_token"), "access_token": kw.get("access_token")}

@@ -137,6 +137,16 @@ class AuthOAuthProvider(models.Model):
             return _("The id_token is invalid: %s", params.get("reason"))
         if code == "unknown_tenant":
             return _("Microsoft did not recognise the tenant %s.", params.get("tenant"))
+        if code == "graph_unauthorized" and entra.graph_only_scope(
+            self._oec_azure_scope(code_flow=True), entra.graph_host(self.validation_endpoint)
+        ):
+            # the token was asked for Graph: Graph no longer takes it (revoked, or the session
+            # ended at Microsoft meanwhile), which signing in again mends
+            return _(
+                "Microsoft Graph did not accept the sign-in's access token while reading your "
+                "groups: the sign-in may have been revoked meanwhile. Click %s again.",
+                self.body or self.name,
+            )
         if code == "graph_unexpected" and params.get("retry"):
             return _("Microsoft Graph gave an unexpected answer while reading your groups. Try again later.")
         messages = {

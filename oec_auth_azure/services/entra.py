@@ -104,6 +104,23 @@ def admin_consent_url(auth_endpoint, tenant, params):
     return "%s/%s/v2.0/adminconsent?%s" % (_browser_origin(auth_endpoint), tenant, urlencode(params))
 
 
+def retry_after(value):
+    """Seconds of a ``Retry-After`` header in its delta-seconds form, else None."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def graph_only_scope(scope, graph):
+    """Whether ``scope`` names Microsoft Graph permissions only (short names,
+    or URIs of the Graph host ``graph``): a token for another API is what
+    Graph refuses with 401 whatever the user does."""
+    prefix = graph.rstrip("/").lower() + "/"
+    return all("/" not in name or name.lower().startswith(prefix) for name in scope.split())
+
+
 def groups_scope(scope):
     """``scope`` with User.Read added, for a sign-in that may have to read the
     user's groups from Graph (group overage): unchanged when it already names
@@ -202,9 +219,19 @@ class EntraClient:
         """
         response = requests.post(self.token_endpoint, data=data, timeout=self.timeout, verify=self.verify)
         try:
-            return response.json()
+            payload = response.json()
         except ValueError:
-            return {"error": "invalid_response", "error_description": response.text[:200]}
+            payload = {"error": "invalid_response", "error_description": response.text[:200]}
+        if response.status_code == 429 or response.status_code >= 500:
+            # busy or failing (OAuth 2.0's temporarily_unavailable, whatever the body names):
+            # the person waits and signs in again; Retry-After says how long
+            described = payload.get("error_description") if isinstance(payload, dict) else None
+            payload = {
+                "error": "temporarily_unavailable",
+                "error_description": str(described or ""),
+                "retry_after": retry_after(response.headers.get("Retry-After")),
+            }
+        return payload
 
     def get_json(self, url, access_token=None):
         """GET ``url`` (with a bearer token): its JSON body.

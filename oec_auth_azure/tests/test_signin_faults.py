@@ -80,9 +80,8 @@ class TestSigninFaults(AzureSigninCase):
                 "as the test suite saw it against the local emulator (client timeout %s s, server option"
                 % TIMEOUT,
                 "`oec_azure_timeout`). The sign-in is refused on the login page; no user is created or",
-                "changed (groups kept); the user tries again. A Retry-After (here %d s) is not followed:"
-                % RETRY_AFTER,
-                "nothing is scheduled, the person decides when to try again. The emulator gone is",
+                "changed (groups kept); the user tries again. A Retry-After of the token endpoint (here"
+                " %d s) is said as the wait; nothing is scheduled. The emulator gone is" % RETRY_AFTER,
                 'tested once (at the redemption, the first call); "%s" at Graph is its 401' % REVOKED,
                 "InvalidAuthenticationToken.",
             ],
