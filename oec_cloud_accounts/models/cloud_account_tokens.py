@@ -195,19 +195,34 @@ class CloudAccount(models.Model):
         transaction made the row or holds its lock, the caller refreshes in it."""
         self.ensure_one()
         deadline = time.monotonic() + REFRESH_WAIT
+        wait = False
         while True:
             with self.env.registry.cursor() as cr:
                 try:
                     with cr.savepoint(flush=False):
+                        if wait:
+                            # another worker renews this account's tokens: wait for its end in
+                            # PostgreSQL (no polling), at most until the deadline
+                            left = max(int((deadline - time.monotonic()) * 1000), 1)
+                            cr.execute(SQL("SET LOCAL lock_timeout = %s", "%dms" % left))
                         cr.execute(
                             SQL(
-                                "SELECT id FROM cloud_account WHERE id = %s FOR NO KEY UPDATE NOWAIT", self.id
+                                "SELECT id FROM cloud_account WHERE id = %s FOR NO KEY UPDATE %s",
+                                self.id,
+                                SQL("") if wait else SQL("NOWAIT"),
                             ),
                             # a lock taken elsewhere is an answer here, not an error to log
                             log_exceptions=False,
                         )
                         found = cr.fetchone()
-                except (errors.LockNotAvailable, errors.SerializationFailure):
+                except errors.SerializationFailure:
+                    # the other worker committed while this one waited (this snapshot is older
+                    # than its change): take the lock again in a new transaction, and read
+                    if time.monotonic() >= deadline:
+                        raise self._refresh_busy() from None
+                    wait = False
+                    continue
+                except errors.LockNotAvailable:
                     found = False
                 if found is None:
                     # not visible outside this transaction: it made the row
@@ -221,17 +236,18 @@ class CloudAccount(models.Model):
                     cr.commit()  # pylint: disable=invalid-commit
                     self.invalidate_recordset()
                     return renewed
-            if self._row_locked_here():
+            if not wait and self._row_locked_here():
                 return None
-            if time.monotonic() > deadline:
-                raise AzureError(
-                    "job.unexpected",
-                    code="refresh_busy",
-                    kind=KIND_TRANSIENT,
-                    params={"error": "refresh_busy"},
-                )
-            # another worker renews this account's tokens: wait for it, then use what it stored
-            time.sleep(0.1)
+            if time.monotonic() >= deadline:
+                raise self._refresh_busy()
+            wait = True
+
+    @api.model
+    def _refresh_busy(self):
+        """Another worker held the account's tokens longer than REFRESH_WAIT."""
+        return AzureError(
+            "job.unexpected", code="refresh_busy", kind=KIND_TRANSIENT, params={"error": "refresh_busy"}
+        )
 
     def _fresh_access_token(self, force, seen_refresh_at):
         """(access token, expiry) when another transaction renewed the tokens meanwhile."""
