@@ -36,6 +36,7 @@ JWKS_TTL = 24 * 3600
 JWKS_REFRESH_BUDGET = 6
 # Group overage: at most this many Graph pages (999 groups each) are read.
 GRAPH_MAX_PAGES = 20
+GRAPH_GROUP_TYPE = "#microsoft.graph.group"
 # Delegated Graph permissions that let the signed-in user list their own
 # memberships (Graph reference, "List a user's memberships (direct and
 # transitive)", least privileged first), compared without case. A token asked
@@ -357,7 +358,11 @@ class EntraClient:
 
         :raise EntraError: Graph unreachable, refusing, answering oddly, or too many pages
         """
-        url = graph + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999"
+        # no OData cast to microsoft.graph.group: Graph takes a cast only as an advanced query
+        # (ConsistencyLevel: eventual and $count), answered from an index that may lag behind
+        # recent changes, and a sign-in must see a membership given a minute ago; the other
+        # members (directory roles, administrative units) are left out here instead
+        url = graph + "/v1.0/me/transitiveMemberOf?$select=id&$top=999"
         groups = []
         for _page in range(GRAPH_MAX_PAGES):
             try:
@@ -382,7 +387,7 @@ class EntraClient:
             try:
                 response.raise_for_status()
                 body = response.json()
-                groups += [item["id"].lower() for item in body.get("value", []) if item.get("id")]
+                groups += [item["id"].lower() for item in body.get("value", []) if _is_group(item)]
             except (requests.RequestException, ValueError, AttributeError, TypeError) as exc:
                 _logger.warning("Microsoft Entra ID: unexpected Graph answer (HTTP %s)", response.status_code)
                 raise EntraError("graph_unexpected", retry=True) from exc
@@ -393,6 +398,13 @@ class EntraClient:
                 # the token goes to Graph only, whatever a next link says
                 raise EntraError("graph_unexpected")
         raise EntraError("graph_too_many")
+
+
+def _is_group(item):
+    """Whether a directoryObject of a membership list is a group (its ``@odata.type``; an
+    object without one is kept: only group ids can match a mapping line)."""
+    kind = str(item.get("@odata.type") or GRAPH_GROUP_TYPE).lower()
+    return bool(item.get("id")) and kind == GRAPH_GROUP_TYPE
 
 
 def _graph_code(response):

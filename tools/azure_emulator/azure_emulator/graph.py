@@ -130,9 +130,13 @@ def me(req):
     )
 
 
-def transitive_member_of(req, _cast=None):
+def transitive_member_of(req, cast=None):
     """GET /v1.0/me/transitiveMemberOf[/microsoft.graph.group]: paged by
-    $top / @odata.nextLink ($skiptoken is an offset here)."""
+    $top / @odata.nextLink ($skiptoken is an offset here). The OData cast is an
+    advanced query (reference, request headers: "ConsistencyLevel: eventual. This
+    header and $count are required when using the $search, $filter, $orderby, or
+    OData cast query parameters"): refused without them (the message is ours, no
+    recorded answer shows Graph's words)."""
     try:
         claims, user = _user_from_bearer(req)
     except TokenError as exc:
@@ -140,6 +144,13 @@ def transitive_member_of(req, _cast=None):
     refused = _forbidden(claims, MEMBERSHIP_SCOPES)
     if refused is not None:
         return refused
+    advanced = req.header("ConsistencyLevel", "").lower() == "eventual" and req.query.get("$count") == "true"
+    if cast and not advanced:
+        return _error(
+            400,
+            "Request_UnsupportedQuery",
+            "An OData cast needs the ConsistencyLevel: eventual header and $count=true.",
+        )
     groups = req.emu.state["groups"]
     ids = transitive_groups(req.emu.state, user)
     try:
