@@ -4,7 +4,8 @@ the product reads of them (its group's public address, whether the NIC of the ol
 import json
 
 import pytest
-from test_lro import _asked, _quick
+from replay import load
+from test_lro import VM_SPEC, _asked, _quick
 
 from odoo.addons.oec_cloud_accounts.services.compute import SUBNET_PREFIX, VNET_PREFIX, ComputeClient
 
@@ -94,3 +95,28 @@ def test_nic_exists_reads_200_and_404(replay, arm):
     assert client.nic_exists(SUB, "rg", "missing") is False
     assert [r["path"].rsplit("/", 1)[-1] for r in replay.requests] == ["nic", "missing"]
 
+
+def test_vm_sent_again_with_its_inline_network_makes_nothing_twice(replay, arm):
+    """Compute names the NIC it makes (toBeCreatedNetworkInterface in Azure's answer), not after the
+    configuration: no NIC named ``nic`` exists after the first request, so the VM is sent again with
+    the same configurations, and Azure answers 200 with the VM (nothing made twice)."""
+    replay.serve("compute/vm_create_inline_network", "compute/vm_create_inline_network_again")
+    spec = dict(
+        VM_SPEC,
+        nic_id=None,
+        subnet_id=GROUP + "/virtualNetworks/vnet/subnets/default",
+        nsg_id=GROUP + "/networkSecurityGroups/nsg",
+    )
+    client = ComputeClient(**arm)
+    assert _quick(lambda: client.begin_create_vm(SUB, "rg", "vm", spec, {}))
+    first = json.loads(replay.requests[0]["body"])
+    answer = load("compute/vm_create_inline_network")["exchanges"][0]["body"]
+    (made,) = answer["properties"]["networkProfile"]["networkInterfaces"]
+    (config,) = first["properties"]["networkProfile"]["networkInterfaceConfigurations"]
+    assert not made["id"].endswith("/networkInterfaces/" + config["name"])
+    assert client.nic_exists(SUB, "rg") is False
+    # the 200 answer (the VM exists) is followed like any: a token, the VM read when it is asked
+    token = _quick(lambda: client.begin_create_vm(SUB, "rg", "vm", spec, {}))
+    puts = [r for r in replay.requests if r["method"] == "PUT"]
+    assert len(puts) == 2 and json.loads(puts[1]["body"]) == first
+    assert _quick(lambda: ComputeClient(**arm).poll(SUB, "vm", token)) is True
