@@ -55,3 +55,33 @@ def test_a_blob_of_another_database_is_never_deleted(replay, store):
         store.delete("other.zip", OWNER)
     assert raised.value.code == "ForeignBlob"
     assert [r["method"] for r in replay.requests] == ["HEAD"]
+
+
+def test_backup_read_back_in_ranges_with_its_hash_and_metadata(replay):
+    replay.serve("blob/round_trip")
+    store = BlobStore(
+        "%s/%s" % (replay.base, ACCOUNT),
+        KEY,
+        "backups",
+        ca_bundle=replay.ca_path,
+        account_name=ACCOUNT,
+        timeout=5,
+        backoff=0,
+        download_first=16,
+        download_chunk=16,
+    )
+    read = store.download("db1.zip")
+    assert read == {
+        "size": 40,
+        "sha256": hashlib.sha256(b"x" * 40).hexdigest(),
+        "metadata": {META_SHA256: read["sha256"], "oec_db_uuid": "this-database"},
+    }
+    ranges = [r["headers"].get("X-Ms-Range") for r in replay.requests]
+    assert ranges == ["bytes=0-15", "bytes=16-31", "bytes=32-39"]
+
+
+def test_access_test_writes_reads_and_deletes_its_marker(replay, store):
+    replay.serve("blob/round_trip")
+    assert store.check_access("ok") is True
+    assert [r["method"] for r in replay.requests] == ["PUT", "GET", "DELETE"]
+    assert {r["path"] for r in replay.requests} == {"/%s/backups/.oec-access-test/ok" % ACCOUNT}
