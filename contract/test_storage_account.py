@@ -3,8 +3,10 @@ a name is free, and its creation (202 with Location, polled without waiting)."""
 
 import json
 
+import pytest
 from test_lro import _quick
 
+from odoo.addons.oec_cloud_accounts.services.errors import KIND_ACCESS, KIND_REQUEST, AzureError
 from odoo.addons.oec_cloud_accounts.services.storage import StorageClient
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -61,3 +63,24 @@ def test_creation_is_202_with_location_polled_once_per_call(replay, arm):
     assert _quick(lambda: StorageClient(**arm).poll_create(SUB, token)) is False
     assert _quick(lambda: StorageClient(**arm).poll_create(SUB, token)) is True
     assert [r["method"] for r in replay.requests] == ["PUT", "GET", "GET"]
+
+
+def test_account_gone_and_keys_refused(replay, arm):
+    replay.serve("storage/account_refused")
+    client = StorageClient(**arm)
+    with pytest.raises(AzureError) as gone:
+        client.get_account(SUB, "rg", "gone")
+    assert (gone.value.key, gone.value.kind, gone.value.status) == (
+        "storage.account_not_found",
+        KIND_REQUEST,
+        404,
+    )
+    assert gone.value.params["account"] == "gone"
+    with pytest.raises(AzureError) as refused:
+        client.account_key(SUB, "rg", "sto1")
+    assert (refused.value.key, refused.value.kind, refused.value.code) == (
+        "storage.AuthorizationFailed",
+        KIND_ACCESS,
+        "AuthorizationFailed",
+    )
+    assert "listKeys/action" in refused.value.detail
