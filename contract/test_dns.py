@@ -75,3 +75,14 @@ def test_a_record_created_updated_and_deleted_with_etags(replay, arm):
     assert delete["headers"]["If-Match"] == "11111111-1111-1111-1111-111111111111"
     sent = json.loads(create["body"])
     assert sent["properties"] == {"TTL": 3600, "ARecords": [{"ipv4Address": "127.0.0.1"}], "metadata": owner}
+
+
+def test_one_record_set_with_its_etag(replay, arm):
+    replay.serve("dns/record_sets")
+    record = DnsClient(**arm).get_record_set(SUB, "rg", "zone1", "record1", "A")
+    assert (record["name"], record["type"], record["values"], record["etag"]) == (
+        "record1",
+        "A",
+        ["127.0.0.1"],
+        "00000000-0000-0000-0000-000000000000",
+    )
