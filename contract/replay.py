@@ -136,4 +136,7 @@ class Replay:
             data = json.dumps(payload).replace("{base}", self.base).encode()
             headers.setdefault("Content-Type", "application/json; charset=utf-8")
         answer = Response(data, status=exchange.get("status", 200), headers=headers)
+        if request.method == "HEAD" and "Content-Length" in headers:
+            # a HEAD answer gives the length of the body it does not carry (Get Blob Properties)
+            answer.headers["Content-Length"] = headers["Content-Length"]
         return answer(environ, start_response)

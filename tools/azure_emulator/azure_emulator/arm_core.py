@@ -419,6 +419,17 @@ def list_locations(req, sub_id):
         }
         for name, label in d.REGIONS.items()
     ]
+    # Azure lists Logical regions too (no datacenter: no VM goes there), contract/fixtures/arm/locations.json
+    value.append(
+        {
+            "id": "/subscriptions/%s/locations/unitedstates" % sub_id,
+            "name": "unitedstates",
+            "displayName": "United States",
+            "regionalDisplayName": "United States",
+            "type": "Region",
+            "metadata": {"regionType": "Logical", "regionCategory": "Other", "geographyGroup": "US"},
+        }
+    )
     return Response.json(200, {"value": value})
 
 

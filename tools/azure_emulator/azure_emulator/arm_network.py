@@ -277,17 +277,22 @@ def check_vm_configurations(req, configs, vm_id):
 
 def create_vm_nics(req, sub_id, rg, vm_id, location, configs):
     """The NICs, and their public IPs, Compute creates for a VM's ``networkInterfaceConfigurations``
-    (networkProfile.networkApiVersion): the VM's ``networkInterfaces`` references. Here they are
-    named after their configurations; Azure's names are its own (the product never relies on
-    them). A NIC or IP that exists already (the same VM's PUT sent again) is kept."""
+    (networkProfile.networkApiVersion): the VM's ``networkInterfaces`` references. Their names are
+    Compute's, not the configurations' (contract/fixtures/compute/vm_create_inline_network.json:
+    the configuration's NIC is answered as toBeCreatedNetworkInterface): here the VM's name, then
+    the configuration's, so that a NIC made on its own with the configuration's name (the
+    product's older chain) is never taken for the VM's. A NIC or IP that exists already (the same
+    VM's PUT sent again) is kept."""
     emu = req.emu
     refs = []
+    vm_name = vm_id.rsplit("/", 1)[1]
     for config in configs:
         props = config.get("properties") or {}
-        nic_id = _rid(sub_id, rg, "networkInterfaces", config["name"])
+        nic_name = _compute_name(vm_name, config["name"])
+        nic_id = _rid(sub_id, rg, "networkInterfaces", nic_name)
         nic = core.get_res(emu, nic_id)
         if nic is None:
-            nic = _base(req, sub_id, rg, "networkInterfaces", config["name"], {"location": location}, None)
+            nic = _base(req, sub_id, rg, "networkInterfaces", nic_name, {"location": location}, None)
             ip_configs = []
             for index, ip_config in enumerate(props.get("ipConfigurations") or []):
                 cprops = ip_config.get("properties") or {}
@@ -304,7 +309,7 @@ def create_vm_nics(req, sub_id, rg, vm_id, location, configs):
                 pip_config = cprops.get("publicIPAddressConfiguration")
                 if pip_config:
                     out["publicIPAddress"] = {
-                        "id": _vm_public_ip(req, sub_id, rg, location, pip_config)["id"]
+                        "id": _vm_public_ip(req, sub_id, rg, location, pip_config, vm_name)["id"]
                     }
                     pip = core.get_res(emu, out["publicIPAddress"]["id"])
                     pip["properties"]["ipConfiguration"] = {
@@ -336,7 +341,12 @@ def create_vm_nics(req, sub_id, rg, vm_id, location, configs):
     return refs
 
 
-def _vm_public_ip(req, sub_id, rg, location, config):
+def _compute_name(vm_name, config_name):
+    """The name of a resource Compute makes for a VM from one of its configurations."""
+    return "%s-%s" % (vm_name, config_name)
+
+
+def _vm_public_ip(req, sub_id, rg, location, config, vm_name):
     props = config.get("properties") or {}
     sku = config.get("sku") or {"name": "Basic"}
     if sku.get("name", "").lower() == "basic":
@@ -346,7 +356,8 @@ def _vm_public_ip(req, sub_id, rg, location, config):
             "Basic SKU public IP addresses have been retired and "
             "can no longer be created. Use a Standard SKU public IP address.",
         )
-    ip = _base(req, sub_id, rg, "publicIPAddresses", config["name"], {"location": location}, None)
+    name = _compute_name(vm_name, config["name"])
+    ip = _base(req, sub_id, rg, "publicIPAddresses", name, {"location": location}, None)
     ip["sku"] = {"name": "Standard", "tier": sku.get("tier") or "Regional"}
     _allocate(req.emu, ip)
     ip["properties"].update(

@@ -484,6 +484,9 @@ def test_vm_created_with_its_nic_and_public_ip(emu, clients):
 
     vm = compute.virtual_machines.begin_create_or_update(RG, "vm1", _inline_vm(nsg.id, subnet_id)).result()
     (ref,) = vm.network_profile.network_interfaces
+    # Compute names what it makes, not after the configurations (contract/fixtures/compute/
+    # vm_create_inline_network.json): a NIC named like the configuration is another one
+    assert ref.id.rsplit("/", 1)[1] != "nic"
     nic = network.network_interfaces.get(RG, ref.id.rsplit("/", 1)[1])
     assert nic.network_security_group.id == nsg.id
     assert nic.virtual_machine.id == vm.id
@@ -492,10 +495,11 @@ def test_vm_created_with_its_nic_and_public_ip(emu, clients):
     (pip,) = network.public_ip_addresses.list(RG)
     assert pip.id == ip_config.public_ip_address.id
     assert (pip.sku.name, pip.public_ip_allocation_method) == ("Standard", "Static")
-    assert pip.ip_address
+    assert pip.ip_address and pip.name != "ip"
     # the same PUT again (a lost transaction) keeps the NIC and its address
     compute.virtual_machines.begin_create_or_update(RG, "vm1", _inline_vm(nsg.id, subnet_id)).result()
     assert [p.ip_address for p in network.public_ip_addresses.list(RG)] == [pip.ip_address]
+    assert [n.id for n in network.network_interfaces.list(RG)] == [nic.id]
     # deleteOption Delete: the NIC and the public IP go with the VM
     compute.virtual_machines.begin_delete(RG, "vm1").result()
     assert list(network.network_interfaces.list(RG)) == []
