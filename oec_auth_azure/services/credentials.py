@@ -43,6 +43,8 @@ KINDS = (SECRET, MANAGED_IDENTITY, TOKEN_FILE)
 # token the managed identity presents (US Government: api://AzureADTokenExchangeUSGov, China:
 # api://AzureADTokenExchangeChina; set AUDIENCE_OPTION there)
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
+# RFC 7523: a JWT as client authentication
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # what Kubernetes workload identity sets (azure-workload-identity's webhook)
 TOKEN_FILE_VARIABLE = "AZURE_FEDERATED_TOKEN_FILE"
 # a token file larger than this is no token
