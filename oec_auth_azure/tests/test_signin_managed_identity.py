@@ -42,6 +42,8 @@ class TestSigninManagedIdentity(AzureSigninCase):
     def test_code_flow_without_secret(self):
         self.trust(defaults.MANAGED_IDENTITY_PRINCIPAL_ID)
         self.assertFalse(self.provider.oec_azure_client_secret_set)
+        # Settings say no secret is used (and hide its field)
+        self.assertTrue(self.env["res.config.settings"].create({}).oec_azure_host_identity)
         authorize = self.click_button(self.reset_url(self.user))
         self.assertIn("response_type=code", authorize, "the code flow, though no secret is stored")
         callback = self.microsoft(authorize)

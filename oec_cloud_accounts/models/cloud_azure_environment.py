@@ -368,28 +368,21 @@ class CloudAzureEnvironment(models.Model):
         When the server proves the application's identity with a client assertion (a managed
         identity or a federated token, never stored), no secret is read nor sent."""
         self.ensure_one()
-        if not self._uses_secret():
-            return AzureIdentity(
-                self.authority_host,
-                self.client_id,
-                None,
-                tenant=self.tenant,
-                interactive_authority_host=self.interactive_authority_host,
-                ca_bundle=self._ca_bundle(),
-                timeout=self._timeout(),
-                client_assertion=credentials.client_assertion(
-                    config, ca_bundle=self._ca_bundle(), timeout=self._timeout()
-                ),
-            )
-        cloud = self.sudo()
-        secret = cloud._get_secret("client_secret_enc")
-        if secret is None and cloud._ids_with_secret("client_secret_enc"):
-            copy = cloud._secret_from_copy("client_secret_enc")
-            raise AzureError(
-                "cloud.client_secret_copy" if copy else "cloud.client_secret_unreadable",
-                code="client_secret_unreadable",
-                kind=KIND_CLIENT,
-                params={"name": self.display_name},
+        secret = assertion = None
+        if self._uses_secret():
+            cloud = self.sudo()
+            secret = cloud._get_secret("client_secret_enc")
+            if secret is None and cloud._ids_with_secret("client_secret_enc"):
+                copy = cloud._secret_from_copy("client_secret_enc")
+                raise AzureError(
+                    "cloud.client_secret_copy" if copy else "cloud.client_secret_unreadable",
+                    code="client_secret_unreadable",
+                    kind=KIND_CLIENT,
+                    params={"name": self.display_name},
+                )
+        else:
+            assertion = credentials.client_assertion(
+                config, ca_bundle=self._ca_bundle(), timeout=self._timeout()
             )
         return AzureIdentity(
             self.authority_host,
@@ -399,6 +392,7 @@ class CloudAzureEnvironment(models.Model):
             interactive_authority_host=self.interactive_authority_host,
             ca_bundle=self._ca_bundle(),
             timeout=self._timeout(),
+            client_assertion=assertion,
         )
 
     @api.model

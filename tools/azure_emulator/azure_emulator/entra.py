@@ -600,7 +600,10 @@ def token(req, segment):
             "Application with identifier '%s' was not found in the directory '%s'." % (client_id, segment),
         )
     assertion_type, assertion = form.get("client_assertion_type"), form.get("client_assertion")
-    req.client_auth = "assertion" if assertion else "secret" if secret else None
+    # both at once is logged as such: a client configured for assertions must never send its secret
+    req.client_auth = (
+        "+".join(name for name, given in (("secret", secret), ("assertion", assertion)) if given) or None
+    )
     if assertion:
         if assertion_type != managed_identity.JWT_BEARER:
             return token_error(
