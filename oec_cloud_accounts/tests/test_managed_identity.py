@@ -3,6 +3,8 @@
 Manager work with no secret set; the emulator sees client assertions, never a secret."""
 
 import os
+import socket
+import tempfile
 from unittest.mock import patch
 
 from azure_emulator import defaults
@@ -96,6 +98,47 @@ class TestManagedIdentity(EmulatorMixin, TransactionCase):
         account.action_refresh()
         self.assertIn("managed identity gave no token", account.last_error)
         self.assertEqual(self.token_requests(since), [], "no token request without an assertion")
+
+    def test_identity_endpoint_unreachable_is_retried(self):
+        """Not on Azure after all, or the endpoint is down: a transient failure, the account stays."""
+        account = self.connect()
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        with patch.dict(os.environ, {"IDENTITY_ENDPOINT": "http://127.0.0.1:%s/msi/token" % port}):
+            action = account.action_refresh()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertEqual((account.state, account.retry_count), ("active", 1))
+        self.assertIn("managed identity could not be reached", account.last_error)
+        self.assertTrue(account.has_tokens, "the user's sign-in is kept")
+
+    def test_federated_token_file(self):
+        """Kubernetes workload identity: a token of the cluster's issuer, read from a file at each use."""
+        issuer, subject = "https://oidc.cluster.example.test/", "system:serviceaccount:odoo:odoo"
+        self.emu.control.trust_managed_identity(defaults.CLOUD_CLIENT_ID, subject, issuer)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "azure-identity-token")
+            options = {"oec_azure_client_credential": "federated_token_file"}
+            with (
+                patch.dict(config.options, options),
+                patch.dict(os.environ, {"AZURE_FEDERATED_TOKEN_FILE": path}),
+            ):
+                with open(path, "w", encoding="ascii") as token_file:
+                    token_file.write(self.emu.control.federated_token(issuer, subject))
+                account = self.connect()
+                self.assertEqual(account.state, "active")
+                # the file is rotated: the next request reads the new token
+                rotated = self.emu.control.federated_token(issuer, subject)
+                with open(path, "w", encoding="ascii") as token_file:
+                    token_file.write(rotated)
+                self.assertEqual(account.action_refresh()["params"]["type"], "success")
+                os.unlink(path)
+                account.action_refresh()
+                self.assertIn("cannot be read", account.last_error)
+                self.assertIn(path, account.last_error)
+        calls = self.remote_calls()
+        self.assertNotIn("/msi/token", [r["path"] for r in calls])
+        self.assertEqual([r["client_auth"] for r in self.token_requests()], ["assertion", "assertion"])
 
     def test_refused_users_reach_no_identity_endpoint(self):
         account = self.connect()
