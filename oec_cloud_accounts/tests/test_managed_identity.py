@@ -10,14 +10,16 @@ from unittest.mock import patch
 from azure_emulator import defaults
 
 from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools import config
 
 from .common import EmulatorMixin, refused_users
+from .test_connect_http import ConnectHttpMixin
 
 
-@tagged("post_install", "-at_install")
-class TestManagedIdentity(EmulatorMixin, TransactionCase):
+class HostIdentityMixin:
+    """The server is configured to prove the cloud app with the host's managed identity."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -48,6 +50,9 @@ class TestManagedIdentity(EmulatorMixin, TransactionCase):
     def token_requests(self, since=0):
         return [r for r in self.remote_calls(since) if r["path"].endswith("/oauth2/v2.0/token")]
 
+
+@tagged("post_install", "-at_install")
+class TestManagedIdentity(HostIdentityMixin, EmulatorMixin, TransactionCase):
     def test_connect_refresh_and_resource_manager_without_secret(self):
         self.assertFalse(self.cloud.client_secret_set)
         self.assertEqual(self.cloud.client_credential, "managed_identity")
@@ -159,3 +164,16 @@ class TestManagedIdentity(EmulatorMixin, TransactionCase):
         calls = self.remote_calls()
         self.assertNotIn("/msi/token", [r["path"] for r in calls])
         self.assertEqual({r["client_auth"] for r in self.token_requests()}, {"secret"})
+
+
+@tagged("post_install", "-at_install")
+class TestManagedIdentityConnectHttp(HostIdentityMixin, ConnectHttpMixin, EmulatorMixin, HttpCase):
+    def test_add_account_without_secret(self):
+        """Add Account in the browser: no "set the client secret" refusal, the code redeemed with
+        the managed identity's assertion."""
+        self.authenticate("admin", "admin")
+        response = self.connect_http()
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        account = self.env["cloud.account"].search([], order="id desc", limit=1)
+        self.assertEqual((account.state, account.ms_username), ("active", defaults.USER_EMAIL))
+        self.assertEqual([r["client_auth"] for r in self.token_requests()], ["assertion"])
