@@ -111,6 +111,16 @@ def azure_error_message(provider, error, description, retry_after=None):
                 button=button_label(provider.env, provider),
             )
         }
+    if code in ("70021", "700213", "700024"):
+        return {
+            "text": _(
+                "The Azure app registration does not trust the identity of this Odoo server (%(ref)s). "
+                "An administrator must add a federated credential for the server's managed identity "
+                "(App registrations > (your app) > Certificates & secrets > Federated credentials) or "
+                "check the server option oec_azure_client_credential.",
+                ref=ref,
+            )
+        }
     if code in ("7000215", "7000222", "7000218") or error == "invalid_client":
         return {
             "text": _(

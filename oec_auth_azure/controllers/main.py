@@ -128,7 +128,7 @@ class OecAzureLogin(OAuthLogin):
             "expires": int(time.time()) + FLOW_TTL,
         }
         try:
-            secret_set = bool(provider._oec_azure_client_secret())
+            secret_set = provider._oec_azure_code_flow()
         except UserError as exc:
             # a secret this server cannot decrypt: the implicit flow would fail
             # at Microsoft with a misleading message
@@ -251,7 +251,7 @@ class OecAzureOAuthController(OAuthController):
         if flow.get("verifier"):
             try:
                 tokens = self._oec_azure_redeem(provider, flow, kw.get("code"))
-            except UserError as exc:  # the client secret cannot be decrypted
+            except UserError as exc:  # the client secret cannot be decrypted, or no assertion
                 return refuse(provider, attempt, {"text": exc.args[0]})
             if "error" in tokens:
                 return refuse(
@@ -329,13 +329,14 @@ class OecAzureOAuthController(OAuthController):
             return {"error": "invalid_request", "error_description": "no code"}
         data = {
             "client_id": provider.client_id,
-            "client_secret": provider._oec_azure_client_secret(),
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": provider._oec_azure_redirect_uri(),
             "code_verifier": flow["verifier"],
             "scope": flow.get("scope") or provider._oec_azure_scope(code_flow=True),
         }
+        # the client secret, or the host's managed identity as a client assertion
+        data.update(provider._oec_azure_client_credentials())
         try:
             payload = provider._oec_azure_entra().redeem(data)
         except requests.RequestException as exc:

@@ -3,16 +3,19 @@
 (services/entra.py), its secret in clear for the code redemption, the URLs of
 Microsoft's pages, and EntraError turned into a translated AccessDenied."""
 
+import logging
 import re
 from contextlib import contextmanager
 
 from odoo import _, models, tools
 from odoo.exceptions import AccessDenied, UserError
 
-from ..services import entra
+from ..services import credentials, entra
 from ..services.crypto import KEY_OPTION
 from ..services.urls import ca_bundle, is_guid, timeout
 from .auth_oauth_provider import SECRET_COLUMN
+
+_logger = logging.getLogger(__name__)
 
 # core auth_oauth's default scope
 DEFAULT_SCOPE = "openid profile email"
@@ -66,6 +69,60 @@ class AuthOAuthProvider(models.Model):
                 )
             )
         return value
+
+    def _oec_azure_code_flow(self):
+        """Whether the sign-in uses the authorization-code flow: the app can prove it is itself
+        at the token endpoint, with its client secret or (server option
+        oec_azure_client_credential) a client assertion of the host's managed identity or
+        federated token, which needs no secret.
+
+        :raise UserError: the secret cannot be decrypted, or the server option is wrong
+        """
+        self.ensure_one()
+        return not self._oec_azure_uses_secret() or bool(self._oec_azure_client_secret())
+
+    def _oec_azure_client_credentials(self):
+        """The token request's fields that prove the app: ``client_secret``, or
+        ``client_assertion_type`` + ``client_assertion`` (a fresh token of the host's managed
+        identity or federated token file: services/credentials.py). Never reachable over RPC.
+
+        :raise UserError: no credential can be had (the message says what to check)
+        """
+        self.ensure_one()
+        if self._oec_azure_uses_secret():
+            secret = self._oec_azure_client_secret()
+            return {"client_secret": secret} if secret else {}
+        assertion = credentials.client_assertion(
+            tools.config, ca_bundle=ca_bundle(tools.config), timeout=timeout(tools.config, entra.TIMEOUT)
+        )
+        try:
+            return {"client_assertion_type": credentials.JWT_BEARER, "client_assertion": assertion()}
+        except credentials.CredentialError as exc:
+            _logger.warning(
+                "Microsoft Entra ID: no client assertion (%s: %s)", exc.code, exc.params.get("detail")
+            )
+            raise UserError(
+                _(
+                    "Odoo could not prove to Microsoft that it is the application: this server's managed "
+                    "identity or federated token gave nothing (%(reason)s). An administrator must check the "
+                    "server option %(option)s and the identity assigned to the host.",
+                    reason=exc.code,
+                    option=credentials.CREDENTIAL_OPTION,
+                )
+            ) from exc
+
+    def _oec_azure_uses_secret(self):
+        try:
+            return credentials.uses_secret(tools.config)
+        except credentials.CredentialError as exc:
+            raise UserError(
+                _(
+                    "The server option %(option)s must be one of %(kinds)s; an administrator must correct "
+                    "the server's configuration.",
+                    option=credentials.CREDENTIAL_OPTION,
+                    kinds=exc.params["kinds"],
+                )
+            ) from exc
 
     def _oec_azure_admin_consent_url(self):
         """Microsoft's admin-consent page for this app (opened in the browser)."""

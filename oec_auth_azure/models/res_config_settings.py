@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from ..services import credentials
 from .oec_azure_signin_log import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
 from .res_users import BREAK_GLASS_PARAM, ENFORCE_PARAM, REFUSE_API_KEYS_PARAM
 
@@ -42,6 +43,13 @@ class ResConfigSettings(models.TransientModel):
         string="Sign-in Client Secret Set",
         compute="_compute_oec_azure_client_secret_set",
         help="A client secret is stored (encrypted) for the Microsoft Azure provider.",
+    )
+    oec_azure_host_identity = fields.Boolean(
+        string="Sign-in Without Secret",
+        compute="_compute_oec_azure_host_identity",
+        help="The server's configuration (option oec_azure_client_credential) makes Odoo prove it is "
+        "the application with the host's managed identity or federated token: no client secret is "
+        "stored nor sent, and the authorization-code flow with PKCE is used.",
     )
     oec_azure_allowed_tenants = fields.Char(
         string="Sign-in Allowed Tenants",
@@ -134,6 +142,14 @@ class ResConfigSettings(models.TransientModel):
             if value and provider:
                 # as the current user: only system users may write providers
                 provider.write({"oec_azure_client_secret": value})
+
+    def _compute_oec_azure_host_identity(self):
+        try:
+            host_identity = not credentials.uses_secret(tools.config)
+        except credentials.CredentialError:
+            host_identity = False  # said at the next sign-in, with what to correct
+        for settings in self:
+            settings.oec_azure_host_identity = host_identity
 
     def _compute_oec_azure_client_secret_set(self):
         provider = self.env.ref(PROVIDER_XMLID, raise_if_not_found=False)

@@ -16,3 +16,4 @@ from . import test_signin_log
 from . import test_signout
 from . import test_invitation_mail
 from . import test_services
+from . import test_signin_managed_identity

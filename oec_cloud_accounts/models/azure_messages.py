@@ -47,6 +47,42 @@ MESSAGES = {
         "and set it in Settings > Cloud Accounts."
     ),
     "aadsts.7000218": _lt("No client secret is configured: set it in Settings > Cloud Accounts."),
+    # the client assertion of a managed identity / federated token (server option
+    # oec_azure_client_credential, oec_auth_azure services/credentials.py)
+    "aadsts.70021": _lt(
+        "The application does not trust the identity Odoo presented: on the app registration's "
+        "Certificates & secrets > Federated credentials, add one for this server's managed identity (its "
+        "issuer, its object id as subject, audience api://AzureADTokenExchange), or set the server option "
+        "oec_azure_client_credential back to secret."
+    ),
+    "aadsts.700213": _lt(
+        "The application trusts another identity than the one Odoo presented: the subject of the federated "
+        "credential on the app registration must be the object (principal) id of this server's managed "
+        "identity (or the subject of its federated token). If the server has several managed identities, "
+        "set oec_azure_managed_identity_client_id to the one the credential names."
+    ),
+    "aadsts.700024": _lt(
+        "The federated token Odoo presented has expired: the file the server option "
+        "oec_azure_federated_token_file names is no longer renewed. Check the workload identity of the host."
+    ),
+    "credential.unknown_kind": _lt(
+        "The server option oec_azure_client_credential is none of secret, managed_identity, "
+        "federated_token_file: correct it in the server's configuration."
+    ),
+    "credential.managed_identity_unavailable": _lt(
+        "This server's managed identity could not be reached: Odoo must run on Azure (VM, App Service, "
+        "Container Apps) with a managed identity assigned, or the server option oec_azure_client_credential "
+        "must be set back to secret. It will be retried."
+    ),
+    "credential.managed_identity_refused": _lt(
+        "This server's managed identity gave no token (%(detail)s): assign the managed identity to the host, "
+        "or set oec_azure_managed_identity_client_id to the client id of a user-assigned one it has."
+    ),
+    "credential.token_file_unreadable": _lt(
+        "The federated token file %(path)s cannot be read (%(detail)s): check the server option "
+        "oec_azure_federated_token_file (or AZURE_FEDERATED_TOKEN_FILE) and the workload identity of the "
+        "host."
+    ),
     "aadsts.50011": _lt(
         "Redirect URI mismatch: register the redirect URI shown in Settings > Cloud Accounts on the Azure "
         "application (Authentication > Web)."

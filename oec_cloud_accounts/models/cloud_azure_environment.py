@@ -8,7 +8,7 @@ from odoo.http import request
 from odoo.tools import config
 from odoo.tools.misc import hmac
 
-from odoo.addons.oec_auth_azure.services import entra
+from odoo.addons.oec_auth_azure.services import credentials, entra
 from odoo.addons.oec_auth_azure.services.urls import (
     ca_bundle,
     is_guid,
@@ -117,6 +117,18 @@ class CloudAzureEnvironment(models.Model):
         help="A client secret is stored, encrypted; it can be replaced, never read back. A secret "
         "stored by the database this one is a copy of is not used here: it must be entered again.",
     )
+    client_credential = fields.Selection(
+        [
+            (credentials.SECRET, "Client secret"),
+            (credentials.MANAGED_IDENTITY, "Managed identity (federated credential)"),
+            (credentials.TOKEN_FILE, "Federated token file"),
+        ],
+        compute="_compute_client_credential",
+        help="How Odoo proves it is the application: chosen by the server's configuration (option "
+        "oec_azure_client_credential), not here. With a managed identity or a federated token file no "
+        "client secret is stored nor sent: the app registration trusts that identity through a federated "
+        "credential.",
+    )
     tenant = fields.Char(
         default="organizations",
         required=True,
@@ -143,6 +155,13 @@ class CloudAzureEnvironment(models.Model):
         with_secret = self._ids_with_secret("client_secret_enc", here=True)
         for cloud in self:
             cloud.client_secret_set = cloud.id in with_secret
+
+    def _compute_client_credential(self):
+        try:
+            kind = credentials.credential_kind(config)
+        except credentials.CredentialError:
+            kind = False
+        self.client_credential = kind
 
     @api.depends("api_version_overrides")
     def _compute_api_versions_used(self):
@@ -331,19 +350,39 @@ class CloudAzureEnvironment(models.Model):
             self._redirect_uri(), scopes, state=entra.admin_consent_state(self.id)
         )
 
+    @api.model
+    def _uses_secret(self):
+        """Whether the app registrations prove who they are with their stored client secret
+        (server option oec_azure_client_credential; see oec_auth_azure services/credentials.py).
+
+        :raise AzureError: the option's value is unknown
+        """
+        try:
+            return credentials.uses_secret(config)
+        except credentials.CredentialError as exc:
+            raise AzureError("credential.unknown_kind", code=exc.code, kind=KIND_CLIENT) from exc
+
     def _identity(self):
         """The cloud's sign-in client; refused before any request when its client secret is
-        stored but unreadable here (a copy of the database, or another encryption key)."""
+        stored but unreadable here (a copy of the database, or another encryption key).
+        When the server proves the application's identity with a client assertion (a managed
+        identity or a federated token, never stored), no secret is read nor sent."""
         self.ensure_one()
-        cloud = self.sudo()
-        secret = cloud._get_secret("client_secret_enc")
-        if secret is None and cloud._ids_with_secret("client_secret_enc"):
-            copy = cloud._secret_from_copy("client_secret_enc")
-            raise AzureError(
-                "cloud.client_secret_copy" if copy else "cloud.client_secret_unreadable",
-                code="client_secret_unreadable",
-                kind=KIND_CLIENT,
-                params={"name": self.display_name},
+        secret = assertion = None
+        if self._uses_secret():
+            cloud = self.sudo()
+            secret = cloud._get_secret("client_secret_enc")
+            if secret is None and cloud._ids_with_secret("client_secret_enc"):
+                copy = cloud._secret_from_copy("client_secret_enc")
+                raise AzureError(
+                    "cloud.client_secret_copy" if copy else "cloud.client_secret_unreadable",
+                    code="client_secret_unreadable",
+                    kind=KIND_CLIENT,
+                    params={"name": self.display_name},
+                )
+        else:
+            assertion = credentials.client_assertion(
+                config, ca_bundle=self._ca_bundle(), timeout=self._timeout()
             )
         return AzureIdentity(
             self.authority_host,
@@ -353,6 +392,7 @@ class CloudAzureEnvironment(models.Model):
             interactive_authority_host=self.interactive_authority_host,
             ca_bundle=self._ca_bundle(),
             timeout=self._timeout(),
+            client_assertion=assertion,
         )
 
     @api.model
@@ -390,7 +430,9 @@ class CloudAzureEnvironment(models.Model):
         first: this already calls the cloud's sign-in authority.
         """
         self.ensure_one()
-        if not self.client_id or not self.client_secret_set:
+        with self.env["cloud.account"]._azure_errors():
+            uses_secret = self._uses_secret()
+        if not self.client_id or (uses_secret and not self.client_secret_set):
             raise UserError(
                 _(
                     "The Azure application for %s is not configured: set its client id and secret in "

@@ -32,6 +32,7 @@ class ResConfigSettings(models.TransientModel):
         "encrypted; leave empty to keep the current one.",
     )
     cloud_client_secret_set = fields.Boolean(related="cloud_environment_id.client_secret_set")
+    cloud_client_credential = fields.Selection(related="cloud_environment_id.client_credential")
     cloud_redirect_uri = fields.Char(
         string="Redirect URI",
         compute="_compute_cloud_redirect_uri",

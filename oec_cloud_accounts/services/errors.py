@@ -31,6 +31,10 @@ AADSTS = {
     "7000215": KIND_CLIENT,
     "7000222": KIND_CLIENT,
     "7000218": KIND_CLIENT,
+    # a client assertion instead of the secret (managed identity / federated credential)
+    "70021": KIND_CLIENT,
+    "700213": KIND_CLIENT,
+    "700024": KIND_CLIENT,
     "50011": KIND_CLIENT,
     "500113": KIND_CLIENT,
     "700082": KIND_GRANT,

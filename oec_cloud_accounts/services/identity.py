@@ -16,9 +16,9 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
-from odoo.addons.oec_auth_azure.services import entra
+from odoo.addons.oec_auth_azure.services import credentials, entra
 
-from .errors import KIND_CONSENT, KIND_TRANSIENT, AzureError
+from .errors import KIND_CLIENT, KIND_CONSENT, KIND_TRANSIENT, AzureError
 from .http import DEFAULT_TIMEOUT, TimeoutSession, UnexpectedResponse, retry_after
 
 # Authorities MSAL knows: only these may use instance discovery / validation.
@@ -99,12 +99,16 @@ def admin_consent_answer(params):
 
 
 class AzureIdentity:
-    """One Azure application (client id + secret) in one cloud and tenant.
+    """One Azure application (client id + secret, or client assertion) in one cloud and tenant.
 
     ``authority_host``: e.g. ``https://login.microsoftonline.com``;
     ``interactive_authority_host``: where browsers are sent (equal on real
     clouds; the sandbox serves its pages over plain http);
-    ``tenant``: a tenant id/domain or ``organizations``.
+    ``tenant``: a tenant id/domain or ``organizations``;
+    ``client_assertion``: instead of the secret, a callable giving a fresh
+    client assertion (a managed identity's or a federated token, see
+    oec_auth_azure services.credentials); it raises CredentialError when it
+    has none, reported as the AzureError ``credential.<code>``.
     """
 
     def __init__(
@@ -116,11 +120,13 @@ class AzureIdentity:
         interactive_authority_host=None,
         ca_bundle=None,
         timeout=DEFAULT_TIMEOUT,
+        client_assertion=None,
     ):
         self.authority_host = authority_host.rstrip("/")
         self.interactive_authority_host = (interactive_authority_host or authority_host).rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
+        self.client_assertion = client_assertion
         self.tenant = tenant or "organizations"
         self.ca_bundle = ca_bundle
         self.timeout = timeout
@@ -174,6 +180,8 @@ class AzureIdentity:
             result = app.acquire_token_by_auth_code_flow(flow, auth_response, scopes=self._scopes(scopes))
         except (requests.RequestException, MsalServiceError) as exc:
             raise _transport_error(exc) from exc
+        except credentials.CredentialError as exc:
+            raise _credential_error(exc) from exc
         except ValueError as exc:
             # MSAL checks the answer's state against the flow before any call:
             # a ValueError here means the answer does not belong to the flow
@@ -192,6 +200,8 @@ class AzureIdentity:
             result = app.acquire_token_by_refresh_token(refresh_token, scopes=self._scopes(scopes))
         except (requests.RequestException, MsalServiceError) as exc:
             raise _transport_error(exc) from exc
+        except credentials.CredentialError as exc:
+            raise _credential_error(exc) from exc
         return self._result(result, session)
 
     def admin_consent_url(self, redirect_uri, scopes, tenant=None, state=None):
@@ -213,7 +223,11 @@ class AzureIdentity:
         try:
             return msal.ConfidentialClientApplication(
                 self.client_id,
-                client_credential=self.client_secret,
+                client_credential=(
+                    {"client_assertion": self.client_assertion}
+                    if self.client_assertion
+                    else self.client_secret
+                ),
                 authority=self.authority,
                 validate_authority=not custom,
                 instance_discovery=False if custom else None,
@@ -249,6 +263,19 @@ class AzureIdentity:
             error.retry_after = session.retry_after
             raise error
         return TokenResult.from_msal(result)
+
+
+def _credential_error(exc):
+    """The AzureError for a client assertion that could not be had (services.credentials):
+    the host's managed identity or its token file, a matter of the server's configuration."""
+    transient = exc.code == "managed_identity_unavailable"
+    return AzureError(
+        "credential.%s" % exc.code,
+        code=exc.code,
+        kind=KIND_TRANSIENT if transient else KIND_CLIENT,
+        detail=str(exc.params.get("detail") or "")[:300],
+        params={"detail": exc.params.get("detail") or "", "path": exc.params.get("path") or ""},
+    )
 
 
 def _transport_error(exc):

@@ -20,6 +20,7 @@ from . import (
     control,
     entra,
     graph,
+    managed_identity,
     persist,
     prices,
 )
@@ -92,6 +93,7 @@ class Emulator:
             arm_storage,
             arm_dns,
             prices,
+            managed_identity,
         ):
             module.register(self.router)
         arm_storage.setup(self)
@@ -252,6 +254,10 @@ class Emulator:
             "storage_suffix": None,
             "prices": self.url + "/api/retail/prices",
             "control": self.url + "/_emulator",
+            # the host's managed identity: App Service's IDENTITY_ENDPOINT, and the instance
+            # metadata service of a VM (msal: AZURE_POD_IDENTITY_AUTHORITY_HOST)
+            "identity_endpoint": self.url + "/msi/token",
+            "imds": self.http_url,
         }
 
     def describe(self):
@@ -318,6 +324,9 @@ class Emulator:
                     "status": None if response.drop else response.status,
                     "duration": round(time.monotonic() - started, 4),
                     # preconditions sent (DNS record sets, zones): tests check clients send them
+                    # how a client proved who it is at the token endpoint: "secret", "assertion"
+                    # or None (entra.token): tests check no secret is sent where none should be
+                    "client_auth": getattr(req, "client_auth", None),
                     "conditions": {
                         h: req.header(h) for h in ("If-Match", "If-None-Match") if req.header(h) is not None
                     },

@@ -74,6 +74,35 @@ class ControlClient:
         ``consent="admin_required"``, ``secret=``."""
         return self.call("PATCH", "/apps/" + quote(client_id, safe=""), changes)
 
+    def add_managed_identity(self, client_id=None, principal_id=None, system_assigned=False, **extra):
+        """A managed identity of the host (user-assigned unless ``system_assigned``); the seeded
+        system-assigned one is defaults.MANAGED_IDENTITY_*."""
+        payload = dict(extra, client_id=client_id, principal_id=principal_id, system_assigned=system_assigned)
+        return self.call("POST", "/managed_identities", payload)
+
+    def remove_managed_identity(self, client_id):
+        return self.call("DELETE", "/managed_identities/" + quote(client_id, safe=""))
+
+    def set_identity_header(self, value):
+        """The host's IDENTITY_HEADER (App Service): requests without it are refused."""
+        return self.call("POST", "/managed_identities", {"identity_header": value})
+
+    def trust_managed_identity(self, client_id, subject, issuer, audiences=None, name="odoo-host"):
+        """Certificates & secrets > Federated credentials of the app ``client_id``: trust tokens of
+        ``issuer`` with this ``subject`` (a managed identity's object id); replaces the list."""
+        credential = {
+            "name": name,
+            "issuer": issuer,
+            "subject": subject,
+            "audiences": audiences or ["api://AzureADTokenExchange"],
+        }
+        return self.update_app(client_id, federated_credentials=[credential])
+
+    def federated_token(self, issuer, subject, audience=None, ttl=3600):
+        """A token of another issuer (Kubernetes workload identity's file), signed by the emulator."""
+        payload = {"issuer": issuer, "subject": subject, "audience": audience, "ttl": ttl}
+        return self.call("POST", "/federated_tokens", payload)["token"]
+
     def add_subscription(self, id=None, tenant=None, name=None, providers=None, state="Enabled", users=None):
         payload = {"id": id, "tenant": tenant, "name": name, "providers": providers, "state": state}
         if users is not None:

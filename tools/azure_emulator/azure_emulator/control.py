@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from . import defaults as d
-from . import entra, tokens
+from . import entra, managed_identity, tokens
 from . import state as st
 from .http import Response
 
@@ -526,8 +526,55 @@ def issue_token(req):
         return _ok({"access_token": emu.keys.sign(claims), "expires_on": claims["exp"], "claims": claims})
 
 
+def add_managed_identity(req):
+    """A managed identity of the host (user-assigned unless ``system_assigned``), or the host's
+    ``identity_header`` (what App Service puts in IDENTITY_HEADER)."""
+    body = dict(req.json())
+    with req.emu.lock:
+        if "identity_header" in body:
+            req.emu.state["managed_identities_header"] = body.pop("identity_header")
+        if not body:
+            return _ok({"identity_header": req.emu.state["managed_identities_header"]})
+        identity = managed_identity.seed_identity(body.pop("tenant", None) or d.TENANT_ID)
+        identity.update(
+            client_id=(body.pop("client_id", None) or str(uuid.uuid4())).lower(),
+            principal_id=(body.pop("principal_id", None) or str(uuid.uuid4())).lower(),
+            system_assigned=bool(body.pop("system_assigned", False)),
+        )
+        identity.update(body)
+        if identity["system_assigned"]:
+            for other in req.emu.state["managed_identities"].values():
+                other["system_assigned"] = False
+        req.emu.state["managed_identities"][identity["client_id"]] = identity
+    return _ok(identity)
+
+
+def remove_managed_identity(req, client_id):
+    with req.emu.lock:
+        if req.emu.state["managed_identities"].pop(unquote(client_id).lower(), None) is None:
+            return Response.json(404, {"error": "unknown managed identity"})
+    return _ok()
+
+
+def add_federated_token(req):
+    """A token of another issuer (what Kubernetes writes to AZURE_FEDERATED_TOKEN_FILE)."""
+    body = req.json()
+    with req.emu.lock:
+        token = managed_identity.federated_token(
+            req.emu,
+            body["issuer"],
+            body["subject"],
+            body.get("audience") or d.TOKEN_EXCHANGE_AUDIENCE,
+            int(body.get("ttl", 3600)),
+        )
+    return _ok({"token": token})
+
+
 def register(router):
     c = r"/_emulator"
+    router.add("POST", c + r"/managed_identities", add_managed_identity)
+    router.add("DELETE", c + r"/managed_identities/([^/]+)", remove_managed_identity)
+    router.add("POST", c + r"/federated_tokens", add_federated_token)
     router.add("GET", c + r"/state", get_state)
     router.add("GET", c + r"/requests", get_requests)
     router.add("GET", c + r"/secrets", get_secrets)

@@ -137,3 +137,12 @@ ROLES = {
     ROLE_BLOB_DATA_READER: ("Storage Blob Data Reader", False, "read", True),
     ROLE_BLOB_DELEGATOR: ("Storage Blob Delegator", False, None, True),
 }
+
+# The managed identity of the host Odoo runs on (system-assigned), for the "managed identity as a
+# federated identity credential" of the cloud app (Microsoft Learn, "Configure an application to
+# trust a managed identity"). Its object (principal) id is the subject of the tokens it gets; the
+# identity header is what App Service puts in IDENTITY_HEADER.
+MANAGED_IDENTITY_CLIENT_ID = "8e3b6a4c-5d7f-4b9c-9e0a-2f3a4b5c6d7e"
+MANAGED_IDENTITY_PRINCIPAL_ID = "9f4c7b5d-6e8a-4cad-8f1b-3a4b5c6d7e8f"
+MANAGED_IDENTITY_HEADER = "emu-identity-header-0123456789"
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"

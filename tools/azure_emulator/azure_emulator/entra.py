@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlencode, urlsplit
 
-from . import defaults, tokens
+from . import defaults, managed_identity, tokens
 from .http import Response
 
 AUTHORITY_ALIASES = ("common", "organizations", "consumers")
@@ -599,7 +599,22 @@ def token(req, segment):
             "700016",
             "Application with identifier '%s' was not found in the directory '%s'." % (client_id, segment),
         )
-    if app["secrets"]:
+    assertion_type, assertion = form.get("client_assertion_type"), form.get("client_assertion")
+    # both at once is logged as such: a client configured for assertions must never send its secret
+    req.client_auth = (
+        "+".join(name for name, given in (("secret", secret), ("assertion", assertion)) if given) or None
+    )
+    if assertion:
+        if assertion_type != managed_identity.JWT_BEARER:
+            return token_error(
+                "invalid_request",
+                "50027",
+                "Invalid client_assertion_type '%s'." % assertion_type,
+            )
+        refusal = managed_identity.check_assertion(emu, app, assertion)
+        if refusal is not None:
+            return token_error("invalid_client", refusal[0], refusal[1], status=401)
+    elif app["secrets"] or app.get("federated_credentials"):
         if not secret:
             return token_error(
                 "invalid_client",

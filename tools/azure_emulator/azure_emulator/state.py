@@ -91,6 +91,9 @@ def app(client_id, name, secret=None, home_tenant=d.TENANT_ID, **extra):
         "group_roles": {},
         # Front-channel logout URL (Authentication page of the app registration)
         "frontchannel_logout_url": None,
+        # Certificates & secrets > Federated credentials: {"name", "issuer", "subject", "audiences"}
+        # (managed_identity.check_assertion)
+        "federated_credentials": [],
     }
     record.update(extra)
     return record
@@ -178,9 +181,19 @@ def seed(options=None):
         # Entra sign-in sessions: sid -> {"user": oid, "apps": [client ids]}
         "sessions": {},
         "ip_counter": 10,
+        # the managed identities of the host Odoo runs on, by client id, and the host's
+        # IDENTITY_HEADER (managed_identity.py)
+        "managed_identities": {d.MANAGED_IDENTITY_CLIENT_ID: _seed_identity()},
+        "managed_identities_header": d.MANAGED_IDENTITY_HEADER,
         # Microsoft.Authorization role assignments by name (arm_authorization.py)
         "role_assignments": seed_assignments(subs, d.USER_OID),
     }
+
+
+def _seed_identity():
+    from .managed_identity import seed_identity  # pylint: disable=import-outside-toplevel
+
+    return seed_identity()
 
 
 class State:
