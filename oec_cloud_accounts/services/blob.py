@@ -254,7 +254,7 @@ class BlockBlobWriter:
         self._close()
         metadata = dict(metadata or {}, **{META_SHA256: self.sha256.hexdigest()})
         policy = {}
-        until = None
+        until = mode = None
         if immutability:
             days, mode = immutability
             # Azure keeps whole seconds
@@ -276,6 +276,7 @@ class BlockBlobWriter:
             "sha256": self.sha256.hexdigest(),
             "blocks": len(self._block_ids),
             "immutable_until": until,
+            "immutability_mode": mode,
         }
 
     def abort(self):
@@ -474,8 +475,9 @@ class BlobStore:
     ):
         """Stream what ``produce(writer)`` writes into the block blob ``name``.
 
-        Returns {"size", "sha256", "blocks", "immutable_until"}; ``immutability``: (days, mode) of
-        the blob's time-based retention policy (see BlockBlobWriter.commit). On any failure
+        Returns {"size", "sha256", "blocks", "immutable_until", "immutability_mode"};
+        ``immutability``: (days, mode) of the blob's time-based retention policy (see
+        BlockBlobWriter.commit). On any failure
         nothing is committed and the error is raised (AzureError for Azure's refusals).
         """
         writer = BlockBlobWriter(self.container.get_blob_client(name), block_size, concurrency, self.deadline)
