@@ -11,7 +11,9 @@ Immutability Policy", "Put Block List", "Azure Blob Storage error codes"; the co
 * Get Blob Properties / Get Blob answer the two headers;
 * until that date, Delete Blob and Set Blob Metadata of the blob are refused, whoever asks (the
   Owner's token included): 409 ``BlobImmutableDueToPolicy``;
-* a Locked policy can be extended, never shortened nor removed.
+* a Locked policy can be extended, never shortened nor removed; an Unlocked one is removed with
+  ``DELETE ?comp=immutabilityPolicies``;
+* only the storage owner sets or removes a policy: Storage Blob Data Owner (blob_auth.py).
 
 Two simplifications, said here: Azure keeps an overwritten protected blob as a previous version
 (versioning is on in such a container) and the write succeeds; Azurite has no versions, so the
@@ -93,7 +95,7 @@ def answer(emu, req, account, settings):
     refusal = check(emu, req, account, settings)
     if refusal is not None:
         return refusal
-    if req.method == "PUT" and _parse(req)[3].get("comp") == "immutabilityPolicies":
+    if _parse(req)[3].get("comp") == "immutabilityPolicies":
         return set_policy_answer(emu, req, account)
     return None
 
@@ -110,6 +112,9 @@ def check(emu, req, account, settings):
         moment = now(emu)
     active = current is not None and datetime.fromisoformat(current["until"]) > moment
     writes_blob = req.method == "PUT" and comp in (None, "blocklist")
+    if req.method == "DELETE" and comp == "immutabilityPolicies":
+        # Delete Blob Immutability Policy: an Unlocked policy only
+        return _immutable() if active and current["mode"] == "Locked" else None
     if req.method == "DELETE" and not query.get("versionid") and active:
         return _immutable()
     if active and (writes_blob or (req.method == "PUT" and comp == "metadata")):
@@ -148,7 +153,7 @@ def record(emu, req, account, response):
         if isinstance(asked, tuple):
             with emu.lock:
                 _policies(emu)[key] = {"until": asked[0].isoformat(), "mode": asked[1]}
-    elif req.method == "DELETE" and not query.get("versionid"):
+    elif req.method == "DELETE" and (comp == "immutabilityPolicies" or not (comp or query.get("versionid"))):
         with emu.lock:
             _policies(emu).pop(key, None)
     if req.method in ("GET", "HEAD") or comp == "immutabilityPolicies":
@@ -160,7 +165,7 @@ def record(emu, req, account, response):
 
 
 def set_policy_answer(emu, req, account):
-    """Set Blob Immutability Policy: Azurite has no such operation, answered here (200)."""
+    """Set / Delete Blob Immutability Policy: Azurite has no such operation, answered here (200)."""
     response = Response(200, b"", {"x-ms-version": req.header("x-ms-version") or blob_auth.API_VERSION})
     record(emu, req, account, response)
     return response

@@ -85,6 +85,38 @@ def test_a_blob_under_a_policy_cannot_be_deleted_nor_overwritten_before_its_end(
     assert not blob.exists()
 
 
+def test_only_the_storage_owner_sets_a_policy(emu, blobs):
+    """Storage Blob Data Contributor writes blobs, but not their immutability policy."""
+    scope = blobs.url.rstrip("/")
+    account_id = next(r["id"] for r in emu.control.state()["resources"].values() if r["name"] == NAME)
+    emu.control.assign_role(d.SECOND_USER_OID, d.ROLE_BLOB_DATA_CONTRIBUTOR, account_id)
+    minted = emu.control.issue_token(user=d.SECOND_USER_EMAIL, scope=d.STORAGE_SCOPE)
+    contributor = BlobServiceClient(
+        scope,
+        credential=StaticCredential(minted["access_token"], minted["expires_on"]),
+        connection_verify=emu.ca_path,
+        retry_total=0,
+    ).get_blob_client(LOCKED, "contributor.zip")
+    soon = ImmutabilityPolicy(
+        expiry_time=datetime.now(timezone.utc) + timedelta(days=1), policy_mode="Unlocked"
+    )
+    assert _code(lambda: contributor.upload_blob(b"x", immutability_policy=soon)) == (
+        403,
+        "AuthorizationPermissionMismatch",
+    )
+    contributor.upload_blob(b"x")
+    assert _code(lambda: contributor.set_immutability_policy(soon)) == (
+        403,
+        "AuthorizationPermissionMismatch",
+    )
+    # the owner sets it, and removes an Unlocked one
+    owned = blobs.get_blob_client(LOCKED, "contributor.zip")
+    owned.set_immutability_policy(soon)
+    assert _code(contributor.delete_blob) == (409, "BlobImmutableDueToPolicy")
+    owned.delete_immutability_policy()
+    contributor.delete_blob()
+
+
 def test_a_policy_needs_a_container_with_support_and_a_future_date(blobs):
     soon = datetime.now(timezone.utc) + timedelta(days=1)
     plain = blobs.get_blob_client(PLAIN, "x")
