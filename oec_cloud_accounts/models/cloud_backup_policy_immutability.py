@@ -99,6 +99,9 @@ class CloudBackupPolicy(models.Model):
             storage = policy.storage_id
             with storage.account_id._azure_errors():
                 storage._check_immutability()
+                # setting a blob's policy is the owner's right: Storage Blob Data Owner
+                if not storage._check_roles():
+                    raise UserError(storage.last_error)
             policy.message_post(
                 body=_(
                     "Immutability support of the container %(container)s checked by %(user)s: %(state)s.",
@@ -153,6 +156,13 @@ class CloudStorage(models.Model):
             storage.immutable_support = support
         return enabled
 
+    def _writes_immutable(self):
+        """Whether a policy writes immutable backups here: the data role needed is then Storage
+        Blob Data Owner (services/authorization.py missing_roles)."""
+        self.ensure_one()
+        policies = self.env["cloud.backup.policy"].sudo()
+        return bool(policies.search_count([("storage_id", "=", self.id), ("immutable", "=", True)], limit=1))
+
     def _immutability_missing_text(self):
         return _(
             "The container %(container)s of %(account)s has no version-level immutability support, which "
@@ -181,6 +191,24 @@ class CloudBackup(models.Model):
         super()._job_record_failure(error, what)
         if isinstance(error, AzureError) and error.key == "storage.immutability_not_enabled":
             self.storage_id.sudo().immutable_support = "missing"
+
+    def _describe(self, error):
+        """Azure's refusal of an immutable backup for want of a role names the one it needs."""
+        message = super()._describe(error)
+        if (
+            isinstance(error, AzureError)
+            and error.code == "AuthorizationPermissionMismatch"
+            and self.policy_id.immutable
+        ):
+            message = "%s %s" % (
+                message,
+                _(
+                    "Immutable backups are written with their own immutability policy, which only the "
+                    "storage owner may set: the connected Microsoft user needs Storage Blob Data Owner "
+                    "on the container (Test Access on the storage location offers to assign it)."
+                ),
+            )
+        return message
 
     def _locked_until(self):
         """The end of this backup's immutability when it has not come yet, else False."""

@@ -24,12 +24,9 @@ WORM = "odoo-worm"
 class TestImmutableBackups(BackupMixin, TransactionCase):
     def setUp(self):
         super().setUp()
-        storage, _resources = self.portal()
-        storage.blob_containers.create(
-            RG, STORAGE_ACCOUNT, WORM, {"properties": {"immutableStorageWithVersioning": {"enabled": True}}}
-        )
-        container_id = "%s/blobServices/default/containers/%s" % (self.storage_account.id, WORM)
-        self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
+        container_id = self.worm_container(WORM)
+        # setting a blob's immutability policy is the storage owner's right
+        self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_OWNER, container_id)
         # outside Odoo: the container's Storage Blob Data Owner
         self.emu.control.assign_role(defaults.SECOND_USER_OID, defaults.ROLE_BLOB_DATA_OWNER, container_id)
         minted = self.emu.control.issue_token(user=defaults.SECOND_USER_EMAIL, scope=defaults.STORAGE_SCOPE)
@@ -40,6 +37,14 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
             retry_total=0,
         ).get_container_client(WORM)
         self.worm = self.make_location(self.account, container=WORM)
+
+    def worm_container(self, name):
+        """A container with version-level immutability support, made as in the portal."""
+        storage, _resources = self.portal()
+        storage.blob_containers.create(
+            RG, STORAGE_ACCOUNT, name, {"properties": {"immutableStorageWithVersioning": {"enabled": True}}}
+        )
+        return "%s/blobServices/default/containers/%s" % (self.storage_account.id, name)
 
     def backup_now(self, policy):
         action = policy.action_backup_now()
@@ -169,6 +174,19 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         worm_policy.action_check_immutability()
         self.assertEqual(self.worm.immutable_support, "enabled")
         self.assertIn("Enabled", worm_policy.message_ids[0].body)
+
+    def test_storage_blob_data_contributor_is_not_enough(self):
+        """Azure lets only the storage owner set a blob's immutability policy: with Contributor the
+        backup fails naming the role, and Check Immutability says who must assign it."""
+        container_id = self.worm_container("odoo-worm-2")
+        self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
+        location = self.make_location(self.account, container="odoo-worm-2")
+        policy = self.make_policy(storage_id=location.id, backup_format="dump", immutable=True)
+        backup = self.backup_now(policy)
+        self.assertEqual(backup.state, "failed")
+        self.assertIn("needs Storage Blob Data Owner on the container", backup.error)
+        with self.assertRaisesRegex(UserError, "Storage Blob Data Owner"):
+            policy.action_check_immutability()
 
     def test_lifecycle_rule_must_not_delete_before_the_end(self):
         with self.assertRaisesRegex(ValidationError, "before their immutability ends"):
