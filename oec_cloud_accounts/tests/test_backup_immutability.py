@@ -166,6 +166,19 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         self.assertIn("Enable version-level immutability support", backup.error)
         self.assertEqual(self.blob_names(), [])
         self.assertEqual(self.storage.immutable_support, "missing")
+        # the location's access test says it too: first the role immutable backups need...
+        self.storage.action_test_access()
+        self.assertEqual(self.storage.state, "error")
+        self.assertIn("Storage Blob Data Owner", self.storage.last_error)
+        # ... then, once given, the container's missing support and what to do
+        self.emu.control.assign_role(
+            defaults.USER_OID,
+            defaults.ROLE_BLOB_DATA_OWNER,
+            "%s/blobServices/default/containers/%s" % (self.storage_account.id, self.storage.container),
+        )
+        self.storage.action_test_access()
+        self.assertEqual(self.storage.state, "ready", self.storage.last_error)
+        self.assertIn("Enable version-level immutability support", self.storage.message_ids[0].body)
         # known now: the policy cannot be saved so
         with self.assertRaisesRegex(ValidationError, "no version-level immutability support"):
             policy.immutability_days = 3
