@@ -460,9 +460,8 @@ class CloudBackupPolicy(models.Model):
             return 0
         # immutable backups whose policy has not ended: skipped without asking Azure, said below,
         # deleted at the first pass after their end (nothing marked deleted that is not)
-        locked = [backup._locked_until() for backup in doomed]
-        locked = [until for until in locked if until]
-        doomed = doomed.filtered(lambda backup: not backup._locked_until())
+        locked = doomed.filtered(lambda backup: backup._locked_until())
+        doomed -= locked
         store = self.storage_id._blob_store() if doomed else None
         if store:
             store.deadline = self.env["cloud.backup"]._deadline()
@@ -476,7 +475,7 @@ class CloudBackupPolicy(models.Model):
                 if until:
                     # a policy Azure knows (extended in the portal, another clock): kept, tried again
                     backup.immutable_until = until.replace(tzinfo=None)
-                    locked.append(backup.immutable_until)
+                    locked |= backup
                     continue
                 backup.error = backup._error_text(error)
                 backup.message_post(body=_("Retention left the blob alone: %s", backup.error))
@@ -488,8 +487,12 @@ class CloudBackupPolicy(models.Model):
 
     def _say_locked(self, locked):
         """One line in the policy's chatter (and the log) for the backups retention would delete
-        but their immutability keeps: how many, and when the first can go."""
-        first = min(locked)
+        but their immutability keeps: how many, and when the first can go; said when a backup
+        joins them, not at every pass of the scheduled action."""
+        if all(locked.mapped("retention_held")):
+            return
+        locked.retention_held = True
+        first = min(locked.mapped("immutable_until"))
         _logger.info(
             "cloud.backup.policy %s: retention skipped %s immutable backup(s), the first deletable at %s",
             self.id,

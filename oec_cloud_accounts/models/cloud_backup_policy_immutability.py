@@ -184,6 +184,9 @@ class CloudBackup(models.Model):
         "before (ransomware protection of its policy).",
     )
     immutability_mode = fields.Char(help="Unlocked or Locked (see the backup policy).")
+    retention_held = fields.Boolean(
+        help="Retention would delete this backup but its immutability keeps it (said once on the policy)."
+    )
 
     def _job_record_failure(self, error, what):
         """A backup refused for want of support: the storage location remembers it (the failure

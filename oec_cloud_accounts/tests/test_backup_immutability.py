@@ -147,12 +147,18 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         said = policy.message_ids[0].body
         self.assertIn("Retention kept 3 backup(s)", said)
         self.assertIn(format_datetime(self.env, first.immutable_until), said)
+        # said once, not at every pass of the scheduled action
+        messages = len(policy.message_ids)
+        policy._apply_retention()
+        self.assertEqual(len(policy.message_ids), messages)
 
         # two days later: the first two have ended, the third not yet
         self.pass_time(backups, 2)
         policy._apply_retention()
         self.assertEqual(backups.mapped("state"), ["deleted", "deleted", "done", "done"])
-        self.assertIn("Retention kept 1 backup(s)", policy.message_ids[0].body)
+        # the third was said already: nothing new to say
+        kept = [m for m in policy.message_ids.mapped("body") if "Retention kept" in (m or "")]
+        self.assertEqual(len(kept), 1)
         self.assertEqual(
             sorted(b.name for b in self.worm_blobs.list_blobs()), [third.blob_name, newest.blob_name]
         )
