@@ -6,7 +6,7 @@ deleted after it; a container without support refuses the policy before anything
 from datetime import datetime, timedelta, timezone
 
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import BlobServiceClient, ImmutabilityPolicy
+from azure.storage.blob import ImmutabilityPolicy
 from azure_emulator import defaults
 
 from odoo import fields
@@ -14,7 +14,6 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import format_datetime
 
-from ..services.arm import StaticTokenCredential
 from .backup_common import RG, STORAGE_ACCOUNT, BackupMixin
 
 WORM = "odoo-worm"
@@ -27,15 +26,7 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         container_id = self.worm_container(WORM)
         # setting a blob's immutability policy is the storage owner's right
         self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_OWNER, container_id)
-        # outside Odoo: the container's Storage Blob Data Owner
-        self.emu.control.assign_role(defaults.SECOND_USER_OID, defaults.ROLE_BLOB_DATA_OWNER, container_id)
-        minted = self.emu.control.issue_token(user=defaults.SECOND_USER_EMAIL, scope=defaults.STORAGE_SCOPE)
-        self.worm_blobs = BlobServiceClient(
-            self.storage_account.primary_endpoints.blob,
-            credential=StaticTokenCredential(minted["access_token"], minted["expires_on"]),
-            connection_verify=self.emu.ca_path,
-            retry_total=0,
-        ).get_container_client(WORM)
+        self.worm_blobs = self.outside_client(WORM, retry_total=0)
         self.worm = self.make_location(self.account, container=WORM)
 
     def worm_container(self, name):
@@ -120,19 +111,12 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
                 metadata=owner,
                 immutability_policy=ImmutabilityPolicy(expiry_time=until, policy_mode="Unlocked"),
             )
-            moment = datetime(2025, 1, day, 1, 0)
-            backups |= backups.create(
-                {
-                    "policy_id": policy.id,
-                    "trigger": "scheduled",
-                    "state": "done",
-                    "started_at": moment,
-                    "finished_at": moment,
-                    "blob_name": name,
-                    "sha256": "0" * 64,
-                    "immutable_until": until.replace(tzinfo=None) if day != 3 else False,
-                    "immutability_mode": "Unlocked",
-                }
+            backups |= self.done_backup(
+                policy,
+                name,
+                datetime(2025, 1, day, 1, 0),
+                immutable_until=until.replace(tzinfo=None) if day != 3 else False,
+                immutability_mode="Unlocked",
             )
         first, second, third, newest = backups
         calls = len(self.emu.control.requests())
