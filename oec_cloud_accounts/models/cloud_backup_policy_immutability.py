@@ -65,7 +65,9 @@ class CloudBackupPolicy(models.Model):
         "immutability support), as Azure said at the last check.",
     )
 
-    @api.constrains("immutable", "immutability_days", "lifecycle_enabled", "lifecycle_delete_days")
+    @api.constrains(
+        "immutable", "immutability_days", "storage_id", "lifecycle_enabled", "lifecycle_delete_days"
+    )
     def _check_immutability(self):
         for policy in self.filtered("immutable"):
             if not 1 <= policy.immutability_days <= IMMUTABLE_DAYS_MAX:

@@ -172,6 +172,10 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         # known now: the policy cannot be saved so
         with self.assertRaisesRegex(ValidationError, "no version-level immutability support"):
             policy.immutability_days = 3
+        # nor an immutable policy moved onto that location
+        moved = self.make_policy(name="Moved", storage_id=self.worm.id, immutable=True)
+        with self.assertRaisesRegex(ValidationError, "no version-level immutability support"):
+            moved.storage_id = self.storage
         # Check Immutability asks Azure again (turned on in the portal meanwhile: another location)
         worm_policy = self.make_policy(name="Worm", storage_id=self.worm.id, immutable=True)
         worm_policy.action_check_immutability()
