@@ -6,6 +6,7 @@ import pytest
 from odoo.addons.oec_cloud_accounts.services import AzureError
 from odoo.addons.oec_cloud_accounts.services.authorization import (
     ROLE_BLOB_DATA_CONTRIBUTOR,
+    ROLE_BLOB_DATA_OWNER,
     ROLE_BLOB_DELEGATOR,
     AuthorizationClient,
     missing_roles,
@@ -32,6 +33,13 @@ def test_assignments_listed_at_the_container_and_what_is_missing(replay, arm):
     assert request["query"]["$filter"] == "principalId eq '%s'" % USER
     # Owner of the subscription is no data role: the data role is missing, the delegator is there
     assert missing_roles(found, ACCOUNT, "backups") == [(ROLE_BLOB_DATA_CONTRIBUTOR, CONTAINER)]
+    # immutable backups set a policy on each blob: the storage owner's right (Learn, "Set Blob
+    # Immutability Policy", Authorization), Contributor is not enough
+    contributor = [*found, {"role": ROLE_BLOB_DATA_CONTRIBUTOR, "scope": CONTAINER}]
+    assert missing_roles(contributor, ACCOUNT, "backups") == []
+    assert missing_roles(contributor, ACCOUNT, "backups", immutable=True) == [
+        (ROLE_BLOB_DATA_OWNER, CONTAINER)
+    ]
     assert client.assign_role(SUB, CONTAINER, ROLE_BLOB_DATA_CONTRIBUTOR, USER) is True
     sent = replay.requests[-1]
     assert sent["method"] == "PUT" and sent["query"]["api-version"] == "2022-04-01"

@@ -3,6 +3,8 @@ services/blob.py makes of Azure's answers, through the SDK's real pipeline to a 
 (https://127.0.0.1:<port>/<account>, as Azurite and the sandbox serve it)."""
 
 import base64
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -182,3 +184,23 @@ def test_shared_key_refused_when_the_account_disallows_it(replay, store):
         "KeyBasedAuthenticationNotPermitted",
     )
     assert error.detail == "Key based authentication is not permitted on this storage account."
+
+
+def test_a_backup_committed_with_a_retention_policy_is_kept_until_its_end(replay, store):
+    replay.serve("blob/immutability_policy")
+    result = store().upload("locked.zip", _blocks, block_size=64, immutability=(7, "Locked"))
+    commit = next(r for r in replay.requests if r["query"].get("comp") == "blocklist")
+    until = parsedate_to_datetime(commit["headers"]["X-Ms-Immutability-Policy-Until-Date"])
+    assert until == result["immutable_until"]
+    assert timedelta(days=7) - timedelta(seconds=5) < until - datetime.now(timezone.utc) <= timedelta(days=7)
+    assert commit["headers"]["X-Ms-Immutability-Policy-Mode"] == "Locked"
+    props = store().properties("locked.zip")
+    assert props["immutable_until"] == datetime(2025, 3, 11, 10, 14, 58, tzinfo=timezone.utc)
+    assert props["immutability_mode"].lower() == "locked"
+    error = _raised(lambda: store().delete("locked.zip", OWNER))
+    assert (error.key, error.code, error.status) == (
+        "storage.BlobImmutableDueToPolicy",
+        "BlobImmutableDueToPolicy",
+        409,
+    )
+    assert error.params["until"] == props["immutable_until"]

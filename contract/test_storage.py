@@ -27,3 +27,10 @@ def test_only_accounts_with_blobs_are_usable_and_tiers_only_where_supported(repl
         "stopremblob": False,
         "stofiles": False,
     }
+
+
+def test_version_level_immutability_support_is_read_from_the_container(replay, arm):
+    replay.serve("storage/container_immutability")
+    client = StorageClient(**arm)
+    assert client.container_immutability(SUB, "res3376", "sto328", "container6185") is True
+    assert client.container_immutability(SUB, "res3376", "sto328", "plain") is False

@@ -21,3 +21,4 @@ from . import cloud_backup_policy
 from . import cloud_backup_policy_alert
 from . import cloud_backup
 from . import cloud_backup_run
+from . import cloud_backup_policy_immutability

@@ -311,9 +311,16 @@ MESSAGES = {
         "the file in the container, then try again."
     ),
     "storage.BlobImmutableDueToPolicy": _lt(
-        "Azure keeps the backup file: the container's immutability (time-based retention) policy forbids "
-        "deleting it before its retention interval ends. Odoo leaves it; the policy's end, or a lifecycle "
-        "management rule, removes it."
+        "Azure keeps the backup file: an immutability (time-based retention) policy, on the file or on its "
+        "container, forbids deleting or changing it before its end, whoever asks. Odoo leaves it; after the "
+        "policy's end, retention (or a lifecycle management rule) removes it."
+    ),
+    "storage.immutability_not_enabled": _lt(
+        "The backup policy asks for immutable backups, but the container %(container)s of %(account)s has "
+        "no version-level immutability support: nothing was written. In the Azure portal, turn on "
+        "versioning for blobs on the storage account (Data management > Data protection), then on the "
+        "container: Access policy > Enable version-level immutability support; or turn off Immutable "
+        "Backups on the policy."
     ),
     "storage.BlobImmutableDueToLegalHold": _lt(
         "Azure keeps the backup file: the container has a legal hold, which forbids deleting it. Odoo leaves "

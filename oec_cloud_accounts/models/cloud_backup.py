@@ -231,6 +231,7 @@ class CloudBackup(models.Model):
     def action_delete_backup(self):
         """Delete the blob in Azure (only if this database wrote it) and keep the record as Deleted."""
         self._check_backup_admin()
+        self.sudo()._check_not_locked()
         for backup in self.sudo():
             if backup.state != "done":
                 raise UserError(_("Only a successful backup has a blob to delete."))

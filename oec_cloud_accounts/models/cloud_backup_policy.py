@@ -1,3 +1,4 @@
+import logging
 from datetime import datetime, time, timedelta
 
 import psycopg2.errors
@@ -5,12 +6,15 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_datetime
 
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..services import AzureError
 from ..services.blob import META_DB_UUID, TIERS
 from ..services.retention import backups_to_keep
+
+_logger = logging.getLogger(__name__)
 
 # the integer fields' bounds, checked before anything reaches PostgreSQL (an int4 column) or
 # Azure (a lifecycle rule's daysAfterModificationGreaterThan is at most 99999)
@@ -19,12 +23,14 @@ LIFECYCLE_DAYS_MAX = 99999
 # blobs retention leaves alone, saying why on the backup: another database's or a person's, or
 # ones Azure keeps (immutability policy, legal hold, a lease someone holds)
 LEFT_ALONE = ("ForeignBlob", "BlobImmutableDueToPolicy", "BlobImmutableDueToLegalHold", "LeaseIdMissing")
+IMMUTABLE_DAYS_MAX = 36500  # a hundred years: how long an immutable backup is kept at most
 GRACE_MAX = 720  # hours (30 days): the alerts' grace period (cloud_backup_policy_alert.py)
 BOUNDS = dict(
     KEEP_MAX,
     lifecycle_cool_days=LIFECYCLE_DAYS_MAX,
     lifecycle_delete_days=LIFECYCLE_DAYS_MAX,
     alert_grace_hours=GRACE_MAX,
+    immutability_days=IMMUTABLE_DAYS_MAX,
 )
 
 FORMATS = [
@@ -452,16 +458,53 @@ class CloudBackupPolicy(models.Model):
         doomed = backups.filtered(lambda b: b.id not in keep)
         if not doomed:
             return 0
-        store = self.storage_id._blob_store()
-        store.deadline = self.env["cloud.backup"]._deadline()
+        # immutable backups whose policy has not ended: skipped without asking Azure, said below,
+        # deleted at the first pass after their end (nothing marked deleted that is not)
+        locked = doomed.filtered(lambda backup: backup._locked_until())
+        doomed -= locked
+        store = self.storage_id._blob_store() if doomed else None
+        if store:
+            store.deadline = self.env["cloud.backup"]._deadline()
         for backup in doomed.sorted("id"):
             try:
                 backup._delete_blob(store)
             except AzureError as error:
                 if error.code not in LEFT_ALONE:
                     raise
+                until = error.params.get("until") if error.code == "BlobImmutableDueToPolicy" else None
+                if until:
+                    # a policy Azure knows (extended in the portal, another clock): kept, tried again
+                    backup.immutable_until = until.replace(tzinfo=None)
+                    locked |= backup
+                    continue
                 backup.error = backup._error_text(error)
                 backup.message_post(body=_("Retention left the blob alone: %s", backup.error))
                 continue
             backup.message_post(body=_("Deleted by the retention of %s.", self.display_name))
+        if locked:
+            self._say_locked(locked)
         return len(doomed)
+
+    def _say_locked(self, locked):
+        """One line in the policy's chatter (and the log) for the backups retention would delete
+        but their immutability keeps: how many, and when the first can go; said when a backup
+        joins them, not at every pass of the scheduled action."""
+        if all(locked.mapped("retention_held")):
+            return
+        locked.retention_held = True
+        first = min(locked.mapped("immutable_until"))
+        _logger.info(
+            "cloud.backup.policy %s: retention skipped %s immutable backup(s), the first deletable at %s",
+            self.id,
+            len(locked),
+            first,
+        )
+        self.message_post(
+            body=_(
+                "Retention kept %(count)s backup(s) that their immutability policy protects (ransomware "
+                "protection): Azure refuses to delete them before their end. The first becomes deletable "
+                "on %(date)s; retention deletes each at its first pass after its end.",
+                count=len(locked),
+                date=format_datetime(self.env, first),
+            )
+        )

@@ -54,7 +54,7 @@ from odoo.exceptions import UserError
 from odoo.modules import get_modules
 from odoo.modules.neutralize import get_neutralization_queries
 from odoo.sql_db import connection_info_for
-from odoo.tools import SQL, config, exec_pg_environ, find_pg_tool
+from odoo.tools import SQL, config, exec_pg_environ, find_pg_tool, format_datetime
 
 from ..services import AzureError
 from ..services.blob import (
@@ -264,6 +264,10 @@ class CloudBackup(models.Model):
                     "sha256": result["sha256"],
                     "blocks": result["blocks"],
                     "error": False,
+                    # naive UTC, as Odoo keeps datetimes
+                    "immutable_until": result["immutable_until"]
+                    and result["immutable_until"].replace(tzinfo=None),
+                    "immutability_mode": result["immutability_mode"],
                 }
             )
             self.message_post(
@@ -275,6 +279,15 @@ class CloudBackup(models.Model):
                     sha=result["sha256"],
                 )
             )
+            if self.immutable_until:
+                self.message_post(
+                    body=_(
+                        "Immutable until %(until)s (%(mode)s): nobody can delete or change this backup "
+                        "before.",
+                        until=format_datetime(self.env, self.immutable_until),
+                        mode=self.immutability_mode,
+                    )
+                )
             self.policy_id._alert_isolated("_backup_landed", self)
 
     def _prepare_stream(self):
@@ -305,11 +318,19 @@ class CloudBackup(models.Model):
         # a premium or general-purpose v1 account takes no access tier: its blobs go without one
         kind = self.storage_id.kind
         tier = self.tier if not kind or supports_tiers(kind) else None
+        # immutable backups: the container's support is read from Azure first (raises without it)
+        immutability = policy._immutability()
 
         def stream():
             started = time.monotonic()
             result = store.upload(
-                name, produce, metadata=metadata, tier=tier, block_size=block_size, concurrency=CONCURRENCY
+                name,
+                produce,
+                metadata=metadata,
+                tier=tier,
+                block_size=block_size,
+                concurrency=CONCURRENCY,
+                immutability=immutability,
             )
             return result, max(time.monotonic() - started, 0.001)
 

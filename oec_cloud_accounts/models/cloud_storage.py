@@ -305,7 +305,21 @@ class CloudStorage(models.Model):
                 container=self.container,
             )
         )
+        self._test_immutability()
         return True
+
+    def _test_immutability(self):
+        """After an access test, when a policy writes immutable backups here: the container's
+        version-level immutability support, read from Azure, and what to do without it."""
+        if not self._writes_immutable():
+            return
+        try:
+            enabled = self._check_immutability()
+        except AzureError as error:
+            self.message_post(body=self.account_id._azure_error_message(error, reference=True))
+            return
+        if not enabled:
+            self.message_post(body=self._immutability_missing_text())
 
     def _start_creation(self, resource_group_location=None):
         """Send the storage account's creation (sudo, rights checked by the

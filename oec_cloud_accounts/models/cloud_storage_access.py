@@ -60,7 +60,7 @@ class CloudStorage(models.Model):
         account = storage.account_id
         client = account._arm(AuthorizationClient)
         assignments = client.role_assignments(storage.subscription_id, storage.azure_id, account.ms_object_id)
-        return missing_roles(assignments, storage.azure_id, storage.container)
+        return missing_roles(assignments, storage.azure_id, storage.container, storage._writes_immutable())
 
     def _assign_roles(self, quiet=False):
         """Assign what ``_missing_roles`` names (sudo, rights checked by the caller). A refusal

@@ -33,6 +33,8 @@ ROLE_NAMES = {
 }
 # what backups need: write blobs (on the container or above) ...
 WRITE_ROLES = frozenset({ROLE_BLOB_DATA_CONTRIBUTOR, ROLE_BLOB_DATA_OWNER})
+# immutable backups: setting a blob's immutability policy is the owner's data action
+OWNER_ROLES = frozenset({ROLE_BLOB_DATA_OWNER})
 # ... and get user delegation keys (on the account or above: the key acts on the account)
 DELEGATION_ROLES = frozenset(
     {ROLE_BLOB_DATA_CONTRIBUTOR, ROLE_BLOB_DATA_OWNER, ROLE_BLOB_DATA_READER, ROLE_BLOB_DELEGATOR}
@@ -50,13 +52,16 @@ def covers(assignment_scope, scope):
     return above == "/" or below == above or below.startswith(above + "/")
 
 
-def missing_roles(assignments, account_id, container):
+def missing_roles(assignments, account_id, container, immutable=False):
     """[(role id, scope)] to assign so that backups and download links work: none when the
-    ``assignments`` (``role_assignments``) already give them."""
+    ``assignments`` (``role_assignments``) already give them. ``immutable``: backups are written
+    with their own immutability policy, which only the storage owner may set (Microsoft Learn,
+    "Set Blob Immutability Policy", Authorization): Storage Blob Data Owner on the container."""
     at_container = container_scope(account_id, container)
     missing = []
-    if not any(a["role"] in WRITE_ROLES and covers(a["scope"], at_container) for a in assignments):
-        missing.append((ROLE_BLOB_DATA_CONTRIBUTOR, at_container))
+    writers = OWNER_ROLES if immutable else WRITE_ROLES
+    if not any(a["role"] in writers and covers(a["scope"], at_container) for a in assignments):
+        missing.append((ROLE_BLOB_DATA_OWNER if immutable else ROLE_BLOB_DATA_CONTRIBUTOR, at_container))
     if not any(a["role"] in DELEGATION_ROLES and covers(a["scope"], account_id) for a in assignments):
         missing.append((ROLE_BLOB_DELEGATOR, account_id))
     return missing

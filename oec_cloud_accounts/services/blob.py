@@ -40,9 +40,11 @@ from datetime import datetime, timedelta, timezone
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import (
+    BlobImmutabilityPolicyMode,
     BlobSasPermissions,
     BlobServiceClient,
     ExponentialRetry,
+    ImmutabilityPolicy,
     StandardBlobTier,
     generate_blob_sas,
 )
@@ -73,6 +75,9 @@ META_DATABASE = "oec_database"
 META_FORMAT = "oec_format"
 MARKER_PREFIX = ".oec-access-test/"
 TIERS = ("Hot", "Cool", "Cold")
+# the modes of a blob's time-based retention policy (version-level immutability): Unlocked can be
+# shortened or removed by someone with the right Azure role, Locked only extended
+IMMUTABILITY_MODES = ("Unlocked", "Locked")
 SAS_MINUTES = 15
 # per request under a deadline: at most CALL_RETRIES retries, each attempt's timeouts within these
 CALL_RETRIES = 1
@@ -233,8 +238,12 @@ class BlockBlobWriter:
             )
         )
 
-    def commit(self, metadata=None, tier=None):
-        """Stage the last block, wait for all, commit the list: the blob exists from here."""
+    def commit(self, metadata=None, tier=None, immutability=None):
+        """Stage the last block, wait for all, commit the list: the blob exists from here.
+
+        ``immutability``: (days, mode): the blob is committed with a time-based retention policy
+        ending ``days`` after the commit (Put Block List's ``x-ms-immutability-policy-*``
+        headers): from its first moment, nobody can delete or change it before that end."""
         if self._buffer or not self._block_ids:
             self._stage(bytes(self._buffer))
             self._buffer = bytearray()
@@ -244,15 +253,31 @@ class BlockBlobWriter:
                 future.result()
         self._close()
         metadata = dict(metadata or {}, **{META_SHA256: self.sha256.hexdigest()})
+        policy = {}
+        until = mode = None
+        if immutability:
+            days, mode = immutability
+            # Azure keeps whole seconds
+            until = (datetime.now(timezone.utc) + timedelta(days=days)).replace(microsecond=0)
+            policy["immutability_policy"] = ImmutabilityPolicy(
+                expiry_time=until, policy_mode=BlobImmutabilityPolicyMode(mode)
+            )
         self.deadline.call(
             "Put Block List",
             self.blob.commit_block_list,
             self._block_ids,
             metadata=metadata,
             standard_blob_tier=StandardBlobTier(tier) if tier else None,
+            **policy,
             **self.deadline.options(),
         )
-        return {"size": self.size, "sha256": self.sha256.hexdigest(), "blocks": len(self._block_ids)}
+        return {
+            "size": self.size,
+            "sha256": self.sha256.hexdigest(),
+            "blocks": len(self._block_ids),
+            "immutable_until": until,
+            "immutability_mode": mode,
+        }
 
     def abort(self):
         """Drop what is in flight; no block list is committed (Azure drops staged blocks)."""
@@ -438,23 +463,36 @@ class BlobStore:
             blob.delete_blob()
         return True
 
-    def upload(self, name, produce, metadata=None, tier=None, block_size=BLOCK_SIZE, concurrency=CONCURRENCY):
+    def upload(
+        self,
+        name,
+        produce,
+        metadata=None,
+        tier=None,
+        block_size=BLOCK_SIZE,
+        concurrency=CONCURRENCY,
+        immutability=None,
+    ):
         """Stream what ``produce(writer)`` writes into the block blob ``name``.
 
-        Returns {"size", "sha256", "blocks"}. On any failure nothing is committed
-        and the error is raised (AzureError for Azure's refusals).
+        Returns {"size", "sha256", "blocks", "immutable_until", "immutability_mode"};
+        ``immutability``: (days, mode) of the blob's time-based retention policy (see
+        BlockBlobWriter.commit). On any failure
+        nothing is committed and the error is raised (AzureError for Azure's refusals).
         """
         writer = BlockBlobWriter(self.container.get_blob_client(name), block_size, concurrency, self.deadline)
         try:
             with self._errors():
                 produce(writer)
-                return writer.commit(metadata=metadata, tier=tier)
+                return writer.commit(metadata=metadata, tier=tier, immutability=immutability)
         except BaseException:
             writer.abort()
             raise
 
     def properties(self, name):
-        """{"size", "metadata", "tier", "last_modified"} of a blob, or None when it is gone."""
+        """{"size", "metadata", "tier", "last_modified", "immutable_until", "immutability_mode"} of a
+        blob (the end and mode of its time-based retention policy, None without one), or None when
+        it is gone."""
         with self._errors():
             try:
                 props = self.deadline.call(
@@ -469,6 +507,8 @@ class BlobStore:
             "metadata": dict(props.metadata or {}),
             "tier": props.blob_tier,
             "last_modified": props.last_modified,
+            "immutable_until": props.immutability_policy.expiry_time,
+            "immutability_mode": props.immutability_policy.policy_mode,
         }
 
     def download(self, name, out=None):
@@ -538,7 +578,9 @@ class BlobStore:
         """Delete a backup blob, only if its metadata says this database wrote it.
 
         ``owner``: {metadata key: value} that must all match. Returns True when
-        deleted, False when already gone; raises when the blob is not ours.
+        deleted, False when already gone; raises when the blob is not ours, or when Azure keeps
+        it (``BlobImmutableDueToPolicy``: its ``params["until"]`` is the policy's end, read with
+        the properties).
         """
         props = self.properties(name)
         if props is None:
@@ -550,13 +592,18 @@ class BlobStore:
                 code="ForeignBlob",
                 params={"name": name},
             )
-        with self._errors():
-            self.deadline.call(
-                "Delete Blob",
-                self.container.get_blob_client(name).delete_blob,
-                delete_snapshots="include",
-                **self.deadline.options(),
-            )
+        try:
+            with self._errors():
+                self.deadline.call(
+                    "Delete Blob",
+                    self.container.get_blob_client(name).delete_blob,
+                    delete_snapshots="include",
+                    **self.deadline.options(),
+                )
+        except AzureError as error:
+            if error.code == "BlobImmutableDueToPolicy" and props["immutable_until"]:
+                error.params["until"] = props["immutable_until"]
+            raise
         return True
 
     def read_url(self, name, minutes=SAS_MINUTES):

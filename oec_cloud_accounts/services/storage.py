@@ -250,6 +250,19 @@ class StorageClient(ArmClient):
             )
             return name
 
+    def container_immutability(self, subscription_id, resource_group, account, name):
+        """Whether the container has version-level immutability support (ARM's
+        ``immutableStorageWithVersioning.enabled``): only then may a blob written there carry its
+        own time-based retention policy (Microsoft Learn, "Version-level WORM policies")."""
+        check_container_name(name)
+        with (
+            _arm_errors(STORAGE, values={"account": account, "container": name}),
+            self._storage(subscription_id, "blob_containers") as client,
+        ):
+            found = client.blob_containers.get(resource_group, account, name)
+        support = found.immutable_storage_with_versioning
+        return bool(support and support.enabled)
+
     def get_lifecycle_rules(self, subscription_id, resource_group, account):
         """The rules of the account's management policy, as Azure's camelCase dicts ([] when none)."""
         with (

@@ -59,14 +59,40 @@ class BackupMixin(EmulatorMixin):
         container_id = "%s/blobServices/default/containers/%s" % (self.storage_account.id, container)
         self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
         self.emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DELEGATOR, self.storage_account.id)
-        # the container seen from outside Odoo: someone else with a data role on it
+        self.blobs = self.outside_client(container)
+
+    def outside_client(self, container, **options):
+        """The container seen from outside Odoo: someone else, its Storage Blob Data Owner."""
+        container_id = "%s/blobServices/default/containers/%s" % (self.storage_account.id, container)
         self.emu.control.assign_role(defaults.SECOND_USER_OID, defaults.ROLE_BLOB_DATA_OWNER, container_id)
         minted = self.emu.control.issue_token(user=defaults.SECOND_USER_EMAIL, scope=defaults.STORAGE_SCOPE)
-        self.blobs = BlobServiceClient(
+        return BlobServiceClient(
             self.storage_account.primary_endpoints.blob,
             credential=StaticTokenCredential(minted["access_token"], minted["expires_on"]),
             connection_verify=self.emu.ca_path,
+            **options,
         ).get_container_client(container)
+
+    def done_backup(self, policy, name, moment, **values):
+        """A successful backup record of ``policy`` whose blob is ``name``, started at ``moment``."""
+        return (
+            self.env["cloud.backup"]
+            .sudo()
+            .create(
+                dict(
+                    {
+                        "policy_id": policy.id,
+                        "trigger": "scheduled",
+                        "state": "done",
+                        "started_at": moment,
+                        "finished_at": moment,
+                        "blob_name": name,
+                        "sha256": "0" * 64,
+                    },
+                    **values,
+                )
+            )
+        )
 
     def make_location(self, account, name=STORAGE_ACCOUNT, container=CONTAINER):
         return (

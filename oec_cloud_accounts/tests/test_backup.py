@@ -429,18 +429,7 @@ class TestBackupRetention(BackupMixin, TransactionCase):
             name = "%s2025/01-%02d.zip" % (prefix, day)
             metadata = {"oec_db_uuid": "someone-else"} if day == 3 else owner
             self.blobs.upload_blob(name, b"backup of " + name.encode(), metadata=metadata)
-            moment = datetime(2025, 1, day, 1, 0)
-            backup = backups.create(
-                {
-                    "policy_id": policy.id,
-                    "trigger": "scheduled",
-                    "state": "done",
-                    "started_at": moment,
-                    "finished_at": moment,
-                    "blob_name": name,
-                    "sha256": "0" * 64,
-                }
-            )
+            backup = self.done_backup(policy, name, datetime(2025, 1, day, 1, 0))
             replaced |= backup if day == 3 else backups
         policy._apply_retention()
         # kept: the last 3 days, and the newest of ISO week 2025-W01 (Wednesday 1st to Sunday 5th)
@@ -477,18 +466,7 @@ class TestBackupRetention(BackupMixin, TransactionCase):
         for day in (1, 2, 3):
             name = "%s2025/01-%02d.zip" % (prefix, day)
             self.blobs.upload_blob(name, b"backup", metadata=owner)
-            moment = datetime(2025, 1, day, 1, 0)
-            backups |= backups.create(
-                {
-                    "policy_id": policy.id,
-                    "trigger": "scheduled",
-                    "state": "done",
-                    "started_at": moment,
-                    "finished_at": moment,
-                    "blob_name": name,
-                    "sha256": "0" * 64,
-                }
-            )
+            backups |= self.done_backup(policy, name, datetime(2025, 1, day, 1, 0))
         leased, expired, newest = backups
         self.blobs.get_blob_client(leased.blob_name).acquire_lease(lease_duration=-1)
         policy._apply_retention()

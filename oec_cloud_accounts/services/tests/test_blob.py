@@ -108,10 +108,17 @@ def test_upload_streams_blocks_then_reads_back(emu, account):
         block_size=1024,
     )
     sha256 = hashlib.sha256(DATA).hexdigest()
-    assert result == {"size": len(DATA), "sha256": sha256, "blocks": 3}
+    assert result == {
+        "size": len(DATA),
+        "sha256": sha256,
+        "blocks": 3,
+        "immutable_until": None,
+        "immutability_mode": None,
+    }
     assert len(put_blocks(emu)) == 3
     props = store.properties("db/one.dump")
     assert (props["size"], props["tier"]) == (len(DATA), "Cool")
+    assert (props["immutable_until"], props["immutability_mode"]) == (None, None)
     assert props["metadata"] == dict(OWNER, **{META_SHA256: sha256})
     out = io.BytesIO()
     assert store.download("db/one.dump", out)["sha256"] == sha256

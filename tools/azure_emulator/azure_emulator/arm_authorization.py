@@ -66,6 +66,13 @@ def data_access(emu, oid, scope):
     return "write" if "write" in levels else "read" if "read" in levels else None
 
 
+def may_set_immutability(emu, oid, scope):
+    """Setting or removing a blob's immutability policy is the storage owner's right (Learn, "Set Blob
+    Immutability Policy", Authorization): of the data roles, Storage Blob Data Owner only (its data
+    actions ``blobs/*`` include ``immutableStorage/runAsSuperUser/action``; Contributor's do not)."""
+    return d.ROLE_BLOB_DATA_OWNER in roles_of(emu, oid, scope)
+
+
 def may_delegate(emu, oid, account_scope):
     """Get User Delegation Key acts on the account: its role must be at the account or above."""
     return any(d.ROLES.get(role, (None, None, None, False))[3] for role in roles_of(emu, oid, account_scope))

@@ -47,6 +47,12 @@ def data_plane_settings(emu, name):
         "tenant": sub.get("tenant"),
         "blob_endpoint": (props.get("primaryEndpoints") or {}).get("blob"),
         "key": res["_keys"][0],
+        # containers with version-level immutability support (blob_immutability.py)
+        "immutable_containers": {
+            name
+            for name, container in (res.get("_containers") or {}).items()
+            if (container.get("immutableStorageWithVersioning") or {}).get("enabled")
+        },
     }
 
 
@@ -246,6 +252,11 @@ def put_container(req, sub_id, rg, name, container):
         )
     props = dict(req.json().get("properties") or {})
     props.setdefault("publicAccess", "None")
+    previous = res["_containers"].get(container) or {}
+    if (previous.get("immutableStorageWithVersioning") or {}).get("enabled"):
+        # once enabled, version-level immutability support cannot be removed (Learn, "Version-level
+        # WORM policies": Migration)
+        props["immutableStorageWithVersioning"] = {"enabled": True}
     props.update(
         lastModifiedTime=core.now_iso(),
         leaseStatus="Unlocked",

@@ -22,7 +22,7 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from . import arm_storage, blob_auth
+from . import arm_storage, blob_auth, blob_immutability
 from .http import HOP_HEADERS, Response
 
 NPM_HINT = "npm ci --prefix tools/azure_emulator"
@@ -253,6 +253,10 @@ class BlobService:
                 # checked here: Azurite gets the request with an account SAS instead
                 target = parts.path + "?" + outcome.forward_query
                 overrides = outcome.overrides
+            # version-level immutability: Azurite has none, the proxy keeps the policies
+            answer = blob_immutability.answer(self.emu, req, account, settings)
+            if answer is not None:
+                return answer
         headers = {
             k: v
             for k, v in req.headers.items()
@@ -284,4 +288,6 @@ class BlobService:
                 out.headers[name] = value
         if resp.status < 300:
             out.headers.update(overrides)
+            if settings is not None:
+                blob_immutability.record(self.emu, req, account, out)
         return out

@@ -7,6 +7,10 @@
   Storage Blob Data Reader for reads, Contributor or Owner for writes, at the container, the
   account or above (Microsoft Learn, "Authorize access to blobs using Microsoft Entra ID"),
   else 403 AuthorizationPermissionMismatch;
+* a blob's immutability policy (set with Put Blob / Put Block List headers, or Set / Delete Blob
+  Immutability Policy): Storage Blob Data Owner only ("can only be called by the storage account
+  owner", Learn, "Set Blob Immutability Policy"; a Contributor gets 403
+  AuthorizationPermissionMismatch, Azure/azure-sdk-for-net#27243);
 * Get User Delegation Key (``POST ?restype=service&comp=userdelegationkey``): bearer only, a role
   with generateUserDelegationKey at the account or above; answered here;
 * user delegation SAS (``skoid`` ... ``sig``): signed with such a key, checked here (the string to
@@ -210,6 +214,11 @@ def _bearer(emu, req, account, settings, token, query):
                 return Authorization(_mismatch())
             return Authorization(answer=_delegation_key_answer(emu, req, account, settings, claims))
         level = rbac.data_access(emu, oid, scope_of(settings, container))
+        sets_policy = req.header("x-ms-immutability-policy-until-date") is not None or (
+            query.get("comp") == "immutabilityPolicies"
+        )
+        if sets_policy and not rbac.may_set_immutability(emu, oid, scope_of(settings, container)):
+            return Authorization(_mismatch())
     needed = "read" if req.method in ("GET", "HEAD") else "write"
     if level is None or (needed == "write" and level != "write"):
         return Authorization(_mismatch())
