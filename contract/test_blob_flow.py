@@ -33,7 +33,13 @@ def test_backup_committed_with_its_hash_and_tier_then_read_and_deleted(replay, s
         "db1.zip", lambda out: out.write(b"x" * 40), metadata=OWNER, tier="Cool", block_size=16
     )
     sha = hashlib.sha256(b"x" * 40).hexdigest()
-    assert written == {"size": 40, "sha256": sha, "blocks": 3}
+    assert written == {
+        "size": 40,
+        "sha256": sha,
+        "blocks": 3,
+        "immutable_until": None,
+        "immutability_mode": None,
+    }
     blocks = [r for r in replay.requests if r["query"].get("comp") == "block"]
     (commit,) = [r for r in replay.requests if r["query"].get("comp") == "blocklist"]
     assert len(blocks) == 3
