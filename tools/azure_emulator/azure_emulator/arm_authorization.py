@@ -73,6 +73,13 @@ def may_set_immutability(emu, oid, scope):
     return d.ROLE_BLOB_DATA_OWNER in roles_of(emu, oid, scope)
 
 
+def may_delete_version(emu, oid, scope):
+    """Deleting a previous blob version: ``blobs/deleteBlobVersion/action``, of the data roles
+    Storage Blob Data Owner's only (Learn, "Blob versioning", Azure RBAC action to delete a blob
+    version; Contributor deletes the current version only)."""
+    return d.ROLE_BLOB_DATA_OWNER in roles_of(emu, oid, scope)
+
+
 def may_delegate(emu, oid, account_scope):
     """Get User Delegation Key acts on the account: its role must be at the account or above."""
     return any(d.ROLES.get(role, (None, None, None, False))[3] for role in roles_of(emu, oid, account_scope))

@@ -47,6 +47,8 @@ def data_plane_settings(emu, name):
         "tenant": sub.get("tenant"),
         "blob_endpoint": (props.get("primaryEndpoints") or {}).get("blob"),
         "key": res["_keys"][0],
+        # blob versioning on the account (blob_versions.py; such containers imply it)
+        "versioning": bool((res.get("_blob_service") or {}).get("isVersioningEnabled")),
         # containers with version-level immutability support (blob_immutability.py)
         "immutable_containers": {
             name

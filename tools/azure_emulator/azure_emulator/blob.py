@@ -22,7 +22,7 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from . import arm_storage, blob_auth, blob_immutability
+from . import arm_storage, blob_auth, blob_immutability, blob_versions
 from .http import HOP_HEADERS, Response
 
 NPM_HINT = "npm ci --prefix tools/azure_emulator"
@@ -59,6 +59,10 @@ class BlobService:
         self._output = []
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        # previous versions' bytes (blob_versions.py): beside Azurite's data, else in the workdir
+        self.versions_dir = os.path.join(
+            os.path.dirname(str(location)) if location else workdir, "blob_versions"
+        )
 
     # -- process ---------------------------------------------------------------------------------
 
@@ -166,6 +170,7 @@ class BlobService:
         self.set_accounts({**self.accounts, name: keys})
         if created and name in self.ever_registered:
             # Azurite keeps data per account name: a re-created account starts empty.
+            blob_versions.forget_account(self.emu, self, name)
             for container in self.list_containers(name):
                 self.request(name, "DELETE", "/" + container, {"restype": "container"})
         self.ever_registered.add(name)
@@ -180,6 +185,16 @@ class BlobService:
 
     def request(self, account, method, path, query=None, headers=None, body=b""):
         """A SharedKey-signed call straight to Azurite (no proxy, no faults)."""
+        status, _headers, body = self._direct(account, method, path, query, headers, body)
+        return status, body
+
+    def fetch(self, account, path, sink):
+        """Get Blob straight from Azurite, its bytes copied to ``sink`` (a file) in chunks:
+        (status, {lower-case header: value})."""
+        status, headers, _body = self._direct(account, "GET", path, sink=sink)
+        return status, headers
+
+    def _direct(self, account, method, path, query=None, headers=None, body=b"", sink=None):
         key = self.accounts[account][0]
         query = dict(query or {})
         headers = dict(headers or {})
@@ -211,7 +226,11 @@ class BlobService:
         try:
             conn.request(method, target, body=body or None, headers=headers)
             resp = conn.getresponse()
-            return resp.status, resp.read()
+            answered = {name.lower(): value for name, value in resp.getheaders()}
+            if sink is None or resp.status != 200:
+                return resp.status, answered, resp.read()
+            shutil.copyfileobj(resp, sink, 1 << 20)
+            return resp.status, answered, b""
         finally:
             conn.close()
 
@@ -229,6 +248,23 @@ class BlobService:
             conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         return conn
 
+    def _versions_before(self, req, parts, account, settings):
+        """Immutability policies and blob versioning (Azurite has neither, the proxy keeps them):
+        (what ``blob_versions.after`` needs, a version made before the write, an answer)."""
+        # version-level immutability: Azurite has none, the proxy keeps the policies
+        answer = blob_immutability.answer(self.emu, req, account, settings)
+        if answer is not None:
+            return None, None, answer
+        _account, container, blob = blob_auth.split_path(parts.path)
+        if not blob_versions.applies(settings, container):
+            return None, None, None
+        query = dict(parse_qsl(req.query_string or parts.query, keep_blank_values=True))
+        answer = blob_versions.answer(self.emu, self, req, account, container, blob, query)
+        if answer is not None:
+            return None, None, answer
+        pending = blob_versions.before(self.emu, self, req, account, container, blob, query)
+        return (container, blob, query), pending, None
+
     def proxy(self, req):
         parts = urlsplit(req.target)
         account = parts.path.lstrip("/").split("/", 1)[0]
@@ -239,6 +275,7 @@ class BlobService:
         with self.emu.lock:
             settings = arm_storage.data_plane_settings(self.emu, account)
         target, overrides = req.target, {}
+        versioned = pending = None
         if settings is not None:
             if settings["deny_network"]:
                 return blob_auth.storage_error(
@@ -253,8 +290,7 @@ class BlobService:
                 # checked here: Azurite gets the request with an account SAS instead
                 target = parts.path + "?" + outcome.forward_query
                 overrides = outcome.overrides
-            # version-level immutability: Azurite has none, the proxy keeps the policies
-            answer = blob_immutability.answer(self.emu, req, account, settings)
+            versioned, pending, answer = self._versions_before(req, parts, account, settings)
             if answer is not None:
                 return answer
         headers = {
@@ -288,6 +324,12 @@ class BlobService:
                 out.headers[name] = value
         if resp.status < 300:
             out.headers.update(overrides)
-            if settings is not None:
-                blob_immutability.record(self.emu, req, account, out)
+        self._record(req, account, settings, out, versioned, pending)
         return out
+
+    def _record(self, req, account, settings, out, versioned, pending):
+        """After Azurite answered: the policies and versions it changed."""
+        if settings is not None and out.status < 300:
+            blob_immutability.record(self.emu, req, account, out)
+        if versioned is not None:
+            blob_versions.after(self.emu, self, req, account, *versioned, out, pending)

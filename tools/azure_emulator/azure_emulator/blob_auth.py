@@ -11,6 +11,8 @@
   Immutability Policy): Storage Blob Data Owner only ("can only be called by the storage account
   owner", Learn, "Set Blob Immutability Policy"; a Contributor gets 403
   AuthorizationPermissionMismatch, Azure/azure-sdk-for-net#27243);
+* deleting a previous blob version (``DELETE ?versionid=``): Storage Blob Data Owner only
+  (``deleteBlobVersion/action``, Learn "Blob versioning");
 * Get User Delegation Key (``POST ?restype=service&comp=userdelegationkey``): bearer only, a role
   with generateUserDelegationKey at the account or above; answered here;
 * user delegation SAS (``skoid`` ... ``sig``): signed with such a key, checked here (the string to
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from . import arm_authorization as rbac
+from . import blob_versions
 from . import defaults as d
 from .http import Response
 from .tokens import TokenError
@@ -218,6 +221,16 @@ def _bearer(emu, req, account, settings, token, query):
             query.get("comp") == "immutabilityPolicies"
         )
         if sets_policy and not rbac.may_set_immutability(emu, oid, scope_of(settings, container)):
+            return Authorization(_mismatch())
+        # deleting a previous version: deleteBlobVersion/action, Storage Blob Data Owner's only
+        # (Learn, "Blob versioning", Authorize operations on blob versions)
+        vid = query.get("versionid")
+        if (
+            req.method == "DELETE"
+            and vid
+            and vid != blob_versions.current_id(emu, account, container, _blob)
+            and not rbac.may_delete_version(emu, oid, scope_of(settings, container))
+        ):
             return Authorization(_mismatch())
     needed = "read" if req.method in ("GET", "HEAD") else "write"
     if level is None or (needed == "write" and level != "write"):

@@ -10,17 +10,18 @@ Immutability Policy", "Put Block List", "Azure Blob Storage error codes"; the co
   version-level immutability support (ARM ``immutableStorageWithVersioning.enabled``);
 * Get Blob Properties / Get Blob answer the two headers;
 * until that date, Delete Blob and Set Blob Metadata of the blob are refused, whoever asks (the
-  Owner's token included): 409 ``BlobImmutableDueToPolicy``;
+  Owner's token included): 409 ``BlobImmutableDueToPolicy``; an overwrite is accepted and keeps
+  the protected version as a previous version ("Version-level WORM policies", Scenarios);
 * a Locked policy can be extended, never shortened nor removed; an Unlocked one is removed with
   ``DELETE ?comp=immutabilityPolicies``;
 * only the storage owner sets or removes a policy: Storage Blob Data Owner (blob_auth.py).
 
-Two simplifications, said here: Azure keeps an overwritten protected blob as a previous version
-(versioning is on in such a container) and the write succeeds; Azurite has no versions, so the
-emulator refuses the overwrite with the same 409 (in both, the protected bytes stay). And the code
-Azure gives for a policy asked in a container without version-level support is not in the pages
-found: 400 ``InvalidHeaderValue`` here (the product reads the container's support first and never
-sends it there).
+An overwrite of a protected blob is accepted: versioning is on in such a container, and the
+protected bytes stay as a previous version with their policy (blob_versions.py, which also refuses
+the delete of a protected previous version). A simplification, said here: the code Azure gives for
+a policy asked in a container without version-level support is not in the pages found: 400
+``InvalidHeaderValue`` here (the product reads the container's support first and never sends it
+there).
 
 The clock: ``config["clock_offset"]`` seconds are added to the real time when a policy's end is
 compared (tests move past a policy's end without waiting).
@@ -111,13 +112,13 @@ def check(emu, req, account, settings):
         supported = container in settings.get("immutable_containers", ())
         moment = now(emu)
     active = current is not None and datetime.fromisoformat(current["until"]) > moment
-    writes_blob = req.method == "PUT" and comp in (None, "blocklist")
     if req.method == "DELETE" and comp == "immutabilityPolicies":
         # Delete Blob Immutability Policy: an Unlocked policy only
         return _immutable() if active and current["mode"] == "Locked" else None
     if req.method == "DELETE" and not query.get("versionid") and active:
         return _immutable()
-    if active and (writes_blob or (req.method == "PUT" and comp == "metadata")):
+    # an overwrite is no refusal: the protected version stays as a previous one (blob_versions.py)
+    if active and req.method == "PUT" and comp == "metadata":
         return _immutable()
     if req.method == "PUT" and comp in (None, "blocklist", "immutabilityPolicies"):
         asked = _asked(req)
