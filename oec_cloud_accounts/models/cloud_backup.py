@@ -239,11 +239,17 @@ class CloudBackup(models.Model):
             store.deadline = backup._deadline()  # within this request's time limit
             try:
                 with backup.storage_id.account_id._azure_errors():
-                    backup._delete_blob(store)
+                    kept = backup._delete_blob(store)
             except DeadlineReached as error:
                 raise UserError(
                     _("Azure did not answer in time: nothing was deleted, try again later.")
                 ) from error
+            if kept:
+                # said on the backup by _delete_blob: a previous version stays until its end
+                backup.message_post(
+                    body=_("Blob deleted by %s; a protected version is left.", self.env.user.name)
+                )
+                continue
             backup.message_post(body=_("Blob deleted by %s.", self.env.user.name))
         return True
 
@@ -369,9 +375,12 @@ class CloudBackup(models.Model):
         return row[0] if row else None
 
     def _delete_blob(self, store):
-        """Delete this backup's blob if its metadata names this database; state Deleted."""
+        """Delete this backup's blob if its metadata names this database; state Deleted. Returns
+        False, or the end of what Azure still keeps of it (cloud_backup_policy_immutability.py:
+        the backup then stays Done)."""
         store.delete(self.blob_name, self.policy_id._owner_metadata())
         self.write({"state": "deleted"})
+        return False
 
     def _error_text(self, error):
         return self.storage_id.account_id._azure_error_message(error, reference=True)

@@ -467,7 +467,7 @@ class CloudBackupPolicy(models.Model):
             store.deadline = self.env["cloud.backup"]._deadline()
         for backup in doomed.sorted("id"):
             try:
-                backup._delete_blob(store)
+                kept = backup._delete_blob(store)
             except AzureError as error:
                 if error.code not in LEFT_ALONE:
                     raise
@@ -479,6 +479,10 @@ class CloudBackupPolicy(models.Model):
                     continue
                 backup.error = backup._error_text(error)
                 backup.message_post(body=_("Retention left the blob alone: %s", backup.error))
+                continue
+            if kept:
+                # a previous version still protected (blob versioning): kept, deleted after its end
+                locked |= backup
                 continue
             backup.message_post(body=_("Deleted by the retention of %s.", self.display_name))
         if locked:

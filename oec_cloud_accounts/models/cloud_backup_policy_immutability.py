@@ -14,6 +14,8 @@ ARM), which Odoo reads and never turns on by itself: once on, it cannot be
 turned off, and the container cannot be deleted while it holds blobs.
 """
 
+from datetime import timezone
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_datetime
@@ -220,6 +222,43 @@ class CloudBackup(models.Model):
         self.ensure_one()
         if self.immutable_until and self.immutable_until > fields.Datetime.now():
             return self.immutable_until
+        return False
+
+    def _delete_blob(self, store):
+        """An immutable backup lives in an account with blob versioning: Delete Blob only turns its
+        blob into a previous version, which Azure keeps, and bills, until it is deleted by its id.
+        So its previous versions are deleted too (``BlobStore.delete_versions``); the backup is
+        marked Deleted only when none of it is left. A version still protected (written by an
+        overwrite, or extended in the Azure portal) keeps it Done with that version's end as
+        ``immutable_until``: returned, and retention deletes it at its first pass after it."""
+        self.ensure_one()
+        if not self.immutable_until:
+            return super()._delete_blob(store)
+        owner = self.policy_id._owner_metadata()
+        store.delete(self.blob_name, owner)
+        left = store.delete_versions(self.blob_name, owner)
+        if left["foreign"]:
+            self.message_post(
+                body=_(
+                    "%s previous version(s) of this backup's blob were not written by this database: "
+                    "left alone (delete them in the Azure portal if they are not needed).",
+                    left["foreign"],
+                )
+            )
+        until = left["kept_until"]
+        if until:
+            until = until.astimezone(timezone.utc).replace(tzinfo=None)
+            self.write({"immutable_until": until, "retention_held": False})
+            self.message_post(
+                body=_(
+                    "The backup's blob was deleted, but a previous version of it is immutable until "
+                    "%(until)s: Azure keeps it, and bills it, until then. It is deleted after that date "
+                    "(retention, or Delete Backup).",
+                    until=format_datetime(self.env, until),
+                )
+            )
+            return until
+        self.write({"state": "deleted"})
         return False
 
     def _check_not_locked(self):

@@ -606,6 +606,82 @@ class BlobStore:
             raise
         return True
 
+    def versions(self, name):
+        """The previous versions of blob ``name``, oldest first: in an account with blob versioning
+        (which immutable backups need), a delete or an overwrite keeps the former current version
+        as a previous one, kept and billed until it is deleted by its id. [{"version_id", "size",
+        "metadata", "immutable_until", "immutability_mode"}]; [] without versioning (one List Blobs
+        request: ``include=versions``)."""
+
+        def listing():
+            return [
+                item
+                for item in self.container.list_blobs(
+                    name_starts_with=name,
+                    include=["versions", "metadata", "immutabilitypolicy"],
+                    **self.deadline.options(),
+                )
+                if item.name == name and item.version_id and not item.is_current_version
+            ]
+
+        with self._errors():
+            items = self.deadline.call("List Blobs", listing)
+        return [
+            {
+                "version_id": item.version_id,
+                "size": item.size,
+                "metadata": dict(item.metadata or {}),
+                "immutable_until": item.immutability_policy.expiry_time,
+                "immutability_mode": item.immutability_policy.policy_mode,
+            }
+            for item in sorted(items, key=lambda item: item.version_id)
+        ]
+
+    def delete_versions(self, name, owner):
+        """Delete the previous versions of blob ``name`` that this database wrote (``owner``, as
+        ``delete()``) and that no immutability policy protects any more, each by its id (Delete
+        Blob ``versionid``: the storage is freed; with blob soft delete on, after its days).
+
+        Returns {"deleted": how many, "kept_until": the latest end of the versions Azure keeps
+        (refused: 409 ``BlobImmutableDueToPolicy``; None: none), "foreign": how many were not
+        written by this database (left alone)}. Each version is asked, Azure's clock being the one
+        that counts: the caller asks only after the backup's own end, when its versions' policies
+        have ended too unless someone overwrote the blob or extended a version's policy.
+        """
+        result = {"deleted": 0, "kept_until": None, "foreign": 0}
+        now = datetime.now(timezone.utc)
+
+        def keep(until):
+            until = until or now
+            if result["kept_until"] is None or until > result["kept_until"]:
+                result["kept_until"] = until
+
+        for version in self.versions(name):
+            metadata = {k.lower(): v for k, v in version["metadata"].items()}
+            if any(metadata.get(key.lower()) != str(value) for key, value in owner.items()):
+                result["foreign"] += 1
+                continue
+            until = version["immutable_until"]
+            try:
+                with self._errors():
+                    try:
+                        self.deadline.call(
+                            "Delete Blob",
+                            self.container.get_blob_client(
+                                name, version_id=version["version_id"]
+                            ).delete_blob,
+                            **self.deadline.options(),
+                        )
+                    except ResourceNotFoundError:
+                        pass  # already gone
+            except AzureError as error:
+                if error.code != "BlobImmutableDueToPolicy":
+                    raise
+                keep(until)
+                continue
+            result["deleted"] += 1
+        return result
+
     def read_url(self, name, minutes=SAS_MINUTES):
         """A URL that lets whoever holds it read this one blob for ``minutes`` (HTTPS only): a user
         delegation SAS (with a Microsoft Entra token; Azure checks its signer's roles when it is

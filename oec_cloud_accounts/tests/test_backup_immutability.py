@@ -50,6 +50,14 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         for backup in backups.sudo():
             backup.immutable_until -= timedelta(days=days)
 
+    def versions(self, blob_name):
+        """Every version of ``blob_name`` Azure keeps (and bills): (version id, current)."""
+        return [
+            (item.version_id, bool(item.is_current_version))
+            for item in self.worm_blobs.list_blobs(name_starts_with=blob_name, include=["versions"])
+            if item.name == blob_name
+        ]
+
     def refused_by_azure(self, blob_name):
         with self.assertRaises(HttpResponseError) as refusal:
             self.worm_blobs.get_blob_client(blob_name).delete_blob()
@@ -74,10 +82,9 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         self.assertEqual(props.immutability_policy.expiry_time.replace(tzinfo=None), backup.immutable_until)
         self.assertEqual(props.immutability_policy.policy_mode, "locked")
         self.assertIn("Immutable until", "".join(backup.message_ids.mapped("body")))
-        # the container's owner in Azure cannot delete nor overwrite it either
+        # the container's owner in Azure cannot delete it either (an overwrite would keep it as a
+        # previous version under the same policy: test_an_overwritten_backup_is_deleted_after_its_last_end)
         self.refused_by_azure(backup.blob_name)
-        with self.assertRaises(HttpResponseError):
-            self.worm_blobs.upload_blob(backup.blob_name, b"encrypted by ransomware", overwrite=True)
 
         # Delete Backup in Odoo: refused with the date, before any request
         calls = len(self.emu.control.requests())
@@ -87,11 +94,11 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         self.assertEqual(backup.state, "done")
         self.assertIn(backup.blob_name, [b.name for b in self.worm_blobs.list_blobs()])
 
-        # after its end
+        # after its end: nothing of it left, not even a previous version (blob versioning)
         self.pass_time(backup, 8)
         backup.action_delete_backup()
         self.assertEqual(backup.state, "deleted")
-        self.assertNotIn(backup.blob_name, [b.name for b in self.worm_blobs.list_blobs()])
+        self.assertEqual(self.versions(backup.blob_name), [])
 
     def test_retention_skips_immutable_backups_and_says_so(self):
         policy = self.make_policy(
@@ -146,7 +153,81 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         self.assertEqual(
             sorted(b.name for b in self.worm_blobs.list_blobs()), [third.blob_name, newest.blob_name]
         )
+        # Delete Blob left their blobs as previous versions: deleted too, by their ids
+        self.assertEqual(self.versions(first.blob_name) + self.versions(second.blob_name), [])
         self.assertTrue(second.exists())
+
+    def test_an_overwritten_backup_is_deleted_after_its_last_end(self):
+        """A version still protected (the backup overwritten with a longer policy's bytes before: a
+        person, a policy extended in the portal) is skipped and said like a locked backup; the backup
+        is Deleted only when no version of it is left."""
+        policy = self.make_policy(
+            storage_id=self.worm.id, keep_daily=1, keep_weekly=0, keep_monthly=0, keep_yearly=0
+        )
+        owner, prefix = policy._owner_metadata(), policy._blob_prefix()
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        name = "%s2025/01-01.zip" % prefix
+        for days in (5, 1):
+            self.worm_blobs.upload_blob(
+                name,
+                b"backup %d" % days,
+                overwrite=True,
+                metadata=owner,
+                immutability_policy=ImmutabilityPolicy(
+                    expiry_time=now + timedelta(days=days), policy_mode="Unlocked"
+                ),
+            )
+        old = self.done_backup(
+            policy,
+            name,
+            datetime(2025, 1, 1, 1, 0),
+            immutable_until=(now + timedelta(days=1)).replace(tzinfo=None),
+            immutability_mode="Unlocked",
+        )
+        self.done_backup(policy, "%s2025/01-02.zip" % prefix, datetime(2025, 1, 2, 1, 0))
+        self.assertEqual([current for _vid, current in self.versions(name)], [False, True])
+
+        # before the backup's end: nothing asked, nothing deleted
+        calls = len(self.emu.control.requests())
+        policy._apply_retention()
+        self.assertEqual([r for r in self.remote_calls(calls) if r["service"] == "blob"], [])
+        self.assertEqual(len(self.versions(name)), 2)
+
+        # after it: the blob and its expired version go, the version protected 5 days stays
+        self.pass_time(old, 2)
+        policy._apply_retention()
+        self.assertEqual(old.state, "done")
+        self.assertEqual(len(self.versions(name)), 1)
+        # the version's end, as Azure answered it (Azure's clock counts)
+        self.assertEqual(old.immutable_until, (now + timedelta(days=5)).replace(tzinfo=None))
+        self.assertIn("a previous version of it is immutable until", old.message_ids[0].body)
+        self.assertIn("Retention kept 1 backup(s)", policy.message_ids[0].body)
+
+        # after that version's end (Azure's clock 6 days on): nothing of the backup is left
+        self.pass_time(old, 6)
+        policy._apply_retention()
+        self.assertEqual(old.state, "deleted")
+        self.assertEqual(self.versions(name), [])
+
+    def test_a_read_only_user_deletes_nothing(self):
+        """Delete Backup of an ended immutable backup: the rights are checked before any request."""
+        policy = self.make_policy(storage_id=self.worm.id)
+        name = "%s2025/01-01.zip" % policy._blob_prefix()
+        self.worm_blobs.upload_blob(name, b"backup", metadata=policy._owner_metadata())
+        backup = self.done_backup(
+            policy,
+            name,
+            datetime(2025, 1, 1, 1, 0),
+            immutable_until=datetime(2025, 1, 8, 1, 0),
+            immutability_mode="Unlocked",
+        )
+        viewer = new_test_user(self.env, "worm_reader", groups="oec_cloud_accounts.group_cloud_user")
+        calls = len(self.emu.control.requests())
+        with self.assertRaises(AccessError):
+            backup.with_user(viewer).action_delete_backup()
+        self.assertEqual(self.remote_calls(calls), [])
+        self.assertEqual(backup.state, "done")
+        self.assertEqual([current for _vid, current in self.versions(name)], [True])
 
     def test_a_container_without_support_writes_nothing_and_says_what_to_do(self):
         policy = self.make_policy(backup_format="dump", immutable=True)
