@@ -204,3 +204,23 @@ def test_a_backup_committed_with_a_retention_policy_is_kept_until_its_end(replay
         409,
     )
     assert error.params["until"] == props["immutable_until"]
+
+
+def test_an_ended_backup_leaves_no_version_behind(replay, store):
+    """With blob versioning (which immutable backups need), Delete Blob leaves the blob as a previous
+    version, billed until deleted by its id: ours go, a protected one is kept with its end, another
+    database's is left alone."""
+    replay.serve("blob/versions_purge")
+    assert store().delete("old.zip", OWNER) is True
+    left = store().delete_versions("old.zip", OWNER)
+    assert left == {
+        "deleted": 1,
+        "kept_until": datetime(2025, 3, 20, 2, 0, 11, tzinfo=timezone.utc),
+        "foreign": 1,
+    }
+    deletes = [r["query"].get("versionid") for r in replay.requests if r["method"] == "DELETE"]
+    # oldest first: the protected one is refused, the ended one deleted
+    assert deletes == [None, "2025-03-01T02:00:11.4419871Z", "2025-03-04T10:14:58.1234567Z"]
+    listing = next(r for r in replay.requests if r["query"].get("comp") == "list")
+    assert listing["query"]["prefix"] == "old.zip"
+    assert set(listing["query"]["include"].split(",")) == {"versions", "metadata", "immutabilitypolicy"}
