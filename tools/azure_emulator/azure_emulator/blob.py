@@ -248,7 +248,7 @@ class BlobService:
             conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         return conn
 
-    def _versions_before(self, req, parts, account, settings):
+    def _versions_before(self, req, parts, account, settings, checked):
         """Immutability policies and blob versioning (Azurite has neither, the proxy keeps them):
         (what ``blob_versions.after`` needs, a version made before the write, an answer)."""
         # version-level immutability: Azurite has none, the proxy keeps the policies
@@ -259,7 +259,7 @@ class BlobService:
         if not blob_versions.applies(settings, container):
             return None, None, None
         query = dict(parse_qsl(req.query_string or parts.query, keep_blank_values=True))
-        answer = blob_versions.answer(self.emu, self, req, account, container, blob, query)
+        answer = blob_versions.answer(self.emu, self, req, account, settings, container, blob, query, checked)
         if answer is not None:
             return None, None, answer
         pending = blob_versions.before(self.emu, self, req, account, container, blob, query)
@@ -290,7 +290,8 @@ class BlobService:
                 # checked here: Azurite gets the request with an account SAS instead
                 target = parts.path + "?" + outcome.forward_query
                 overrides = outcome.overrides
-            versioned, pending, answer = self._versions_before(req, parts, account, settings)
+            checked = outcome.forward_query is not None
+            versioned, pending, answer = self._versions_before(req, parts, account, settings, checked)
             if answer is not None:
                 return answer
         headers = {

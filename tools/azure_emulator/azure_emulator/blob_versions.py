@@ -22,7 +22,9 @@ data", "Delete Blob", "List Blobs"; the contract fixtures ``blob/versions_*``):
 Here: previous versions' bytes are files of the emulator (beside Azurite's data in the sandbox),
 their properties in the state (``blob_versions``). Simplifications, said here: Set Blob Metadata
 makes no version; a deleted version is gone at once (with blob soft delete on, Azure keeps it the
-soft-delete days); Set Blob Immutability Policy acts on the current version only; a page of List
+soft-delete days); Set Blob Immutability Policy acts on the current version only; a previous
+version is reached with a bearer token, a user delegation SAS or a shared key, not with an
+account-key SAS; a page of List
 Blobs with versions may hold more entries than ``maxresults``; with a delimiter, names having only
 previous versions are not listed.
 """
@@ -116,10 +118,11 @@ def _range(req, size):
     return start, end
 
 
-def answer(emu, blobs, req, account, container, blob, query):
+def answer(emu, blobs, req, account, settings, container, blob, query, checked):
     """What the proxy answers itself: a request naming a previous version (read or delete), or the
     delete of a version its policy protects; None: forward to Azurite (which ignores ``versionid``,
-    so a request naming the current version acts on it)."""
+    so a request naming the current version acts on it). ``checked``: the proxy authorized the
+    request (a bearer token, a user delegation SAS), else its shared key signature is checked."""
     vid = query.get("versionid")
     if not blob or not vid or query.get("comp"):
         return None
@@ -132,6 +135,15 @@ def answer(emu, blobs, req, account, container, blob, query):
             if _active(policy, emu):
                 return blob_immutability._immutable()
         return None
+    if not checked and not blob_auth.shared_key_valid(req, account, settings["key"]):
+        # Azurite never sees this request: its signature is checked here (a key-signed SAS of a
+        # version is not supported, said in the module's docstring)
+        return blob_auth.storage_error(
+            403,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the value of Authorization header "
+            "is formed correctly including the signature.",
+        )
     version = _previous(emu, account, container, blob, vid)
     if version is None or req.method not in ("GET", "HEAD", "DELETE"):
         return _not_found()

@@ -107,3 +107,38 @@ def test_account_versioning_versions_every_container(credential, mgmt_kwargs, bl
     ).blob_services.set_service_properties(RG, NAME, BlobServiceProperties(is_versioning_enabled=True))
     plain.upload_blob(b"three", overwrite=True)
     assert [current for _vid, current, _s, _u in _versions(blobs, PLAIN, "x.txt")] == [False, True]
+
+
+def test_a_previous_version_with_the_shared_key_is_checked_by_its_signature(
+    credential,
+    mgmt_kwargs,
+    emu,
+    blobs,  # noqa: F811
+):
+    """The proxy answers a previous version itself (Azurite never sees it): the shared key's
+    signature is checked there."""
+    keys = [
+        key["value"]
+        for key in StorageManagementClient(
+            credential, d.SUBSCRIPTION_ID, api_version=version("storage.storage_accounts"), **mgmt_kwargs
+        )
+        .storage_accounts.list_keys(RG, NAME)
+        .as_dict()["keys"]
+    ]
+    options = {"connection_verify": emu.ca_path, "retry_total": 0}
+    keyed = BlobServiceClient(blobs.url, credential=keys[0], **options)
+    blob = keyed.get_blob_client(LOCKED, "keyed.txt")
+    first = blob.upload_blob(b"first")
+    blob.upload_blob(b"second", overwrite=True)
+    old = keyed.get_blob_client(LOCKED, "keyed.txt", version_id=first["version_id"])
+    assert old.download_blob().readall() == b"first"
+    wrong = BlobServiceClient(blobs.url, credential=keys[1], **options).get_blob_client(
+        LOCKED, "keyed.txt", version_id=first["version_id"]
+    )
+    assert _code(wrong.delete_blob) == (403, "AuthenticationFailed")
+    anonymous = BlobServiceClient(blobs.url, **options).get_blob_client(
+        LOCKED, "keyed.txt", version_id=first["version_id"]
+    )
+    assert _code(anonymous.download_blob)[0] == 403
+    old.delete_blob()
+    assert [current for _vid, current, _s, _u in _versions(keyed, LOCKED, "keyed.txt")] == [True]
