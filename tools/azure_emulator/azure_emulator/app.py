@@ -308,8 +308,10 @@ class Emulator:
         if hold is not None:
             # answered (the state changed), the answer not sent yet: the client may die meanwhile
             hold.wait()
-        if self.saver and service != "blob" and not (service == "control" and req.method == "GET"):
-            # Azurite keeps its own data; anything else may have changed the state
+        reads = service in ("blob", "control") and req.method in ("GET", "HEAD")
+        if self.saver and not reads:
+            # a read of blobs or of the control API changes nothing; anything else may have changed
+            # the state (a blob write: its immutability policy, its versions)
             self.saver.changed()
         # a request that began before the last reset is not part of what came after it
         if generation == self.generation:

@@ -93,6 +93,15 @@ def test_state_survives_a_restart(tmp_path):
         BlobServiceClient(blob_url, credential=key, connection_verify=first.ca_path).get_blob_client(
             "backups", "db.dump"
         ).upload_blob(b"the database of yesterday")
+        # a previous version (blob versioning): its bytes are the emulator's, kept beside Azurite's
+        storage.blob_containers.create(
+            RG, ACCOUNT, "worm", {"properties": {"immutableStorageWithVersioning": {"enabled": True}}}
+        )
+        versioned = BlobServiceClient(
+            blob_url, credential=key, connection_verify=first.ca_path
+        ).get_blob_client("worm", "db.dump")
+        old_version = versioned.upload_blob(b"the day before")["version_id"]
+        versioned.upload_blob(b"yesterday", overwrite=True)
         # an operation Azure is still on when the sandbox stops: it ends while it is off
         first.control.configure(lro_polls=1000)
         storage.storage_accounts.begin_create(
@@ -121,6 +130,10 @@ def test_state_survives_a_restart(tmp_path):
             kept.primary_endpoints.blob, credential=key, connection_verify=second.ca_path
         ).get_blob_client("backups", "db.dump")
         assert client.download_blob().readall() == b"the database of yesterday"
+        kept_version = BlobServiceClient(
+            kept.primary_endpoints.blob, credential=key, connection_verify=second.ca_path
+        ).get_blob_client("worm", "db.dump", version_id=old_version)
+        assert kept_version.download_blob().readall() == b"the day before"
         pending = storage.storage_accounts.get_properties(RG, "oecpending")
         assert pending.provisioning_state == "Succeeded"
         state = second.control.state()
