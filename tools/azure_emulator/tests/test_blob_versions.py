@@ -3,13 +3,15 @@ former current version as a previous version with its id and its immutability po
 ``include=versions``, read and deleted by its id; a protected previous version is not deleted before
 its end; deleting a previous version is Storage Blob Data Owner's right."""
 
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import BlobServiceProperties
 from azure.storage.blob import BlobServiceClient, ImmutabilityPolicy
 from azure_emulator import defaults as d
-from conftest import StaticCredential, version
+from conftest import StaticCredential, contract_fixture, version
 from test_blob_immutability import LOCKED, NAME, PLAIN, RG, _code, blobs  # noqa: F401 (a fixture)
 
 
@@ -142,3 +144,44 @@ def test_a_previous_version_with_the_shared_key_is_checked_by_its_signature(
     assert _code(anonymous.download_blob)[0] == 403
     old.delete_blob()
     assert [current for _vid, current, _s, _u in _versions(keyed, LOCKED, "keyed.txt")] == [True]
+
+
+def test_the_listing_has_the_shape_of_the_contract_fixture(emu, http, blobs):  # noqa: F811
+    """List Blobs with versions as contract/fixtures/blob/versions_purge.json records it: a previous
+    version's elements in Azure's order, its policy's end in RFC 1123 and its mode lower-case."""
+    recorded = next(
+        e["body"] for e in contract_fixture("blob/versions_purge")["exchanges"] if e["method"] == "GET"
+    )
+    previous = next(
+        b
+        for b in ET.fromstring(recorded).iter("Blob")
+        if b.find("IsCurrentVersion") is None
+        and b.findtext("Properties/ImmutabilityPolicyMode") == "unlocked"
+    )
+    until = datetime.now(timezone.utc) + timedelta(days=1)
+    blob = blobs.get_blob_client(LOCKED, "old.zip")
+    blob.upload_blob(
+        b"x",
+        metadata={"oec_db_uuid": "this-database"},
+        immutability_policy=ImmutabilityPolicy(expiry_time=until, policy_mode="Unlocked"),
+    )
+    emu.control.configure(clock_offset=2 * 86400)
+    blob.delete_blob()
+    minted = emu.control.issue_token(scope=d.STORAGE_SCOPE)
+    answer = http.get(
+        "%s/%s" % (blobs.url.rstrip("/"), LOCKED),
+        params={
+            "restype": "container",
+            "comp": "list",
+            "prefix": "old.zip",
+            "include": "versions,metadata,immutabilitypolicy",
+        },
+        headers={"Authorization": "Bearer " + minted["access_token"], "x-ms-version": "2025-11-05"},
+    )
+    assert answer.status_code == 200, answer.text
+    (listed,) = ET.fromstring(answer.content).iter("Blob")
+    tags = [child.tag for child in listed]
+    assert tags == [child.tag for child in previous if child.tag in tags]
+    assert listed.find("Properties/ImmutabilityPolicyMode").text == "unlocked"
+    parsedate_to_datetime(listed.find("Properties/ImmutabilityPolicyUntilDate").text)
+    assert listed.find("Metadata/oec_db_uuid").text == "this-database"
