@@ -261,6 +261,8 @@ def after(emu, blobs, req, account, container, blob, query, response, pending):
         vid = current_id(emu, account, container, blob)
         if vid:
             response.headers[VERSION_HEADER] = vid
+    elif not blob and req.method == "DELETE" and query.get("restype") == "container":
+        forget(emu, blobs, _key(account, container, ""))
     elif not blob and req.method == "GET" and query.get("comp") == "list":
         includes = set((query.get("include") or "").lower().split(","))
         if "versions" in includes:
@@ -354,8 +356,13 @@ def _list_versions(emu, account, container, query, includes, body):
 
 def forget_account(emu, blobs, account):
     """A storage account re-created empty: its versions go with its data."""
+    forget(emu, blobs, account + "/")
+
+
+def forget(emu, blobs, prefix):
+    """The versions of the blobs whose key starts with ``prefix`` (a deleted container's)."""
     with emu.lock:
-        gone = [key for key in _records(emu) if key.startswith(account + "/")]
+        gone = [key for key in _records(emu) if key.startswith(prefix)]
         records = [_records(emu).pop(key) for key in gone]
     for record in records:
         for version in record.get("previous", []):

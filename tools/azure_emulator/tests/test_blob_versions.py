@@ -185,3 +185,15 @@ def test_the_listing_has_the_shape_of_the_contract_fixture(emu, http, blobs):  #
     assert listed.find("Properties/ImmutabilityPolicyMode").text == "unlocked"
     parsedate_to_datetime(listed.find("Properties/ImmutabilityPolicyUntilDate").text)
     assert listed.find("Metadata/oec_db_uuid").text == "this-database"
+
+
+def test_a_deleted_container_takes_its_versions_along(credential, mgmt_kwargs, blobs):  # noqa: F811
+    StorageManagementClient(
+        credential, d.SUBSCRIPTION_ID, api_version=version("storage.blob_services"), **mgmt_kwargs
+    ).blob_services.set_service_properties(RG, NAME, BlobServiceProperties(is_versioning_enabled=True))
+    blobs.create_container("scratch").upload_blob("gone.txt", b"one")
+    blobs.get_blob_client("scratch", "gone.txt").upload_blob(b"two", overwrite=True)
+    assert len(_versions(blobs, "scratch", "gone.txt")) == 2
+    blobs.delete_container("scratch")
+    blobs.create_container("scratch")
+    assert _versions(blobs, "scratch", "gone.txt") == []
