@@ -35,7 +35,8 @@ class CloudBackupPolicy(models.Model):
         string="Immutable Backups",
         tracking=True,
         help="Ransomware protection: each backup is written with an Azure immutability policy "
-        "(time-based retention) of its own, so that nobody can delete or overwrite it before its end: "
+        "(time-based retention) of its own, so that nobody can delete or change it before its end (an "
+        "overwrite keeps it as a previous version): "
         "not an Odoo administrator, not someone using a stolen Odoo session, not even the storage "
         "account's owner in Azure. Retention and Delete Backup leave such a backup alone until then. "
         "Needs a container with version-level immutability support (Azure portal > the container > "
