@@ -263,6 +263,7 @@ class CloudBackup(models.Model):
                     "throughput": size / MiB / seconds if seconds else 0,
                     "sha256": result["sha256"],
                     "blocks": result["blocks"],
+                    "manifest": json.dumps(result["manifest"]) if result.get("manifest") else False,
                     "error": False,
                 }
             )
@@ -288,6 +289,7 @@ class CloudBackup(models.Model):
         )
         cmd = [find_pg_tool("pg_dump"), "--no-owner", self.database]
         env = exec_pg_environ()
+        manifest = None
         if self.backup_format == "zip":
             manifest = self._manifest()
             filestore = config.filestore(self.database)
@@ -301,6 +303,8 @@ class CloudBackup(models.Model):
             def produce(out):
                 write_pg_custom(out, cmd, env, deadline)
 
+        # the manifest (installed modules, rows of the main tables) read in the dump's own snapshot
+        produce, recorded = self._in_dump_snapshot(produce, cmd, metadata, manifest)
         name, block_size = self.blob_name, self._block_size()
         # a premium or general-purpose v1 account takes no access tier: its blobs go without one
         kind = self.storage_id.kind
@@ -311,6 +315,7 @@ class CloudBackup(models.Model):
             result = store.upload(
                 name, produce, metadata=metadata, tier=tier, block_size=block_size, concurrency=CONCURRENCY
             )
+            result["manifest"] = recorded.get("manifest")
             return result, max(time.monotonic() - started, 0.001)
 
         return stream
@@ -455,13 +460,7 @@ class CloudBackup(models.Model):
     def _restore_params(self, workdir, url, name):
         """What the restore process needs (services/restore.py), given on its stdin."""
         temp = os.path.basename(workdir)
-        queries = None
-        if self.restore_neutralize:
-            # each module's data/neutralize.sql on this server's addons path: the restore process
-            # runs those of the restored database's installed modules (odoo.modules.neutralize)
-            queries = {
-                module: query for module in get_modules() for query in get_neutralization_queries([module])
-            }
+        queries = self._neutralize_queries() if self.restore_neutralize else None
         pg_env = {key: value for key, value in exec_pg_environ().items() if key.startswith("PG")}
         return {
             "url": url,
@@ -488,15 +487,25 @@ class CloudBackup(models.Model):
             "logfile": config.get("logfile") or None,
         }
 
+    @api.model
+    def _neutralize_queries(self):
+        """Each module's data/neutralize.sql on this server's addons path: the restore process
+        runs those of the restored database's installed modules (odoo.modules.neutralize)."""
+        return {module: query for module in get_modules() for query in get_neutralization_queries([module])}
+
     def _start_restore_process(self, workdir, url, name):
         """Start the restore process, and wait until it waits for this restore's lock."""
-        proc = start_restore_process(self._restore_params(workdir, url, name), workdir)
+        return self._start_process(self._restore_params(workdir, url, name), workdir)
+
+    def _start_process(self, params, workdir):
+        """Start the restore process with ``params``, and wait until it waits for their lock."""
+        proc = start_restore_process(params, workdir)
         deadline = self._deadline()
         while proc.poll() is None:
             self.env.cr.execute(
                 "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
                 "AND objsubid = 2 AND NOT granted",
-                (LOCK_RESTORE, self.id),
+                (params["lock"]["classid"], params["lock"]["objid"]),
             )
             if self.env.cr.fetchone():
                 return proc
