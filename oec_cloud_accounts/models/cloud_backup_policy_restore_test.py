@@ -31,17 +31,12 @@ class CloudBackupPolicy(models.Model):
     )
     last_restore_test_id = fields.Many2one(
         "cloud.backup",
-        string="Last Restore Test",
         compute="_compute_last_restore_test_id",
         help="The newest backup of this policy whose restore was tested, and what the test found.",
     )
     # computed with it, not related: a related field through a computed many2one cannot be invalidated
-    last_restore_test_state = fields.Selection(
-        JOB_STATES, string="Last Restore Test State", compute="_compute_last_restore_test_id"
-    )
-    last_restore_test_result = fields.Text(
-        string="Last Restore Test Result", compute="_compute_last_restore_test_id"
-    )
+    last_restore_test_state = fields.Selection(JOB_STATES, compute="_compute_last_restore_test_id")
+    last_restore_test_result = fields.Text(compute="_compute_last_restore_test_id")
 
     @api.depends("backup_ids.restore_test_state", "backup_ids.restore_test_result")
     def _compute_last_restore_test_id(self):

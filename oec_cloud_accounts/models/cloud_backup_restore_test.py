@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from datetime import timedelta
 
 import psycopg2
@@ -38,7 +37,6 @@ from odoo.tools import SQL, config
 
 from ..services.blob import SAS_MINUTES, MiB
 from ..services.restore import (
-    TEMP_PREFIX,
     TEST_SUFFIX,
     drop_test_leftovers,
     manifest_metadata,
@@ -180,12 +178,7 @@ class CloudBackup(models.Model):
             url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
             self.write({"restore_test_state": "running", "database_identity": self._database_identity()})
             self.env.cr.commit()  # pylint: disable=invalid-commit # the restore test's process starts from here
-            workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
-            try:
-                self._start_process(self._restore_test_params(workdir, url), workdir)
-            except BaseException:
-                shutil.rmtree(workdir, ignore_errors=True)
-                raise
+            workdir = self._start_in_workdir(lambda workdir: self._restore_test_params(workdir, url))
             self.restore_test_job = workdir
             self.message_post(
                 body=_(
@@ -277,6 +270,8 @@ class CloudBackup(models.Model):
 
     def _restore_test_failure(self, result):
         """What result.json's failure says, in words."""
+        if result.get("code") == "exists":
+            return _("The throwaway database's name was taken meanwhile: test again.")
         if result.get("code") != "check":
             return self._restore_failure(result)
         words = []
@@ -332,7 +327,7 @@ class CloudBackup(models.Model):
 
     @api.model
     def _cron_run_due(self, batch_size):
-        super()._cron_run_due(batch_size)
+        res = super()._cron_run_due(batch_size)
         jobs = self.env["cloud.job.mixin"]
         connected = jobs._job_account_active(through_storage=True)
         until = self._deadline().at - MIN_START
@@ -368,6 +363,7 @@ class CloudBackup(models.Model):
             until=until,
             savepoint=False,
         )
+        return res
 
     def _fail_if_dead(self, field="state"):
         if field != "restore_test_state":
@@ -400,9 +396,10 @@ class CloudBackup(models.Model):
         return super()._job_account()
 
     def _job_on_hold(self, account, error):
-        super()._job_on_hold(account, error)
+        res = super()._job_on_hold(account, error)
         if self.restore_test_state == "queued":
             self.restore_test_result = self.env["cloud.job.mixin"]._job_hold_note(account, error)
+        return res
 
     def _job_record_failure(self, error, what):
         if what == "restore test":

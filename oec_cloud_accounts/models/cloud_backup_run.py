@@ -441,13 +441,9 @@ class CloudBackup(models.Model):
             url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
             self.write({"restore_state": "running", "database_identity": self._database_identity()})
             self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
-            workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
-            try:
-                self._start_restore_process(workdir, url, name)
-            except BaseException:
-                shutil.rmtree(workdir, ignore_errors=True)
-                raise
-            self.restore_job = workdir
+            self.restore_job = self._start_in_workdir(
+                lambda workdir: self._restore_params(workdir, url, name)
+            )
             self.message_post(
                 body=_(
                     "Restoring into the new database %s: the backup is downloaded, checked against its "
@@ -493,12 +489,19 @@ class CloudBackup(models.Model):
         runs those of the restored database's installed modules (odoo.modules.neutralize)."""
         return {module: query for module in get_modules() for query in get_neutralization_queries([module])}
 
-    def _start_restore_process(self, workdir, url, name):
-        """Start the restore process, and wait until it waits for this restore's lock."""
-        return self._start_process(self._restore_params(workdir, url, name), workdir)
+    def _start_in_workdir(self, params_of):
+        """Start the restore process in a new working folder (removed if it does not start) with
+        ``params_of(workdir)``; returns the folder."""
+        workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
+        try:
+            self._start_restore_process(params_of(workdir), workdir)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return workdir
 
-    def _start_process(self, params, workdir):
-        """Start the restore process with ``params``, and wait until it waits for their lock."""
+    def _start_restore_process(self, params, workdir):
+        """Start the restore process, and wait until it waits for the lock of ``params``."""
         proc = start_restore_process(params, workdir)
         deadline = self._deadline()
         while proc.poll() is None:

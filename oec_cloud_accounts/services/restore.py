@@ -30,6 +30,10 @@ without loading the new database's registry:
 On any failure, a wrong SHA-256 included, the temporary database and filestore are
 dropped: no half-restored database is left. A process that died leaves them under
 ``temp_db``, which ``drop_leftovers()`` removes (the scheduled action's next pass).
+
+A restore test (``params["test"]``, ``RestoreTest`` at the end of this file) is a restore
+under a throwaway name, checked against the manifest recorded at backup time, loaded by
+Odoo, and always dropped (``drop_test_leftovers()``).
 """
 
 import hashlib
@@ -765,7 +769,7 @@ class RestoreTest(Restore):
 
     def run(self):
         try:
-            super().run()
+            res = super().run()
             self.load()
         finally:
             drop_test_leftovers(
@@ -773,6 +777,7 @@ class RestoreTest(Restore):
             )
         if self.problems:
             raise RestoreError("check", problems=self.problems[:50], **self.outcome())
+        return res
 
     def outcome(self):
         return {

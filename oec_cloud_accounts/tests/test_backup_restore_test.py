@@ -1,11 +1,13 @@
 """Restore tests against the emulator + Azurite: a real backup with its manifest, restored by the
 restore process into a throwaway database, checked, loaded by Odoo's own command line, dropped."""
 
+import io
 import json
 import os
 import shutil
 import tempfile
 import time
+import zipfile
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -132,6 +134,16 @@ class TestRestoreTest(BackupMixin, TransactionCase):
         self.assertEqual(policy.alert_state, "restore_failed")
         self.assertIn("x_table_gone", policy.alert_message)
         self.assertEqual(len(policy.activity_ids), 1, "one activity for the responsible")
+
+    def test_zip_carries_the_manifest(self):
+        """A zip's manifest.json holds the row counts beside Odoo's module list: the same as the record's."""
+        backup = self.backup_now(self.make_policy(backup_format="zip"))
+        content = self.blobs.get_blob_client(backup.blob_name).download_blob().readall()
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            in_zip = json.loads(archive.read("manifest.json"))
+        manifest = backup._manifest_data()
+        self.assertEqual(in_zip["oec_tables"], manifest["tables"])
+        self.assertEqual(in_zip["modules"], manifest["modules"])
 
     def test_odoo_must_load_it(self):
         """A restored database Odoo cannot load as it should (here: this addon's modules missing from
