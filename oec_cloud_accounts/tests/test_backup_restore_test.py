@@ -75,6 +75,25 @@ class TestRestoreTest(BackupMixin, TransactionCase):
         self.addCleanup(drop_database, temp + TEST_SUFFIX)
         return temp, temp + TEST_SUFFIX
 
+    def active_users_while_it_exists(self, name, timeout=120):
+        """The active users of the database ``name``, read as soon as it exists."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if name in databases_like(name):
+                _name, params = connection_info_for(name)
+                try:
+                    conn = psycopg2.connect(**params)
+                except psycopg2.OperationalError:
+                    continue  # dropped meanwhile
+                try:
+                    with conn.cursor() as cr:
+                        cr.execute("SELECT count(*) FROM res_users WHERE active")
+                        return cr.fetchone()[0]
+                finally:
+                    conn.close()
+            time.sleep(0.05)  # our own restore process, not Azure
+        self.fail("the throwaway database %s was never seen" % name)
+
     def assert_dropped(self, *names):
         self.assertFalse(databases_like(TEMP_PREFIX) & set(names), "the throwaway databases were dropped")
         for name in names:
@@ -204,8 +223,10 @@ class TestRestoreTest(BackupMixin, TransactionCase):
         backup = self.backup_now(policy)
         self.assertFalse(backup.restore_test_state, "not due yet")
         policy.sudo().restore_test_next_at = fields.Datetime.now() - timedelta(minutes=1)
-        self.start_test(backup)
+        _temp, throwaway = self.start_test(backup)
         self.assertGreaterEqual(policy.restore_test_next_at, before + timedelta(days=7))
+        # while Odoo loads the throwaway copy, nobody can sign in to it
+        self.assertEqual(self.active_users_while_it_exists(throwaway), 0)
         self.wait_test(backup)
         self.assertEqual(backup.restore_test_state, "done", backup.restore_test_result)
         policy.restore_test_interval = "none"
