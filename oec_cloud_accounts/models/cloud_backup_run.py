@@ -434,15 +434,23 @@ class CloudBackup(models.Model):
             # a URL that reads this one blob, signed here (no request): the restore process
             # downloads with it; long enough for a slow download (each request is signed anew)
             url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
-            self.write({"restore_state": "running", "database_identity": self._database_identity()})
-            self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
+            # its folder (and so its temporary database's name) committed with "running", before the
+            # process starts: Odoo killed at any point from here, the next pass finds what it left
+            # (a process still restoring, which it waits for, or leftovers, which it drops)
             workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
+            self.write(
+                {
+                    "restore_state": "running",
+                    "restore_job": workdir,
+                    "database_identity": self._database_identity(),
+                }
+            )
+            self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
             try:
                 self._start_restore_process(workdir, url, name)
             except BaseException:
                 shutil.rmtree(workdir, ignore_errors=True)
                 raise
-            self.restore_job = workdir
             self.message_post(
                 body=_(
                     "Restoring into the new database %s: the backup is downloaded, checked against its "
@@ -622,7 +630,7 @@ class CloudBackup(models.Model):
         values = {
             "backup": {"state": "failed", "error": message, "finished_at": fields.Datetime.now()},
             "verify": {"verify_state": "failed", "verified_at": fields.Datetime.now()},
-            "restore": {"restore_state": "failed", "restore_error": message},
+            "restore": {"restore_state": "failed", "restore_error": message, "restore_job": False},
         }[kind]
         self.write(values)
         titles = {
