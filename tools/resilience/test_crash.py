@@ -12,10 +12,11 @@ crash point says what it did and what it found; the test asserts that:
 * no half-made thing is kept: no committed blob for a backup whose block list was never sent,
   no half-restored database (nor its temporary one) after a restore killed mid-download.
 
-One database, one emulator, Odoo started ten times: about three minutes."""
+One database, one emulator, Odoo started eleven times: about two minutes."""
 
 import os
 import re
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -155,6 +156,27 @@ def restore_processes(workdir):
     return pids
 
 
+def started_restore(odoo_pid, timeout=60):
+    """The pid of a restore process (its current directory: oec-restore-*) started by a process
+    of this Odoo (its parent in Odoo's process group), looked for every few milliseconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if not os.path.basename(os.readlink(proc / "cwd")).startswith("oec-restore-"):
+                    continue
+                parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                group = Path("/proc", parent, "stat").read_text().rsplit(")", 1)[1].split()[2]
+            except (OSError, IndexError):
+                continue
+            if int(group) == odoo_pid:
+                return int(proc.name)
+        time.sleep(0.005)
+    raise AssertionError("no restore process started within %s s" % timeout)
+
+
 def test_crash_at_any_point(setup, emulator):
     started = time.monotonic()
     control = emulator.control
@@ -179,6 +201,8 @@ def test_crash_at_any_point(setup, emulator):
     run = Run(setup, emulator, conf)
     restored = "%s_restored" % setup.db
     lines = []
+    # what a failure half-way would leave: restore processes, temporary databases and folders
+    leftover = {"pids": [], "temps": []}
 
     def report(point, text):
         line = "crash %-22s %s" % (point + ":", text)
@@ -248,16 +272,19 @@ def test_crash_at_any_point(setup, emulator):
         )
         odoo.rpc("cloud.server.provision", "action_provision", [wizard])
         (server,) = run.one("SELECT id FROM cloud_server WHERE name = 'crash'")
-        steps = [
-            # (step, what is held next, its path, its method)
-            ("resource_group", hold),
-        ]
+        # each step: its request held, what the database says at the kill (the step not yet
+        # committed), then a restart with the next step's request held
+        steps = [("resource_group", hold)]
         following = [
             ("network", "network security group", r"/networksecuritygroups/[^/?]*\?", "PUT"),
             ("vm", "virtual machine", r"/virtualmachines/[^/?]*\?", "PUT"),
-            ("dns", "DNS A record", r"/dnszones/%s/a/erp\?" % ZONE.replace(".", r"\."), "PUT"),
+            ("dns", "DNS A record", r"/dnszones/%s/a/erp\?" % re.escape(ZONE), "PUT"),
             ("finalize", "VM instance view", r"/virtualmachines/[^/?]*/instanceview", "GET"),
         ]
+        # the step the server is at when the held request is sent (the A record: while the VM is
+        # made, once its address exists, or at finalize)
+        at = {"resource_group": ("resource_group",), "network": ("network",), "vm": ("vm",)}
+        at.update(dns=("vm", "finalize"), finalize=("finalize",))
         for index in range(len(following) + 1):
             step, hold = steps[-1]
             request = run.wait_held(hold)
@@ -265,20 +292,26 @@ def test_crash_at_any_point(setup, emulator):
                 "SELECT step, resource_group, state, dns_state FROM cloud_server WHERE id = %s", (server,)
             )
             run.kill(hold)
+            assert row[0] in at[step] and row[2] == "provisioning", (step, row)
+            if step == "resource_group":
+                # made in Azure, unknown to the database: what the restart must find and adopt
+                made_group = request["path"].rsplit("/", 1)[-1]
+                assert row[1] is None and any(
+                    rid.endswith("/resourcegroups/" + made_group.lower())
+                    for rid in control.state()["resources"]
+                ), row
+            if step == "dns":
+                assert row[3] != "managed", row
             if index < len(following):
                 name, what, path, method = following[index]
                 steps.append((name, run.hold(what, path, method, "arm")))
             run.start()
+            target = request["path"]
+            target = target.split("/providers/")[-1] if "/providers/" in target else target.split("/", 3)[-1]
             report(
                 "provision " + step,
-                "killed with %s %s answered (server at step %s, resource group %s in the database); "
-                "restarted"
-                % (
-                    request["method"],
-                    request["path"].split("/providers/")[-1][:60],
-                    row[0],
-                    row[1] or "not yet",
-                ),
+                "killed with %s %s answered by Azure, the database at step %s (resource group %s); "
+                "restarted" % (request["method"], target[:70], row[0], row[1] or "not recorded yet"),
             )
         run.wait(
             "the server provisioned after five crashes",
@@ -388,6 +421,7 @@ def test_crash_at_any_point(setup, emulator):
         run.wait_held(hold)
         verify_state = run.one("SELECT verify_state FROM cloud_backup WHERE id = %s", (done_backup,))[0]
         run.kill(hold)
+        assert verify_state == "running", verify_state
         run.start()
         run.wait(
             "the killed verification failed",
@@ -406,7 +440,40 @@ def test_crash_at_any_point(setup, emulator):
             "(ask again), and Verify again ended Done" % verify_state,
         )
 
-        # -- 5. restore: Odoo and the restore process killed mid-download
+        # -- 5. restore started: Odoo killed as soon as its restore process exists
+        first = restored + "_a"
+        wizard = run.odoo.rpc("cloud.backup.restore", "create", {"backup_id": done_backup, "db_name": first})
+        run.odoo.rpc("cloud.backup.restore", "action_confirm", [wizard])
+        child = started_restore(run.odoo.proc.pid)
+        leftover["pids"].append(child)
+        run.kill()
+        seen = run.one("SELECT restore_state, restore_job FROM cloud_backup WHERE id = %s", (done_backup,))
+        # what Odoo committed before it started the process: the process is known (its folder)
+        assert seen[0] == "running" and seen[1], seen
+        run.start()
+        run.wait(
+            "the restore the surviving process made, collected",
+            "SELECT 1 FROM cloud_backup WHERE id = %s AND restore_state = 'done' AND restore_job IS NULL",
+            (done_backup,),
+        )
+        with setup.connect("postgres") as pg:
+            made_dbs = [
+                r[0]
+                for r in query(
+                    pg,
+                    "SELECT datname FROM pg_database WHERE datname = %s OR datname = %s",
+                    (first, os.path.basename(seen[1])),
+                )
+            ]
+        assert made_dbs == [first] and not Path(seen[1]).exists(), made_dbs
+        report(
+            "restore start",
+            "killed as soon as the restore process (pid %d) started, the restore Running with its folder "
+            "recorded: the process went on alone; after the restart the restore is Done, %s made, "
+            "nothing left behind" % (child, first),
+        )
+
+        # -- 6. restore: Odoo and the restore process killed mid-download
         hold = run.hold("restore download", "/" + re.escape(verify_blob) + r"\?.*sig=", "GET", "blob")
         wizard = run.odoo.rpc(
             "cloud.backup.restore", "create", {"backup_id": done_backup, "db_name": restored}
@@ -419,7 +486,9 @@ def test_crash_at_any_point(setup, emulator):
             (done_backup,),
         )
         temp = os.path.basename(workdir)
+        leftover["temps"].append(workdir)
         pids = restore_processes(workdir)
+        leftover["pids"].extend(pids)
         assert pids, "no restore process in %s" % workdir
 
         def databases():
@@ -487,4 +556,15 @@ def test_crash_at_any_point(setup, emulator):
     finally:
         if run.odoo:
             run.odoo.stop()
-        setup.drop(restored)
+        for pid in leftover["pids"]:
+            # still a restore process (the pid not reused): its session ends
+            try:
+                if os.path.basename(os.readlink("/proc/%d/cwd" % pid)).startswith("oec-restore-"):
+                    os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for workdir in leftover["temps"]:
+            shutil.rmtree(workdir, ignore_errors=True)
+        for name in (restored, restored + "_a", *map(os.path.basename, leftover["temps"])):
+            setup.drop(name)
+            shutil.rmtree(devtool.filestore(name), ignore_errors=True)
