@@ -200,14 +200,11 @@ def test_crash_at_any_point(setup, emulator):
     (done_backup,) = made["done_backups"]
     run = Run(setup, emulator, conf)
     restored = "%s_restored" % setup.db
-    lines = []
     # what a failure half-way would leave: restore processes, temporary databases and folders
     leftover = {"pids": [], "temps": []}
 
     def report(point, text):
-        line = "crash %-22s %s" % (point + ":", text)
-        lines.append(line)
-        say(line)
+        say("crash %-22s %s" % (point + ":", text))
 
     try:
         # -- 1. token refresh: Entra answered (a new refresh token issued), Odoo killed before its commit
@@ -240,8 +237,11 @@ def test_crash_at_any_point(setup, emulator):
         )
         tree = token_tree(control.counters(), minted["refresh_token"])
         children = [t for t, e in tree.items() if e["parent"] == before]
-        # Entra keeps a refresh token valid after it issued the next one: the one Odoo still held
-        # is redeemed again, and the account goes on with what that gave
+        # Entra keeps a refresh token valid after it issued the next one ("The Microsoft identity
+        # platform doesn't revoke old refresh tokens when used to fetch new access tokens",
+        # Microsoft Learn, Refresh tokens in the Microsoft identity platform, learn.microsoft.com/
+        # entra/identity-platform/refresh-tokens): the one Odoo still held is redeemed again, and
+        # the account goes on with what that gave
         assert tree[before]["redeemed"] == 2 and len(children) == 2, tree
         report(
             "token refresh",
