@@ -12,7 +12,7 @@ crash point says what it did and what it found; the test asserts that:
 * no half-made thing is kept: no committed blob for a backup whose block list was never sent,
   no half-restored database (nor its temporary one) after a restore killed mid-download.
 
-One database, one emulator, Odoo started eleven times: about two minutes."""
+One database, one emulator, Odoo started thirteen times: about two minutes."""
 
 import os
 import re
@@ -377,6 +377,45 @@ def test_crash_at_any_point(setup, emulator):
                 ZONE,
                 public_ip,
             ),
+        )
+
+        # -- the server deleted: its A record's DELETE answered, then the resource group's, each
+        # followed by a kill before the step's commit
+        hold = run.hold("A record delete", r"/dnszones/%s/a/erp\?" % re.escape(ZONE), "DELETE", "arm")
+        run.odoo.rpc("cloud.server", "action_delete_in_azure", [server])
+        request = run.wait_held(hold)
+        row = run.one("SELECT state, dns_state FROM cloud_server WHERE id = %s", (server,))
+        run.kill(hold)
+        assert row == ("deleting", "managed"), row
+        assert "A/erp" not in control.state()["resources"][zone["azure_id"].lower()]["_records"]
+        hold = run.hold("group delete", r"/resourcegroups/%s\?" % re.escape(group), "DELETE", "arm")
+        run.start()
+        run.wait_held(hold)
+        row2 = run.one("SELECT state, dns_state, lro_token FROM cloud_server WHERE id = %s", (server,))
+        run.kill(hold)
+        # nothing of the step committed: the A record's removal, found done, is part of it
+        assert row2 == ("deleting", "managed", None), row2
+        run.start()
+        run.wait(
+            "the server deleted after two crashes",
+            "SELECT 1 FROM cloud_server WHERE id = %s AND state = 'deleted' AND operation IS NULL"
+            " AND dns_state = 'none' AND dns_zone_id IS NULL",
+            (server,),
+        )
+        state = control.state()
+        assert not [rid for rid in state["resources"] if rid == prefix or rid.startswith(prefix + "/")]
+        assert "A/erp" not in state["resources"][zone["azure_id"].lower()]["_records"]
+        assert not query(
+            run.conn,
+            "SELECT r.id FROM cloud_dns_record r JOIN cloud_dns_zone z ON z.id = r.zone_id"
+            " WHERE z.name = %s AND r.record_type = 'A'",
+            (ZONE,),
+        )
+        report(
+            "delete (DNS, group)",
+            "killed with %s of the A record answered (the database still said managed), then with the "
+            "group's DELETE answered (no operation recorded): after the restarts the server is Deleted, "
+            "nothing of it in Azure, the A record gone from Azure and the database" % request["method"],
         )
 
         # -- 3. backup upload: blocks staged, block list never sent
