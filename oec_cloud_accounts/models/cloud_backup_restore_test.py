@@ -176,10 +176,14 @@ class CloudBackup(models.Model):
                 return
             store = self.storage_id._blob_store()
             url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
-            self.write({"restore_test_state": "running", "database_identity": self._database_identity()})
-            self.env.cr.commit()  # pylint: disable=invalid-commit # the restore test's process starts from here
-            workdir = self._start_in_workdir(lambda workdir: self._restore_test_params(workdir, url))
-            self.restore_test_job = workdir
+            workdir = self._start_in_workdir(
+                lambda workdir: self._restore_test_params(workdir, url),
+                lambda workdir: {
+                    "restore_test_state": "running",
+                    "restore_test_job": workdir,
+                    "database_identity": self._database_identity(),
+                },
+            )
             self.message_post(
                 body=_(
                     "Restore test started: the backup is restored into the throwaway database %s "
@@ -414,6 +418,7 @@ class CloudBackup(models.Model):
         self.write(
             {
                 "restore_test_state": "failed",
+                "restore_test_job": False,
                 "restore_tested_at": fields.Datetime.now(),
                 "restore_test_result": message,
             }

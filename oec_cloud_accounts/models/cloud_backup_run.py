@@ -460,10 +460,16 @@ class CloudBackup(models.Model):
             # a URL that reads this one blob, signed here (no request): the restore process
             # downloads with it; long enough for a slow download (each request is signed anew)
             url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
-            self.write({"restore_state": "running", "database_identity": self._database_identity()})
-            self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
-            self.restore_job = self._start_in_workdir(
-                lambda workdir: self._restore_params(workdir, url, name)
+            # its folder (and so its temporary database's name) committed with "running", before the
+            # process starts: Odoo killed at any point from here, the next pass finds what it left
+            # (a process still restoring, which it waits for, or leftovers, which it drops)
+            self._start_in_workdir(
+                lambda workdir: self._restore_params(workdir, url, name),
+                lambda workdir: {
+                    "restore_state": "running",
+                    "restore_job": workdir,
+                    "database_identity": self._database_identity(),
+                },
             )
             self.message_post(
                 body=_(
@@ -510,10 +516,15 @@ class CloudBackup(models.Model):
         runs those of the restored database's installed modules (odoo.modules.neutralize)."""
         return {module: query for module in get_modules() for query in get_neutralization_queries([module])}
 
-    def _start_in_workdir(self, params_of):
+    def _start_in_workdir(self, params_of, running_of):
         """Start the restore process in a new working folder (removed if it does not start) with
-        ``params_of(workdir)``; returns the folder."""
+        ``params_of(workdir)``; returns the folder. ``running_of(workdir)``: the values written
+        and committed before the process starts, the folder among them, so that Odoo killed from
+        there on leaves a record whose next pass finds the folder (a process still at work, which
+        it waits for, or leftovers, which it drops)."""
         workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
+        self.write(running_of(workdir))
+        self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
         try:
             self._start_restore_process(params_of(workdir), workdir)
         except BaseException:
@@ -655,7 +666,7 @@ class CloudBackup(models.Model):
         values = {
             "backup": {"state": "failed", "error": message, "finished_at": fields.Datetime.now()},
             "verify": {"verify_state": "failed", "verified_at": fields.Datetime.now()},
-            "restore": {"restore_state": "failed", "restore_error": message},
+            "restore": {"restore_state": "failed", "restore_error": message, "restore_job": False},
         }[kind]
         self.write(values)
         titles = {
