@@ -22,3 +22,5 @@ from . import cloud_backup_policy_alert
 from . import cloud_backup
 from . import cloud_backup_run
 from . import cloud_backup_policy_immutability
+from . import cloud_backup_policy_restore_test
+from . import cloud_backup_restore_test

@@ -62,6 +62,8 @@ class CloudBackupPolicy(models.Model):
             "alert_message",
             "alert_since",
             "overdue_since",
+            # the restore tests' (cloud_backup_policy_restore_test.py)
+            "restore_test_next_at",
         }
     )
 

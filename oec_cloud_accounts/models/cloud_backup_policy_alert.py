@@ -28,16 +28,20 @@ _logger = logging.getLogger(__name__)
 ALERT_STATES = [
     ("ok", "OK"),
     ("verify_failed", "Verification Failed"),
+    ("restore_failed", "Restore Test Failed"),
     ("backup_failed", "Backup Failed"),
     ("overdue", "Overdue"),
 ]
 # an alert replaces only a lesser one: a failed backup and no backup for too long are the same
-# problem (no good backup lands), worse than a verification that failed
-ALERT_RANK = {"ok": 0, "verify_failed": 1, "backup_failed": 2, "overdue": 2}
+# problem (no good backup lands), worse than a restore test that failed (a backup that does not
+# restore), itself worse than a verification that failed (a blob that does not match)
+ALERT_RANK = {"ok": 0, "verify_failed": 1, "restore_failed": 2, "backup_failed": 3, "overdue": 3}
 ALERTS = tuple(state for state, rank in ALERT_RANK.items() if rank)
-# the states a good backup clears, and the one a passed verification clears
+# the states a good backup clears, the one a passed verification clears, and those a passed restore
+# test clears (a SHA-256 that matches proves no restore)
 BACKUP_ALERTS = ("backup_failed", "overdue")
 VERIFY_ALERTS = ("verify_failed",)
+RESTORE_ALERTS = ("verify_failed", "restore_failed")
 ALERT_ACTIVITY = "oec_cloud_accounts.mail_activity_type_backup_alert"
 ALERT_TEMPLATE = "oec_cloud_accounts.mail_template_backup_alert"
 # a policy backs up once a day (schedule_time): the interval a good backup is expected in
@@ -68,9 +72,10 @@ class CloudBackupPolicy(models.Model):
         string="Last Verified Restorable",
         readonly=True,
         copy=False,
-        help="When a backup of this policy was last proven sound: for now, the newest verification "
-        "that passed (the blob read back from Azure, its SHA-256 equal to the one written at backup "
-        "time). Restore tests, once scheduled, count here too.",
+        help="When a backup of this policy was last proven sound: the newest verification that passed "
+        "(the blob read back from Azure, its SHA-256 equal to the one written at backup time) or restore "
+        "test that passed (the backup restored into a throwaway database, matching its manifest, loaded "
+        "by Odoo).",
     )
     alert_state = fields.Selection(
         ALERT_STATES,
@@ -229,16 +234,16 @@ class CloudBackupPolicy(models.Model):
             ),
         )
 
-    def _record_verified(self, at, what):
+    def _record_verified(self, at, what, states=VERIFY_ALERTS):
         """A backup of this policy was proven sound at ``at`` (``what``: how, for the note): the
-        last verified restorable moves on and a verification alert clears. Restore tests call it
-        too."""
+        last verified restorable moves on and the alerts ``states`` clear (a verification's; a
+        restore test's, RESTORE_ALERTS)."""
         self.ensure_one()
         policy = self.sudo()
         if not policy.last_verified_at or at > policy.last_verified_at:
             policy.last_verified_at = at
         policy._alert_clear(
-            VERIFY_ALERTS,
+            states,
             _(
                 "Cleared: %(what)s at %(at)s.",
                 what=what,
@@ -293,6 +298,12 @@ class CloudBackupPolicy(models.Model):
 
     def _alert_advice(self):
         """What to do, by alert."""
+        if self.alert_state == "restore_failed":
+            return _(
+                "Do not rely on that backup: read the backup's restore test result, fix its cause (a module "
+                "missing from this server's addons path, a database that changed during the backup), then "
+                "click Back up now and Test Restore Now: a restore test that passes clears this alert."
+            )
         if self.alert_state == "verify_failed":
             return _(
                 "Do not rely on that backup: click Back up now (or wait for the next daily backup); the "

@@ -263,6 +263,7 @@ class CloudBackup(models.Model):
                     "throughput": size / MiB / seconds if seconds else 0,
                     "sha256": result["sha256"],
                     "blocks": result["blocks"],
+                    "manifest": json.dumps(result["manifest"]) if result.get("manifest") else False,
                     "error": False,
                     # naive UTC, as Odoo keeps datetimes
                     "immutable_until": result["immutable_until"]
@@ -301,6 +302,7 @@ class CloudBackup(models.Model):
         )
         cmd = [find_pg_tool("pg_dump"), "--no-owner", self.database]
         env = exec_pg_environ()
+        manifest = None
         if self.backup_format == "zip":
             manifest = self._manifest()
             filestore = config.filestore(self.database)
@@ -314,6 +316,8 @@ class CloudBackup(models.Model):
             def produce(out):
                 write_pg_custom(out, cmd, env, deadline)
 
+        # the manifest (installed modules, rows of the main tables) read in the dump's own snapshot
+        produce, recorded = self._in_dump_snapshot(produce, cmd, metadata, manifest)
         name, block_size = self.blob_name, self._block_size()
         # a premium or general-purpose v1 account takes no access tier: its blobs go without one
         kind = self.storage_id.kind
@@ -332,6 +336,7 @@ class CloudBackup(models.Model):
                 concurrency=CONCURRENCY,
                 immutability=immutability,
             )
+            result["manifest"] = recorded.get("manifest")
             return result, max(time.monotonic() - started, 0.001)
 
         return stream
@@ -455,15 +460,17 @@ class CloudBackup(models.Model):
             # a URL that reads this one blob, signed here (no request): the restore process
             # downloads with it; long enough for a slow download (each request is signed anew)
             url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
-            self.write({"restore_state": "running", "database_identity": self._database_identity()})
-            self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
-            workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
-            try:
-                self._start_restore_process(workdir, url, name)
-            except BaseException:
-                shutil.rmtree(workdir, ignore_errors=True)
-                raise
-            self.restore_job = workdir
+            # its folder (and so its temporary database's name) committed with "running", before the
+            # process starts: Odoo killed at any point from here, the next pass finds what it left
+            # (a process still restoring, which it waits for, or leftovers, which it drops)
+            self._start_in_workdir(
+                lambda workdir: self._restore_params(workdir, url, name),
+                lambda workdir: {
+                    "restore_state": "running",
+                    "restore_job": workdir,
+                    "database_identity": self._database_identity(),
+                },
+            )
             self.message_post(
                 body=_(
                     "Restoring into the new database %s: the backup is downloaded, checked against its "
@@ -476,13 +483,7 @@ class CloudBackup(models.Model):
     def _restore_params(self, workdir, url, name):
         """What the restore process needs (services/restore.py), given on its stdin."""
         temp = os.path.basename(workdir)
-        queries = None
-        if self.restore_neutralize:
-            # each module's data/neutralize.sql on this server's addons path: the restore process
-            # runs those of the restored database's installed modules (odoo.modules.neutralize)
-            queries = {
-                module: query for module in get_modules() for query in get_neutralization_queries([module])
-            }
+        queries = self._neutralize_queries() if self.restore_neutralize else None
         pg_env = {key: value for key, value in exec_pg_environ().items() if key.startswith("PG")}
         return {
             "url": url,
@@ -509,15 +510,37 @@ class CloudBackup(models.Model):
             "logfile": config.get("logfile") or None,
         }
 
-    def _start_restore_process(self, workdir, url, name):
-        """Start the restore process, and wait until it waits for this restore's lock."""
-        proc = start_restore_process(self._restore_params(workdir, url, name), workdir)
+    @api.model
+    def _neutralize_queries(self):
+        """Each module's data/neutralize.sql on this server's addons path: the restore process
+        runs those of the restored database's installed modules (odoo.modules.neutralize)."""
+        return {module: query for module in get_modules() for query in get_neutralization_queries([module])}
+
+    def _start_in_workdir(self, params_of, running_of):
+        """Start the restore process in a new working folder (removed if it does not start) with
+        ``params_of(workdir)``; returns the folder. ``running_of(workdir)``: the values written
+        and committed before the process starts, the folder among them, so that Odoo killed from
+        there on leaves a record whose next pass finds the folder (a process still at work, which
+        it waits for, or leftovers, which it drops)."""
+        workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
+        self.write(running_of(workdir))
+        self.env.cr.commit()  # pylint: disable=invalid-commit # the restore process starts from here
+        try:
+            self._start_restore_process(params_of(workdir), workdir)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return workdir
+
+    def _start_restore_process(self, params, workdir):
+        """Start the restore process, and wait until it waits for the lock of ``params``."""
+        proc = start_restore_process(params, workdir)
         deadline = self._deadline()
         while proc.poll() is None:
             self.env.cr.execute(
                 "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
                 "AND objsubid = 2 AND NOT granted",
-                (LOCK_RESTORE, self.id),
+                (params["lock"]["classid"], params["lock"]["objid"]),
             )
             if self.env.cr.fetchone():
                 return proc
@@ -643,7 +666,7 @@ class CloudBackup(models.Model):
         values = {
             "backup": {"state": "failed", "error": message, "finished_at": fields.Datetime.now()},
             "verify": {"verify_state": "failed", "verified_at": fields.Datetime.now()},
-            "restore": {"restore_state": "failed", "restore_error": message},
+            "restore": {"restore_state": "failed", "restore_error": message, "restore_job": False},
         }[kind]
         self.write(values)
         titles = {

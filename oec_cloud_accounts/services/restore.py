@@ -30,6 +30,10 @@ without loading the new database's registry:
 On any failure, a wrong SHA-256 included, the temporary database and filestore are
 dropped: no half-restored database is left. A process that died leaves them under
 ``temp_db``, which ``drop_leftovers()`` removes (the scheduled action's next pass).
+
+A restore test (``params["test"]``, ``RestoreTest`` at the end of this file) is a restore
+under a throwaway name, checked against the manifest recorded at backup time, loaded by
+Odoo, and always dropped (``drop_test_leftovers()``).
 """
 
 import hashlib
@@ -332,6 +336,7 @@ class Restore:
             if reader.sha256.hexdigest() != self.params["sha256"]:
                 raise RestoreError("sha256", got=reader.sha256.hexdigest(), size=reader.read)
             restored = time.monotonic()
+            self.check_restored()
             self.finish()
             self.rename()
             _logger.info(
@@ -349,6 +354,14 @@ class Restore:
                 reader.close()
             self.clean()
             raise
+
+    def outcome(self):
+        """What result.json says of a restore that succeeded, beside ``ok``."""
+        return {}
+
+    def check_restored(self):
+        """What a restore test checks of the restored database, before it is made a copy
+        (RestoreTest); a restore checks nothing more."""
 
     def create_database(self):
         """As odoo.service.db._create_empty_database: template, C collation with template0,
@@ -607,8 +620,9 @@ def main():
         sys.exit("the restore's lock could not be taken")
     holder = taken[0]
     try:
-        Restore(params).run()
-        result = {"ok": True}
+        restore = RestoreTest(params) if params.get("test") else Restore(params)
+        restore.run()
+        result = {"ok": True, **restore.outcome()}
     except RestoreError as error:
         result = {"ok": False, "code": error.code, **error.values}
         _logger.warning("restore into %s failed: %s %s", params["db"], error.code, error.values)
@@ -631,6 +645,226 @@ def main():
             _trigger(params)
         except psycopg2.Error:
             _logger.warning("restore into %s: the scheduled action was not woken up", params["db"])
+
+
+# -- restore tests ----------------------------------------------------------------------------------
+#
+# A restore test restores a backup as a restore does (neutralized) under a throwaway name, checks it
+# and drops it, whatever happens: the proof that a backup restores, beyond a SHA-256 that matches.
+# The manifest recorded at backup time (read_manifest(), in the dump's own snapshot) says what the
+# restored database must hold: the same installed modules at the same versions, and the same rows
+# in its main tables. Then Odoo itself loads the copy (its command line, -d <throwaway>
+# --stop-after-init, in a process of its own with a time limit): a module missing from this
+# server's addons path, or a registry that does not load, fails the test.
+
+# tables counted when present, beside the largest ones (LARGEST, by PostgreSQL's estimate)
+MAIN_TABLES = (
+    "res_company",
+    "res_partner",
+    "res_users",
+    "ir_attachment",
+    "ir_model",
+    "ir_ui_view",
+    "mail_message",
+    "account_move",
+    "account_move_line",
+    "sale_order",
+    "purchase_order",
+    "stock_move",
+    "product_product",
+    "hr_employee",
+    "project_task",
+)
+LARGEST = 10
+# the throwaway database of a restore test: the temporary one's name and this (TEMP_RE still matches)
+TEST_SUFFIX = "_test"
+LOAD_LOG = "odoo.log"
+# log lines of the loading Odoo that fail the test (the format of odoo.netsvc's file handler)
+LOG_ERROR_RE = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
+
+
+def read_manifest(cr, tables=None):
+    """{"modules": {name: version}, "tables": {name: rows}} of the database of ``cr`` (psycopg2):
+    its installed modules, and exact counts of ``tables`` (default: MAIN_TABLES present and the
+    LARGEST largest). Run in the dump's snapshot at backup time, in the restored database by a test."""
+    cr.execute(
+        "SELECT name, latest_version FROM ir_module_module WHERE state IN ('installed', 'to upgrade') "
+        "ORDER BY name"
+    )
+    modules = {name: version or "" for name, version in cr.fetchall()}
+    if tables is None:
+        cr.execute(
+            "SELECT c.relname, c.relname = ANY(%s) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.reltuples DESC, c.relname",
+            (list(MAIN_TABLES),),
+        )
+        rows = cr.fetchall()
+        tables = {name for name, main in rows if main} | {name for name, _main in rows[:LARGEST]}
+    counts = {}
+    for table in sorted(tables):
+        cr.execute("SELECT to_regclass(%s) IS NOT NULL", (sql.Identifier(table).as_string(cr),))
+        if not cr.fetchone()[0]:
+            counts[table] = None  # no such table
+            continue
+        cr.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+        counts[table] = cr.fetchone()[0]
+    return {"modules": modules, "tables": counts}
+
+
+def manifest_metadata(manifest):
+    """The manifest as two blob metadata values, so that the blob itself says what it must restore
+    to (whatever becomes of the database that wrote it): ``oec_tables`` ("table:rows,..."), and
+    ``oec_modules`` ("<count>:<SHA-256 of the sorted name=version lines>"). A few hundred bytes:
+    Azure allows 8 KiB of metadata per blob, which a module list with versions can exceed."""
+    tables = ",".join("%s:%s" % (name, rows) for name, rows in sorted(manifest["tables"].items()))
+    lines = "\n".join("%s=%s" % item for item in sorted(manifest["modules"].items()))
+    digest = hashlib.sha256(lines.encode()).hexdigest()
+    return {
+        "oec_tables": tables,
+        "oec_modules": "%d:%s" % (len(manifest["modules"]), digest),
+    }
+
+
+def compare_manifest(want, got):
+    """The differences between the manifest recorded at backup time and the restored database's:
+    a list of {"kind", ...} (modules missing, added or at another version; tables whose rows differ)."""
+    problems = []
+    for name, version in sorted(want["modules"].items()):
+        if name not in got["modules"]:
+            problems.append({"kind": "module_missing", "module": name})
+        elif got["modules"][name] != version:
+            problems.append(
+                {"kind": "module_version", "module": name, "want": version, "got": got["modules"][name]}
+            )
+    for name in sorted(set(got["modules"]) - set(want["modules"])):
+        problems.append({"kind": "module_added", "module": name})
+    for table, rows in sorted(want["tables"].items()):
+        if got["tables"].get(table) != rows:
+            problems.append({"kind": "rows", "table": table, "want": rows, "got": got["tables"].get(table)})
+    return problems
+
+
+def drop_test_leftovers(connect, temp_db, temp_filestore, test_filestore):
+    """Drop what a restore test left: the temporary database, the throwaway one it became, and their
+    filestores. Every restore test ends with it (passed, failed, or its process dead)."""
+    drop_leftovers(connect, temp_db, temp_filestore)
+    _drop_database(connect, temp_db + TEST_SUFFIX)
+    shutil.rmtree(test_filestore, ignore_errors=True)
+
+
+class RestoreTest(Restore):
+    """A restore (neutralized, under the throwaway name temp_db + TEST_SUFFIX), checked against
+    ``params["test"]["manifest"]`` and loaded by Odoo, then dropped: result.json says what was
+    found (RestoreError "check" with the problems)."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        if params["db"] != self.temp + TEST_SUFFIX:
+            raise ValueError("not a restore test's database: %r" % params["db"])
+        self.test = params["test"]
+        self.problems = []
+        self.found = {}
+        self.load_seconds = None
+
+    def run(self):
+        try:
+            res = super().run()
+            self.load()
+        finally:
+            drop_test_leftovers(
+                self.connect, self.temp, self.params["temp_filestore"], self.params["filestore"]
+            )
+        if self.problems:
+            raise RestoreError("check", problems=self.problems[:50], **self.outcome())
+        return res
+
+    def outcome(self):
+        return {
+            "modules": len(self.found.get("modules") or ()),
+            "tables": self.found.get("tables") or {},
+            "load_seconds": self.load_seconds,
+            "manifest": bool(self.test.get("manifest")),
+        }
+
+    def check_restored(self):
+        """The restored database against the manifest, before anything of a copy is written in it."""
+        want = self.test.get("manifest")
+        conn = _connect(self.connect, self.temp)
+        try:
+            with conn, conn.cursor() as cr:
+                self.found = read_manifest(cr, tables=set(want["tables"]) if want else None)
+        finally:
+            conn.close()
+        if want:
+            self.problems += compare_manifest(want, self.found)
+
+    def finish(self):
+        """A copy, neutralized; and nobody signs in to it while it exists (a server whose dbfilter
+        lets every database through serves it): every user made inactive, once compared."""
+        res = super().finish()
+        conn = _connect(self.connect, self.temp)
+        try:
+            with conn, conn.cursor() as cr:
+                cr.execute("UPDATE res_users SET active = false WHERE active")
+        finally:
+            conn.close()
+        return res
+
+    def load(self):
+        """Odoo loads the copy: its own command line on this server's addons path, in a process of
+        its own, stopped at the test's time limit. A non-zero exit or an ERROR in its log fails."""
+        workdir, odoo = self.workdir, self.test["odoo"]
+        conf = os.path.join(workdir, "odoo.conf")
+        with open(conf, "w") as out:
+            out.write("[options]\n")
+            for key in ("addons_path", "data_dir", "server_wide_modules"):
+                if odoo.get(key):
+                    out.write("%s = %s\n" % (key, odoo[key]))
+            out.write("unaccent = %s\n" % bool(odoo.get("unaccent")))
+        log = os.path.join(workdir, LOAD_LOG)
+        cmd = [
+            odoo.get("python") or sys.executable,
+            "-m",
+            "odoo",
+            "server",
+            "-c",
+            conf,
+            "-d",
+            self.params["db"],
+            "--stop-after-init",
+            "--no-http",
+            "--max-cron-threads=0",
+            "--workers=0",
+            "--log-level=warn",
+            "--logfile=" + log,
+        ]
+        started = time.monotonic()
+        # the database's settings in libpq's environment (PGPASSWORD): never on a command line
+        proc = subprocess.Popen(  # our interpreter, Odoo's command line
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self.pg_env(),
+        )
+        try:
+            code = proc.wait(timeout=float(odoo.get("timeout") or 600))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            self.problems.append({"kind": "load_timeout", "seconds": odoo.get("timeout")})
+            return
+        self.load_seconds = round(time.monotonic() - started, 1)
+        errors = []
+        if os.path.exists(log):
+            with open(log, encoding="utf-8", errors="replace") as handle:
+                errors = [line.strip()[:500] for line in handle if LOG_ERROR_RE.match(line)]
+        if code or errors:
+            self.problems.append({"kind": "load", "exit": code, "errors": errors[:5]})
+        _logger.info(
+            "restore test of %s: Odoo loaded it in %.1f s (exit code %s)", self.temp, self.load_seconds, code
+        )
 
 
 if __name__ == "__main__":

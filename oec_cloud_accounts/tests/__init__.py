@@ -30,3 +30,4 @@ from . import test_views_layout
 from . import test_scale
 from . import test_faults
 from . import test_managed_identity
+from . import test_backup_restore_test

@@ -32,7 +32,15 @@ CALLS = (
     ("check immutability", "cloud.backup.policy", "action_check_immutability", []),
     ("write backup's immutability", "cloud.backup", "write", [{"immutable_until": False}]),
     ("write immutability support", "cloud.storage", "write", [{"immutable_support": "enabled"}]),
+    ("restore test now", "cloud.backup.policy", "action_restore_test_now", []),
+    (
+        "write restore test date",
+        "cloud.backup.policy",
+        "write",
+        [{"restore_test_next_at": "2030-01-01 00:00:00"}],
+    ),
     ("verify", "cloud.backup", "action_verify", []),
+    ("restore test", "cloud.backup", "action_restore_test", []),
     ("download", "cloud.backup", "action_download", []),
     ("delete blob", "cloud.backup", "action_delete_backup", []),
     ("restore", "cloud.backup", "action_restore", []),
@@ -122,6 +130,7 @@ class TestBackupAccess(BackupMixin, HttpCase):
         self.assertTrue(self.policy.exists())
         self.assertEqual(self.env["cloud.backup.policy"].search_count([]), 1)
         self.assertFalse(self.env["cloud.backup"].search([("state", "=", "queued")]))
+        self.assertFalse(self.backup.restore_test_state, "no restore test queued")
         self.assertFalse(self.env["cloud.backup.restore"].search([]))
 
     def test_settings_administrator_allowed(self):
@@ -135,6 +144,12 @@ class TestBackupAccess(BackupMixin, HttpCase):
         self.rpc(login, "cloud.backup", "action_verify", [])
         self.env.invalidate_all()
         self.assertEqual(self.backup.verify_state, "queued")
+        # queued only: the scheduled action starts it (nothing remote in the request)
+        before = len(self.emu.control.requests())
+        self.rpc(login, "cloud.backup.policy", "action_restore_test_now", [])
+        self.env.invalidate_all()
+        self.assertEqual(self.backup.restore_test_state, "queued")
+        self.assertEqual(self.remote_calls(since=before), [])
         self.assertEqual(
             self.rpc(login, "cloud.backup", "action_restore", [])["res_model"], "cloud.backup.restore"
         )

@@ -67,3 +67,48 @@ def seed_storage(emulator, user_oid, name="oecresilience", group="oec-resilience
         "blob_endpoint": account.primary_endpoints.blob,
         "id": account.id,
     }
+
+
+def seed_zone(emulator, name, group="oec-dns"):
+    """A public DNS zone made in the portal (its resource group too), as a person would before
+    adding it to Cloud > DNS Zones."""
+    # pylint: disable=import-outside-toplevel
+    from azure.mgmt.dns import DnsManagementClient
+    from azure.mgmt.dns.models import Zone
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    API_VERSIONS = api_versions()
+    info = emulator.info
+    minted = emulator.control.issue_token()
+    credential = StaticToken(minted["access_token"], minted["expires_on"])
+    options = {
+        "base_url": info["endpoints"]["arm"],
+        "connection_verify": info["ca_path"],
+        "credential_scopes": [info["endpoints"]["arm_scope"]],
+        "polling_interval": 0,
+    }
+    sub = info["subscription_id"]
+    resources = ResourceManagementClient(
+        credential, sub, api_version=API_VERSIONS["resources.resource_groups"], **options
+    )
+    resources.resource_groups.create_or_update(group, {"location": "westeurope"})
+    dns = DnsManagementClient(credential, sub, api_version=API_VERSIONS["dns.zones"], **options)
+    zone = dns.zones.create_or_update(group, name, Zone(location="global"))
+    return {"name": name, "subscription_id": sub, "resource_group": group, "azure_id": zone.id}
+
+
+def blob_exists(emulator, user_oid, storage, blob_name):
+    """Whether ``blob_name`` exists (committed) in the storage location, read with the user's
+    own Entra token as the portal's Storage browser would."""
+    # pylint: disable=import-outside-toplevel
+    from azure.storage.blob import BlobClient
+
+    minted = emulator.control.issue_token(user=user_oid, scope="https://storage.azure.com/.default")
+    client = BlobClient(
+        storage["blob_endpoint"],
+        storage["container"],
+        blob_name,
+        credential=StaticToken(minted["access_token"], minted["expires_on"]),
+        connection_verify=emulator.info["ca_path"],
+    )
+    return client.exists()

@@ -8,6 +8,8 @@ The database is copied from a template made once per version of the addons' file
 
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -93,6 +95,8 @@ class Setup:
             devtool.run([devtool.PY, "-c", devtool._DB_SCRIPT, "rename", tpl + "_tmp", tpl], env=self.env)
             store = devtool.filestore(tpl + "_tmp")
             if store.is_dir():
+                # a template of the same digest dropped earlier may have left its filestore
+                shutil.rmtree(devtool.filestore(tpl), ignore_errors=True)
                 store.rename(devtool.filestore(tpl))
             say("template ready in %.0f s" % (time.monotonic() - started))
             for old in self.templates():
@@ -105,7 +109,9 @@ class Setup:
     def templates(self):
         with self.connect("postgres") as conn, conn.cursor() as cr:
             cr.execute("SELECT datname FROM pg_database WHERE datname LIKE 'oec\\_res\\_%%'")
-            return [row[0] for row in cr.fetchall() if not row[0].endswith("_tmp")]
+            # oec_res_<12 hex digits> only: a suite's own database may start with oec_res_ as well
+            # (OEC_RESILIENCE_DB), and is not a template to drop
+            return [row[0] for row in cr.fetchall() if re.fullmatch(r"oec_res_[0-9a-f]{12}", row[0])]
 
     def connect(self, dbname=None):
         keys = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")

@@ -92,6 +92,19 @@ if storage:
         done.append(backup.id)
     result.update(storage=location.id, policy=policy.id, done_backups=done)
 
+for zone in params.get("zones", ()):
+    # a zone of Cloud > DNS Zones: the A records of servers whose host name falls in it
+    env["cloud.dns.zone"].sudo().create(
+        {
+            "name": zone["name"],
+            "account_id": accounts[0],
+            "subscription_id": zone["subscription_id"],
+            "resource_group": zone["resource_group"],
+            "azure_id": zone["azure_id"],
+        }
+    )
+    env.cr.commit()
+
 if params.get("expire"):
     # every account due for its refresh, and its access token spent: whatever acts through it
     # first (the token refresh, a server's step, a backup) renews its tokens
