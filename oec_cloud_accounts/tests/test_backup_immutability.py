@@ -160,7 +160,7 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
     def test_an_overwritten_backup_is_deleted_after_its_last_end(self):
         """A version still protected (the backup overwritten with a longer policy's bytes before: a
         person, a policy extended in the portal) is skipped and said like a locked backup; the backup
-        is Deleted only when no version of it is left."""
+        is Deleted only when no version of it is left (by retention or Delete Backup alike)."""
         policy = self.make_policy(
             storage_id=self.worm.id, keep_daily=1, keep_weekly=0, keep_monthly=0, keep_yearly=0
         )
@@ -202,10 +202,15 @@ class TestImmutableBackups(BackupMixin, TransactionCase):
         self.assertEqual(old.immutable_until, (now + timedelta(days=5)).replace(tzinfo=None))
         self.assertIn("a previous version of it is immutable until", old.message_ids[0].body)
         self.assertIn("Retention kept 1 backup(s)", policy.message_ids[0].body)
+        # Delete Backup says until when, before any request
+        calls = len(self.emu.control.requests())
+        with self.assertRaisesRegex(UserError, "immutable until"):
+            old.action_delete_backup()
+        self.assertEqual(self.remote_calls(calls), [])
 
-        # after that version's end (Azure's clock 6 days on): nothing of the backup is left
+        # after that version's end (Azure's clock 6 days on): Delete Backup leaves nothing of it
         self.pass_time(old, 6)
-        policy._apply_retention()
+        old.action_delete_backup()
         self.assertEqual(old.state, "deleted")
         self.assertEqual(self.versions(name), [])
 
