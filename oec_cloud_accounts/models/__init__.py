@@ -19,5 +19,7 @@ from . import cloud_storage
 from . import cloud_storage_access
 from . import cloud_backup_policy
 from . import cloud_backup_policy_alert
+from . import cloud_backup_policy_encryption
 from . import cloud_backup
 from . import cloud_backup_run
+from . import cloud_backup_encryption

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from ..models.cloud_backup_encryption import KEY_CONTEXT, PASSPHRASE_CONTEXT, pop_key
+
 
 class CloudBackupRestore(models.TransientModel):
     """Restore a backup into a new database of this server (never over an existing one)."""
@@ -18,6 +20,23 @@ class CloudBackupRestore(models.TransientModel):
         help="As Odoo's database manager does for a test copy: scheduled actions, outgoing mail servers, "
         "payment providers, backup schedules and server schedules are turned off in the new database.",
     )
+    encrypted = fields.Boolean(related="backup_id.encrypted")
+    key_fingerprint = fields.Char(related="backup_id.key_fingerprint")
+    # the private key is never stored, in this table or any other: these fields have no column (store=False,
+    # their inverse keeps the value in this request's memory only, so that the form keeps what was typed)
+    # and the Restore button hands their values to action_confirm in its context (see the view)
+    private_key = fields.Text(
+        string="Private Key (PEM)",
+        store=False,
+        inverse="_inverse_in_memory",
+        help="The private key of the key pair this backup was encrypted with. It is used for this restore "
+        "only, handed to the restore process on its standard input, and never kept.",
+    )
+    passphrase = fields.Char(
+        store=False,
+        inverse="_inverse_in_memory",
+        help="Only if the private key is protected by a passphrase.",
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -28,16 +47,64 @@ class CloudBackupRestore(models.TransientModel):
             values["db_name"] = "%s-restored-%s" % (backup.database, moment.strftime("%Y%m%d-%H%M"))
         return values
 
+    def _inverse_in_memory(self):
+        """Nothing is written anywhere: the value stays in this request's cache (see the fields)."""
+
     def action_confirm(self):
         self.ensure_one()
-        backup = self.backup_id
+        pem, passphrase, env = pop_key(self.env)
+        wizard = self.with_env(env)
+        backup = wizard.backup_id
         backup._check_can_restore()
-        backup._queue_restore(self.db_name, self.neutralize)
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Backup"),
-            "res_model": "cloud.backup",
-            "res_id": backup.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        if not backup.encrypted:
+            backup._queue_restore(wizard.db_name, wizard.neutralize)
+            return {
+                "type": "ir.actions.act_window",
+                "name": _("Backup"),
+                "res_model": "cloud.backup",
+                "res_id": backup.id,
+                "view_mode": "form",
+                "target": "current",
+            }
+        # the key cannot wait for the scheduled action (it is never kept): the restore process
+        # starts now, from this request, with the key on its stdin
+        backup._restore_with_key(wizard.db_name, wizard.neutralize, pem, passphrase)
+        # no window action: the web client would keep this call's context (the key) with it
+        return {"type": "ir.actions.act_window_close"}
+
+
+class CloudBackupVerifyKey(models.TransientModel):
+    """Verify an encrypted backup's content with the private key (never kept)."""
+
+    _name = "cloud.backup.verify.key"
+    _description = "Verify Backup with Key"
+
+    backup_id = fields.Many2one("cloud.backup", required=True, readonly=True, ondelete="cascade")
+    key_fingerprint = fields.Char(related="backup_id.key_fingerprint")
+    private_key = fields.Text(
+        string="Private Key (PEM)",
+        store=False,
+        inverse="_inverse_in_memory",
+        help="The private key of the key pair this backup was encrypted with: used for this verification "
+        "only, never kept.",
+    )
+    passphrase = fields.Char(
+        store=False,
+        inverse="_inverse_in_memory",
+        help="Only if the private key is protected by a passphrase.",
+    )
+
+    def _inverse_in_memory(self):
+        """Nothing is written anywhere (see CloudBackupRestore.private_key)."""
+
+    def action_confirm(self):
+        self.ensure_one()
+        pem, passphrase, env = pop_key(self.env)
+        backup = self.with_env(env).backup_id
+        backup._check_backup_admin()
+        backup.sudo()._verify_content(pem, passphrase)
+        return {"type": "ir.actions.act_window_close"}
+
+
+# the context keys the views' buttons use (kept here beside them for whoever reads the view)
+__all__ = ["KEY_CONTEXT", "PASSPHRASE_CONTEXT"]
