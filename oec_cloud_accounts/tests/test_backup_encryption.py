@@ -2,12 +2,14 @@
 real azure-storage-blob calls, the real restore process; the blob is read and changed from outside
 Odoo with the SDK, as someone with access to the storage account would."""
 
+import base64
 import hashlib
 import io
 import json
 import os
 import subprocess
 import sys
+import time
 
 import psycopg2
 from azure_emulator.testing import SECRETS_FILE_VARIABLE
@@ -18,7 +20,7 @@ from psycopg2 import sql
 from odoo import api
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import connection_info_for
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 
 from ..models.cloud_backup_encryption import CHUNK_PARAM, KEY_CONTEXT
 from ..services import envelope
@@ -274,8 +276,6 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
     # -- restore --------------------------------------------------------------------------------------
 
     def wait_restore(self, backup, timeout=240):
-        import time  # pylint: disable=import-outside-toplevel
-
         deadline = time.monotonic() + timeout
         while backup.restore_state == "running" and time.monotonic() < deadline:
             time.sleep(1)  # our own restore process, not Azure
@@ -364,3 +364,56 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
         path = tempfile.mkdtemp(prefix="oec-crypt-test-")
         self.addCleanup(__import__("shutil").rmtree, path, ignore_errors=True)
         return path
+
+
+@tagged("post_install", "-at_install")
+class TestBackupEncryptionTour(BackupMixin, HttpCase):
+    def test_tour_restore_with_the_key(self):
+        """The web client's way: the key typed into the wizard reaches the restore process through
+        the button's context, and is stored nowhere."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        pem = _pem_private(key)
+        path = os.environ.get(SECRETS_FILE_VARIABLE)
+        if path:
+            with open(path, "a", encoding="utf-8") as out:
+                out.writelines(
+                    json.dumps({"kind": "private_key", "value": needle}) + "\n" for needle in key_needles(pem)
+                )
+        policy = self.make_policy(
+            backup_format="dump", encrypt_backups=True, encryption_public_key=_pem_public(key)
+        )
+        backup = self.env["cloud.backup"].browse(policy.action_backup_now()["res_id"])
+        self.run_cron()
+        self.assertEqual(backup.state, "done", backup.error)
+        target = "%s-restored-tour" % self.env.cr.dbname
+        drop_database(target)
+        self.addCleanup(drop_database, target)
+        action = self.env.ref("oec_cloud_accounts.cloud_backup_action")
+        self.env.flush_all()
+        # the key reaches the page as a person's typing would: not in a URL, nor in the test code
+        # start_tour logs, but in a cookie the tour reads and deletes at its first step
+        value = base64.b64encode(json.dumps({"key": pem, "name": target}).encode()).decode()
+        self.start_tour(
+            "/web#action=%d&model=cloud.backup&view_type=form&id=%d" % (action.id, backup.id),
+            "oec_cloud_accounts_restore_with_key",
+            login="admin",
+            cookies={"oec_test_restore": value},
+        )
+        self.env.invalidate_all()
+        self.assertEqual(backup.restore_state, "running", backup.restore_error)
+        deadline = time.monotonic() + 240
+        while backup.restore_state == "running" and time.monotonic() < deadline:
+            time.sleep(1)  # our own restore process, not Azure
+            self.run_cron()
+        self.assertEqual(backup.restore_state, "done", backup.restore_error)
+        self.assertEqual(backup.restore_db_name, target)
+        texts = [database_text(self.env.cr)]
+        conn = psycopg2.connect(**connection_info_for(target)[1])
+        try:
+            with conn.cursor() as cr:
+                texts.append(database_text(cr))
+        finally:
+            conn.close()
+        for text in texts:
+            for needle in key_needles(pem):
+                self.assertNotIn(needle, text, "a piece of the private key is in a row")
