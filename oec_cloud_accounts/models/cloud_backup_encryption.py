@@ -50,7 +50,6 @@ class CloudBackup(models.Model):
         "download) is ciphertext, readable only with the private key you keep.",
     )
     key_fingerprint = fields.Char(
-        string="Key Fingerprint",
         readonly=True,
         help="SHA-256 of the public key this backup was encrypted with.",
     )
@@ -209,11 +208,19 @@ class CloudBackup(models.Model):
         )
         return True
 
-    def _check_envelope(self, result, reader):
+    def _check_envelope(self, reader):
         """After a verification without the key: the ciphertext's structure (its header, chunk
-        lengths and flags, its end). None when sound, else the failure's words."""
+        lengths and flags, its end) and the key its header names. None when sound, else the
+        failure's words."""
         try:
             reader.end()
+            named = format_fingerprint(reader.header.key_id)
+            if self.key_fingerprint and named != self.key_fingerprint:
+                raise EnvelopeError(
+                    "structure",
+                    "its header names the key %s, the backup was encrypted with %s"
+                    % (named, self.key_fingerprint),
+                )
         except EnvelopeError as error:
             return self._envelope_message(error)
         return None

@@ -417,7 +417,7 @@ class CloudBackup(models.Model):
             except EnvelopeError as error:
                 result, broken = None, self._envelope_message(error)
             if envelope and not broken:
-                broken = self._check_envelope(result, envelope)
+                broken = self._check_envelope(envelope)
             if broken:
                 self._record_failure("verify", broken)
                 return
@@ -427,10 +427,11 @@ class CloudBackup(models.Model):
                 if envelope:
                     self.message_post(
                         body=_(
-                            "Verified: the blob's SHA-256 matches (%s) and it is a whole encrypted backup "
-                            "(%s chunks). Its content is checked with the private key: Verify with Key.",
-                            self.sha256,
-                            envelope.chunks,
+                            "Verified: the blob's SHA-256 matches (%(sha)s) and it is a whole encrypted "
+                            "backup (%(chunks)s chunks). Its content is checked with the private key: "
+                            "Verify with Key.",
+                            sha=self.sha256,
+                            chunks=envelope.chunks,
                         )
                     )
                     self.policy_id._alert_isolated(

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 
-from ..models.cloud_backup_encryption import KEY_CONTEXT, PASSPHRASE_CONTEXT, pop_key
+from ..models.cloud_backup_encryption import pop_key
 
 
 class CloudBackupRestore(models.TransientModel):
@@ -104,7 +104,3 @@ class CloudBackupVerifyKey(models.TransientModel):
         backup._check_backup_admin()
         backup.sudo()._verify_content(pem, passphrase)
         return {"type": "ir.actions.act_window_close"}
-
-
-# the context keys the views' buttons use (kept here beside them for whoever reads the view)
-__all__ = ["KEY_CONTEXT", "PASSPHRASE_CONTEXT"]
