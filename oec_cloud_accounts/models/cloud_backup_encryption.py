@@ -176,14 +176,7 @@ class CloudBackup(models.Model):
             ) from None
         del key
         if failure is None and (result["sha256"] != self.sha256 or result["size"] != self.size):
-            failure = _(
-                "The blob does not match the backup: SHA-256 %(got)s (%(size)s bytes) read back, "
-                "%(want)s (%(want_size)s bytes) written. Do not rely on this backup: back up again.",
-                got=result["sha256"],
-                size=result["size"],
-                want=self.sha256,
-                want_size=int(self.size),
-            )
+            failure = self._blob_mismatch(result)
         if failure is None and self.plain_sha256 and reader.sha256.hexdigest() != self.plain_sha256:
             failure = _(
                 "The decrypted content does not match the backup: SHA-256 %(got)s, %(want)s written.",

@@ -445,17 +445,18 @@ class CloudBackup(models.Model):
                     "_record_verified", self.verified_at, _("the backup %s was verified", self.display_name)
                 )
                 return
-            self._record_failure(
-                "verify",
-                _(
-                    "The blob does not match the backup: SHA-256 %(got)s (%(size)s bytes) read back, "
-                    "%(want)s (%(want_size)s bytes) written. Do not rely on this backup: back up again.",
-                    got=result["sha256"],
-                    size=result["size"],
-                    want=self.sha256,
-                    want_size=int(self.size),
-                ),
-            )
+            self._record_failure("verify", self._blob_mismatch(result))
+
+    def _blob_mismatch(self, result):
+        """The words of a blob read back (``result`` of BlobStore.download) that is not the one written."""
+        return _(
+            "The blob does not match the backup: SHA-256 %(got)s (%(size)s bytes) read back, "
+            "%(want)s (%(want_size)s bytes) written. Do not rely on this backup: back up again.",
+            got=result["sha256"],
+            size=result["size"],
+            want=self.sha256,
+            want_size=int(self.size),
+        )
 
     # -- restore --------------------------------------------------------------------------------------
 

@@ -3,10 +3,38 @@ from odoo import _, api, fields, models
 from ..models.cloud_backup_encryption import pop_key
 
 
+class CloudBackupKeyInput(models.AbstractModel):
+    """The private key of an encrypted backup, as a wizard asks for it: never stored, in this
+    table or any other. These fields have no column (store=False; their inverse writes nothing,
+    so the value stays in the saving request's cache and the form keeps what was typed), and the
+    wizard's button hands their values to its method in its context (see the views), which takes
+    them out at once (pop_key)."""
+
+    _name = "cloud.backup.key.input"
+    _description = "Private Key of an Encrypted Backup (never stored)"
+
+    private_key = fields.Text(
+        string="Private Key (PEM)",
+        store=False,
+        inverse="_inverse_in_memory",
+        help="The private key of the key pair this backup was encrypted with. It is used for this "
+        "action only (a restore hands it to the restore process on its standard input) and never kept.",
+    )
+    passphrase = fields.Char(
+        store=False,
+        inverse="_inverse_in_memory",
+        help="Only if the private key is protected by a passphrase.",
+    )
+
+    def _inverse_in_memory(self):
+        """Nothing is written anywhere: the value stays in this request's cache (see the class)."""
+
+
 class CloudBackupRestore(models.TransientModel):
     """Restore a backup into a new database of this server (never over an existing one)."""
 
     _name = "cloud.backup.restore"
+    _inherit = "cloud.backup.key.input"
     _description = "Restore Backup"
 
     backup_id = fields.Many2one("cloud.backup", required=True, readonly=True, ondelete="cascade")
@@ -22,21 +50,6 @@ class CloudBackupRestore(models.TransientModel):
     )
     encrypted = fields.Boolean(related="backup_id.encrypted")
     key_fingerprint = fields.Char(related="backup_id.key_fingerprint")
-    # the private key is never stored, in this table or any other: these fields have no column (store=False,
-    # their inverse keeps the value in this request's memory only, so that the form keeps what was typed)
-    # and the Restore button hands their values to action_confirm in its context (see the view)
-    private_key = fields.Text(
-        string="Private Key (PEM)",
-        store=False,
-        inverse="_inverse_in_memory",
-        help="The private key of the key pair this backup was encrypted with. It is used for this restore "
-        "only, handed to the restore process on its standard input, and never kept.",
-    )
-    passphrase = fields.Char(
-        store=False,
-        inverse="_inverse_in_memory",
-        help="Only if the private key is protected by a passphrase.",
-    )
 
     @api.model
     def default_get(self, fields_list):
@@ -46,9 +59,6 @@ class CloudBackupRestore(models.TransientModel):
             moment = backup.started_at or backup.create_date
             values["db_name"] = "%s-restored-%s" % (backup.database, moment.strftime("%Y%m%d-%H%M"))
         return values
-
-    def _inverse_in_memory(self):
-        """Nothing is written anywhere: the value stays in this request's cache (see the fields)."""
 
     def action_confirm(self):
         self.ensure_one()
@@ -77,25 +87,11 @@ class CloudBackupVerifyKey(models.TransientModel):
     """Verify an encrypted backup's content with the private key (never kept)."""
 
     _name = "cloud.backup.verify.key"
+    _inherit = "cloud.backup.key.input"
     _description = "Verify Backup with Key"
 
     backup_id = fields.Many2one("cloud.backup", required=True, readonly=True, ondelete="cascade")
     key_fingerprint = fields.Char(related="backup_id.key_fingerprint")
-    private_key = fields.Text(
-        string="Private Key (PEM)",
-        store=False,
-        inverse="_inverse_in_memory",
-        help="The private key of the key pair this backup was encrypted with: used for this verification "
-        "only, never kept.",
-    )
-    passphrase = fields.Char(
-        store=False,
-        inverse="_inverse_in_memory",
-        help="Only if the private key is protected by a passphrase.",
-    )
-
-    def _inverse_in_memory(self):
-        """Nothing is written anywhere (see CloudBackupRestore.private_key)."""
 
     def action_confirm(self):
         self.ensure_one()
