@@ -33,7 +33,8 @@ Offline decryption (any machine with Python 3 and ``cryptography``, this file al
     python3 envelope.py decrypt --key private.pem < backup.zip.enc > backup.zip
     python3 envelope.py check < backup.zip.enc        # the structure, without the key
 
-(or ``python -m odoo.addons.oec_cloud_accounts.services.envelope`` in Odoo's environment).
+(``--passphrase-env NAME``: the key's passphrase from an environment variable; ``--out FILE``:
+written there, and removed when the stream does not decrypt whole.)
 """
 
 import argparse

@@ -221,6 +221,21 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
         wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
         with self.assertRaisesRegex(UserError, "not the one this backup was encrypted for"):
             self.call_as_web_client(wizard, "action_confirm", self.other_pem)
+        # a private key kept under a passphrase: asked for, and opened with it
+        protected = self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"correct horse battery"),
+        ).decode()
+        with self.assertRaisesRegex(UserError, "protected by a passphrase"):
+            self.call_as_web_client(wizard, "action_confirm", protected)
+        with self.assertRaisesRegex(UserError, "protected by a passphrase"):
+            self.call_as_web_client(wizard, "action_confirm", protected, "wrong horse")
+        self.call_as_web_client(wizard, "action_confirm", protected, "correct horse battery")
+        self.assertEqual(backup.verify_state, "done")
+        self.assertIn("Verified with the private key", self.last_message(backup))
+        backup.action_verify()  # the next verification starts afresh
+        self.run_cron()
         self.call_as_web_client(wizard, "action_confirm", self.private_pem)
         self.assertEqual(backup.verify_state, "done")
         self.assertIn("Verified with the private key", self.last_message(backup))
