@@ -19,8 +19,10 @@ from . import cloud_storage
 from . import cloud_storage_access
 from . import cloud_backup_policy
 from . import cloud_backup_policy_alert
+from . import cloud_backup_policy_encryption
 from . import cloud_backup
 from . import cloud_backup_run
 from . import cloud_backup_policy_immutability
 from . import cloud_backup_policy_restore_test
 from . import cloud_backup_restore_test
+from . import cloud_backup_encryption

@@ -70,6 +70,7 @@ from ..services.blob import (
     write_odoo_zip,
     write_pg_custom,
 )
+from ..services.envelope import DecryptingSink, EnvelopeError, EnvelopeReader, private_key_pem
 from ..services.restore import TEMP_PREFIX, drop_leftovers, start_restore_process
 from ..services.storage import supports_tiers
 from .cloud_job_mixin import job_deadline, time_limit
@@ -239,6 +240,7 @@ class CloudBackup(models.Model):
             now = fields.Datetime.now()
             self.write(
                 {
+                    **self._encryption_start(),
                     "state": "running",
                     # the database this runs in: a backup queued before a dump that ends up in a
                     # copy is of the copy, never of the database it was queued in
@@ -269,6 +271,8 @@ class CloudBackup(models.Model):
                     "immutable_until": result["immutable_until"]
                     and result["immutable_until"].replace(tzinfo=None),
                     "immutability_mode": result["immutability_mode"],
+                    "plain_sha256": result.get("plain_sha256"),
+                    "plain_size": result.get("plain_size", 0),
                 }
             )
             self.message_post(
@@ -316,7 +320,10 @@ class CloudBackup(models.Model):
             def produce(out):
                 write_pg_custom(out, cmd, env, deadline)
 
-        # the manifest (installed modules, rows of the main tables) read in the dump's own snapshot
+        # an encrypted run writes through the encryptor (cloud_backup_encryption.py), inside the
+        # dump's snapshot, where the manifest (installed modules, rows of the main tables) is read
+        sealed = {}
+        produce = self._encrypting(produce, metadata, sealed)
         produce, recorded = self._in_dump_snapshot(produce, cmd, metadata, manifest)
         name, block_size = self.blob_name, self._block_size()
         # a premium or general-purpose v1 account takes no access tier: its blobs go without one
@@ -337,7 +344,7 @@ class CloudBackup(models.Model):
                 immutability=immutability,
             )
             result["manifest"] = recorded.get("manifest")
-            return result, max(time.monotonic() - started, 0.001)
+            return dict(result, **sealed), max(time.monotonic() - started, 0.001)
 
         return stream
 
@@ -358,6 +365,8 @@ class CloudBackup(models.Model):
 
     def _make_blob_name(self, now):
         extension = "zip" if self.backup_format == "zip" else "dump"
+        if self.policy_id.encrypt_backups:
+            extension += ".enc"  # ciphertext: no tool takes it for a zip or a dump
         return "%s%s/%s_%s_%s.%s" % (
             self.policy_id._blob_prefix(),
             now.strftime("%Y"),
@@ -426,30 +435,67 @@ class CloudBackup(models.Model):
             store.deadline = self._deadline()
             self.write({"verify_state": "running", "database_identity": self._database_identity()})
             self.env.cr.commit()  # pylint: disable=invalid-commit # nothing is read from the database while the blob downloads
-            result = store.download(self.blob_name)
+            # an encrypted blob's structure is checked as it is read (no key: its content is not)
+            envelope = EnvelopeReader() if self.encrypted else None
+            broken = None
+            try:
+                result = store.download(self.blob_name, out=DecryptingSink(envelope) if envelope else None)
+            except EnvelopeError as error:
+                result, broken = None, self._envelope_message(error)
+            if envelope and not broken:
+                broken = self._check_envelope(envelope)
+            if broken:
+                self._record_failure("verify", broken)
+                return
             stored = {k.lower(): v for k, v in result["metadata"].items()}.get("oec_sha256")
             self.write({"verify_state": "done", "verified_at": fields.Datetime.now()})
             if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
+                if envelope:
+                    self.message_post(
+                        body=_(
+                            "Verified: the blob's SHA-256 matches (%(sha)s) and it is a whole encrypted "
+                            "backup (%(chunks)s chunks). Its content is checked with the private key: "
+                            "Verify with Key.",
+                            sha=self.sha256,
+                            chunks=envelope.chunks,
+                        )
+                    )
+                    self.policy_id._alert_isolated(
+                        "_record_verified",
+                        self.verified_at,
+                        _("the backup %s was verified", self.display_name),
+                    )
+                    return
                 self.message_post(body=_("Verified: the blob's SHA-256 matches (%s).", self.sha256))
                 self.policy_id._alert_isolated(
                     "_record_verified", self.verified_at, _("the backup %s was verified", self.display_name)
                 )
                 return
-            self._record_failure(
-                "verify",
-                _(
-                    "The blob does not match the backup: SHA-256 %(got)s (%(size)s bytes) read back, "
-                    "%(want)s (%(want_size)s bytes) written. Do not rely on this backup: back up again.",
-                    got=result["sha256"],
-                    size=result["size"],
-                    want=self.sha256,
-                    want_size=int(self.size),
-                ),
-            )
+            self._record_failure("verify", self._blob_mismatch(result))
+
+    def _blob_mismatch(self, result):
+        """The words of a blob read back (``result`` of BlobStore.download) that is not the one written."""
+        return _(
+            "The blob does not match the backup: SHA-256 %(got)s (%(size)s bytes) read back, "
+            "%(want)s (%(want_size)s bytes) written. Do not rely on this backup: back up again.",
+            got=result["sha256"],
+            size=result["size"],
+            want=self.sha256,
+            want_size=int(self.size),
+        )
 
     # -- restore --------------------------------------------------------------------------------------
 
-    def _do_restore(self):
+    def _do_restore(self, private_key=None):
+        """Start the restore process. An encrypted backup's needs ``private_key`` (a loaded key, from
+        the request of the person who gave it: cloud_backup_encryption.py), passed on its stdin."""
+        if self.encrypted and private_key is None:
+            # queued without its key (the key is never kept): only the person who has it can restore
+            self._record_failure(
+                "restore",
+                _("This backup is encrypted: restore it with Restore, giving the private key."),
+            )
+            return
         with advisory_lock(self.env.cr.dbname, LOCK_RESTORE, self.id) as locked:
             if not locked:
                 return
@@ -463,8 +509,16 @@ class CloudBackup(models.Model):
             # its folder (and so its temporary database's name) committed with "running", before the
             # process starts: Odoo killed at any point from here, the next pass finds what it left
             # (a process still restoring, which it waits for, or leftovers, which it drops)
+
+            def params_of(workdir):
+                params = self._restore_params(workdir, url, name)
+                if private_key is not None:
+                    # on the process's stdin only (never its command line, environment, log or database)
+                    params["private_key"] = private_key_pem(private_key)
+                return params
+
             self._start_in_workdir(
-                lambda workdir: self._restore_params(workdir, url, name),
+                params_of,
                 lambda workdir: {
                     "restore_state": "running",
                     "restore_job": workdir,
@@ -505,6 +559,8 @@ class CloudBackup(models.Model):
             "psql": find_pg_tool("psql"),
             "neutralize": queries,
             "lock": {"db": self.env.cr.dbname, "classid": LOCK_RESTORE, "objid": self.id},
+            # an encrypted backup: what its content must hash to (the key itself is added at the start)
+            "plain_sha256": self.plain_sha256 if self.encrypted else None,
             "cron_id": self.env.ref("oec_cloud_accounts.ir_cron_backups").id,
             # its log goes where this server's goes
             "logfile": config.get("logfile") or None,
@@ -596,6 +652,19 @@ class CloudBackup(models.Model):
                 self._check_restore_target(self.restore_db_name)
             except UserError as error:
                 return str(error)
+        if code == "envelope":
+            # the envelope's failure (wrong key, changed or cut blob): nothing was restored
+            error = EnvelopeError(
+                result.get("envelope"), result.get("error") or "", **result.get("values", {})
+            )
+            return _("%s Nothing was restored.", self._envelope_message(error))
+        if code == "plain_sha256":
+            return _(
+                "The decrypted content does not match the backup (SHA-256 %(got)s, %(want)s written): "
+                "nothing was restored.",
+                got=result.get("got"),
+                want=self.plain_sha256,
+            )
         if code == "tool":
             return "%s (exit code %s): %s" % (
                 result.get("tool"),

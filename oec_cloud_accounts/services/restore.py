@@ -36,6 +36,7 @@ under a throwaway name, checked against the manifest recorded at backup time, lo
 Odoo, and always dropped (``drop_test_leftovers()``).
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -327,6 +328,8 @@ class Restore:
         started = time.monotonic()
         try:
             reader = BlobReader(self.params)
+            # an encrypted backup: read through its envelope (a wrong key fails before anything is made)
+            reader = _decrypting(reader, self.params)
             self.create_database()
             created = time.monotonic()
             if self.params["format"] == "zip":
@@ -335,6 +338,7 @@ class Restore:
                 self.restore_custom(reader)
             if reader.sha256.hexdigest() != self.params["sha256"]:
                 raise RestoreError("sha256", got=reader.sha256.hexdigest(), size=reader.read)
+            _check_plain(reader, self.params)
             restored = time.monotonic()
             self.check_restored()
             self.finish()
@@ -562,6 +566,42 @@ def _member_path(root, name):
     return os.path.join(root, *parts)
 
 
+@functools.cache
+def _envelope():
+    """services/envelope.py: imported as a module of the package, or by its path when this file
+    runs as the restore process (its folder is not an import root then, see the end)."""
+    try:
+        from . import envelope  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        import importlib.util  # pylint: disable=import-outside-toplevel
+
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "envelope.py")
+        spec = importlib.util.spec_from_file_location("oec_envelope", path)
+        envelope = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(envelope)
+    return envelope
+
+
+def _decrypting(reader, params):
+    """``reader`` itself, or for an encrypted backup (a private key among the parameters, which
+    are then rid of it) the same reader seen through the envelope."""
+    pem = params.pop("private_key", None)
+    if not pem:
+        return reader
+    envelope = _envelope()
+    try:
+        return envelope.DecryptingBlobReader(reader, envelope.load_private_key(pem))
+    except envelope.EnvelopeError as error:
+        raise RestoreError("envelope", envelope=error.code, error=str(error), values=error.values) from None
+
+
+def _check_plain(reader, params):
+    """An encrypted backup's content must hash to what was recorded (every chunk's tag was checked)."""
+    want = params.get("plain_sha256")
+    if want and getattr(reader, "plain_sha256", None) is not None and reader.plain_sha256.hexdigest() != want:
+        raise RestoreError("plain_sha256", got=reader.plain_sha256.hexdigest())
+
+
 def _log_to(logfile):
     handler = logging.FileHandler(logfile) if logfile else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)s %(levelname)s ? %(name)s: %(message)s"))
@@ -626,6 +666,16 @@ def main():
     except RestoreError as error:
         result = {"ok": False, "code": error.code, **error.values}
         _logger.warning("restore into %s failed: %s %s", params["db"], error.code, error.values)
+    except _envelope().EnvelopeError as error:
+        # an encrypted blob changed or cut (a chunk's tag, its end): its words are the server's
+        result = {
+            "ok": False,
+            "code": "envelope",
+            "envelope": error.code,
+            "error": str(error),
+            "values": error.values,
+        }
+        _logger.warning("restore into %s failed: %s", params["db"], error)
     except Exception as error:  # noqa: BLE001  # pylint: disable=broad-except  # recorded in result.json
         # a connection error names the URL it failed on: its signature is kept out of the result and log
         text = SIGNATURE_RE.sub(r"\1REDACTED", str(error))[-1000:] or type(error).__name__

@@ -20,6 +20,7 @@ from . import test_backup_access
 from . import test_backup_alerts
 from . import test_backup_immutability
 from . import test_backup_copies
+from . import test_backup_encryption
 from . import test_storage_setup
 from . import test_storage_access
 from . import test_neutralize

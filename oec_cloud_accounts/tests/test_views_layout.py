@@ -15,6 +15,8 @@ import time
 from datetime import timedelta
 
 from azure_emulator import defaults
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
@@ -203,6 +205,35 @@ class TestViewsLayout(EmulatorMixin, HttpCase):
                 },
             ]
         )
+        # encrypted backups: a policy with its public key, and a backup of it
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072).public_key()
+        encrypted_policy = self.env["cloud.backup.policy"].create(
+            {
+                "name": "Nightly, encrypted",
+                "storage_id": storage.id,
+                "scheduled": False,
+                "encrypt_backups": True,
+                "encryption_public_key": key.public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                ).decode(),
+            }
+        )
+        backups |= sudo["cloud.backup"].create(
+            {
+                "policy_id": encrypted_policy.id,
+                "trigger": "manual",
+                "state": "done",
+                "started_at": now - timedelta(hours=3),
+                "finished_at": now - timedelta(hours=3) + timedelta(seconds=9),
+                "duration": 8.9,
+                "size": 48_613_001,
+                "blob_name": "%s/2024-07-01_01-00-00.zip.enc" % self.env.cr.dbname,
+                "sha256": "5f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "plain_sha256": "7f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "encrypted": True,
+                "key_fingerprint": encrypted_policy.encryption_key_fingerprint,
+            }
+        )
         # in alert, as after a failed backup: the banner, the badge and the dates
         policy._alert_raise(
             "backup_failed",
@@ -263,6 +294,7 @@ class TestViewsLayout(EmulatorMixin, HttpCase):
             "servers": servers,
             "storage": storage,
             "policy": policy,
+            "encrypted_policy": encrypted_policy,
             "backups": backups,
             "zone": zone,
             "provider": provider,
@@ -339,6 +371,10 @@ class TestViewsLayout(EmulatorMixin, HttpCase):
             ("backup_form_done", form(backups[0]), ["46.4 MiB", "MiB/s"], [r"\bMb\b", r"\bMB/s\b"]),
             ("backup_form_running", form(backups[1]), [" s)"], []),
             ("backup_restore", backups[0].action_restore(), [], []),
+            ("policy_form_encrypted", form(data["encrypted_policy"]), ["SHA256:"], []),
+            ("backup_form_encrypted", form(backups[2]), ["envelope.py decrypt", "Verify with Key"], []),
+            ("backup_restore_encrypted", backups[2].action_restore(), ["Private Key"], []),
+            ("backup_verify_key", backups[2].action_verify_with_key(), ["Private Key"], []),
             ("zones_list", kind("oec_cloud_accounts.cloud_dns_zone_action", "list"), [], []),
             ("zones_kanban", kind("oec_cloud_accounts.cloud_dns_zone_action", "kanban"), [], []),
             ("zone_form", form(data["zone"]), [], []),

@@ -12,10 +12,13 @@ filestore of ~30 MB (random "images" and compressible text files) is written
 in a temporary directory for each and removed at the end.
 
 The local Azure emulator (Azurite behind its TLS proxy) is started in this
-process; a storage account and a container are created through ARM and the key
-comes from listKeys. Each variant then runs in a FRESH Python process, so its
-peak RSS (VmHWM) is its own; pg_dump is a child of that process and its memory
-(the same for every variant) is not counted. The variants:
+process; a storage account (shared-key access off, as Azure Policy asks) and a
+container are created through ARM, the user is given Storage Blob Data
+Contributor on the container, and every variant reaches the blobs with that
+user's Microsoft Entra token for Azure Storage, as the product does. Each
+variant then runs in a FRESH Python process, so its peak RSS (VmHWM) is its
+own; pg_dump is a child of that process and its memory (the same for every
+variant) is not counted. The variants:
 
 * ours custom: ``BlobStore.upload`` of ``write_pg_custom`` (pg_dump --format=c),
   blocks of 8 MiB, 2 in flight, SHA-256 on the way;
@@ -27,7 +30,12 @@ peak RSS (VmHWM) is its own; pg_dump is a child of that process and its memory
 * (b) Odoo's own backup: ``odoo.service.db.dump_db(db, tmpfile, "zip")`` (a
   temporary directory with the dump and a copy of the filestore, zipped into a
   temporary file), then ``upload_blob`` of that file, same block size and
-  concurrency. Same database, same filestore as ours zip.
+  concurrency. Same database, same filestore as ours zip;
+* ours custom encrypted, ours zip encrypted: ours custom and ours zip written
+  through the envelope encryption (services/envelope.py: AES-256-GCM in 4 MiB
+  chunks, a data key wrapped with a 3072-bit RSA public key), what a policy
+  with "Encrypt Backups" does. Their blobs are decrypted back with the private
+  key on the 100 MB database, and the content's SHA-256 checked.
 
 Each variant runs 3 times per database, in a rotating order; the figures are
 the median wall time and the highest peak RSS. Every blob's size is checked
@@ -35,6 +43,8 @@ against what was produced, and for ours on the 100 MB database the SHA-256 the
 upload returned against the downloaded blob, so a fast-but-wrong variant cannot
 win. Targets: ours custom within 1.15x of (a), ours zip faster than (b), and
 peak memory that does not grow with the database (400 MB / 100 MB close to 1).
+The cost of encryption is reported beside them: each encrypted variant's wall
+time and CPU against its unencrypted twin measured in the same run (no target).
 A missed target is reported, not failed; a variant that errors makes the exit
 code non-zero. On a shared 2-core machine expect a few percent of noise.
 """
@@ -70,19 +80,26 @@ CONTAINER = "bench-backups"
 SHA_CHECK_SCALE = 100  # the SHA-256 of ours is checked against the download on this database only
 RSS_TARGET = 1.10  # "close to 1": 400 MB / 100 MB peak RSS at most this
 
-OURS_CUSTOM, BASE_A, OURS_ZIP, BASE_B = (
+OURS_CUSTOM, BASE_A, OURS_ZIP, BASE_B, OURS_CUSTOM_ENC, OURS_ZIP_ENC = (
     "ours custom",
     "(a) pg_dump|upload_blob",
     "ours zip",
     "(b) dump_db+upload",
+    "ours custom encrypted",
+    "ours zip encrypted",
 )
-VARIANTS = (OURS_CUSTOM, BASE_A, OURS_ZIP, BASE_B)
+VARIANTS = (OURS_CUSTOM, BASE_A, OURS_ZIP, BASE_B, OURS_CUSTOM_ENC, OURS_ZIP_ENC)
 SLUGS = {
     OURS_CUSTOM: "ours-custom",
     BASE_A: "a-pg-dump-upload-blob",
     OURS_ZIP: "ours-zip",
     BASE_B: "b-dump-db",
+    OURS_CUSTOM_ENC: "ours-custom-enc",
+    OURS_ZIP_ENC: "ours-zip-enc",
 }
+# each encrypted variant and its unencrypted twin
+ENCRYPTED = {OURS_CUSTOM_ENC: OURS_CUSTOM, OURS_ZIP_ENC: OURS_ZIP}
+RSA_BITS = 3072
 
 # -- the scratch databases -----------------------------------------------------------------------------
 
@@ -295,7 +312,8 @@ class _Credential:
 
 
 def seed_storage(emu):
-    """A storage account and a container made through ARM (as the portal would); (blob endpoint, key)."""
+    """A storage account that refuses shared keys and a container, made through ARM (as the portal
+    would), the user's data role on the container; (blob endpoint, Entra token for Azure Storage)."""
     # pylint: disable=import-outside-toplevel
     from azure.mgmt.resource.resources import ResourceManagementClient
     from azure.mgmt.storage import StorageManagementClient
@@ -319,12 +337,19 @@ def seed_storage(emu):
     account = storage.storage_accounts.begin_create(
         RG,
         STORAGE_ACCOUNT,
-        {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+        {
+            "location": "westeurope",
+            "kind": "StorageV2",
+            "sku": {"name": "Standard_LRS"},
+            "properties": {"allowSharedKeyAccess": False},
+        },
         polling_interval=0,
     ).result()
     storage.blob_containers.create(RG, STORAGE_ACCOUNT, CONTAINER, {})
-    key = storage.storage_accounts.list_keys(RG, STORAGE_ACCOUNT)["keys"][0]["value"]
-    return account.primary_endpoints.blob, key
+    container_id = "%s/blobServices/default/containers/%s" % (account.id, CONTAINER)
+    emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
+    token = emu.control.issue_token(user=defaults.USER_EMAIL, scope=defaults.STORAGE_SCOPE)["access_token"]
+    return account.primary_endpoints.blob, token
 
 
 def container_client(spec):
@@ -332,7 +357,7 @@ def container_client(spec):
 
     service = BlobServiceClient(
         spec["endpoint"],
-        credential=spec["key"],
+        credential=_Credential(spec["token"]),
         connection_verify=spec["ca"],
         max_block_size=BLOCK_SIZE,
         max_single_put_size=BLOCK_SIZE,
@@ -384,12 +409,30 @@ def _blob_module():
 
 def _ours(spec, produce):
     store = _blob_module().BlobStore(
-        spec["endpoint"], spec["key"], CONTAINER, ca_bundle=spec["ca"], account_name=STORAGE_ACCOUNT
+        spec["endpoint"],
+        _Credential(spec["token"]),
+        CONTAINER,
+        ca_bundle=spec["ca"],
+        account_name=STORAGE_ACCOUNT,
     )
+    sealed = {}
+    if spec.get("public_key"):
+        # as cloud_backup_encryption.py does: the producer writes through the encryptor
+        envelope = _services_module("envelope")
+        public_key = envelope.load_public_key(spec["public_key"])
+        plain = produce
+
+        def produce(out):
+            writer = envelope.EncryptingWriter(out, public_key)
+            plain(writer)
+            writer.close()
+            sealed["plain_sha256"] = writer.sha256.hexdigest()
+
     before = _status("VmRSS")
     started = time.perf_counter()
     result = store.upload(spec["blob"], produce, block_size=BLOCK_SIZE, concurrency=CONCURRENCY)
-    return time.perf_counter() - started, before, result["size"], result["sha256"]
+    wall = time.perf_counter() - started
+    return wall, before, result["size"], result["sha256"], sealed.get("plain_sha256")
 
 
 def run_ours_custom(spec):
@@ -415,7 +458,7 @@ def run_base_a(spec):
         blob.upload_blob(stream, max_concurrency=CONCURRENCY)
     if proc.returncode:
         raise RuntimeError("pg_dump failed (exit code %s)" % proc.returncode)
-    return time.perf_counter() - started, before, stream.size, None
+    return time.perf_counter() - started, before, stream.size, None, None
 
 
 def run_base_b(spec):
@@ -437,10 +480,17 @@ def run_base_b(spec):
         size = os.fstat(tmp.fileno()).st_size
         tmp.seek(0)
         blob.upload_blob(tmp, max_concurrency=CONCURRENCY)
-    return time.perf_counter() - started, before, size, None
+    return time.perf_counter() - started, before, size, None, None
 
 
-RUNNERS = {OURS_CUSTOM: run_ours_custom, BASE_A: run_base_a, OURS_ZIP: run_ours_zip, BASE_B: run_base_b}
+RUNNERS = {
+    OURS_CUSTOM: run_ours_custom,
+    BASE_A: run_base_a,
+    OURS_ZIP: run_ours_zip,
+    BASE_B: run_base_b,
+    OURS_CUSTOM_ENC: run_ours_custom,
+    OURS_ZIP_ENC: run_ours_zip,
+}
 
 
 def _cpu():
@@ -456,10 +506,18 @@ def _cpu():
 def child():
     spec = json.loads(sys.stdin.read())
     cpu = _cpu()
-    wall, before, size, sha256 = RUNNERS[spec["variant"]](spec)
+    wall, before, size, sha256, plain_sha256 = RUNNERS[spec["variant"]](spec)
     cpu = _cpu() - cpu
     peak = _status("VmHWM")
-    result = {"wall": wall, "cpu": cpu, "rss_before": before, "peak": peak, "size": size, "sha256": sha256}
+    result = {
+        "wall": wall,
+        "cpu": cpu,
+        "rss_before": before,
+        "peak": peak,
+        "size": size,
+        "sha256": sha256,
+        "plain_sha256": plain_sha256,
+    }
     print(json.dumps(result))
 
 
@@ -480,16 +538,29 @@ def run_variant(spec, pg_env):
     return json.loads(proc.stdout.strip().splitlines()[-1]), None
 
 
-def verify(container, name, result, with_sha):
-    """The blob is what the variant produced: its size, and (ours, when asked) its SHA-256, streamed."""
+def verify(container, name, result, with_sha, private_key=None):
+    """The blob is what the variant produced: its size, and (ours, when asked) its SHA-256, streamed;
+    an encrypted one is decrypted with ``private_key`` and its content's SHA-256 checked too."""
     blob = container.get_blob_client(name)
     props = blob.get_blob_properties()
     if props.size != result["size"]:
         return "blob is %s bytes, the variant produced %s" % (props.size, result["size"])
     if with_sha and result["sha256"]:
         sha256 = hashlib.sha256()
+        reader = None
+        if result.get("plain_sha256"):
+            reader = _services_module("envelope").EnvelopeReader(private_key)
         for chunk in blob.download_blob(max_concurrency=1).chunks():
             sha256.update(chunk)
+            if reader:
+                reader.feed(chunk)
+        if reader:
+            reader.end()
+            if reader.sha256.hexdigest() != result["plain_sha256"]:
+                return "decrypted SHA-256 %s, the encryptor saw %s" % (
+                    reader.sha256.hexdigest(),
+                    result["plain_sha256"],
+                )
         if sha256.hexdigest() != result["sha256"]:
             return "downloaded SHA-256 %s, the upload returned %s" % (sha256.hexdigest(), result["sha256"])
         if (props.metadata or {}).get("oec_sha256") != result["sha256"]:
@@ -498,7 +569,7 @@ def verify(container, name, result, with_sha):
     return None
 
 
-def measure(pg_env, base_spec, container, databases):
+def measure(pg_env, base_spec, container, databases, private_key):
     """{(variant, scale): [result, ...]}, errors [(variant, scale, text)]."""
     results, errors, failed = {}, [], set()
     for db, scale, manifest in databases:
@@ -509,9 +580,11 @@ def measure(pg_env, base_spec, container, databases):
                     continue
                 name = "bench/%s/%s-%d-%d" % (db, SLUGS[variant], run, time.monotonic_ns())
                 spec = dict(base_spec, variant=variant, db=db, blob=name, manifest=manifest)
+                if variant not in ENCRYPTED:
+                    spec.pop("public_key")
                 result, error = run_variant(spec, pg_env)
                 if result:
-                    error = verify(container, name, result, with_sha=scale == SHA_CHECK_SCALE)
+                    error = verify(container, name, result, scale == SHA_CHECK_SCALE, private_key)
                 if error:
                     errors.append((variant, scale, error))
                     failed.add(variant)
@@ -586,10 +659,45 @@ def report(results, scales):
         if (variant, small) in results and (variant, large) in results:
             value = peak(variant, large) / peak(variant, small)
             label = "peak RSS %d MB / %d MB database, %s" % (large, small, variant)
-            if variant in (OURS_CUSTOM, OURS_ZIP):
+            if variant in (OURS_CUSTOM, OURS_ZIP, *ENCRYPTED):
                 ratio_line(label, value, "~1, <= %.2f" % RSS_TARGET, value <= RSS_TARGET)
             else:
                 print("  %-48s %5.2f  (for contrast)" % (label, value))
+    report_encryption(results, scales)
+
+
+def _key_pair():
+    """(private key, public key PEM) of the encrypted variants (made here, kept in memory)."""
+    # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return key, pem.decode()
+
+
+def report_encryption(results, scales):
+    """Each encrypted variant against its unencrypted twin of the same run: wall time, CPU, blob size."""
+
+    def median(variant, scale, field):
+        return statistics.median(r[field] for r in results[(variant, scale)])
+
+    print("\nCost of encryption (encrypted / unencrypted, same run; no target):")
+    for variant, twin in ENCRYPTED.items():
+        for scale in scales:
+            if (variant, scale) in results and (twin, scale) in results:
+                print(
+                    "  %-48s wall %5.2f  CPU %5.2f  blob %5.3f"
+                    % (
+                        "%s / %s, %d MB database" % (variant, twin, scale),
+                        median(variant, scale, "wall") / median(twin, scale, "wall"),
+                        median(variant, scale, "cpu") / median(twin, scale, "cpu"),
+                        median(variant, scale, "size") / median(twin, scale, "size"),
+                    )
+                )
 
 
 def main():
@@ -618,11 +726,12 @@ def main():
         from azure_emulator.testing import start_emulator  # pylint: disable=import-outside-toplevel
 
         emu = start_emulator(azurite=True)
-        endpoint, key = seed_storage(emu)
-        base_spec = {"endpoint": endpoint, "key": key, "ca": emu.ca_path, "pg_dump": pg_dump}
-        base_spec["data_dir"] = str(data_dir)
+        endpoint, token = seed_storage(emu)
+        private_key, public_pem = _key_pair()
+        base_spec = {"endpoint": endpoint, "token": token, "ca": emu.ca_path, "pg_dump": pg_dump}
+        base_spec.update(data_dir=str(data_dir), public_key=public_pem)
         container = container_client(base_spec)
-        results, errors = measure(pg_env, base_spec, container, databases)
+        results, errors = measure(pg_env, base_spec, container, databases, private_key)
     finally:
         if emu:
             emu.stop()
