@@ -2,7 +2,7 @@
 (the test itself: cloud_backup_restore_test.py)."""
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from .cloud_backup import JOB_STATES
 
@@ -53,6 +53,12 @@ class CloudBackupPolicy(models.Model):
             policy.last_restore_test_id = backup
             policy.last_restore_test_state = backup.restore_test_state
             policy.last_restore_test_result = backup.restore_test_result
+
+    @api.constrains("restore_test_interval", "encrypt_backups")
+    def _check_restore_tests_readable(self):
+        for policy in self:
+            if policy.restore_test_interval != "none" and policy.encrypt_backups:
+                raise ValidationError(policy.env["cloud.backup"]._encrypted_restore_test_message())
 
     @api.model_create_multi
     def create(self, vals_list):

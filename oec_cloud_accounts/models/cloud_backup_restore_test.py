@@ -126,8 +126,18 @@ class CloudBackup(models.Model):
             raise UserError(_("Only a successful backup can be restore tested."))
         if self.restore_test_state in ("queued", "running"):
             raise UserError(_("A restore test of this backup is already under way."))
+        if self.encrypted:
+            raise UserError(self._encrypted_restore_test_message())
         self.write({"restore_test_state": "queued", "restore_test_result": False})
         self.message_post(body=_("Restore test %s.", why))
+
+    @api.model
+    def _encrypted_restore_test_message(self):
+        return _(
+            "Restore tests cannot read encrypted backups: Odoo never holds their private key. Check "
+            "an encrypted backup with Verify with Key, or restore it with Restore and the key into a "
+            "new database; turn restore tests off for a policy that encrypts its backups."
+        )
 
     def _in_dump_snapshot(self, produce, cmd, metadata, zip_manifest=None):
         """``produce`` wrapped so that pg_dump reads the snapshot the manifest is read in: a
@@ -167,7 +177,9 @@ class CloudBackup(models.Model):
         newest = self.search(
             [("policy_id", "=", policy.id), ("state", "=", "done")], order="id desc", limit=1
         )
-        if newest and newest.restore_test_state not in ("queued", "running"):
+        # an encrypted backup cannot be read without the key Odoo never holds (the policy refuses
+        # both; its newest backup may still be one made before encryption was turned off)
+        if newest and not newest.encrypted and newest.restore_test_state not in ("queued", "running"):
             newest._queue_restore_test(_("scheduled by the policy %s", policy.name))
 
     def _do_restore_test(self):

@@ -91,9 +91,9 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def encrypted_policy(self, backup_format="dump"):
+    def encrypted_policy(self, backup_format="dump", **values):
         return self.make_policy(
-            backup_format=backup_format, encrypt_backups=True, encryption_public_key=self.public_pem
+            backup_format=backup_format, encrypt_backups=True, encryption_public_key=self.public_pem, **values
         )
 
     def backup_now(self, policy):
@@ -241,6 +241,27 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
         self.assertIn("Verified with the private key", self.last_message(backup))
         self.assertIn(backup.plain_sha256, self.last_message(backup))
         self.assert_key_nowhere()
+
+    def test_no_restore_test_of_an_encrypted_backup(self):
+        """A restore test would need the private key, which Odoo never holds: the policy refuses
+        both, and an encrypted backup's Test Restore says what to do instead, before anything."""
+        with self.assertRaisesRegex(ValidationError, "Restore tests cannot read encrypted backups"):
+            self.encrypted_policy(restore_test_interval="weekly")
+        policy = self.encrypted_policy()
+        backup = self.backup_now(policy)
+        with self.assertRaisesRegex(ValidationError, "Restore tests cannot read encrypted backups"):
+            policy.restore_test_interval = "daily"
+        calls = len(self.emu.control.requests())
+        with self.assertRaisesRegex(UserError, "Verify with Key"):
+            backup.action_restore_test()
+        with self.assertRaisesRegex(UserError, "Verify with Key"):
+            policy.action_restore_test_now()
+        self.assertFalse(backup.restore_test_state)
+        self.assertEqual(self.remote_calls(calls), [], "nothing reached Azure")
+        # encryption turned off: the schedule passes over the encrypted backups made before
+        policy.write({"encrypt_backups": False, "restore_test_interval": "weekly"})
+        self.run_cron()
+        self.assertFalse(backup.restore_test_state)
 
     def test_tampered_and_truncated_blobs_fail_verification(self):
         policy = self.encrypted_policy()
