@@ -16,10 +16,12 @@ PERIODS = (
 
 
 def backups_to_keep(backups, daily=0, weekly=0, monthly=0, yearly=0):
-    """``backups``: [(key, local datetime)] of successful backups; returns the
-    set of keys to keep (every other one may be deleted)."""
+    """``backups``: [(key, local datetime)] of successful backups, keys of one
+    type that orders them as made (record ids); returns the set of keys to keep
+    (every other one may be deleted). Of two backups of the same second, the
+    greater key is the newer."""
     counts = {"daily": daily, "weekly": weekly, "monthly": monthly, "yearly": yearly}
-    ordered = sorted(backups, key=lambda item: (item[1], str(item[0])), reverse=True)
+    ordered = sorted(backups, key=lambda item: (item[1], item[0]), reverse=True)
     keep = {ordered[0][0]} if ordered else set()
     for kind, period_of in PERIODS:
         seen = set()

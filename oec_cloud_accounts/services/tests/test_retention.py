@@ -78,3 +78,9 @@ def test_periods_are_iso_weeks_months_and_years():
 def test_same_moment_ties_are_stable():
     moment = datetime(2025, 5, 5, 2)
     assert backups_to_keep([("b", moment), ("a", moment)], daily=1) == {"b"}
+
+
+def test_same_second_the_greater_id_is_the_newer():
+    """Ids 9 and 10 started in the same second: 10 is the newer (not "9" > "10" as text)."""
+    moment = datetime(2025, 3, 1, 2, 0, 0)
+    assert backups_to_keep([(9, moment), (10, moment)], daily=1) == {10}
