@@ -2,7 +2,7 @@
 {
     "name": "Microsoft Entra ID Sign-in",
     "summary": "Sign in to Odoo with Microsoft Entra ID (Azure AD), hardened beyond auth_oauth",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "Hidden/Tools",
     "website": "https://github.com/oec-sh/odoo-azure",
     "author": "OEC Azure contributors",

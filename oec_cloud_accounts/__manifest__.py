@@ -3,7 +3,7 @@
     "name": "Cloud Accounts: Microsoft Azure",
     "summary": "Connect Azure accounts by OAuth: status, subscriptions, capabilities, tokens kept alive; "
     "Azure DNS zones and A records",
-    "version": "17.0.1.2.0",
+    "version": "17.0.1.3.0",
     "category": "Productivity",
     "website": "https://github.com/oec-sh/odoo-azure",
     "author": "OEC Azure contributors",
