@@ -71,9 +71,10 @@ from ..services.blob import (
     write_pg_custom,
 )
 from ..services.envelope import DecryptingSink, EnvelopeError, EnvelopeReader, private_key_pem
+from ..services.errors import KIND_TRANSIENT
 from ..services.restore import TEMP_PREFIX, drop_leftovers, start_restore_process
 from ..services.storage import supports_tiers
-from .cloud_job_mixin import job_deadline, time_limit
+from .cloud_job_mixin import backoff, job_deadline, time_limit
 
 _logger = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ RESTORE_JOBS = 1
 # the share of Odoo's time limit kept for what comes after a step (recording it, the next job)
 MIN_START = 10  # seconds left needed to start a run; else it waits for the next pass
 MAX_ROWS = 1000  # rows of one kind looked at in one pass (policies, runs to check)
+# a backup or verification Azure could not serve (busy, failing, out of reach) is tried this many
+# times more, after Azure's Retry-After or a growing wait (cloud_job_mixin.backoff), before it fails
+TRANSIENT_TRIES = 3
 
 
 @contextmanager
@@ -113,6 +117,21 @@ def advisory_lock(dbname, classid, objid):
 class CloudBackup(models.Model):
     # a concern file of cloud.backup, named in ARCHITECTURE.md
     _inherit = "cloud.backup"  # pylint: disable=consider-merging-classes-inherited
+
+    retry_count = fields.Integer(
+        string="Transient Failures",
+        readonly=True,
+        copy=False,
+        help="How many times in a row Azure could not serve this run's backup or verification (busy, "
+        "failing or out of reach). Each is tried again after Azure's Retry-After or a growing wait, "
+        "%s times at most, before the run fails." % TRANSIENT_TRIES,
+    )
+    next_try_at = fields.Datetime(
+        string="Next Try",
+        readonly=True,
+        copy=False,
+        help="When a backup or verification that Azure could not serve is tried again.",
+    )
 
     # -- scheduled action ----------------------------------------------------------------------------
 
@@ -158,10 +177,16 @@ class CloudBackup(models.Model):
             partial(self._queue_verification, limit=now - VERIFY_EVERY),
             MAX_ROWS,
         )
+        waited = SQL("(next_try_at IS NULL OR next_try_at <= %s)", fields.Datetime.now())
         for field, kind in kinds:
             jobs._job_run_due(
                 self._name,
-                SQL("%s = 'queued' AND %s", SQL.identifier(field), connected),
+                SQL(
+                    "%s = 'queued' AND %s AND %s",
+                    SQL.identifier(field),
+                    connected,
+                    SQL("TRUE") if kind == "restore" else waited,
+                ),
                 SQL("id"),
                 kind,
                 lambda backup, kind=kind: getattr(backup, "_do_" + kind)(),
@@ -226,8 +251,41 @@ class CloudBackup(models.Model):
         """A failed backup, verification or restore is Failed, saying why (the account's own
         failures wait for it instead: cloud.job.mixin). The checks around them (dead runs)
         are only logged (by cloud.job.mixin), and tried again at the next pass."""
+        if what in ("backup", "verify") and self._try_again_later(error, what):
+            return
         if what in ("backup", "verify", "restore"):
             self._record_failure(what, self._describe(error))
+
+    def _try_again_later(self, error, what):
+        """A backup or verification Azure could not serve (a transient failure: 429, 5xx, a
+        timeout, a connection lost) is queued again for after Azure's Retry-After or a growing
+        wait, TRANSIENT_TRIES times at most: a throttled storage account is no failed backup,
+        and raises no alert. False when it must fail now."""
+        if not isinstance(error, AzureError) or error.kind != KIND_TRANSIENT:
+            return False
+        if self.retry_count >= TRANSIENT_TRIES:
+            return False
+        at = fields.Datetime.now() + timedelta(seconds=backoff(self.retry_count, error.retry_after))
+        self.write(
+            {
+                "state" if what == "backup" else "verify_state": "queued",
+                "retry_count": self.retry_count + 1,
+                "next_try_at": at,
+            }
+        )
+        self._message_log(
+            body=_(
+                "%(what)s: Azure could not serve it (%(error)s). It is tried again at %(at)s "
+                "(new try %(attempt)s of %(tries)s).",
+                what=_("Backup") if what == "backup" else _("Verification"),
+                error=self._describe(error),
+                at=format_datetime(self.env, at),
+                tries=TRANSIENT_TRIES,
+                attempt=self.retry_count,
+            )
+        )
+        self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger(at)
+        return True
 
     # -- backup run ----------------------------------------------------------------------------------
 
@@ -259,6 +317,8 @@ class CloudBackup(models.Model):
             self.write(
                 {
                     "state": "done",
+                    "retry_count": 0,
+                    "next_try_at": False,
                     "finished_at": fields.Datetime.now(),
                     "duration": seconds,
                     "size": size,
@@ -448,7 +508,14 @@ class CloudBackup(models.Model):
                 self._record_failure("verify", broken)
                 return
             stored = {k.lower(): v for k, v in result["metadata"].items()}.get("oec_sha256")
-            self.write({"verify_state": "done", "verified_at": fields.Datetime.now()})
+            self.write(
+                {
+                    "verify_state": "done",
+                    "verified_at": fields.Datetime.now(),
+                    "retry_count": 0,
+                    "next_try_at": False,
+                }
+            )
             if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
                 if envelope:
                     self.message_post(
@@ -737,6 +804,8 @@ class CloudBackup(models.Model):
             "verify": {"verify_state": "failed", "verified_at": fields.Datetime.now()},
             "restore": {"restore_state": "failed", "restore_error": message, "restore_job": False},
         }[kind]
+        if kind != "restore":
+            values.update(retry_count=0, next_try_at=False)
         self.write(values)
         titles = {
             "backup": _("Backup failed"),

@@ -3,6 +3,7 @@ through the real SDK (as the Azure portal would), a storage location and a
 policy on it, and the blob container seen from outside Odoo."""
 
 import base64
+from datetime import timedelta
 from urllib.parse import quote
 
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -10,7 +11,9 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.storage.blob import BlobServiceClient
 from azure_emulator import defaults
 
-from ..models.cloud_backup_run import BLOCK_PARAM
+from odoo import fields
+
+from ..models.cloud_backup_run import BLOCK_PARAM, TRANSIENT_TRIES
 from ..services.arm import StaticTokenCredential
 from .common import EmulatorMixin
 
@@ -121,6 +124,20 @@ class BackupMixin(EmulatorMixin):
 
     def run_cron(self):
         self.run_job("cloud.backup", "_cron_run")
+
+    def run_tries(self, backup, field="state"):
+        """The scheduled action's passes while ``backup``'s ``field`` waits for a new try after
+        a transient failure (TRANSIENT_TRIES at most), each try's time made to have come.
+        Returns how many passes ran."""
+        passes = 0
+        while backup[field] == "queued" and backup.next_try_at:
+            self.assertLessEqual(
+                passes, TRANSIENT_TRIES, "a transient failure is tried a bounded number of times"
+            )
+            backup.sudo().next_try_at = fields.Datetime.now() - timedelta(seconds=1)
+            self.run_cron()
+            passes += 1
+        return passes
 
     def blob_names(self):
         return sorted(blob.name for blob in self.blobs.list_blobs())
