@@ -112,7 +112,9 @@ class CloudBackupPolicy(models.Model):
                     "Immutability support of the container %(container)s checked by %(user)s: %(state)s.",
                     container=storage.container,
                     user=self.env.user.name,
-                    state=dict(storage._fields["immutable_support"].selection)[storage.immutable_support],
+                    state=dict(storage._fields["immutable_support"]._description_selection(self.env))[
+                        storage.immutable_support
+                    ],
                 )
             )
         return True
