@@ -45,6 +45,7 @@ from odoo.addons.oec_auth_azure.tests.faults import (
 )
 
 from ..models.cloud_azure_environment import TIMEOUT_OPTION
+from ..models.cloud_backup_run import TRANSIENT_TRIES
 from ..models.cloud_server_engine import POLL_PARAM
 from ..services import AzureError
 from ..services.blob import MIN_READ_TIMEOUT
@@ -424,11 +425,26 @@ class TestFaults(StorageMixin, TransactionCase):
         backup.invalidate_recordset()
         self.assertNotEqual(backup.state, "done", "no Done backup whose upload failed")
         self.assertNotIn("Unexpected", backup.error or "")
-        self.assertTrue(backup.error)
-        if fault != REVOKED:
-            self.assertEqual(backup.policy_id.alert_state, "backup_failed")
-        shown = "backup %s, the policy's Backup Failed alert (activity and mail)" % backup.state
-        retried = "at the policy's next time, or Back up now"
+        if fault == REVOKED:
+            self.assertTrue(backup.error)
+        else:
+            # Azure could not serve it: queued for a new try, no alert until the tries are spent
+            self.assertEqual(backup.state, "queued")
+            self.assertEqual(backup.retry_count, 1)
+            self.assertNotEqual(backup.policy_id.alert_state, "backup_failed")
+            self.assertIn("Azure could not serve it", "".join(m.body for m in backup.message_ids if m.body))
+        shown = (
+            "backup %s for a new try, no alert (after %d tries: failed, the policy's Backup Failed alert)"
+            % (
+                backup.state,
+                TRANSIENT_TRIES + 1,
+            )
+        )
+        retried = (
+            "in %d s (then at growing waits)" % seconds_until(backup.next_try_at)
+            if backup.next_try_at
+            else ""
+        )
         if fault == TIMED_OUT:
             shown += " (no answer in %d s: a request under a job's deadline waits %d s at least)" % (
                 delay,
@@ -453,10 +469,17 @@ class TestFaults(StorageMixin, TransactionCase):
             shown += ", on hold; " + self.account_outcome(account, fault)
             retried = "after Reconnect"
         else:
-            self.assertEqual(backup.verify_state, "failed")
-            self.assertEqual(backup.policy_id.alert_state, "verify_failed")
-            self.assertTrue(backup.policy_id.activity_ids)
-            shown += ", the reason in the chatter, the policy's Verification Failed alert (activity and mail)"
+            # Azure could not serve it: queued for a new try, no alert until the tries are spent
+            self.assertEqual(backup.verify_state, "queued")
+            self.assertEqual(backup.retry_count, 1)
+            self.assertNotEqual(backup.policy_id.alert_state, "verify_failed")
+            self.assertIn("Azure could not serve it", "".join(m.body for m in backup.message_ids if m.body))
+            shown += (
+                " for a new try, the reason in the chatter, no alert (after %d tries: failed, the "
+                % (TRANSIENT_TRIES + 1)
+                + "policy's Verification Failed alert)"
+            )
+            retried = "in %d s (then at growing waits)" % seconds_until(backup.next_try_at)
         self.record("Backup verification (scheduled)", fault, shown, retried)
 
     def op_backup_download(self, fault):
