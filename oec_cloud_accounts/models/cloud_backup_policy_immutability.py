@@ -52,7 +52,6 @@ class CloudBackupPolicy(models.Model):
     )
     immutability_mode = fields.Selection(
         [(mode, mode) for mode in IMMUTABILITY_MODES],
-        string="Immutability Mode",
         default="Unlocked",
         required=True,
         tracking=True,
@@ -186,7 +185,6 @@ class CloudBackup(models.Model):
     _inherit = "cloud.backup"  # pylint: disable=consider-merging-classes-inherited
 
     immutable_until = fields.Datetime(
-        string="Immutable Until",
         help="The end of the backup's Azure immutability policy: nobody can delete or change the backup "
         "before (ransomware protection of its policy).",
     )
@@ -198,9 +196,10 @@ class CloudBackup(models.Model):
     def _job_record_failure(self, error, what):
         """A backup refused for want of support: the storage location remembers it (the failure
         rolled back what the run wrote), so that a policy cannot be saved immutable on it."""
-        super()._job_record_failure(error, what)
+        res = super()._job_record_failure(error, what)
         if isinstance(error, AzureError) and error.key == "storage.immutability_not_enabled":
             self.storage_id.sudo().immutable_support = "missing"
+        return res
 
     def _describe(self, error):
         """Azure's refusal of an immutable backup for want of a role names the one it needs."""

@@ -64,7 +64,7 @@ class CloudBackup(models.Model):
         "their versions and the rows of the main tables. A restore test checks the restored database "
         "against it. Also in the blob's metadata (oec_tables, oec_modules).",
     )
-    manifest_summary = fields.Char(string="Manifest Summary", compute="_compute_manifest_summary")
+    manifest_summary = fields.Char(compute="_compute_manifest_summary")
     restore_test_state = fields.Selection(
         JOB_STATES,
         string="Restore Test",

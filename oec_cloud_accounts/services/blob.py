@@ -673,7 +673,7 @@ class BlobStore:
                             **self.deadline.options(),
                         )
                     except ResourceNotFoundError:
-                        pass  # already gone
+                        _logger.debug("blob %s version %s: already gone", name, version["version_id"])
             except AzureError as error:
                 if error.code != "BlobImmutableDueToPolicy":
                     raise
