@@ -125,6 +125,13 @@ class BackupMixin(EmulatorMixin):
     def run_cron(self):
         self.run_job("cloud.backup", "_cron_run")
 
+    def backup_written(self, policy):
+        """Back up now, run by the scheduled action: the backup, Done."""
+        backup = self.env["cloud.backup"].browse(policy.action_backup_now()["res_id"])
+        self.run_cron()
+        self.assertEqual(backup.state, "done", backup.error)
+        return backup
+
     def run_tries(self, backup, field="state"):
         """The scheduled action's passes while ``backup``'s ``field`` waits for a new try after
         a transient failure (TRANSIENT_TRIES at most), each try's time made to have come.

@@ -96,13 +96,6 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
             backup_format=backup_format, encrypt_backups=True, encryption_public_key=self.public_pem, **values
         )
 
-    def backup_now(self, policy):
-        action = policy.action_backup_now()
-        backup = self.env["cloud.backup"].browse(action["res_id"])
-        self.run_cron()
-        self.assertEqual(backup.state, "done", backup.error)
-        return backup
-
     def blob_bytes(self, backup):
         return self.blobs.get_blob_client(backup.blob_name).download_blob().readall()
 
@@ -185,7 +178,7 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
 
     def test_encrypted_backup_unreadable_and_verified(self):
         policy = self.encrypted_policy()
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
         self.assertTrue(backup.encrypted)
         self.assertEqual(backup.key_fingerprint, policy.encryption_key_fingerprint)
         self.assertTrue(backup.blob_name.endswith(".dump.enc"))
@@ -248,7 +241,7 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
         with self.assertRaisesRegex(ValidationError, "Restore tests cannot read encrypted backups"):
             self.encrypted_policy(restore_test_interval="weekly")
         policy = self.encrypted_policy()
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
         with self.assertRaisesRegex(ValidationError, "Restore tests cannot read encrypted backups"):
             policy.restore_test_interval = "daily"
         calls = len(self.emu.control.requests())
@@ -266,7 +259,7 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
     def test_tampered_and_truncated_blobs_fail_verification(self):
         policy = self.encrypted_policy()
         policy.user_id = self.env.ref("base.user_admin")
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
         content = self.blob_bytes(backup)
         header = envelope.Header(content)
         self.assertGreater(backup.plain_size, 5 * header.chunk_size, "the backup spans several chunks")
@@ -319,7 +312,7 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
 
     def test_encrypted_zip_restored_with_the_key_never_stored(self):
         self.env["ir.attachment"].create({"name": "note.txt", "raw": os.urandom(200000)})
-        backup = self.backup_now(self.encrypted_policy(backup_format="zip"))
+        backup = self.backup_written(self.encrypted_policy(backup_format="zip"))
         self.assertTrue(backup.blob_name.endswith(".zip.enc"))
         self.assertNotIn(b"PK\x03\x04", self.blob_bytes(backup)[:4096])
         target = "%s-restored-crypt" % self.env.cr.dbname
@@ -368,7 +361,7 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
         self.assert_key_nowhere(target)
 
     def test_tampered_restore_leaves_no_database(self):
-        backup = self.backup_now(self.encrypted_policy())
+        backup = self.backup_written(self.encrypted_policy())
         content = self.blob_bytes(backup)
         header = envelope.Header(content)
         tampered = bytearray(content)

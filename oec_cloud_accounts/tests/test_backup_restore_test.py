@@ -50,13 +50,6 @@ def create_database(name):
 
 @tagged("post_install", "-at_install")
 class TestRestoreTest(BackupMixin, TransactionCase):
-    def backup_now(self, policy):
-        action = policy.action_backup_now()
-        backup = self.env["cloud.backup"].browse(action["res_id"])
-        self.run_cron()
-        self.assertEqual(backup.state, "done", backup.error)
-        return backup
-
     def wait_test(self, backup, timeout=300):
         """The next passes of the scheduled action, until the restore test's process is done."""
         deadline = time.monotonic() + timeout
@@ -101,7 +94,7 @@ class TestRestoreTest(BackupMixin, TransactionCase):
 
     def test_restore_test_passes_then_a_tampered_manifest_fails(self):
         policy = self.make_policy(backup_format="dump")
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
 
         # the manifest: read in the dump's snapshot (what is committed, as pg_dump saw it)
         manifest = backup._manifest_data()
@@ -156,7 +149,7 @@ class TestRestoreTest(BackupMixin, TransactionCase):
 
     def test_zip_carries_the_manifest(self):
         """A zip's manifest.json holds the row counts beside Odoo's module list: the same as the record's."""
-        backup = self.backup_now(self.make_policy(backup_format="zip"))
+        backup = self.backup_written(self.make_policy(backup_format="zip"))
         content = self.blobs.get_blob_client(backup.blob_name).download_blob().readall()
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             in_zip = json.loads(archive.read("manifest.json"))
@@ -168,7 +161,7 @@ class TestRestoreTest(BackupMixin, TransactionCase):
         """A restored database Odoo cannot load as it should (here: this addon's modules missing from
         the addons path the test is given) fails the test, with Odoo's own error."""
         policy = self.make_policy(backup_format="dump")
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
         backup.action_restore_test()
         odoo_addons = os.path.join(os.path.dirname(odoo.__file__), "addons")
         with patch.dict(config.options, addons_path=odoo_addons):
@@ -185,7 +178,7 @@ class TestRestoreTest(BackupMixin, TransactionCase):
         """A restore test whose process died (no result.json, its lock free) left its databases and
         filestores: the next pass drops them, and the test fails with the alert."""
         policy = self.make_policy(backup_format="dump")
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
         workdir = tempfile.mkdtemp(prefix=TEMP_PREFIX)
         self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
         temp = os.path.basename(workdir)
@@ -220,7 +213,7 @@ class TestRestoreTest(BackupMixin, TransactionCase):
         self.run_cron()
         self.assertGreaterEqual(policy.restore_test_next_at, before + timedelta(days=7))
         self.assertFalse(policy.backup_ids)
-        backup = self.backup_now(policy)
+        backup = self.backup_written(policy)
         self.assertFalse(backup.restore_test_state, "not due yet")
         policy.sudo().restore_test_next_at = fields.Datetime.now() - timedelta(minutes=1)
         _temp, throwaway = self.start_test(backup)
