@@ -71,7 +71,7 @@ from ..services.blob import (
     write_pg_custom,
 )
 from ..services.envelope import DecryptingSink, EnvelopeError, EnvelopeReader, private_key_pem
-from ..services.errors import KIND_TRANSIENT
+from ..services.errors import KIND_TRANSIENT, STORAGE
 from ..services.restore import TEMP_PREFIX, drop_leftovers, start_restore_process
 from ..services.storage import supports_tiers
 from .cloud_job_mixin import backoff, job_deadline, time_limit
@@ -732,6 +732,28 @@ class CloudBackup(models.Model):
                 got=result.get("got"),
                 want=self.plain_sha256,
             )
+        if code == "azure":
+            # Azure's answer to the restore process's download, worded as this server's own calls'
+            if result.get("network"):
+                # as AzureError.network() words it, with the kind the restore process met
+                error = AzureError(
+                    "network", code="NetworkError", kind=KIND_TRANSIENT, params={"error": result["network"]}
+                )
+            else:
+                error = AzureError.from_arm(
+                    result.get("status"),
+                    result.get("azure_code") or "HttpError",
+                    result.get("detail"),
+                    STORAGE,
+                    retry_after=result.get("retry_after"),
+                    values={
+                        "account": self.storage_id.storage_account,
+                        "container": self.storage_id.container,
+                    },
+                )
+            # worded for a person (try again, not "it will be retried": nothing retries a restore)
+            message = self.storage_id.account_id._azure_error_message(error, reference=True, dialog=True)
+            return _("%s Nothing was restored.", message)
         if code == "tool":
             return "%s (exit code %s): %s" % (
                 result.get("tool"),

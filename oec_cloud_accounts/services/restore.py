@@ -645,6 +645,35 @@ def _take_lock(params, taken):
     taken.append(holder)
 
 
+def _azure_failure(error):
+    """What of an azure-core failure the server needs to word it as its own calls' (result.json:
+    ``code`` "azure", the HTTP status, Azure's error code and first line, its Retry-After; or the
+    kind of network failure), else {}."""
+    from azure.core.exceptions import (  # pylint: disable=import-outside-toplevel
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return {"code": "azure", "network": type(error).__name__}
+    if not isinstance(error, HttpResponseError):
+        return {}
+    response = error.response
+    code = getattr(error, "error_code", None)
+    retry_after = response.headers.get("Retry-After") if response is not None else None
+    return {
+        "code": "azure",
+        "status": error.status_code,
+        "azure_code": getattr(code, "value", code),
+        # storage's data plane: Azure's message is the first line (then the SDK's RequestId...)
+        "detail": SIGNATURE_RE.sub(
+            r"\1REDACTED", (error.message or "").splitlines()[0] if error.message else ""
+        ),
+        "retry_after": int(retry_after) if retry_after and retry_after.isdigit() else None,
+    }
+
+
 def main():
     params = json.loads(sys.stdin.readline())
     _log_to(params.get("logfile"))
@@ -679,7 +708,7 @@ def main():
     except Exception as error:  # noqa: BLE001  # pylint: disable=broad-except  # recorded in result.json
         # a connection error names the URL it failed on: its signature is kept out of the result and log
         text = SIGNATURE_RE.sub(r"\1REDACTED", str(error))[-1000:] or type(error).__name__
-        result = {"ok": False, "error": text}
+        result = {"ok": False, "error": text, **_azure_failure(error)}
         # recorded on the backup for the person who asked (and Azure's refusals are no defect
         # of this server): a warning, as the scheduled actions log a failed step
         _logger.warning("restore into %s failed: %s: %s", params["db"], type(error).__name__, text)
