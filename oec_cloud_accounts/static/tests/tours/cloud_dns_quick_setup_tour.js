@@ -42,7 +42,7 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_dns_quick_setup", {
         },
         {
             content: "The local resolver gives Azure's name servers: delegated",
-            trigger: ".o_statusbar_status button.o_arrow_button_current:contains(Delegated)",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Delegated), .o_statusbar_status button.dropdown-toggle:not(.o_arrow_button):visible:contains(Delegated)",
             timeout: 20000,
             isCheck: true,
         },

@@ -59,7 +59,7 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_provision", {
         },
         {
             content: "It refreshes itself until the server is Running",
-            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Running)",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Running), .o_statusbar_status button.dropdown-toggle:not(.o_arrow_button):visible:contains(Running)",
             timeout: 60000,
             isCheck: true,
         },

@@ -49,12 +49,12 @@ registry.category("web_tour.tours").add("oec_cloud_accounts_storage_quick_setup"
         },
         {
             content: "The backup's form (what happens while it runs, unless it is already Done)",
-            trigger: ".o_cloud_backup_progress, .o_statusbar_status .o_arrow_button_current:contains(Done)",
+            trigger: ".o_cloud_backup_progress, .o_statusbar_status .o_arrow_button_current:contains(Done), .o_statusbar_status button.dropdown-toggle:not(.o_arrow_button):visible:contains(Done)",
             isCheck: true,
         },
         {
             content: "It refreshes itself until the backup is Done",
-            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Done)",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains(Done), .o_statusbar_status button.dropdown-toggle:not(.o_arrow_button):visible:contains(Done)",
             timeout: 60000,
             isCheck: true,
         },
