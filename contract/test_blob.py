@@ -2,40 +2,23 @@
 services/blob.py makes of Azure's answers, through the SDK's real pipeline to a path-style account URL
 (https://127.0.0.1:<port>/<account>, as Azurite and the sandbox serve it)."""
 
-import base64
+import functools
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from blob_common import ACCOUNT, CONTAINER, OWNER, make_store
 
 from odoo.addons.oec_cloud_accounts.models.azure_messages import MESSAGES
 from odoo.addons.oec_cloud_accounts.services import AzureError
 from odoo.addons.oec_cloud_accounts.services.arm import StaticTokenCredential
-from odoo.addons.oec_cloud_accounts.services.blob import BlobStore
 from odoo.addons.oec_cloud_accounts.services.errors import KIND_ACCESS, KIND_REQUEST, KIND_TRANSIENT
-
-ACCOUNT = "oecbackups"
-CONTAINER = "backups"
-KEY = base64.b64encode(b"recorded storage account key, never a real one.....").decode()
-OWNER = {"oec_db_uuid": "this-database"}
 
 
 @pytest.fixture
 def store(replay):
-    def make(**options):
-        options.setdefault("backoff", 0)
-        return BlobStore(
-            "%s/%s" % (replay.base, ACCOUNT),
-            KEY,
-            CONTAINER,
-            ca_bundle=replay.ca_path,
-            account_name=ACCOUNT,
-            timeout=5,
-            **options,
-        )
-
-    return make
+    return functools.partial(make_store, replay)
 
 
 def _raised(call):
@@ -151,15 +134,7 @@ def test_download_link_is_a_user_delegation_sas(replay):
     """With a Microsoft Entra token: one Get User Delegation Key, then a read-only SAS of one blob,
     HTTPS only, signed with that key (no account key anywhere)."""
     replay.serve("blob/user_delegation_key")
-    store = BlobStore(
-        "%s/%s" % (replay.base, ACCOUNT),
-        StaticTokenCredential("recorded-storage-token", 4102444800),
-        CONTAINER,
-        ca_bundle=replay.ca_path,
-        account_name=ACCOUNT,
-        timeout=5,
-        backoff=0,
-    )
+    store = make_store(replay, StaticTokenCredential("recorded-storage-token", 4102444800))
     url = store.read_url("db/2025-03-04.zip", minutes=15)
     (request,) = replay.requests
     assert request["method"] == "POST"

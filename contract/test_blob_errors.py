@@ -1,30 +1,16 @@
 """Blob Storage's common error codes (Learn's table) that services/errors.py maps, on Put Blob:
 what services/blob.py makes of each, through azure-storage-blob's real pipeline."""
 
-import base64
-
 import pytest
+from blob_common import make_store
 
 from odoo.addons.oec_cloud_accounts.services import AzureError
-from odoo.addons.oec_cloud_accounts.services.blob import BlobStore
 from odoo.addons.oec_cloud_accounts.services.errors import KIND_ACCESS, KIND_TRANSIENT
-
-ACCOUNT = "oecbackups"
-KEY = base64.b64encode(b"recorded storage account key, never a real one.....").decode()
 
 
 @pytest.fixture
 def store(replay):
-    return BlobStore(
-        "%s/%s" % (replay.base, ACCOUNT),
-        KEY,
-        "backups",
-        ca_bundle=replay.ca_path,
-        account_name=ACCOUNT,
-        timeout=5,
-        backoff=0,
-        retries=1,
-    )
+    return make_store(replay, retries=1)
 
 
 @pytest.mark.parametrize(

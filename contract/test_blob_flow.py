@@ -1,30 +1,18 @@
 """A backup's way through Blob Storage when Azure accepts it: blocks, the block list with its
 metadata and tier, the blob's properties read back, its deletion (only a blob of this database)."""
 
-import base64
 import hashlib
 
 import pytest
+from blob_common import ACCOUNT, OWNER, make_store
 
 from odoo.addons.oec_cloud_accounts.services import AzureError
-from odoo.addons.oec_cloud_accounts.services.blob import META_SHA256, BlobStore
-
-ACCOUNT = "oecbackups"
-KEY = base64.b64encode(b"recorded storage account key, never a real one.....").decode()
-OWNER = {"oec_db_uuid": "this-database"}
+from odoo.addons.oec_cloud_accounts.services.blob import META_SHA256
 
 
 @pytest.fixture
 def store(replay):
-    return BlobStore(
-        "%s/%s" % (replay.base, ACCOUNT),
-        KEY,
-        "backups",
-        ca_bundle=replay.ca_path,
-        account_name=ACCOUNT,
-        timeout=5,
-        backoff=0,
-    )
+    return make_store(replay)
 
 
 def test_backup_committed_with_its_hash_and_tier_then_read_and_deleted(replay, store):
@@ -65,17 +53,7 @@ def test_a_blob_of_another_database_is_never_deleted(replay, store):
 
 def test_backup_read_back_in_ranges_with_its_hash_and_metadata(replay):
     replay.serve("blob/round_trip")
-    store = BlobStore(
-        "%s/%s" % (replay.base, ACCOUNT),
-        KEY,
-        "backups",
-        ca_bundle=replay.ca_path,
-        account_name=ACCOUNT,
-        timeout=5,
-        backoff=0,
-        download_first=16,
-        download_chunk=16,
-    )
+    store = make_store(replay, download_first=16, download_chunk=16)
     read = store.download("db1.zip")
     assert read == {
         "size": 40,
