@@ -55,18 +55,29 @@ def table_counts(dbname):
         conn.close()
 
 
-def drop_database(name):
-    """Drop a database made by a test (exp_drop only sees the -d database in tests), and its filestore."""
-    Registry.delete(name)
-    close_db(name)
+def on_postgres(query):
+    """Run ``query`` (CREATE or DROP DATABASE) on the server's postgres database, outside a
+    transaction, on a connection of its own."""
     _name, params = connection_info_for("postgres")
     conn = psycopg2.connect(**params)
     try:
         conn.autocommit = True
         with conn.cursor() as cr:
-            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            cr.execute(query)
     finally:
         conn.close()
+
+
+def create_database(name):
+    """An empty database ``name`` on this server, as something else (not Odoo) would make it."""
+    on_postgres(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+
+
+def drop_database(name):
+    """Drop a database made by a test (exp_drop only sees the -d database in tests), and its filestore."""
+    Registry.delete(name)
+    close_db(name)
+    on_postgres(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     shutil.rmtree(config.filestore(name), ignore_errors=True)
 
 
@@ -216,14 +227,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
         temp = os.path.basename(workdir)
         self.addCleanup(drop_database, temp)
-        _name, params = connection_info_for("postgres")
-        conn = psycopg2.connect(**params)
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                cr.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(temp)))
-        finally:
-            conn.close()
+        create_database(temp)
         os.makedirs(os.path.join(config.filestore(temp), "ab"))
         with open(os.path.join(config.filestore(temp), "ab", "half"), "wb") as handle:
             handle.write(b"half a filestore")
@@ -669,16 +673,7 @@ class TestBackupGuards(BackupMixin, TransactionCase):
         self.addCleanup(drop_database, target)
         self.env["cloud.backup.restore"].create({"backup_id": backup.id, "db_name": target}).action_confirm()
         self.assertEqual(backup.restore_state, "queued")
-        _name, params = connection_info_for("postgres")
-        conn = psycopg2.connect(**params)
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                cr.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target.upper()))
-                )
-        finally:
-            conn.close()
+        create_database(target.upper())
         self.addCleanup(drop_database, target.upper())
         before = len(self.emu.control.requests())
         self.run_cron()

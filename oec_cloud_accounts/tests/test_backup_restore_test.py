@@ -12,7 +12,6 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import psycopg2
-from psycopg2 import sql
 
 import odoo
 from odoo import fields
@@ -22,7 +21,7 @@ from odoo.tools import config
 
 from ..services.restore import TEMP_PREFIX, TEST_SUFFIX
 from .backup_common import BackupMixin
-from .test_backup import drop_database, table_counts
+from .test_backup import create_database, drop_database, table_counts
 
 
 def databases_like(prefix):
@@ -33,17 +32,6 @@ def databases_like(prefix):
         with conn.cursor() as cr:
             cr.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))
             return {row[0] for row in cr.fetchall()}
-    finally:
-        conn.close()
-
-
-def create_database(name):
-    _name, params = connection_info_for("postgres")
-    conn = psycopg2.connect(**params)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
     finally:
         conn.close()
 

@@ -26,12 +26,14 @@ class StaticToken:
         return self._token
 
 
-def seed_storage(emulator, user_oid, name="oecresilience", group="oec-resilience", container="odoo-backups"):
+def _portal(emulator, group):
+    """``(client, subscription id)`` as the portal would act, with a token of its own, once the
+    resource group ``group`` is made in westeurope: ``client(client_class, operation)`` is an SDK
+    client at the product's API version of ``operation``."""
     # pylint: disable=import-outside-toplevel
     from azure.mgmt.resource.resources import ResourceManagementClient
-    from azure.mgmt.storage import StorageManagementClient
 
-    API_VERSIONS = api_versions()
+    versions = api_versions()
     info = emulator.info
     minted = emulator.control.issue_token()
     credential = StaticToken(minted["access_token"], minted["expires_on"])
@@ -43,12 +45,21 @@ def seed_storage(emulator, user_oid, name="oecresilience", group="oec-resilience
     }
     sub = info["subscription_id"]
     resources = ResourceManagementClient(
-        credential, sub, api_version=API_VERSIONS["resources.resource_groups"], **options
-    )
-    storage = StorageManagementClient(
-        credential, sub, api_version=API_VERSIONS["storage.storage_accounts"], **options
+        credential, sub, api_version=versions["resources.resource_groups"], **options
     )
     resources.resource_groups.create_or_update(group, {"location": "westeurope"})
+
+    def client(client_class, operation):
+        return client_class(credential, sub, api_version=versions[operation], **options)
+
+    return client, sub
+
+
+def seed_storage(emulator, user_oid, name="oecresilience", group="oec-resilience", container="odoo-backups"):
+    from azure.mgmt.storage import StorageManagementClient  # pylint: disable=import-outside-toplevel
+
+    client, sub = _portal(emulator, group)
+    storage = client(StorageManagementClient, "storage.storage_accounts")
     account = storage.storage_accounts.begin_create(
         group, name, {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
     ).result()
@@ -75,24 +86,9 @@ def seed_zone(emulator, name, group="oec-dns"):
     # pylint: disable=import-outside-toplevel
     from azure.mgmt.dns import DnsManagementClient
     from azure.mgmt.dns.models import Zone
-    from azure.mgmt.resource.resources import ResourceManagementClient
 
-    API_VERSIONS = api_versions()
-    info = emulator.info
-    minted = emulator.control.issue_token()
-    credential = StaticToken(minted["access_token"], minted["expires_on"])
-    options = {
-        "base_url": info["endpoints"]["arm"],
-        "connection_verify": info["ca_path"],
-        "credential_scopes": [info["endpoints"]["arm_scope"]],
-        "polling_interval": 0,
-    }
-    sub = info["subscription_id"]
-    resources = ResourceManagementClient(
-        credential, sub, api_version=API_VERSIONS["resources.resource_groups"], **options
-    )
-    resources.resource_groups.create_or_update(group, {"location": "westeurope"})
-    dns = DnsManagementClient(credential, sub, api_version=API_VERSIONS["dns.zones"], **options)
+    client, sub = _portal(emulator, group)
+    dns = client(DnsManagementClient, "dns.zones")
     zone = dns.zones.create_or_update(group, name, Zone(location="global"))
     return {"name": name, "subscription_id": sub, "resource_group": group, "azure_id": zone.id}
 
