@@ -46,7 +46,8 @@ class CloudBackup(models.Model):
 
     _name = "cloud.backup"
     _description = "Backup"
-    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin")
+    # cloud.job.mixin: a run Azure could not serve is tried again (next_run_at, retry_count)
+    _inherit = ("mail.thread", "mail.activity.mixin", "cloud.owned.fields.mixin", "cloud.job.mixin")
     _order = "id desc"
     # every field is set by the run, the verification, the restore or retention
     _user_fields = frozenset()

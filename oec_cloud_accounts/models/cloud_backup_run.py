@@ -74,7 +74,7 @@ from ..services.envelope import DecryptingSink, EnvelopeError, EnvelopeReader, p
 from ..services.errors import KIND_TRANSIENT, STORAGE
 from ..services.restore import TEMP_PREFIX, drop_leftovers, start_restore_process
 from ..services.storage import supports_tiers
-from .cloud_job_mixin import backoff, job_deadline, time_limit
+from .cloud_job_mixin import job_deadline, time_limit
 
 _logger = logging.getLogger(__name__)
 
@@ -117,21 +117,6 @@ def advisory_lock(dbname, classid, objid):
 class CloudBackup(models.Model):
     # a concern file of cloud.backup, named in ARCHITECTURE.md
     _inherit = "cloud.backup"  # pylint: disable=consider-merging-classes-inherited
-
-    retry_count = fields.Integer(
-        string="Transient Failures",
-        readonly=True,
-        copy=False,
-        help="How many times in a row Azure could not serve this run's backup or verification (busy, "
-        "failing or out of reach). Each is tried again after Azure's Retry-After or a growing wait, "
-        "%s times at most, before the run fails." % TRANSIENT_TRIES,
-    )
-    next_try_at = fields.Datetime(
-        string="Next Try",
-        readonly=True,
-        copy=False,
-        help="When a backup or verification that Azure could not serve is tried again.",
-    )
 
     # -- scheduled action ----------------------------------------------------------------------------
 
@@ -177,7 +162,7 @@ class CloudBackup(models.Model):
             partial(self._queue_verification, limit=now - VERIFY_EVERY),
             MAX_ROWS,
         )
-        waited = SQL("(next_try_at IS NULL OR next_try_at <= %s)", fields.Datetime.now())
+        waited = SQL("(next_run_at IS NULL OR next_run_at <= %s)", fields.Datetime.now())
         for field, kind in kinds:
             jobs._job_run_due(
                 self._name,
@@ -265,26 +250,22 @@ class CloudBackup(models.Model):
             return False
         if self.retry_count >= TRANSIENT_TRIES:
             return False
-        at = fields.Datetime.now() + timedelta(seconds=backoff(self.retry_count, error.retry_after))
-        self.write(
-            {
-                "state" if what == "backup" else "verify_state": "queued",
-                "retry_count": self.retry_count + 1,
-                "next_try_at": at,
-            }
-        )
+        message = self._describe(error)
+        self.write({"state" if what == "backup" else "verify_state": "queued"})
+        # the job mixin's one way: the message, the count, Retry-After or the backoff
+        self._job_retry_later(error, message)
         self._message_log(
             body=_(
                 "%(what)s: Azure could not serve it (%(error)s). It is tried again at %(at)s "
                 "(new try %(attempt)s of %(tries)s).",
                 what=_("Backup") if what == "backup" else _("Verification"),
-                error=self._describe(error),
-                at=format_datetime(self.env, at),
+                error=message,
+                at=format_datetime(self.env, self.next_run_at),
                 tries=TRANSIENT_TRIES,
                 attempt=self.retry_count,
             )
         )
-        self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger(at)
+        self.env.ref("oec_cloud_accounts.ir_cron_backups")._trigger(self.next_run_at)
         return True
 
     # -- backup run ----------------------------------------------------------------------------------
@@ -318,7 +299,8 @@ class CloudBackup(models.Model):
                 {
                     "state": "done",
                     "retry_count": 0,
-                    "next_try_at": False,
+                    "next_run_at": False,
+                    "last_error": False,
                     "finished_at": fields.Datetime.now(),
                     "duration": seconds,
                     "size": size,
@@ -513,7 +495,8 @@ class CloudBackup(models.Model):
                     "verify_state": "done",
                     "verified_at": fields.Datetime.now(),
                     "retry_count": 0,
-                    "next_try_at": False,
+                    "next_run_at": False,
+                    "last_error": False,
                 }
             )
             if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
@@ -827,7 +810,7 @@ class CloudBackup(models.Model):
             "restore": {"restore_state": "failed", "restore_error": message, "restore_job": False},
         }[kind]
         if kind != "restore":
-            values.update(retry_count=0, next_try_at=False)
+            values.update(retry_count=0, next_run_at=False, last_error=False)
         self.write(values)
         titles = {
             "backup": _("Backup failed"),

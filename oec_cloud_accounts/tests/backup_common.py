@@ -137,11 +137,11 @@ class BackupMixin(EmulatorMixin):
         a transient failure (TRANSIENT_TRIES at most), each try's time made to have come.
         Returns how many passes ran."""
         passes = 0
-        while backup[field] == "queued" and backup.next_try_at:
+        while backup[field] == "queued" and backup.next_run_at:
             self.assertLessEqual(
                 passes, TRANSIENT_TRIES, "a transient failure is tried a bounded number of times"
             )
-            backup.sudo().next_try_at = fields.Datetime.now() - timedelta(seconds=1)
+            backup.sudo().next_run_at = fields.Datetime.now() - timedelta(seconds=1)
             self.run_cron()
             passes += 1
         return passes

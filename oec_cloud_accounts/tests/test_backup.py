@@ -299,7 +299,7 @@ class TestBackupRun(BackupMixin, TransactionCase):
         backup = self.backup_now(policy)
         # Azure failing is transient: tried again later, no alert yet
         self.assertEqual(backup.state, "queued")
-        self.assertTrue(backup.next_try_at)
+        self.assertTrue(backup.next_run_at)
         self.assertEqual(backup.retry_count, 1)
         self.assertEqual(policy.alert_state, "ok")
         self.assertEqual(self.run_tries(backup), TRANSIENT_TRIES)

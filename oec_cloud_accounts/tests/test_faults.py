@@ -441,8 +441,8 @@ class TestFaults(StorageMixin, TransactionCase):
             )
         )
         retried = (
-            "in %d s (then at growing waits)" % seconds_until(backup.next_try_at)
-            if backup.next_try_at
+            "in %d s (then at growing waits)" % seconds_until(backup.next_run_at)
+            if backup.next_run_at
             else ""
         )
         if fault == TIMED_OUT:
@@ -479,7 +479,7 @@ class TestFaults(StorageMixin, TransactionCase):
                 % (TRANSIENT_TRIES + 1)
                 + "policy's Verification Failed alert)"
             )
-            retried = "in %d s (then at growing waits)" % seconds_until(backup.next_try_at)
+            retried = "in %d s (then at growing waits)" % seconds_until(backup.next_run_at)
         self.record("Backup verification (scheduled)", fault, shown, retried)
 
     def op_backup_download(self, fault):
