@@ -1,7 +1,7 @@
 """Encrypted backups (services/envelope.py): what a run records, the words of the envelope's
 errors, and the two things that need the private key, a verification of the content and a
 restore. The private key is never kept: it comes with the request that needs it (the wizards'
-fields are not stored, see wizards/cloud_backup_key.py), lives in memory for that request and,
+fields are not stored, see wizards/cloud_backup_restore.py), lives in memory for that request and,
 for a restore, in the restore process's stdin pipe; it is never logged."""
 
 import logging
@@ -67,9 +67,9 @@ class CloudBackup(models.Model):
         policy = self.policy_id
         if not policy.encrypt_backups:
             return {"encrypted": False, "key_fingerprint": False}
-        # the fingerprint of the key itself (what restores compare the private key with)
-        key = policy._encryption_public_key()
-        return {"encrypted": True, "key_fingerprint": format_fingerprint(fingerprint(key))}
+        # the fingerprint of the key itself (what restores compare the private key with), stored on
+        # the policy with its key (checked when entered; _encrypting() loads it for the run)
+        return {"encrypted": True, "key_fingerprint": policy.encryption_key_fingerprint}
 
     def _encrypting(self, produce, metadata, sealed):
         """``produce`` (writing the backup into a file object) wrapped to write through the
@@ -79,7 +79,7 @@ class CloudBackup(models.Model):
         public_key = self.policy_id._encryption_public_key()
         value = self.env["ir.config_parameter"].sudo().get_param(CHUNK_PARAM)
         chunk = int(value) * 1024 if value and value.isdigit() and 16 <= int(value) <= 65536 else CHUNK_SIZE
-        metadata[META_ENCRYPTION] = "envelope-v1 " + format_fingerprint(fingerprint(public_key))
+        metadata[META_ENCRYPTION] = "envelope-v1 " + self.key_fingerprint
 
         def produce_encrypted(out):
             writer = EncryptingWriter(out, public_key, chunk)

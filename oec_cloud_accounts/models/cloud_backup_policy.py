@@ -361,6 +361,13 @@ class CloudBackupPolicy(models.Model):
         self._queue_backup(trigger="scheduled")
         self._schedule_next(now)
 
+    def _newest_good_backup(self):
+        """This policy's newest successful backup (one query), or an empty recordset."""
+        self.ensure_one()
+        return self.env["cloud.backup"].search(
+            [("policy_id", "=", self.id), ("state", "=", "done")], order="id desc", limit=1
+        )
+
     def _job_account(self):
         return self.storage_id.account_id
 

@@ -78,9 +78,7 @@ class CloudBackupPolicy(models.Model):
         """Queue a restore test of the newest good backup; the scheduled action runs it."""
         self._check_backup_admin()
         for policy in self.sudo():
-            newest = policy.env["cloud.backup"].search(
-                [("policy_id", "=", policy.id), ("state", "=", "done")], order="id desc", limit=1
-            )
+            newest = policy._newest_good_backup()
             if not newest:
                 raise UserError(_("The policy %s has no successful backup to test yet.", policy.name))
             newest._queue_restore_test(_("requested by %s", self.env.user.name))

@@ -35,7 +35,6 @@ from odoo.exceptions import UserError
 from odoo.sql_db import connection_info_for
 from odoo.tools import SQL, config
 
-from ..services.blob import SAS_MINUTES, MiB
 from ..services.restore import (
     TEST_SUFFIX,
     drop_test_leftovers,
@@ -174,9 +173,7 @@ class CloudBackup(models.Model):
     def _queue_restore_tests(self, policy, now):
         """The scheduled restore test of ``policy`` (its moment came): its newest good backup."""
         policy.restore_test_next_at = now + INTERVALS.get(policy.restore_test_interval, INTERVALS["weekly"])
-        newest = self.search(
-            [("policy_id", "=", policy.id), ("state", "=", "done")], order="id desc", limit=1
-        )
+        newest = policy._newest_good_backup()
         # an encrypted backup cannot be read without the key Odoo never holds (the policy refuses
         # both; its newest backup may still be one made before encryption was turned off)
         if newest and not newest.encrypted and newest.restore_test_state not in ("queued", "running"):
@@ -186,8 +183,7 @@ class CloudBackup(models.Model):
         with advisory_lock(self.env.cr.dbname, LOCK_RESTORE_TEST, self.id) as locked:
             if not locked:
                 return
-            store = self.storage_id._blob_store()
-            url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
+            url = self._restore_read_url()
             workdir = self._start_in_workdir(
                 lambda workdir: self._restore_test_params(workdir, url),
                 lambda workdir: {
@@ -208,9 +204,8 @@ class CloudBackup(models.Model):
         """The restore process's parameters for a test: always neutralized, under the throwaway
         name, with the manifest and how to start Odoo on this server's addons path."""
         name = os.path.basename(workdir) + TEST_SUFFIX
-        params = self._restore_params(workdir, url, name)
+        params = self._restore_params(workdir, url, name, neutralize=True)
         params.update(
-            neutralize=self._neutralize_queries(),
             lock={"db": self.env.cr.dbname, "classid": LOCK_RESTORE_TEST, "objid": self.id},
             test={
                 "manifest": self._manifest_data(),
@@ -236,15 +231,18 @@ class CloudBackup(models.Model):
         except (OSError, ValueError):
             result = {"ok": False, "error": _("The restore test's process stopped before it ended.")}
         temp = os.path.basename(workdir)
-        try:
-            drop_test_leftovers(
-                connection_info_for("postgres")[1],
-                temp,
-                config.filestore(temp),
-                config.filestore(temp + TEST_SUFFIX),
-            )
-        except (ValueError, psycopg2.Error) as error:
-            _logger.warning("cloud.backup %s: the restore test's databases %s: %s", self.id, temp, error)
+        # a test that passed dropped its databases itself (a drop that failed fails the test); one
+        # that failed or died may not have
+        if not result.get("ok"):
+            try:
+                drop_test_leftovers(
+                    connection_info_for("postgres")[1],
+                    temp,
+                    config.filestore(temp),
+                    config.filestore(temp + TEST_SUFFIX),
+                )
+            except (ValueError, psycopg2.Error) as error:
+                _logger.warning("cloud.backup %s: the restore test's databases %s: %s", self.id, temp, error)
         shutil.rmtree(workdir, ignore_errors=True)
         self.restore_test_job = False
         if not result.get("ok"):

@@ -454,9 +454,7 @@ class CloudBackup(models.Model):
     @api.model
     def _queue_verification(self, policy, limit):
         # two small queries, not a read of the policy's every run (every pass, for every policy)
-        newest = self.search(
-            [("policy_id", "=", policy.id), ("state", "=", "done")], order="id desc", limit=1
-        )
+        newest = policy._newest_good_backup()
         if not newest or newest.verify_state in ("queued", "running"):
             return
         if policy.alert_state == "verify_failed" and not newest.verify_state:
@@ -501,22 +499,16 @@ class CloudBackup(models.Model):
             )
             if result["sha256"] == self.sha256 and stored == self.sha256 and result["size"] == self.size:
                 if envelope:
-                    self.message_post(
-                        body=_(
-                            "Verified: the blob's SHA-256 matches (%(sha)s) and it is a whole encrypted "
-                            "backup (%(chunks)s chunks). Its content is checked with the private key: "
-                            "Verify with Key.",
-                            sha=self.sha256,
-                            chunks=envelope.chunks,
-                        )
+                    said = _(
+                        "Verified: the blob's SHA-256 matches (%(sha)s) and it is a whole encrypted "
+                        "backup (%(chunks)s chunks). Its content is checked with the private key: "
+                        "Verify with Key.",
+                        sha=self.sha256,
+                        chunks=envelope.chunks,
                     )
-                    self.policy_id._alert_isolated(
-                        "_record_verified",
-                        self.verified_at,
-                        _("the backup %s was verified", self.display_name),
-                    )
-                    return
-                self.message_post(body=_("Verified: the blob's SHA-256 matches (%s).", self.sha256))
+                else:
+                    said = _("Verified: the blob's SHA-256 matches (%s).", self.sha256)
+                self.message_post(body=said)
                 self.policy_id._alert_isolated(
                     "_record_verified", self.verified_at, _("the backup %s was verified", self.display_name)
                 )
@@ -552,10 +544,7 @@ class CloudBackup(models.Model):
             # checked when asked; again now, things may have changed meanwhile (and once more by
             # the restore process, whose database gets this name only at its end)
             name = self._check_restore_target(self.restore_db_name)
-            store = self.storage_id._blob_store()
-            # a URL that reads this one blob, signed here (no request): the restore process
-            # downloads with it; long enough for a slow download (each request is signed anew)
-            url = store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
+            url = self._restore_read_url()
             # its folder (and so its temporary database's name) committed with "running", before the
             # process starts: Odoo killed at any point from here, the next pass finds what it left
             # (a process still restoring, which it waits for, or leftovers, which it drops)
@@ -584,10 +573,12 @@ class CloudBackup(models.Model):
             )
         # leaving the block frees our lock, which goes to the restore process waiting for it
 
-    def _restore_params(self, workdir, url, name):
-        """What the restore process needs (services/restore.py), given on its stdin."""
+    def _restore_params(self, workdir, url, name, neutralize=None):
+        """What the restore process needs (services/restore.py), given on its stdin;
+        ``neutralize``: whether to neutralize the copy (None: as the restore was asked)."""
         temp = os.path.basename(workdir)
-        queries = self._neutralize_queries() if self.restore_neutralize else None
+        neutralize = self.restore_neutralize if neutralize is None else neutralize
+        queries = self._neutralize_queries() if neutralize else None
         pg_env = {key: value for key, value in exec_pg_environ().items() if key.startswith("PG")}
         return {
             "url": url,
@@ -621,6 +612,15 @@ class CloudBackup(models.Model):
         """Each module's data/neutralize.sql on this server's addons path: the restore process
         runs those of the restored database's installed modules (odoo.modules.neutralize)."""
         return {module: query for module in get_modules() for query in get_neutralization_queries([module])}
+
+    def _restore_read_url(self):
+        """A read-only URL of this backup's blob for the restore process to download with, long
+        enough for a slow download (each request is signed anew). Signing it asks Azure for a user
+        delegation key when blobs are reached with a Microsoft Entra token: within the job's
+        deadline."""
+        store = self.storage_id._blob_store()
+        store.deadline = self._deadline()
+        return store.read_url(self.blob_name, minutes=SAS_MINUTES + int(self.size or 0) // (60 * MiB))
 
     def _start_in_workdir(self, params_of, running_of):
         """Start the restore process in a new working folder (removed if it does not start) with
