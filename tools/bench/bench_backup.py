@@ -313,7 +313,8 @@ class _Credential:
 
 def seed_storage(emu):
     """A storage account that refuses shared keys and a container, made through ARM (as the portal
-    would), the user's data role on the container; (blob endpoint, Entra token for Azure Storage)."""
+    would), the user's data roles (on the container, and Delegator on the account); (blob endpoint,
+    Entra token for Azure Storage)."""
     # pylint: disable=import-outside-toplevel
     from azure.mgmt.resource.resources import ResourceManagementClient
     from azure.mgmt.storage import StorageManagementClient
@@ -348,6 +349,8 @@ def seed_storage(emu):
     storage.blob_containers.create(RG, STORAGE_ACCOUNT, CONTAINER, {})
     container_id = "%s/blobServices/default/containers/%s" % (account.id, CONTAINER)
     emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DATA_CONTRIBUTOR, container_id)
+    # read-only links (user delegation SAS), as the restore bench's downloads use
+    emu.control.assign_role(defaults.USER_OID, defaults.ROLE_BLOB_DELEGATOR, account.id)
     token = emu.control.issue_token(user=defaults.USER_EMAIL, scope=defaults.STORAGE_SCOPE)["access_token"]
     return account.primary_endpoints.blob, token
 

@@ -197,7 +197,11 @@ def count_files(path):
 def _deadline_store(spec):
     blob = bb._blob_module()  # pylint: disable=protected-access
     store = blob.BlobStore(
-        spec["endpoint"], spec["key"], bb.CONTAINER, ca_bundle=spec["ca"], account_name=bb.STORAGE_ACCOUNT
+        spec["endpoint"],
+        bb._Credential(spec["token"]),  # pylint: disable=protected-access
+        bb.CONTAINER,
+        ca_bundle=spec["ca"],
+        account_name=bb.STORAGE_ACCOUNT,
     )
     # the product always works to a deadline (the scheduled action's share of Odoo's limits)
     store.deadline = blob.Deadline(time.time() + 3600)
@@ -556,7 +560,7 @@ def make_backups(pg_env, base_spec, databases):
     blob = bb._blob_module()  # pylint: disable=protected-access
     store = blob.BlobStore(
         base_spec["endpoint"],
-        base_spec["key"],
+        bb._Credential(base_spec["token"]),  # pylint: disable=protected-access
         bb.CONTAINER,
         ca_bundle=base_spec["ca"],
         account_name=bb.STORAGE_ACCOUNT,
@@ -621,8 +625,8 @@ def main():
         from azure_emulator.testing import start_emulator  # pylint: disable=import-outside-toplevel
 
         emu = start_emulator(azurite=True)
-        endpoint, key = bb.seed_storage(emu)
-        base_spec = {"endpoint": endpoint, "key": key, "ca": emu.ca_path, "data_dir": str(data_dir)}
+        endpoint, token = bb.seed_storage(emu)
+        base_spec = {"endpoint": endpoint, "token": token, "ca": emu.ca_path, "data_dir": str(data_dir)}
         base_spec.update(tools, addons_path=addons_path)
         backups = make_backups(pg_env, base_spec, databases)
         restores, verifies, errors = measure(pg_env, base_spec, backups)

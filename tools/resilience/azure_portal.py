@@ -61,7 +61,15 @@ def seed_storage(emulator, user_oid, name="oecresilience", group="oec-resilience
     client, sub = _portal(emulator, group)
     storage = client(StorageManagementClient, "storage.storage_accounts")
     account = storage.storage_accounts.begin_create(
-        group, name, {"location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
+        group,
+        name,
+        {
+            "location": "westeurope",
+            "kind": "StorageV2",
+            "sku": {"name": "Standard_LRS"},
+            # as Quick Setup makes them: blobs are reached with Microsoft Entra tokens only
+            "properties": {"allowSharedKeyAccess": False},
+        },
     ).result()
     storage.blob_containers.create(group, name, container, {})
     from azure_emulator import defaults  # pylint: disable=import-outside-toplevel
