@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from blob_common import ACCOUNT, CONTAINER, OWNER, make_store
+from blob_common import ACCOUNT, CONTAINER, KEY, OWNER, make_store
 
 from odoo.addons.oec_cloud_accounts.models.azure_messages import MESSAGES
 from odoo.addons.oec_cloud_accounts.services import AzureError
@@ -33,7 +33,7 @@ def _blocks(out):
 
 def test_permission_mismatch_names_the_role_and_a_firewall_is_told_apart(replay, store):
     replay.serve("blob/forbidden")
-    error = _raised(lambda: store().check_access("mismatch"))
+    error = _raised(lambda: store(credential=KEY).check_access("mismatch"))
     assert (error.key, error.kind, error.code, error.status) == (
         "storage.AuthorizationPermissionMismatch",
         KIND_ACCESS,
@@ -43,7 +43,7 @@ def test_permission_mismatch_names_the_role_and_a_firewall_is_told_apart(replay,
     assert "Storage Blob Data Contributor" in MESSAGES[error.key]._source
     # Azure's own words, without the request id and time lines the body appends
     assert error.detail == "This request is not authorized to perform this operation using this permission."
-    error = _raised(lambda: store().check_access("firewalled"))
+    error = _raised(lambda: store(credential=KEY).check_access("firewalled"))
     assert (error.key, error.kind) == ("storage.AuthorizationFailure", KIND_ACCESS)
     assert "Networking" in MESSAGES[error.key]._source
     # the shared key was sent on the path-style URL, to the account named there
@@ -152,7 +152,7 @@ def test_download_link_is_a_user_delegation_sas(replay):
 
 def test_shared_key_refused_when_the_account_disallows_it(replay, store):
     replay.serve("blob/key_based_not_permitted")
-    error = _raised(lambda: store().check_access("marker"))
+    error = _raised(lambda: store(credential=KEY).check_access("marker"))
     assert (error.key, error.kind, error.code) == (
         "storage.KeyBasedAuthenticationNotPermitted",
         KIND_ACCESS,

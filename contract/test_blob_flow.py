@@ -4,7 +4,7 @@ metadata and tier, the blob's properties read back, its deletion (only a blob of
 import hashlib
 
 import pytest
-from blob_common import ACCOUNT, OWNER, make_store
+from blob_common import ACCOUNT, OWNER, TOKEN, make_store
 
 from odoo.addons.oec_cloud_accounts.services import AzureError
 from odoo.addons.oec_cloud_accounts.services.blob import META_SHA256
@@ -41,6 +41,8 @@ def test_backup_committed_with_its_hash_and_tier_then_read_and_deleted(replay, s
     assert found["metadata"] == {META_SHA256: sha, "oec_db_uuid": "this-database"}
     assert store.delete("db1.zip", OWNER) is True
     assert replay.requests[-1]["method"] == "DELETE"
+    # every request with the Microsoft Entra token, as the product reaches blobs
+    assert {r["headers"]["Authorization"] for r in replay.requests} == {"Bearer " + TOKEN}
 
 
 def test_a_blob_of_another_database_is_never_deleted(replay, store):
