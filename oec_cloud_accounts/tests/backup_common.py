@@ -3,6 +3,7 @@ through the real SDK (as the Azure portal would), a storage location and a
 policy on it, and the blob container seen from outside Odoo."""
 
 import base64
+import time
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -131,6 +132,14 @@ class BackupMixin(EmulatorMixin):
         self.run_cron()
         self.assertEqual(backup.state, "done", backup.error)
         return backup
+
+    def wait_restore(self, backup, field="restore_state", timeout=240):
+        """The scheduled action's next passes while ``backup``'s ``field`` is running: our own
+        restore process at work (not Azure), ``timeout`` seconds at most."""
+        deadline = time.monotonic() + timeout
+        while backup[field] == "running" and time.monotonic() < deadline:
+            time.sleep(1)
+            self.run_cron()
 
     def run_tries(self, backup, field="state"):
         """The scheduled action's passes while ``backup``'s ``field`` waits for a new try after

@@ -105,13 +105,6 @@ class TestBackupRun(BackupMixin, TransactionCase):
         self.run_cron()
         return backup
 
-    def wait_restore(self, backup, timeout=240):
-        """The next passes of the scheduled action, until the restore process is done."""
-        deadline = time.monotonic() + timeout
-        while backup.restore_state == "running" and time.monotonic() < deadline:
-            time.sleep(1)  # our own restore process, not Azure
-            self.run_cron()
-
     def test_zip_backup_restored_identical(self):
         policy = self.make_policy(backup_format="zip", tier="Cool")
         # an attachment in the filestore, so the zip carries more than the assets

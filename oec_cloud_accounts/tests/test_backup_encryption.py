@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import psycopg2
 from azure_emulator.testing import SECRETS_FILE_VARIABLE
@@ -304,12 +303,6 @@ class TestBackupEncryption(BackupMixin, TransactionCase):
 
     # -- restore --------------------------------------------------------------------------------------
 
-    def wait_restore(self, backup, timeout=240):
-        deadline = time.monotonic() + timeout
-        while backup.restore_state == "running" and time.monotonic() < deadline:
-            time.sleep(1)  # our own restore process, not Azure
-            self.run_cron()
-
     def test_encrypted_zip_restored_with_the_key_never_stored(self):
         self.env["ir.attachment"].create({"name": "note.txt", "raw": os.urandom(200000)})
         backup = self.backup_written(self.encrypted_policy(backup_format="zip"))
@@ -430,10 +423,7 @@ class TestBackupEncryptionTour(BackupMixin, HttpCase):
         )
         self.env.invalidate_all()
         self.assertEqual(backup.restore_state, "running", backup.restore_error)
-        deadline = time.monotonic() + 240
-        while backup.restore_state == "running" and time.monotonic() < deadline:
-            time.sleep(1)  # our own restore process, not Azure
-            self.run_cron()
+        self.wait_restore(backup)
         self.assertEqual(backup.restore_state, "done", backup.restore_error)
         self.assertEqual(backup.restore_db_name, target)
         texts = [database_text(self.env.cr)]

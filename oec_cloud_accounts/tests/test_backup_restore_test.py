@@ -38,12 +38,9 @@ def databases_like(prefix):
 
 @tagged("post_install", "-at_install")
 class TestRestoreTest(BackupMixin, TransactionCase):
-    def wait_test(self, backup, timeout=300):
+    def wait_test(self, backup):
         """The next passes of the scheduled action, until the restore test's process is done."""
-        deadline = time.monotonic() + timeout
-        while backup.restore_test_state == "running" and time.monotonic() < deadline:
-            time.sleep(1)  # our own restore process, not Azure
-            self.run_cron()
+        self.wait_restore(backup, "restore_test_state", timeout=300)
 
     def start_test(self, backup):
         """The scheduled action's pass that starts the queued test; returns its throwaway names."""
