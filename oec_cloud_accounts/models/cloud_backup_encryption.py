@@ -157,7 +157,7 @@ class CloudBackup(models.Model):
         key = self._private_key(pem, passphrase)
         store = self.storage_id._blob_store()
         store.deadline = self._deadline()  # within this request's time limit
-        reader = EnvelopeReader(key, expect_key_id=None)
+        reader = EnvelopeReader(key)
         failure = None
         try:
             with self.storage_id.account_id._azure_errors():

@@ -291,11 +291,10 @@ class EnvelopeReader:
 
     Without ``private_key`` it checks the structure only (header, lengths, flags, nothing after
     the last chunk); with it, every chunk's tag, and ``sha256`` / ``size`` are the plaintext's.
-    ``expect_key_id``: the fingerprint the backup was recorded with (checked against the header)."""
+    ``header.key_id`` names the key it was written for (the caller compares it with its record)."""
 
-    def __init__(self, private_key=None, expect_key_id=None):
+    def __init__(self, private_key=None):
         self.private_key = private_key
-        self.expect_key_id = expect_key_id
         self.header = None
         self.sha256 = hashlib.sha256()
         self.size = 0
@@ -353,12 +352,6 @@ class EnvelopeReader:
             if error.code == "truncated":
                 return False
             raise
-        if self.expect_key_id and header.key_id != self.expect_key_id:
-            raise EnvelopeError(
-                "structure",
-                "the header names the key %s, the backup was recorded with %s"
-                % (format_fingerprint(header.key_id), format_fingerprint(self.expect_key_id)),
-            )
         self.header = header
         if self.private_key is not None:
             self._aead = header.unwrap(self.private_key)
@@ -400,14 +393,11 @@ class DecryptingSink:
     """A writable file object that decrypts (or only checks) what is written and drops it:
     what a verification gives BlobStore.download."""
 
-    def __init__(self, reader, out=None):
+    def __init__(self, reader):
         self.reader = reader
-        self.out = out
 
     def write(self, data):  # pylint: disable=method-required-super
-        plain = self.reader.feed(data)
-        if self.out is not None and plain:
-            self.out.write(plain)
+        self.reader.feed(data)
         return len(data)
 
 
