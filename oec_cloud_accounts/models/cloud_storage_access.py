@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 
 from ..services import AzureError
 from ..services.authorization import ROLE_NAMES, AuthorizationClient, missing_roles
+from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient, settings_findings
 from .azure_messages import MESSAGES
 
@@ -148,6 +149,21 @@ class CloudStorage(models.Model):
         )
         self._trigger_cron()
         return True
+
+    def _end_role_wait(self, error, message):
+        """After an access test that failed otherwise than on a role Azure is still applying
+        (``error``, said by ``message``), for a record waiting for its roles: the scheduled
+        action must not pick it again at once. A transient failure (429, 5xx, timeout) is tried
+        again later with backoff; any other ends the wait: the roles are Missing when Azure still
+        refuses the data access (the wait passed), else Granted (something else refused it)."""
+        self.ensure_one()
+        if self.role_state != "applying":
+            return
+        if error.kind == KIND_TRANSIENT:
+            self._job_retry_later(error, message)
+            return
+        mismatch = error.code == "AuthorizationPermissionMismatch"
+        self.write({"role_state": "missing" if mismatch else "granted", "next_run_at": False})
 
     def _after_creation(self):
         """What Quick Setup sets on a storage account it created: blob and container soft delete

@@ -358,6 +358,28 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         storage.invalidate_recordset()
         self.assertEqual((storage.state, storage.role_state), ("ready", "granted"))
 
+    def test_role_wait_over_not_picked_again(self):
+        """An access test of a record waiting for its roles that fails otherwise (here the wait
+        passed and Azure still refuses): the record leaves the wait, the next pass sends nothing."""
+        self.seed_account("oecnever", data_role=False)
+        self.emu.control.configure(role_propagation_seconds=3600)
+        wizard = self.select(self.quick_setup(self.account), "oecnever")
+        wizard.action_test_access()
+        storage = wizard.storage_id
+        wizard.action_assign_roles()
+        self.assertEqual(storage.role_state, "applying")
+        past = fields.Datetime.now() - timedelta(minutes=20)
+        storage.write({"role_assigned_at": past, "next_run_at": past})
+        before = len(self.emu.control.requests())
+        self.run_job("cloud.storage", "_cron_check_creating")
+        first = len(self.emu.control.requests())
+        self.assertTrue([c for c in self.remote_calls(since=before) if c["service"] == "blob"], "tested once")
+        storage.invalidate_recordset()
+        self.assertEqual((storage.state, storage.role_state), ("error", "missing"))
+        self.assertFalse(storage.next_run_at)
+        self.run_job("cloud.storage", "_cron_check_creating")
+        self.assertEqual(self.remote_calls(since=first), [], "not picked again")
+
     def test_who_must_assign(self):
         """A user who may not assign roles is told who must, with the roles, scopes and user."""
         second = self.connect(user=defaults.SECOND_USER_EMAIL)
