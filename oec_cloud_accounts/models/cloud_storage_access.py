@@ -168,11 +168,24 @@ class CloudStorage(models.Model):
     def _after_creation(self):
         """What Quick Setup sets on a storage account it created: blob and container soft delete
         (the account itself was created HTTPS only, TLS 1.2, without public blob access nor shared
-        key access: StorageClient.begin_create_account)."""
+        key access: StorageClient.begin_create_account). Azure refusing soft delete does not undo
+        the creation: the chatter says so and how to turn it on in the Azure portal."""
         self.ensure_one()
-        self.account_id._arm(StorageClient).set_soft_delete(
-            self.subscription_id, self.resource_group, self.storage_account
-        )
+        try:
+            self.account_id._arm(StorageClient).set_soft_delete(
+                self.subscription_id, self.resource_group, self.storage_account
+            )
+        except AzureError as error:
+            self.message_post(
+                body=_(
+                    "Soft delete could not be turned on for the storage account %(account)s: %(error)s "
+                    "Turn it on in the Azure portal: the storage account, Data management, Data "
+                    "protection, then Enable soft delete for blobs and Enable soft delete for "
+                    "containers.",
+                    account=self.storage_account,
+                    error=self.account_id._azure_error_message(error, reference=True),
+                )
+            )
 
     def _read_settings(self, found):
         """The settings report of the storage account as Azure gave it (``found``)."""

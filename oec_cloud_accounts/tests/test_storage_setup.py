@@ -184,6 +184,33 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(self.storage_of(wizard.action_test_access()).state, "ready")
         self.assertEqual(storage.role_state, "granted")
 
+    def test_creation_completes_without_soft_delete(self):
+        """Azure refuses soft delete on the new account: the creation still completes, the chatter
+        says why and how to turn it on in the portal."""
+        wizard = self.start_creation(new_group_name="oec-backups")
+        storage = wizard.storage_id
+        self.emu.control.inject_fault(
+            service="arm",
+            method="PUT",
+            path=".*/blobServices/default.*",
+            status=409,
+            code="FeatureNotSupportedForAccount",
+            count=None,
+        )
+        for _attempt in range(4):
+            self.due(storage)
+            self.run_job("cloud.storage", "_cron_check_creating")
+            if storage.state != "creating":
+                break
+        self.assertEqual(storage.state, "new", storage.last_error)
+        self.assertPosted(storage, "Azure created the storage account")
+        self.assertPosted(storage, "Soft delete could not be turned on for the storage account oecnewstore")
+        self.assertPosted(storage, "FeatureNotSupportedForAccount")
+        self.emu.control.clear_faults()
+        client, _resources = self.portal()
+        service = client.blob_services.get_service_properties("oec-backups", "oecnewstore")
+        self.assertFalse(service.delete_retention_policy and service.delete_retention_policy.enabled)
+
     def test_creation_followed_by_check_again(self):
         self.emu.control.configure(lro_polls=2)
         with self.assertRaisesRegex(UserError, "Choose a resource group"):
