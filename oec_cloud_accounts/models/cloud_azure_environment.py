@@ -15,6 +15,7 @@ from odoo.addons.oec_auth_azure.services.urls import (
     is_host_name,
     is_secure_url,
     is_tenant,
+    timeout,
 )
 
 from ..services import ArmClient, AzureError, AzureIdentity
@@ -25,10 +26,9 @@ from ..services.inputs import shorten
 # multiplier of the Azure SDKs' waits between their retries (default 1; tests set 0)
 RETRY_BACKOFF_OPTION = "oec_azure_retry_backoff"
 CALLBACK_PATH = "/cloud_accounts/azure/callback"
-# seconds for every remote call (connect + read)
+# seconds for every remote call (connect + read), unless the server option oec_azure_timeout
+# (oec_auth_azure's urls.TIMEOUT_OPTION: a slow proxy; the fault tests' short timeouts) says others
 TIMEOUT = 20
-# server option: those seconds instead (a slow proxy; the fault tests' short timeouts)
-TIMEOUT_OPTION = "oec_azure_timeout"
 
 # Sign-ins under way live in the browser's server-side session (see _start_connect).
 SESSION_KEY = "oec_cloud_oauth"
@@ -312,10 +312,7 @@ class CloudAzureEnvironment(models.Model):
         """Seconds every remote call waits to connect and for an answer: the server option
         ``oec_azure_timeout``, else TIMEOUT (``set_only``: else None, for blob reads, whose
         own default is longer)."""
-        value = config.get(TIMEOUT_OPTION)
-        if value in (None, ""):
-            return None if set_only else TIMEOUT
-        return float(value)
+        return timeout(config, None if set_only else TIMEOUT)
 
     def _redirect_uri(self):
         """The callback on web.base.url, by the sign-in addon's rule (https

@@ -291,6 +291,7 @@ class CloudStorage(models.Model):
                 return False
             message = self.account_id._azure_error_message(error, reference=True)
             self.write({"state": "error", "last_error": message, "last_check_at": now})
+            self._end_role_wait(error, message)
             self.message_post(
                 body=_("Access test by %(user)s failed: %(error)s", user=self.env.user.name, error=message)
             )

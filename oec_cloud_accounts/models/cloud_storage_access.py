@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 
 from ..services import AzureError
 from ..services.authorization import ROLE_NAMES, AuthorizationClient, missing_roles
+from ..services.errors import KIND_TRANSIENT
 from ..services.storage import StorageClient, settings_findings
 from .azure_messages import MESSAGES
 
@@ -149,14 +150,42 @@ class CloudStorage(models.Model):
         self._trigger_cron()
         return True
 
+    def _end_role_wait(self, error, message):
+        """After an access test that failed otherwise than on a role Azure is still applying
+        (``error``, said by ``message``), for a record waiting for its roles: the scheduled
+        action must not pick it again at once. A transient failure (429, 5xx, timeout) is tried
+        again later with backoff; any other ends the wait: the roles are Missing when Azure still
+        refuses the data access (the wait passed), else Granted (something else refused it)."""
+        self.ensure_one()
+        if self.role_state != "applying":
+            return
+        if error.kind == KIND_TRANSIENT:
+            self._job_retry_later(error, message)
+            return
+        mismatch = error.code == "AuthorizationPermissionMismatch"
+        self.write({"role_state": "missing" if mismatch else "granted", "next_run_at": False})
+
     def _after_creation(self):
         """What Quick Setup sets on a storage account it created: blob and container soft delete
         (the account itself was created HTTPS only, TLS 1.2, without public blob access nor shared
-        key access: StorageClient.begin_create_account)."""
+        key access: StorageClient.begin_create_account). Azure refusing soft delete does not undo
+        the creation: the chatter says so and how to turn it on in the Azure portal."""
         self.ensure_one()
-        self.account_id._arm(StorageClient).set_soft_delete(
-            self.subscription_id, self.resource_group, self.storage_account
-        )
+        try:
+            self.account_id._arm(StorageClient).set_soft_delete(
+                self.subscription_id, self.resource_group, self.storage_account
+            )
+        except AzureError as error:
+            self.message_post(
+                body=_(
+                    "Soft delete could not be turned on for the storage account %(account)s: %(error)s "
+                    "Turn it on in the Azure portal: the storage account, Data management, Data "
+                    "protection, then Enable soft delete for blobs and Enable soft delete for "
+                    "containers.",
+                    account=self.storage_account,
+                    error=self.account_id._azure_error_message(error, reference=True),
+                )
+            )
 
     def _read_settings(self, found):
         """The settings report of the storage account as Azure gave it (``found``)."""

@@ -19,6 +19,8 @@ from azure.core.exceptions import (
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
+from odoo.addons.oec_auth_azure.services import entra
+
 from .api_versions import API_VERSIONS, operation_of
 from .errors import API_VERSION_CODES, AzureError
 from .http import DEFAULT_TIMEOUT
@@ -195,7 +197,7 @@ def _stop_waits(pipeline_response):
     response = pipeline_response.http_response
     if response.status_code < 400:
         return
-    wait = _retry_after(response.headers.get("Retry-After"))
+    wait = entra.retry_after(response.headers.get("Retry-After"))
     if wait is not None and wait > MAX_IN_CALL_WAIT:
         raise _Stopped(response)
     if response.status_code == 409:
@@ -231,7 +233,7 @@ def _arm_errors(codes=None, statuses=None, values=None):
             # SDK's RequestId, Time, ErrorCode and Content lines
             detail = exc.message.splitlines()[0]
         retry_after = (
-            _retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
+            entra.retry_after(exc.response.headers.get("Retry-After")) if exc.response is not None else None
         )
         if code in API_VERSION_CODES:
             values = {**(values or {}), **_asked_version(exc.response)}
@@ -260,10 +262,3 @@ def _asked_version(response):
     if version:
         asked["api_version"] = version[0]
     return asked
-
-
-def _retry_after(value):
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None

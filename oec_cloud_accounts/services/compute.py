@@ -16,7 +16,9 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 
-from .arm import ArmClient, _arm_errors, _retry_after, is_missing
+from odoo.addons.oec_auth_azure.services import entra
+
+from .arm import ArmClient, _arm_errors, is_missing
 from .errors import KIND_REQUEST, AzureError
 
 # Names of the resources inside a server's own resource group: the group is
@@ -74,7 +76,7 @@ class _SendOnly(ARMPolling):
 
     def retry_after(self):
         """Seconds Azure's last answer asked to wait before the next look (None: it did not say)."""
-        return _retry_after(self._pipeline_response.http_response.headers.get("Retry-After"))
+        return entra.retry_after(self._pipeline_response.http_response.headers.get("Retry-After"))
 
 
 class _PollOnce(_SendOnly):

@@ -13,6 +13,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
+from odoo.addons.oec_auth_azure.services import entra
+
 DEFAULT_TIMEOUT = 20  # seconds, connect + read
 DISCOVERY_SECONDS = 600  # how long an authority's discovery documents are reused
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/common/discovery/instance")
@@ -86,11 +88,7 @@ class TimeoutSession(requests.Session):
 
 def retry_after(response):
     """The seconds of an answer's Retry-After header (delta-seconds), or None."""
-    value = response.headers.get("Retry-After")
-    try:
-        return max(int(value), 0) if value else None
-    except ValueError:  # an HTTP date: Azure sends seconds
-        return None
+    return entra.retry_after(response.headers.get("Retry-After"))
 
 
 def _is_json(response):

@@ -32,6 +32,7 @@ from odoo.sql_db import connection_info_for
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
+from odoo.addons.oec_auth_azure.services.urls import TIMEOUT_OPTION
 from odoo.addons.oec_auth_azure.tests.faults import (
     DELAY,
     FAULT_NAMES,
@@ -44,7 +45,6 @@ from odoo.addons.oec_auth_azure.tests.faults import (
     inject,
 )
 
-from ..models.cloud_azure_environment import TIMEOUT_OPTION
 from ..models.cloud_backup_run import TRANSIENT_TRIES
 from ..models.cloud_server_engine import POLL_PARAM
 from ..services import AzureError

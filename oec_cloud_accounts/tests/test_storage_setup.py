@@ -184,6 +184,33 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.assertEqual(self.storage_of(wizard.action_test_access()).state, "ready")
         self.assertEqual(storage.role_state, "granted")
 
+    def test_creation_completes_without_soft_delete(self):
+        """Azure refuses soft delete on the new account: the creation still completes, the chatter
+        says why and how to turn it on in the portal."""
+        wizard = self.start_creation(new_group_name="oec-backups")
+        storage = wizard.storage_id
+        self.emu.control.inject_fault(
+            service="arm",
+            method="PUT",
+            path=".*/blobServices/default.*",
+            status=409,
+            code="FeatureNotSupportedForAccount",
+            count=None,
+        )
+        for _attempt in range(4):
+            self.due(storage)
+            self.run_job("cloud.storage", "_cron_check_creating")
+            if storage.state != "creating":
+                break
+        self.assertEqual(storage.state, "new", storage.last_error)
+        self.assertPosted(storage, "Azure created the storage account")
+        self.assertPosted(storage, "Soft delete could not be turned on for the storage account oecnewstore")
+        self.assertPosted(storage, "FeatureNotSupportedForAccount")
+        self.emu.control.clear_faults()
+        client, _resources = self.portal()
+        service = client.blob_services.get_service_properties("oec-backups", "oecnewstore")
+        self.assertFalse(service.delete_retention_policy and service.delete_retention_policy.enabled)
+
     def test_creation_followed_by_check_again(self):
         self.emu.control.configure(lro_polls=2)
         with self.assertRaisesRegex(UserError, "Choose a resource group"):
@@ -357,6 +384,28 @@ class TestStorageSetup(StorageMixin, TransactionCase):
         self.run_job("cloud.storage", "_cron_check_creating")
         storage.invalidate_recordset()
         self.assertEqual((storage.state, storage.role_state), ("ready", "granted"))
+
+    def test_role_wait_over_not_picked_again(self):
+        """An access test of a record waiting for its roles that fails otherwise (here the wait
+        passed and Azure still refuses): the record leaves the wait, the next pass sends nothing."""
+        self.seed_account("oecnever", data_role=False)
+        self.emu.control.configure(role_propagation_seconds=3600)
+        wizard = self.select(self.quick_setup(self.account), "oecnever")
+        wizard.action_test_access()
+        storage = wizard.storage_id
+        wizard.action_assign_roles()
+        self.assertEqual(storage.role_state, "applying")
+        past = fields.Datetime.now() - timedelta(minutes=20)
+        storage.write({"role_assigned_at": past, "next_run_at": past})
+        before = len(self.emu.control.requests())
+        self.run_job("cloud.storage", "_cron_check_creating")
+        first = len(self.emu.control.requests())
+        self.assertTrue([c for c in self.remote_calls(since=before) if c["service"] == "blob"], "tested once")
+        storage.invalidate_recordset()
+        self.assertEqual((storage.state, storage.role_state), ("error", "missing"))
+        self.assertFalse(storage.next_run_at)
+        self.run_job("cloud.storage", "_cron_check_creating")
+        self.assertEqual(self.remote_calls(since=first), [], "not picked again")
 
     def test_who_must_assign(self):
         """A user who may not assign roles is told who must, with the roles, scopes and user."""
