@@ -846,7 +846,7 @@ class RestoreTest(Restore):
 
     def run(self):
         try:
-            super().run()
+            res = super().run()
             self.load()
         finally:
             drop_test_leftovers(
@@ -854,6 +854,7 @@ class RestoreTest(Restore):
             )
         if self.problems:
             raise RestoreError("check", problems=self.problems[:50], **self.outcome())
+        return res
 
     def outcome(self):
         return {
@@ -878,13 +879,14 @@ class RestoreTest(Restore):
     def finish(self):
         """A copy, neutralized; and nobody signs in to it while it exists (a server whose dbfilter
         lets every database through serves it): every user made inactive, once compared."""
-        super().finish()
+        res = super().finish()
         conn = _connect(self.connect, self.temp)
         try:
             with conn, conn.cursor() as cr:
                 cr.execute("UPDATE res_users SET active = false WHERE active")
         finally:
             conn.close()
+        return res
 
     def load(self):
         """Odoo loads the copy: its own command line on this server's addons path, in a process of
